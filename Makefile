@@ -1,0 +1,45 @@
+# cimsim — the two commands: `make demo` and `make test`.
+#
+# Both install the Debian packages cimsim needs when they are missing
+# (tools/setup.sh), configure and build with CMake, then run.  `make test`
+# runs every test twice: in the normal build and in a build with
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+
+BUILD     ?= build
+SAN_BUILD ?= build-san
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+# Warnings are errors in CI (CI=true) and wherever WERROR=ON is given.
+WERROR    ?= $(if $(CI),ON,OFF)
+CMAKE_FLAGS = -DCIM_WERROR=$(WERROR)
+DEMO_RANKS ?= 8
+DEMO      ?= configs/experiments/llama2-7b-8chips.yaml
+
+.PHONY: all setup build build-san demo test test-fast clean
+
+all: build
+
+setup:
+	@sh tools/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-san: setup
+	cmake -S . -B $(SAN_BUILD) $(CMAKE_FLAGS) -DCIM_SANITIZE=ON
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+
+demo: build
+	sh tools/mpirun.sh -np $(DEMO_RANKS) $(BUILD)/coordinator/cimsim show $(DEMO)
+
+# Every test in the normal build, then again under the sanitizers.
+test: build build-san
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Only the normal build, for a quick check while developing.
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

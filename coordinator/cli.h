@@ -1,0 +1,31 @@
+/*
+ * cli.h — the subcommands of the cimsim executable and what they share.
+ *
+ * Each subcommand is a function taking its own argv (argv[0] is the
+ * subcommand's name) and returning the process exit code: 0 on success,
+ * CIM_EXIT_INPUT (2) for bad input, 1 for other failures.
+ */
+#ifndef CIM_COORDINATOR_CLI_H
+#define CIM_COORDINATOR_CLI_H
+
+#include <stdbool.h>
+
+#include "spec.h"
+
+int cim_cmd_model(int argc, char **argv);
+int cim_cmd_chip(int argc, char **argv);
+int cim_cmd_net(int argc, char **argv);
+int cim_cmd_show(int argc, char **argv);
+
+/* Prints "cimsim: MESSAGE" on stderr. */
+void cim_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when arg is -h or --help. */
+bool cim_cli_is_help(const char *arg);
+
+/* Parses a whole decimal number in [min, max] given to option opt; prints
+ * the error and returns -1 when it is not one. */
+int cim_cli_u64(const char *opt, const char *arg, unsigned long long min,
+		unsigned long long max, unsigned long long *out);
+
+#endif /* CIM_COORDINATOR_CLI_H */

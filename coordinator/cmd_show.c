@@ -1,0 +1,164 @@
+/*
+ * cmd_show.c — `cimsim show EXPERIMENT`: the experiment as every rank
+ * sees it.  Rank 0 reads and validates the files, every rank parses the
+ * broadcast bytes, and the ranks check that they agree before rank 0
+ * prints the experiment.
+ */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "coord.h"
+#include "report.h"
+
+#define MAX_SETS 64
+
+static const char show_usage[] =
+	"usage: [mpirun -np N] cimsim show EXPERIMENT [--set KEY=VALUE]... [--json]\n\n"
+	"Reads and validates an experiment (model, chip, interconnect, workload,\n"
+	"parallelism) on rank 0, broadcasts it to every rank, and prints it.\n\n"
+	"  --set KEY=VALUE  override any key, e.g. --set workload.batch=16\n"
+	"                   or --set chip=configs/chips/isaac.yaml (repeatable)\n"
+	"  --json           print JSON instead of a table\n";
+
+static const char *const strategy_name[] = { "manual", "tp-first", "pp-first", "balanced",
+					     "min-chips", "best-throughput", "best-energy" };
+
+static void print_text(const struct cim_experiment *e, int ranks)
+{
+	const struct cim_workload_spec *w = &e->workload;
+	const struct cim_parallel_spec *p = &e->parallel;
+	struct cim_model_report r = { .model = &e->model, .weight_bits = 16,
+				      .kv_bits = w->kv_bits,
+				      .context = (uint64_t)w->prompt_tokens + w->generate_tokens };
+
+	printf("experiment %s (%s), validated on %d rank%s\n\n", e->name, e->path, ranks,
+	       ranks == 1 ? "" : "s");
+	cim_report_model_text(stdout, &r);
+	printf("\nchip %s\n", e->chip.name);
+	printf("interconnect %s\n", e->net.name);
+	printf("\nworkload: batch %u, prompt %u tokens, generate %u tokens, micro-batches %s%u,\n"
+	       "          prefill chunk %u%s, KV %u bits, activations %u bits, seed %llu\n",
+	       w->batch, w->prompt_tokens, w->generate_tokens, w->micro_batches ? "" : "auto ",
+	       w->micro_batches, w->prefill_chunk, w->prefill_chunk ? "" : " (whole prompt)",
+	       w->kv_bits, w->act_bits, (unsigned long long)w->seed);
+	printf("parallelism: strategy %s, tp %u, pp %u, dp %u (%u chips)\n",
+	       strategy_name[p->strategy], p->tp, p->pp, p->dp, p->tp * p->pp * p->dp);
+	if (p->nlayers) {
+		printf("  layers per stage:");
+		for (uint32_t i = 0; i < p->nlayers; i++)
+			printf(" %u", p->layers[i]);
+		printf("\n");
+	}
+}
+
+static void print_json(const struct cim_experiment *e, int ranks)
+{
+	const struct cim_workload_spec *w = &e->workload;
+	const struct cim_parallel_spec *p = &e->parallel;
+	struct cim_model_report r = { .model = &e->model, .weight_bits = 16,
+				      .kv_bits = w->kv_bits,
+				      .context = (uint64_t)w->prompt_tokens + w->generate_tokens };
+	struct json_w j;
+
+	json_begin(&j, stdout);
+	json_str(&j, "name", e->name);
+	json_u64(&j, "ranks", (uint64_t)ranks);
+	json_obj(&j, "model");
+	cim_report_model_json(&j, &r);
+	json_obj_end(&j);
+	json_obj(&j, "chip");
+	json_str(&j, "name", e->chip.name);
+	json_obj_end(&j);
+	json_obj(&j, "interconnect");
+	json_str(&j, "name", e->net.name);
+	json_obj_end(&j);
+	json_obj(&j, "workload");
+	json_u64(&j, "batch", w->batch);
+	json_u64(&j, "prompt_tokens", w->prompt_tokens);
+	json_u64(&j, "generate_tokens", w->generate_tokens);
+	json_u64(&j, "micro_batches", w->micro_batches);
+	json_u64(&j, "prefill_chunk", w->prefill_chunk);
+	json_u64(&j, "kv_bits", w->kv_bits);
+	json_u64(&j, "act_bits", w->act_bits);
+	json_u64(&j, "seed", w->seed);
+	json_obj_end(&j);
+	json_obj(&j, "parallel");
+	json_str(&j, "strategy", strategy_name[p->strategy]);
+	json_u64(&j, "tp", p->tp);
+	json_u64(&j, "pp", p->pp);
+	json_u64(&j, "dp", p->dp);
+	json_arr(&j, "layers");
+	for (uint32_t i = 0; i < p->nlayers; i++)
+		json_u64(&j, NULL, p->layers[i]);
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_end(&j);
+}
+
+int cim_cmd_show(int argc, char **argv)
+{
+	const char *sets[MAX_SETS], *path = NULL;
+	size_t nsets = 0;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (cim_cli_is_help(a)) {
+			fputs(show_usage, stdout);
+			return 0;
+		} else if (strcmp(a, "--json") == 0) {
+			json = true;
+		} else if (strcmp(a, "--set") == 0 && i + 1 < argc) {
+			if (nsets == MAX_SETS) {
+				cim_cli_error("show: at most %d --set options", MAX_SETS);
+				return CIM_EXIT_INPUT;
+			}
+			sets[nsets++] = argv[++i];
+		} else if (strncmp(a, "--set=", 6) == 0 && nsets < MAX_SETS) {
+			sets[nsets++] = a + 6;
+		} else if (a[0] == '-' || path) {
+			cim_cli_error("show: unexpected argument '%s'\n%s", a, show_usage);
+			return CIM_EXIT_INPUT;
+		} else {
+			path = a;
+		}
+	}
+	if (!path) {
+		cim_cli_error("show: no EXPERIMENT given\n%s", show_usage);
+		return CIM_EXIT_INPUT;
+	}
+
+	MPI_Init(&argc, &argv);
+	int rank, ranks, rc;
+	struct cim_experiment *e = NULL;
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+	rc = cim_coord_load(MPI_COMM_WORLD, path, sets, nsets, &e);
+	if (rc == 0) {
+		/* Every rank parsed the same bytes: check the ranks agree. */
+		struct cim_model_stats s;
+		unsigned long long mine[2], lo[2], hi[2];
+		cim_model_stats(&e->model, &s);
+		mine[0] = s.params;
+		mine[1] = (unsigned long long)e->workload.batch << 32 | e->parallel.tp;
+		MPI_Allreduce(mine, lo, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+		MPI_Allreduce(mine, hi, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+		if (lo[0] != hi[0] || lo[1] != hi[1]) {
+			fprintf(stderr, "cimsim: rank %d: ranks parsed different experiments\n",
+				rank);
+			MPI_Abort(MPI_COMM_WORLD, 1);
+		}
+		if (rank == 0) {
+			if (json)
+				print_json(e, ranks);
+			else
+				print_text(e, ranks);
+		}
+	}
+	free(e);
+	MPI_Finalize();
+	return rc;
+}

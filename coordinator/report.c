@@ -1,0 +1,170 @@
+/*
+ * report.c — tables and JSON for what the coordinator prints.
+ */
+#include <string.h>
+
+#include "report.h"
+
+const char *cim_fmt_count(uint64_t v, char *buf, size_t size)
+{
+	char digits[32];
+	size_t n = (size_t)snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 2 < size; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+const char *cim_fmt_si(double v, char *buf, size_t size)
+{
+	static const char *const unit[] = { "", " k", " M", " B", " T", " P" };
+	int u = 0;
+
+	while (v >= 1000 && u < 5) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, size, "%.3g%s", v, unit[u]);
+	return buf;
+}
+
+const char *cim_fmt_bytes(double bytes, char *buf, size_t size)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	int u = 0;
+
+	while (bytes >= 1024 && u < 5) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.2f %s" : "%.0f %s", bytes, unit[u]);
+	return buf;
+}
+
+static const char *norm_name(enum cim_norm n)
+{
+	return n == CIM_NORM_RMSNORM ? "RMSNorm" : "LayerNorm";
+}
+
+static const char *act_name(enum cim_act a)
+{
+	return a == CIM_ACT_SILU ? "SiLU" : a == CIM_ACT_RELU ? "ReLU" : "GELU";
+}
+
+/* Bytes of n values of bits each, rounded up to whole bytes. */
+static uint64_t bytes_of(uint64_t n, uint32_t bits)
+{
+	return (n * bits + 7) / 8;
+}
+
+void cim_report_model_text(FILE *f, const struct cim_model_report *r)
+{
+	const struct cim_model_spec *m = r->model;
+	struct cim_model_stats s;
+	char a[40], b[40];
+
+	cim_model_stats(m, &s);
+	fprintf(f, "model %s (%s)\n", m->name, cim_arch_name(m->arch));
+	fprintf(f, "  layers %u, hidden %u, heads %u, KV heads %u, head dim %u, FFN %u%s,\n"
+		   "  vocabulary %u, longest context %u, %s, %s%s, %s positions%s\n",
+		m->layers, m->hidden, m->heads, m->kv_heads, m->head_dim, m->ffn,
+		m->gated_ffn ? " (gated)" : "", m->vocab, m->max_positions, norm_name(m->norm),
+		act_name(m->act), m->experts > 1 ? "" : "",
+		m->pos == CIM_POS_ROPE ? "rotary" : "learned",
+		m->tied_embeddings ? ", tied embeddings" : "");
+	if (m->experts > 1)
+		fprintf(f, "  mixture of experts: %u experts per layer, %u per token\n", m->experts,
+			m->experts_per_token);
+	if (m->sliding_window)
+		fprintf(f, "  sliding attention window %u tokens\n", m->sliding_window);
+
+	fprintf(f, "\n  %-28s %20s %10s\n", "parameters", cim_fmt_count(s.params, a, sizeof(a)),
+		cim_fmt_si((double)s.params, b, sizeof(b)));
+	const struct {
+		const char *name;
+		uint64_t v;
+	} kinds[] = {
+		{ "attention", s.params_attention }, { "FFN", s.params_ffn },
+		{ "router", s.params_router },	     { "embeddings", s.params_embedding },
+		{ "LM head", s.params_lm_head },     { "norms", s.params_norm },
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!kinds[i].v && strcmp(kinds[i].name, "LM head") != 0)
+			continue;
+		fprintf(f, "    %-26s %20s %10s%s\n", kinds[i].name,
+			cim_fmt_count(kinds[i].v, a, sizeof(a)),
+			cim_fmt_si((double)kinds[i].v, b, sizeof(b)),
+			!kinds[i].v ? "  (tied to the embedding)" : "");
+	}
+	fprintf(f, "    %-26s %20s %10s\n", "used per token", cim_fmt_count(s.params_active, a,
+										  sizeof(a)),
+		cim_fmt_si((double)s.params_active, b, sizeof(b)));
+
+	uint64_t wbytes = bytes_of(s.params, r->weight_bits);
+	fprintf(f, "\n  %-28s %20s %10s\n", "weight bytes", cim_fmt_count(wbytes, a, sizeof(a)),
+		cim_fmt_bytes((double)wbytes, b, sizeof(b)));
+	fprintf(f, "    at %u bits per weight\n", r->weight_bits);
+
+	uint64_t dec = cim_model_decode_macs(m, r->context);
+	uint64_t pre = cim_model_prefill_macs(m, r->context);
+	fprintf(f, "\n  MACs at context %llu\n", (unsigned long long)r->context);
+	fprintf(f, "    %-26s %20s %10s\n", "decode, per token", cim_fmt_count(dec, a, sizeof(a)),
+		cim_fmt_si((double)dec, b, sizeof(b)));
+	fprintf(f, "    %-26s %20s %10s\n", "prefill, whole prompt", cim_fmt_count(pre, a,
+										   sizeof(a)),
+		cim_fmt_si((double)pre, b, sizeof(b)));
+	fprintf(f, "    %-26s %20s %10s\n", "prefill, per token",
+		cim_fmt_count(pre / r->context, a, sizeof(a)),
+		cim_fmt_si((double)pre / (double)r->context, b, sizeof(b)));
+
+	uint64_t kv = bytes_of(s.kv_elems_per_token, r->kv_bits);
+	fprintf(f, "\n  %-28s %20s %10s\n", "KV cache per token", cim_fmt_count(kv, a, sizeof(a)),
+		cim_fmt_bytes((double)kv, b, sizeof(b)));
+	fprintf(f, "    at %u bits; %s at context %llu\n", r->kv_bits,
+		cim_fmt_bytes((double)kv * (double)r->context, b, sizeof(b)),
+		(unsigned long long)r->context);
+}
+
+void cim_report_model_json(struct json_w *w, const struct cim_model_report *r)
+{
+	const struct cim_model_spec *m = r->model;
+	struct cim_model_stats s;
+
+	cim_model_stats(m, &s);
+	json_str(w, "name", m->name);
+	json_str(w, "model_type", cim_arch_name(m->arch));
+	json_u64(w, "layers", m->layers);
+	json_u64(w, "hidden", m->hidden);
+	json_u64(w, "heads", m->heads);
+	json_u64(w, "kv_heads", m->kv_heads);
+	json_u64(w, "head_dim", m->head_dim);
+	json_u64(w, "ffn", m->ffn);
+	json_u64(w, "vocab", m->vocab);
+	json_u64(w, "max_positions", m->max_positions);
+	json_u64(w, "experts", m->experts);
+	json_u64(w, "experts_per_token", m->experts_per_token);
+	json_u64(w, "sliding_window", m->sliding_window);
+	json_bool(w, "tied_embeddings", m->tied_embeddings);
+	json_obj(w, "params");
+	json_u64(w, "total", s.params);
+	json_u64(w, "attention", s.params_attention);
+	json_u64(w, "ffn", s.params_ffn);
+	json_u64(w, "router", s.params_router);
+	json_u64(w, "embedding", s.params_embedding);
+	json_u64(w, "lm_head", s.params_lm_head);
+	json_u64(w, "norm", s.params_norm);
+	json_u64(w, "active_per_token", s.params_active);
+	json_obj_end(w);
+	json_u64(w, "weight_bits", r->weight_bits);
+	json_u64(w, "weight_bytes", bytes_of(s.params, r->weight_bits));
+	json_u64(w, "context", r->context);
+	json_u64(w, "decode_macs_per_token", cim_model_decode_macs(m, r->context));
+	json_u64(w, "prefill_macs", cim_model_prefill_macs(m, r->context));
+	json_u64(w, "kv_bits", r->kv_bits);
+	json_u64(w, "kv_bytes_per_token", bytes_of(s.kv_elems_per_token, r->kv_bits));
+}

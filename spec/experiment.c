@@ -1,0 +1,333 @@
+/*
+ * experiment.c — an experiment file and the files it names, with the
+ * command line's --set overrides, into one validated struct cim_experiment.
+ *
+ * The model, chip and interconnect may be written inline or as paths
+ * (relative to the file that names them; a path given with --set is
+ * relative to the working directory of the reading rank).  Overrides of a
+ * whole part (--set chip=other.yaml) apply before paths are followed, the
+ * others (--set chip.adc.bits=6) after, so any key of any part can be set.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema.h"
+
+static const char *const strategy_words[] = { "manual",	  "tp-first",	     "pp-first",
+					      "balanced", "min-chips",	     "best-throughput",
+					      "best-energy", NULL };
+static const char *const balance_words[] = { "cost", "capacity", "list", NULL };
+
+static int read_layers(const struct tnode *node, const char *path, void *dst,
+		       struct cim_err *err)
+{
+	struct cim_parallel_spec *p =
+		(struct cim_parallel_spec *)((char *)dst - offsetof(struct cim_parallel_spec, layers));
+	char what[64], item[280];
+
+	if (node->kind != TN_SEQ)
+		return spec_errf(err, node, path, "expected a list of layer counts per stage "
+				 "such as [10, 10, 12], found %s",
+				 tnode_describe(node, what, sizeof(what)));
+	if (node->n == 0 || node->n > CIM_MAX_STAGES)
+		return spec_errf(err, node, path, "expected 1 to %d stages, found %zu",
+				 CIM_MAX_STAGES, node->n);
+	for (size_t i = 0; i < node->n; i++) {
+		uint64_t v;
+		snprintf(item, sizeof(item), "%s[%zu]", path, i);
+		if (spec_u64(node->vals[i], item, 1, UINT32_MAX, &v, err))
+			return -1;
+		p->layers[i] = (uint32_t)v;
+	}
+	p->nlayers = (uint32_t)node->n;
+	return 0;
+}
+
+static const struct field workload_fields[] = {
+	FU32("batch", struct cim_workload_spec, batch, FIELD_REQUIRED, 1, 1u << 20,
+	     "sequences in the batch"),
+	FU32("prompt_tokens", struct cim_workload_spec, prompt_tokens, FIELD_REQUIRED, 1,
+	     1u << 24, "prompt length of each sequence"),
+	FU32("generate_tokens", struct cim_workload_spec, generate_tokens, FIELD_REQUIRED, 0,
+	     1u << 24, "tokens generated per sequence"),
+	FU32("micro_batches", struct cim_workload_spec, micro_batches, 0, 0, 1u << 20,
+	     "micro-batches, 0 to keep the pipeline full"),
+	FU32("prefill_chunk", struct cim_workload_spec, prefill_chunk, 0, 0, 1u << 24,
+	     "prompt tokens per prefill chunk, 0 for the whole prompt"),
+	FU32("kv_bits", struct cim_workload_spec, kv_bits, 0, 1, 32, "bits per cached K/V value"),
+	FU32("act_bits", struct cim_workload_spec, act_bits, 0, 1, 32,
+	     "bits per activation sent between chips"),
+	FU64("seed", struct cim_workload_spec, seed, 0, 0, 0, "seed of the random streams"),
+};
+SCHEMA(workload_schema, "workload", workload_fields, false);
+
+static const struct field parallel_fields[] = {
+	FENUM("strategy", struct cim_parallel_spec, strategy, 0, strategy_words,
+	      "how tp and pp are chosen"),
+	FU32("tp", struct cim_parallel_spec, tp, 0, 1, 1u << 16, "chips per pipeline stage"),
+	FU32("pp", struct cim_parallel_spec, pp, 0, 1, CIM_MAX_STAGES, "pipeline stages"),
+	FU32("dp", struct cim_parallel_spec, dp, 0, 1, 1u << 16, "model replicas"),
+	FENUM("balance", struct cim_parallel_spec, balance, 0, balance_words,
+	      "how layers are split over stages"),
+	FFUNC("layers", struct cim_parallel_spec, layers, 0, read_layers,
+	      "layers per stage, e.g. [10, 10, 12]"),
+};
+SCHEMA(parallel_schema, "parallel", parallel_fields, false);
+
+/* F_FUNC adapters with the exact slot signature, one per part. */
+static int read_model_field(const struct tnode *n, const char *path, void *dst,
+			    struct cim_err *err)
+{
+	return spec_read_model(n, path, dst, err);
+}
+
+static int read_chip_field(const struct tnode *n, const char *path, void *dst,
+			   struct cim_err *err)
+{
+	return spec_read_chip(n, path, dst, err);
+}
+
+static int read_net_field(const struct tnode *n, const char *path, void *dst,
+			  struct cim_err *err)
+{
+	return spec_read_net(n, path, dst, err);
+}
+
+static const struct field experiment_fields[] = {
+	FSTR("name", struct cim_experiment, name, 0, "a name for reports"),
+	FFUNC("model", struct cim_experiment, model, FIELD_REQUIRED, read_model_field,
+	      "a model: a path to a HF config.json or YAML preset, or the keys inline"),
+	FFUNC("chip", struct cim_experiment, chip, FIELD_REQUIRED, read_chip_field,
+	      "a chip: a path to a file in configs/chips/ or the keys inline"),
+	FFUNC("interconnect", struct cim_experiment, net, FIELD_REQUIRED, read_net_field,
+	      "an interconnect: a path to a file in configs/interconnects/ or the keys inline"),
+	FMAP("workload", struct cim_experiment, workload, FIELD_REQUIRED, &workload_schema,
+	     FIELD_PRESENT_NONE),
+	FMAP("parallel", struct cim_experiment, parallel, 0, &parallel_schema,
+	     FIELD_PRESENT_NONE),
+};
+SCHEMA(experiment_schema, "experiment", experiment_fields, false);
+
+/* The path of rel as seen from the file base (or from the working
+ * directory when base is a command-line value). */
+static void resolve(const struct tnode *from, const char *rel, char *out, size_t size)
+{
+	const char *slash = from->line ? strrchr(from->file, '/') : NULL;
+
+	if (rel[0] == '/' || !slash)
+		snprintf(out, size, "%s", rel);
+	else
+		snprintf(out, size, "%.*s/%s", (int)(slash - from->file), from->file, rel);
+}
+
+/* Parsed documents kept alive while the experiment is read, with the
+ * origin strings of --set values their nodes point to. */
+struct docs {
+	struct tnode *v[8];
+	size_t n;
+	char *origins[64];
+	size_t norigins;
+};
+
+static void docs_free(struct docs *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		tnode_free(d->v[i]);
+	for (size_t i = 0; i < d->norigins; i++)
+		free(d->origins[i]);
+}
+
+static int load_tree(struct cim_files *files, const char *path, struct tnode **root_p,
+		     struct cim_err *err)
+{
+	const char *data;
+	size_t len;
+
+	if (cim_files_get(files, path, &data, &len, err))
+		return -1;
+	/* The bundle owns path's copy for as long as the files live. */
+	return tnode_parse(path, data, len, root_p, err);
+}
+
+/* A model file without a `name` is called after the file ("llama-2-7b"). */
+static void name_after_file(struct tnode *root, const char *path, struct cim_err *err)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char name[64];
+
+	if (tnode_get(root, "name"))
+		return;
+	snprintf(name, sizeof(name), "\"%.*s\"", (int)strcspn(base, "."), base);
+	tnode_set(root, path, "name", name, err);
+	err->msg[0] = 0;
+}
+
+/* Replaces a part written as a path by the root of the file it names. */
+static int follow(struct cim_files *files, struct tnode *root, const char *key,
+		  struct cim_err *err)
+{
+	struct tnode *v = tnode_get(root, key), *sub;
+	char path[1024];
+
+	if (!v || v->kind != TN_SCALAR)
+		return 0;
+	resolve(v, v->scalar, path, sizeof(path));
+	if (load_tree(files, path, &sub, err)) {
+		char inner[sizeof(err->msg)];
+		snprintf(inner, sizeof(inner), "%s", err->msg);
+		return spec_errf(err, v, key, "%s", inner);
+	}
+	if (strcmp(key, "model") == 0)
+		name_after_file(sub, v->scalar, err);
+	tnode_replace(root, key, sub);
+	return 0;
+}
+
+/* Splits "a.b=v" into key and value and applies it to root. */
+static int apply_set(struct docs *d, struct tnode *root, const char *set, bool parts_only,
+		     struct cim_err *err)
+{
+	const char *eq = strchr(set, '=');
+	char key[256];
+
+	if (!eq || eq == set || (size_t)(eq - set) >= sizeof(key))
+		return cim_err_set(err, "--set %s: expected KEY=VALUE, e.g. --set workload.batch=16",
+				   set);
+	memcpy(key, set, (size_t)(eq - set));
+	key[eq - set] = 0;
+	if (parts_only != !strchr(key, '.'))
+		return 0;
+	if (d->norigins == sizeof(d->origins) / sizeof(d->origins[0]))
+		return cim_err_set(err, "--set %s: at most %zu overrides", set, d->norigins);
+	char *origin = malloc(strlen(set) + 7);
+	if (!origin)
+		return cim_err_set(err, "--set: out of memory");
+	sprintf(origin, "--set %s", set);
+	d->origins[d->norigins++] = origin;
+	return tnode_set(root, origin, key, eq + 1, err);
+}
+
+/* Checks across parts that no single part can make. */
+static int check(const struct tnode *root, struct cim_experiment *e, struct cim_err *err)
+{
+	const struct cim_parallel_spec *p = &e->parallel;
+	const struct tnode *par = tnode_get(root, "parallel");
+
+	if (p->balance == CIM_BALANCE_LIST || p->nlayers) {
+		uint64_t sum = 0;
+		for (uint32_t i = 0; i < p->nlayers; i++)
+			sum += p->layers[i];
+		if (!p->nlayers)
+			return spec_errf(err, par, "parallel.layers",
+					 "balance: list needs the list of layers per stage");
+		if (p->nlayers != p->pp)
+			return spec_errf(err, tnode_get(par, "layers"), "parallel.layers",
+					 "lists %u stages but pp is %u; give one count per stage",
+					 p->nlayers, p->pp);
+		if (sum != e->model.layers)
+			return spec_errf(err, tnode_get(par, "layers"), "parallel.layers",
+					 "adds up to %llu layers but the model has %u",
+					 (unsigned long long)sum, e->model.layers);
+	}
+	if (p->pp > e->model.layers)
+		return spec_errf(err, tnode_get(par, "pp"), "parallel.pp",
+				 "%u stages for a model of %u layers; each stage needs a layer",
+				 p->pp, e->model.layers);
+	return 0;
+}
+
+int cim_spec_load_experiment(struct cim_files *files, const char *path,
+			     const char *const *sets, size_t nsets,
+			     struct cim_experiment **exp_p, struct cim_err *err)
+{
+	struct docs d = {0};
+	struct tnode *root;
+	struct cim_experiment *e = NULL;
+	static const char *const parts[] = { "model", "chip", "interconnect" };
+
+	err->msg[0] = 0;
+	if (load_tree(files, path, &root, err))
+		return -1;
+	d.v[d.n++] = root;
+	for (size_t i = 0; i < nsets; i++)
+		if (apply_set(&d, root, sets[i], true, err))
+			goto err_free_docs;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (follow(files, root, parts[i], err))
+			goto err_free_docs;
+	for (size_t i = 0; i < nsets; i++)
+		if (apply_set(&d, root, sets[i], false, err))
+			goto err_free_docs;
+
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		cim_err_set(err, "out of memory");
+		goto err_free_docs;
+	}
+	/* Documented defaults of optional keys (docs/experiments.md). */
+	e->workload.kv_bits = 8;
+	e->workload.act_bits = 8;
+	e->workload.seed = 1;
+	e->parallel.strategy = CIM_STRAT_MANUAL;
+	e->parallel.tp = 1;
+	e->parallel.pp = 1;
+	e->parallel.dp = 1;
+	e->parallel.balance = CIM_BALANCE_COST;
+	if (spec_read_map(root, &experiment_schema, "", e, err) || check(root, e, err))
+		goto err_free_exp;
+	if (!e->name[0]) {
+		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		snprintf(e->name, sizeof(e->name), "%.*s", (int)strcspn(base, "."), base);
+	}
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	docs_free(&d);
+	*exp_p = e;
+	return 0;
+err_free_exp:
+	free(e);
+err_free_docs:
+	docs_free(&d);
+	return -1;
+}
+
+/* Loads one part from its own file with reader. */
+static int load_part(struct cim_files *files, const char *path, void *out,
+		     int (*reader)(const struct tnode *, const char *, void *, struct cim_err *),
+		     struct cim_err *err)
+{
+	struct tnode *root;
+
+	err->msg[0] = 0;
+	if (load_tree(files, path, &root, err))
+		return -1;
+	int rc = reader(root, "", out, err);
+	tnode_free(root);
+	return rc;
+}
+
+int cim_spec_load_model(struct cim_files *files, const char *path, struct cim_model_spec *out,
+			struct cim_err *err)
+{
+	struct tnode *root;
+
+	err->msg[0] = 0;
+	if (load_tree(files, path, &root, err))
+		return -1;
+	name_after_file(root, path, err);
+	int rc = spec_read_model(root, "", out, err);
+	tnode_free(root);
+	return rc;
+}
+
+int cim_spec_load_chip(struct cim_files *files, const char *path, struct cim_chip_spec *out,
+		       struct cim_err *err)
+{
+	return load_part(files, path, out, read_chip_field, err);
+}
+
+int cim_spec_load_net(struct cim_files *files, const char *path, struct cim_net_spec *out,
+		      struct cim_err *err)
+{
+	return load_part(files, path, out, read_net_field, err);
+}

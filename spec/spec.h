@@ -1,0 +1,227 @@
+/*
+ * spec.h — the validated description of what is simulated.
+ *
+ * An experiment names a model, a chip, an interconnect, a workload and the
+ * parallelism.  This part reads them from YAML experiment files and Hugging
+ * Face config.json files, checks every value strictly, converts human units
+ * to internal ones once (time in picoseconds, energy in picojoules, power in
+ * watts = pJ/ps, bandwidth in bytes per second, bytes as integers) and derives
+ * each layer's operators from the model.  It knows nothing of MPI: files are
+ * read into a cim_files bundle that the coordinator broadcasts, and every
+ * rank parses the same bytes.
+ */
+#ifndef CIM_SPEC_SPEC_H
+#define CIM_SPEC_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit code of every input error (bad file, bad key, bad value). */
+#define CIM_EXIT_INPUT 2
+
+/* A message for the user; functions that fail fill it and return < 0. */
+struct cim_err {
+	char msg[2048];
+};
+
+/* Writes a formatted message into err (truncating); returns -1. */
+int cim_err_set(struct cim_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------ files */
+
+/*
+ * A bundle of files by path: the experiment and every file it names.  On
+ * the rank that reads the disk it fills itself as files are asked for; on the
+ * others it is unpacked from the bytes that rank broadcast and never touches
+ * the disk.
+ */
+struct cim_files;
+
+/* Makes an empty bundle; from_disk says whether a missing file may be read
+ * from the file system.  Free with cim_files_destroy. */
+struct cim_files *cim_files_create(bool from_disk);
+void cim_files_destroy(struct cim_files *files);
+
+/* Finds path in the bundle (reading it from disk first when allowed).  The
+ * bytes stay owned by the bundle and are NUL-terminated. */
+int cim_files_get(struct cim_files *files, const char *path, const char **data_p,
+		  size_t *len_p, struct cim_err *err);
+
+/* Puts a copy of data under path, replacing what was there (tests and
+ * programs that make inputs in memory). */
+int cim_files_put(struct cim_files *files, const char *path, const char *data, size_t len);
+
+/* Packs the bundle with msgpack into a malloc'd buffer the caller frees. */
+int cim_files_pack(const struct cim_files *files, char **buf_p, size_t *len_p,
+		   struct cim_err *err);
+/* Makes a bundle (not reading the disk) from packed bytes. */
+int cim_files_unpack(const char *buf, size_t len, struct cim_files **files_p,
+		     struct cim_err *err);
+
+/* ------------------------------------------------------------------ model */
+
+enum cim_arch { CIM_ARCH_GPT2, CIM_ARCH_OPT, CIM_ARCH_LLAMA, CIM_ARCH_MISTRAL, CIM_ARCH_MIXTRAL };
+enum cim_norm { CIM_NORM_LAYERNORM, CIM_NORM_RMSNORM };
+enum cim_act { CIM_ACT_GELU, CIM_ACT_RELU, CIM_ACT_SILU };
+enum cim_pos { CIM_POS_LEARNED, CIM_POS_ROPE };
+
+/* A decoder-only transformer's architecture numbers. */
+struct cim_model_spec {
+	char name[64];
+	enum cim_arch arch;
+	uint32_t layers;            /* decoder blocks */
+	uint32_t hidden;            /* model width d */
+	uint32_t heads;             /* query heads */
+	uint32_t kv_heads;          /* key/value heads (grouped-query attention) */
+	uint32_t head_dim;          /* width of one head */
+	uint32_t ffn;               /* FFN inner width (per expert) */
+	uint32_t vocab;             /* vocabulary size */
+	uint32_t max_positions;     /* longest context the model supports */
+	uint32_t pos_table;         /* rows of the learned position table, 0 with RoPE */
+	uint32_t experts;           /* FFN experts per layer, 1 when dense */
+	uint32_t experts_per_token; /* experts each token is routed to */
+	uint32_t sliding_window;    /* attention window in tokens, 0 = full */
+	bool tied_embeddings;       /* the LM head shares the token embedding */
+	bool linear_bias;           /* projections carry biases (GPT-2, OPT) */
+	bool gated_ffn;             /* gate·up → act → down (SwiGLU) */
+	enum cim_norm norm;
+	enum cim_act act;
+	enum cim_pos pos;
+	double norm_eps;
+	double rope_theta;          /* 0 without RoPE */
+	double rope_factor;         /* rope_scaling.factor, 1 when absent */
+};
+
+/* The operators of the model, per token, as the chip model prices them. */
+enum cim_op_kind {
+	CIM_OP_EMBED,    /* token (and position) lookup: elems = d */
+	CIM_OP_NORM,     /* LayerNorm / RMSNorm over d elements */
+	CIM_OP_MATMUL,   /* weight-stationary K×N matrix, `count` copies */
+	CIM_OP_ROPE,     /* rotary embedding of q and k */
+	CIM_OP_ATTN_QK,  /* q·kᵀ against the KV cache (dynamic operands) */
+	CIM_OP_SOFTMAX,  /* softmax over the attended positions */
+	CIM_OP_ATTN_AV,  /* softmax·V against the KV cache */
+	CIM_OP_ACT,      /* GELU / ReLU / SiLU */
+	CIM_OP_GATE_MUL, /* act(gate) · up */
+	CIM_OP_RESIDUAL, /* residual add */
+	CIM_OP_SAMPLE,   /* argmax / sampling over the vocabulary */
+};
+
+enum cim_op_scope { CIM_SCOPE_PRE, CIM_SCOPE_LAYER, CIM_SCOPE_POST };
+
+struct cim_op {
+	char name[16];           /* "q_proj", "ffn_down", "lm_head" … */
+	enum cim_op_kind kind;
+	enum cim_op_scope scope; /* before the layers, in every layer, after */
+	uint32_t k, n;           /* matmul: inputs K, outputs N */
+	uint32_t count;          /* matmul: copies held (experts) */
+	uint32_t active;         /* matmul: copies each token uses */
+	bool bias;               /* matmul: N biases per copy */
+	uint64_t elems;          /* vector ops: elements per token; attention:
+				    MACs per token per attended position */
+	uint64_t params;         /* parameters this op holds (all copies) */
+};
+
+#define CIM_MODEL_MAX_OPS 32
+
+/* The model's operators in execution order; returns the count. */
+size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL_MAX_OPS]);
+
+struct cim_model_stats {
+	uint64_t params;            /* everything */
+	uint64_t params_attention;  /* q, k, v, o projections with biases */
+	uint64_t params_ffn;        /* all experts' FFN weights and biases */
+	uint64_t params_router;     /* MoE gate */
+	uint64_t params_embedding;  /* token and position tables */
+	uint64_t params_lm_head;    /* 0 when tied */
+	uint64_t params_norm;       /* norm scales and shifts */
+	uint64_t params_active;     /* all but the experts a token skips */
+	uint64_t kv_elems_per_token;/* K and V elements cached per token */
+};
+
+void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out);
+
+/* MACs to produce one token at context length ctx (positions attended,
+ * capped by the sliding window): weight MACs + attention MACs. */
+uint64_t cim_model_decode_macs(const struct cim_model_spec *m, uint64_t ctx);
+/* MACs of a causal prefill of a prompt of p tokens (attention over 1..p). */
+uint64_t cim_model_prefill_macs(const struct cim_model_spec *m, uint64_t p);
+
+const char *cim_arch_name(enum cim_arch a);
+
+#include "spec_chip.h"
+#include "spec_net.h"
+
+/* --------------------------------------------------------------- workload */
+
+struct cim_workload_spec {
+	uint32_t batch;           /* sequences */
+	uint32_t prompt_tokens;   /* prompt length of each sequence */
+	uint32_t generate_tokens; /* tokens generated per sequence */
+	uint32_t micro_batches;   /* 0 = chosen to keep the pipeline full */
+	uint32_t prefill_chunk;   /* tokens per prefill chunk, 0 = whole prompt */
+	uint32_t kv_bits;         /* precision of cached K and V */
+	uint32_t act_bits;        /* precision of activations sent between chips */
+	uint64_t seed;            /* seed of every random stream */
+};
+
+enum cim_strategy {
+	CIM_STRAT_MANUAL,     /* tp and pp as given */
+	CIM_STRAT_TP_FIRST,
+	CIM_STRAT_PP_FIRST,
+	CIM_STRAT_BALANCED,
+	CIM_STRAT_MIN_CHIPS,
+	CIM_STRAT_BEST_THROUGHPUT,
+	CIM_STRAT_BEST_ENERGY,
+};
+
+enum cim_balance { CIM_BALANCE_COST, CIM_BALANCE_CAPACITY, CIM_BALANCE_LIST };
+
+#define CIM_MAX_STAGES 1024
+
+struct cim_parallel_spec {
+	enum cim_strategy strategy;
+	uint32_t tp;          /* chips per stage (tensor parallel) */
+	uint32_t pp;          /* stages (pipeline parallel) */
+	uint32_t dp;          /* replicas (data parallel) */
+	enum cim_balance balance;
+	uint32_t nlayers;     /* entries in layers[] when balance = list */
+	uint32_t layers[CIM_MAX_STAGES];
+};
+
+/* ------------------------------------------------------------- experiment */
+
+struct cim_experiment {
+	char name[64];
+	char path[1024];      /* the experiment file as given */
+	struct cim_model_spec model;
+	struct cim_chip_spec chip;
+	struct cim_net_spec net;
+	struct cim_workload_spec workload;
+	struct cim_parallel_spec parallel;
+};
+
+/*
+ * Loads and validates the experiment at path, reading it and every file it
+ * names through files, then applying the overrides sets[0..nsets) of the form
+ * "key.path=value".  On success *exp_p is a calloc'd experiment the caller
+ * frees with free(); on failure err says file, line, key, what was expected
+ * and what was found.
+ */
+int cim_spec_load_experiment(struct cim_files *files, const char *path,
+			     const char *const *sets, size_t nsets,
+			     struct cim_experiment **exp_p, struct cim_err *err);
+
+/* Loads a model from a HF config.json or a YAML preset. */
+int cim_spec_load_model(struct cim_files *files, const char *path,
+			struct cim_model_spec *out, struct cim_err *err);
+/* Loads a chip description (a file in configs/chips/). */
+int cim_spec_load_chip(struct cim_files *files, const char *path,
+		       struct cim_chip_spec *out, struct cim_err *err);
+/* Loads an interconnect description (a file in configs/interconnects/). */
+int cim_spec_load_net(struct cim_files *files, const char *path,
+		      struct cim_net_spec *out, struct cim_err *err);
+
+#endif /* CIM_SPEC_SPEC_H */
