@@ -146,8 +146,9 @@ static int load_tree(struct cim_files *files, const char *path, struct tnode **r
 
 	if (cim_files_get(files, path, &data, &len, err))
 		return -1;
-	/* The bundle owns path's copy for as long as the files live. */
-	return tnode_parse(path, data, len, root_p, err);
+	/* The nodes keep the bundle's copy of the path: it lives as long as the
+	 * files, longer than any tree made from them. */
+	return tnode_parse(cim_files_name(files, path), data, len, root_p, err);
 }
 
 /* A model file without a `name` is called after the file ("llama-2-7b"). */
@@ -179,7 +180,7 @@ static int follow(struct cim_files *files, struct tnode *root, const char *key,
 		return spec_errf(err, v, key, "%s", inner);
 	}
 	if (strcmp(key, "model") == 0)
-		name_after_file(sub, v->scalar, err);
+		name_after_file(sub, sub->file, err);
 	tnode_replace(root, key, sub);
 	return 0;
 }
@@ -314,7 +315,7 @@ int cim_spec_load_model(struct cim_files *files, const char *path, struct cim_mo
 	err->msg[0] = 0;
 	if (load_tree(files, path, &root, err))
 		return -1;
-	name_after_file(root, path, err);
+	name_after_file(root, root->file, err);
 	int rc = spec_read_model(root, "", out, err);
 	tnode_free(root);
 	return rc;

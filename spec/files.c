@@ -140,6 +140,14 @@ int cim_files_get(struct cim_files *files, const char *path, const char **data_p
 	return 0;
 }
 
+const char *cim_files_name(const struct cim_files *files, const char *path)
+{
+	for (size_t i = 0; i < files->n; i++)
+		if (strcmp(files->v[i].path, path) == 0)
+			return files->v[i].path;
+	return NULL;
+}
+
 int cim_files_put(struct cim_files *files, const char *path, const char *data, size_t len)
 {
 	char *pc = strdup(path), *dc = malloc(len + 1);

@@ -49,6 +49,10 @@ void cim_files_destroy(struct cim_files *files);
 int cim_files_get(struct cim_files *files, const char *path, const char **data_p,
 		  size_t *len_p, struct cim_err *err);
 
+/* The bundle's own copy of path (valid while the bundle lives), or NULL
+ * when path is not in it. */
+const char *cim_files_name(const struct cim_files *files, const char *path);
+
 /* Puts a copy of data under path, replacing what was there (tests and
  * programs that make inputs in memory). */
 int cim_files_put(struct cim_files *files, const char *path, const char *data, size_t len);

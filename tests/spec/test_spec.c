@@ -359,6 +359,10 @@ static void test_bad_files(void)
 		CIM_ASSERT_HAS(err.msg, "utf:1: not valid YAML or JSON");
 		cim_files_destroy(files);
 	}
+	/* An error inside a file the experiment names points into that file. */
+	CU_ASSERT_EQUAL(load_exp_text("model: bad/heads-4100.json\n", NULL, 0, &e, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "tests/data/bad/heads-4100.json:5: model.num_attention_heads: 32 "
+				"heads do not divide hidden_size 4100");
 	/* A part naming a missing file: the message names both files. */
 	CU_ASSERT_EQUAL(load_exp_text("model: ../../configs/models/nope.json\n", NULL, 0, &e, &err),
 			-1);
