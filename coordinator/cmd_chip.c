@@ -1,2 +1,243 @@
+/*
+ * cmd_chip.c — `cimsim chip FILE`: what a chip is, from its parts.
+ *
+ * Crossbars, weight and KV capacity, peak TOPS, TOPS/W and TOPS/mm², area
+ * and power by part, and one MVM on a full crossbar.  Every number comes
+ * from the cost model in node/ (docs/chip-model.md); nothing is typed in.
+ */
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
-int cim_cmd_chip(int argc, char **argv) { (void)argc; (void)argv; return 1; }
+#include "json.h"
+#include "node.h"
+#include "report.h"
+
+static const char chip_usage[] =
+    "usage: cimsim chip FILE [--json]\n\n"
+    "Prints a chip described in FILE (configs/chips/): its crossbars, the weights\n"
+    "and KV-cache bytes it holds, peak TOPS, TOPS/W at peak and TOPS/mm², area and\n"
+    "power by part, and the time and energy of one MVM on a full crossbar.  Peaks\n"
+    "are computed from the parts; docs/chip-model.md has the equations.\n\n"
+    "  --json  print JSON instead of a table\n";
+
+static const char *const sign_names[] = {"none", "differential", "offset"};
+
+/* Everything the command prints, computed once. */
+struct chip_view {
+	const struct cim_chip_spec *c;
+	struct cim_chip_capacity cap;
+	struct cim_chip_area area;
+	struct cim_chip_peak peak;
+};
+
+/* The components of an energy (or power) in one order, with their names. */
+#define NPARTS 8
+static void energy_parts(const struct cim_chip_energy *e, double v[NPARTS])
+{
+	v[0] = e->array;
+	v[1] = e->adc;
+	v[2] = e->dac;
+	v[3] = e->shift_add;
+	v[4] = e->sample_hold;
+	v[5] = e->digital;
+	v[6] = e->buffer;
+	v[7] = e->dram;
+}
+
+static const char *const part_names[NPARTS] = {
+    "array", "adc", "dac", "shift_add", "sample_hold", "digital", "buffer", "dram",
+};
+
+#define NAREAS 10
+static void area_parts(const struct cim_chip_area *a, double v[NAREAS])
+{
+	v[0] = a->crossbars;
+	v[1] = a->adc;
+	v[2] = a->dac;
+	v[3] = a->sample_hold;
+	v[4] = a->shift_add;
+	v[5] = a->digital;
+	v[6] = a->buffer;
+	v[7] = a->dram;
+	v[8] = a->attn_engine;
+	v[9] = a->other;
+}
+
+static const char *const area_names[NAREAS] = {
+    "crossbars", "adc",	   "dac",  "sample_hold",      "shift_add",
+    "digital",	 "buffer", "dram", "attention_engine", "other",
+};
+
+static void print_text(FILE *f, const struct chip_view *v)
+{
+	const struct cim_chip_spec *c = v->c;
+	const struct cim_chip_peak *p = &v->peak;
+	const struct cim_chip_mvm *m = &p->mvm;
+	char b1[64], b2[64], b3[64];
+	double parts[NAREAS > NPARTS ? NAREAS : NPARTS];
+
+	fprintf(f, "chip %s\n", c->name);
+	fprintf(f, "  crossbars         %s (%u tiles × %u), %u×%u, %u-bit cells\n",
+		cim_fmt_count(v->cap.crossbars, b1, sizeof(b1)), c->tiles, c->crossbars_per_tile,
+		c->xbar.rows, c->xbar.cols, c->xbar.cell_bits);
+	fprintf(f,
+		"  weights           %u-bit, signed: %s, cells per weight: %u; inputs %u-bit, "
+		"%u-bit DACs, input cycles: %u\n",
+		c->weight_bits, sign_names[c->sign], p->map.cells_per_weight, c->input_bits,
+		c->dac.bits, m->input_cycles);
+	fprintf(f,
+		"  ADCs              %u per crossbar, %u-bit, %.4g ns and %.4g pJ per "
+		"conversion%s\n",
+		c->adc.per_crossbar, c->adc.bits, (double)c->adc.latency_ps / 1e3, c->adc.energy_pj,
+		c->has_sample_hold ? ", sample-and-hold" : "");
+	fprintf(f, "  weight capacity   %s parameters, %s (%s per crossbar)\n",
+		cim_fmt_count(v->cap.weights, b1, sizeof(b1)),
+		cim_fmt_bytes((double)v->cap.weight_bytes, b2, sizeof(b2)),
+		cim_fmt_count(v->cap.weights_per_xbar, b3, sizeof(b3)));
+	fprintf(f, "  KV capacity       buffer %s",
+		cim_fmt_bytes((double)v->cap.buffer_bytes, b1, sizeof(b1)));
+	if (c->has_dram)
+		fprintf(f, ", DRAM %s", cim_fmt_bytes((double)v->cap.dram_bytes, b1, sizeof(b1)));
+	if (c->has_attn_engine)
+		fprintf(f, ", attention engine %s",
+			cim_fmt_bytes((double)v->cap.engine_bytes, b1, sizeof(b1)));
+	fputc('\n', f);
+	fprintf(f, "  peak              %.4g TOPS, %.4g TOPS/W, %.4g TOPS/mm²\n",
+		p->ops_per_s / 1e12, p->ops_per_j / 1e12, p->ops_per_s_mm2 / 1e12);
+	fprintf(f, "  power at peak     %.4g W (dynamic %.4g W, static %.4g W)\n", p->power_w,
+		p->dynamic_w, cim_chip_static_w(c));
+	fprintf(f, "  area              %.4g mm²\n", v->area.total);
+
+	fprintf(f, "\none MVM on a full crossbar (%llu×%llu weights):\n",
+		(unsigned long long)p->map.k, (unsigned long long)p->map.n);
+	fprintf(f,
+		"  latency %.4g ns, interval %.4g ns (cycles: %u of %.4g ns), energy %.6g pJ, "
+		"conversions: %llu\n",
+		(double)m->latency_ps / 1e3, (double)m->interval_ps / 1e3, m->input_cycles,
+		(double)m->cycle_ps / 1e3, cim_chip_energy_total(&m->energy),
+		(unsigned long long)m->conversions);
+
+	fprintf(f, "\n  %-18s %14s %14s\n", "part", "MVM pJ", "peak W");
+	energy_parts(&m->energy, parts);
+	double watts[NPARTS];
+	energy_parts(&p->power_by_part, watts);
+	for (int i = 0; i < NPARTS; i++)
+		fprintf(f, "  %-18s %14.1f %14.4g\n", part_names[i], parts[i], watts[i]);
+	fprintf(f, "  %-18s %14s %14.4g\n", "static", "", cim_chip_static_w(c));
+
+	fprintf(f, "\n  %-18s %14s\n", "area", "mm²");
+	area_parts(&v->area, parts);
+	for (int i = 0; i < NAREAS; i++)
+		fprintf(f, "  %-18s %14.4g\n", area_names[i], parts[i]);
+}
+
+static void print_json(struct json_w *w, const struct chip_view *v)
+{
+	const struct cim_chip_spec *c = v->c;
+	const struct cim_chip_peak *p = &v->peak;
+	double parts[NAREAS > NPARTS ? NAREAS : NPARTS];
+
+	json_str(w, "name", c->name);
+	json_u64(w, "crossbars", v->cap.crossbars);
+	json_u64(w, "tiles", c->tiles);
+	json_u64(w, "crossbars_per_tile", c->crossbars_per_tile);
+	json_u64(w, "rows", c->xbar.rows);
+	json_u64(w, "cols", c->xbar.cols);
+	json_u64(w, "cells_per_weight", p->map.cells_per_weight);
+	json_obj(w, "capacity");
+	json_u64(w, "weights", v->cap.weights);
+	json_u64(w, "weight_bytes", v->cap.weight_bytes);
+	json_u64(w, "weights_per_crossbar", v->cap.weights_per_xbar);
+	json_u64(w, "buffer_bytes", v->cap.buffer_bytes);
+	json_u64(w, "dram_bytes", v->cap.dram_bytes);
+	json_u64(w, "attention_engine_bytes", v->cap.engine_bytes);
+	json_obj_end(w);
+	json_obj(w, "peak");
+	json_f64(w, "tops", p->ops_per_s / 1e12);
+	json_f64(w, "tops_per_w", p->ops_per_j / 1e12);
+	json_f64(w, "tops_per_mm2", p->ops_per_s_mm2 / 1e12);
+	json_f64(w, "power_w", p->power_w);
+	json_f64(w, "dynamic_w", p->dynamic_w);
+	json_f64(w, "static_w", cim_chip_static_w(c));
+	json_obj(w, "power_w_by_part");
+	energy_parts(&p->power_by_part, parts);
+	for (int i = 0; i < NPARTS; i++)
+		json_f64(w, part_names[i], parts[i]);
+	json_obj_end(w);
+	json_obj_end(w);
+	json_obj(w, "area_mm2");
+	json_f64(w, "total", v->area.total);
+	area_parts(&v->area, parts);
+	for (int i = 0; i < NAREAS; i++)
+		json_f64(w, area_names[i], parts[i]);
+	json_obj_end(w);
+	json_obj(w, "mvm");
+	json_u64(w, "k", p->map.k);
+	json_u64(w, "n", p->map.n);
+	json_u64(w, "input_cycles", p->mvm.input_cycles);
+	json_u64(w, "cycle_ps", p->mvm.cycle_ps);
+	json_u64(w, "latency_ps", p->mvm.latency_ps);
+	json_u64(w, "interval_ps", p->mvm.interval_ps);
+	json_u64(w, "conversions", p->mvm.conversions);
+	json_f64(w, "energy_pj", cim_chip_energy_total(&p->mvm.energy));
+	json_obj(w, "energy_pj_by_part");
+	energy_parts(&p->mvm.energy, parts);
+	for (int i = 0; i < NPARTS; i++)
+		json_f64(w, part_names[i], parts[i]);
+	json_obj_end(w);
+	json_obj_end(w);
+}
+
+int cim_cmd_chip(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (cim_cli_is_help(a)) {
+			fputs(chip_usage, stdout);
+			return 0;
+		} else if (strcmp(a, "--json") == 0) {
+			json = true;
+		} else if (a[0] == '-' || path) {
+			cim_cli_error("chip: unexpected argument '%s'\n%s", a, chip_usage);
+			return CIM_EXIT_INPUT;
+		} else {
+			path = a;
+		}
+	}
+	if (!path) {
+		cim_cli_error("chip: no FILE given\n%s", chip_usage);
+		return CIM_EXIT_INPUT;
+	}
+
+	struct cim_files *files = cim_files_create(true);
+	struct cim_chip_spec c;
+	struct cim_err err;
+	if (!files) {
+		cim_cli_error("out of memory");
+		return 1;
+	}
+	int rc = cim_spec_load_chip(files, path, &c, &err);
+	cim_files_destroy(files);
+	if (rc) {
+		cim_cli_error("%s", err.msg);
+		return CIM_EXIT_INPUT;
+	}
+
+	struct chip_view v = {.c = &c};
+	cim_chip_capacity(&c, &v.cap);
+	cim_chip_area(&c, &v.area);
+	cim_chip_peak(&c, &v.peak);
+	if (json) {
+		struct json_w w;
+		json_begin(&w, stdout);
+		print_json(&w, &v);
+		json_end(&w);
+	} else {
+		print_text(stdout, &v);
+	}
+	return 0;
+}

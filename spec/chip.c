@@ -1,5 +1,423 @@
+/*
+ * chip.c — reads a chip description (a file of configs/chips, or the chip:
+ * mapping of an experiment) into struct cim_chip_spec.
+ *
+ * The field tables read the YAML keys strictly into a document struct that
+ * mirrors the file, in the units the keys name; chip_convert() then checks
+ * what needs several fields (at least one ADC, cells no wider than weights,
+ * DACs no wider than inputs, one of each pair of alternative keys) and
+ * converts to internal units.  docs/chip-model.md lists every key.  What the
+ * parts cost is node/'s business, not this file's.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "schema.h"
-static const struct field f[] = { FSTR("name", struct cim_chip_spec, name, FIELD_REQUIRED, "name") };
-SCHEMA(s, "chip", f, true);
-int spec_read_chip(const struct tnode *node, const char *path, struct cim_chip_spec *out, struct cim_err *err)
-{ return spec_read_map(node, &s, path, out, err); }
+
+/* A number field that also records whether it was given. */
+#define FF64P(k, T, m, fl, lo, hi, sc, h, pres) \
+	{ .key = k, .type = F_F64, .offset = offsetof(T, m), .flags = fl, .min = lo, \
+	  .max = hi, .scale = sc, .hint = h, .present = (long)offsetof(T, pres) }
+/* A nested part, with a hint for the "missing" message. */
+#define FPART(k, T, m, fl, s, pres, h) \
+	{ .key = k, .type = F_MAP, .offset = offsetof(T, m), .flags = fl, .sub = s, \
+	  .present = pres, .hint = h }
+
+#define REQ FIELD_REQUIRED
+#define POS FIELD_POSITIVE
+#define MIB 1048576.0
+
+/* The file as written, in the keys' units scaled to internal ones. */
+struct xbar_doc {
+	uint32_t rows, cols, cell_bits;
+	double read_ps, read_pj, area_mm2;
+};
+
+struct weights_doc {
+	uint32_t bits;
+	int sign;
+	uint32_t offset_cols;
+	bool has_offset_cols;
+};
+
+struct inputs_doc {
+	uint32_t bits;
+};
+
+struct dac_doc {
+	uint32_t bits;
+	double energy_pj, area_mm2;
+};
+
+struct adc_doc {
+	uint32_t bits, per_crossbar;
+	double latency_ps, rate_hz, energy_pj, fom_pj, area_mm2;
+	bool has_latency, has_rate, has_energy, has_fom;
+};
+
+struct shift_add_doc {
+	double energy_pj, latency_ps, area_mm2;
+};
+
+struct sample_hold_doc {
+	double energy_pj, area_mm2;
+};
+
+struct digital_doc {
+	uint32_t lanes;
+	double clock_hz, energy_pj, area_mm2;
+};
+
+struct buffer_doc {
+	double bytes, bandwidth, energy_pj, area_mm2;
+};
+
+struct dram_doc {
+	double bytes, bandwidth, energy_pj_bit, area_mm2;
+};
+
+struct engine_doc {
+	double bytes;
+	uint32_t macs_per_cycle;
+	double clock_hz, mac_pj, write_ps, write_pj, area_mm2;
+};
+
+struct other_doc {
+	double power_w, area_mm2, tile_power_w, tile_area_mm2;
+};
+
+struct chip_doc {
+	char name[64];
+	struct xbar_doc xbar;
+	struct weights_doc weights;
+	struct inputs_doc inputs;
+	struct dac_doc dac;
+	struct adc_doc adc;
+	struct shift_add_doc shift_add;
+	struct sample_hold_doc sample_hold;
+	uint32_t tiles, crossbars_per_tile;
+	struct digital_doc digital;
+	struct buffer_doc buffer;
+	struct dram_doc dram;
+	struct engine_doc engine;
+	double leakage_w;
+	struct other_doc other;
+	bool has_dac, has_adc, has_sample_hold, has_dram, has_engine;
+};
+
+static const struct field xbar_fields[] = {
+	FU32("rows", struct xbar_doc, rows, REQ | POS, 1, 65536, "wordlines: inputs"),
+	FU32("cols", struct xbar_doc, cols, REQ | POS, 1, 65536, "bitlines: cells per row"),
+	FU32("cell_bits", struct xbar_doc, cell_bits, REQ | POS, 1, 16, "bits per cell"),
+	FF64("read_latency_ns", struct xbar_doc, read_ps, REQ | POS, 0, 1e9, U_NS_TO_PS,
+	     "one activation of the array"),
+	FF64("read_energy_pj", struct xbar_doc, read_pj, REQ, 0, 1e9, 0,
+	     "one activation of the whole array"),
+	FF64("area_um2", struct xbar_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2, "one crossbar"),
+};
+SCHEMA(xbar_schema, "crossbar", xbar_fields, false);
+
+static const char *const sign_words[] = { "none", "differential", "offset", NULL };
+
+static const struct field weights_fields[] = {
+	FU32("bits", struct weights_doc, bits, REQ | POS, 1, 32, "stored weight precision"),
+	FENUM("signed", struct weights_doc, sign, REQ, sign_words,
+	      "how signed weights are stored"),
+	{ .key = "offset_columns", .type = F_U32, .offset = offsetof(struct weights_doc,
+								       offset_cols),
+	  .min = 0, .max = 65535, .hint = "reference columns per crossbar",
+	  .present = (long)offsetof(struct weights_doc, has_offset_cols) },
+};
+SCHEMA(weights_schema, "weights", weights_fields, false);
+
+static const struct field inputs_fields[] = {
+	FU32("bits", struct inputs_doc, bits, REQ | POS, 1, 32, "activation precision"),
+};
+SCHEMA(inputs_schema, "inputs", inputs_fields, false);
+
+static const struct field dac_fields[] = {
+	FU32("bits", struct dac_doc, bits, REQ | POS, 1, 32, "input bits per cycle"),
+	FF64("energy_pj", struct dac_doc, energy_pj, REQ, 0, 1e6, 0, "one row for one cycle"),
+	FF64("area_um2", struct dac_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2, "one DAC"),
+};
+SCHEMA(dac_schema, "dac", dac_fields, false);
+
+static const struct field adc_fields[] = {
+	FU32("bits", struct adc_doc, bits, REQ | POS, 1, 32, "resolution"),
+	FU32("per_crossbar", struct adc_doc, per_crossbar, REQ, 0, 65536,
+	     "ADCs shared by a crossbar's columns"),
+	FF64P("latency_ns", struct adc_doc, latency_ps, POS, 0, 1e9, U_NS_TO_PS,
+	      "one conversion", has_latency),
+	FF64P("sample_rate_gsps", struct adc_doc, rate_hz, POS, 0, 1e6, U_GHZ_TO_HZ,
+	      "conversions per second, in G/s", has_rate),
+	FF64P("energy_pj", struct adc_doc, energy_pj, 0, 0, 1e6, 0, "one conversion",
+	      has_energy),
+	FF64P("fom_fj_per_step", struct adc_doc, fom_pj, POS, 0, 1e6, U_FJ_TO_PJ,
+	      "Walden figure of merit", has_fom),
+	FF64("area_um2", struct adc_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2, "one ADC"),
+};
+SCHEMA(adc_schema, "adc", adc_fields, false);
+
+static const struct field shift_add_fields[] = {
+	FF64("energy_pj", struct shift_add_doc, energy_pj, 0, 0, 1e6, 0, "one shift-and-add"),
+	FF64("latency_ns", struct shift_add_doc, latency_ps, 0, 0, 1e9, U_NS_TO_PS,
+	     "one adder-tree level"),
+	FF64("area_um2", struct shift_add_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2,
+	     "per crossbar"),
+};
+SCHEMA(shift_add_schema, "shift_add", shift_add_fields, false);
+
+static const struct field sample_hold_fields[] = {
+	FF64("energy_pj", struct sample_hold_doc, energy_pj, REQ, 0, 1e6, 0,
+	     "one column sampled"),
+	FF64("area_um2", struct sample_hold_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2,
+	     "per column"),
+};
+SCHEMA(sample_hold_schema, "sample_hold", sample_hold_fields, false);
+
+static const struct field digital_fields[] = {
+	FU32("lanes", struct digital_doc, lanes, REQ | POS, 1, 1u << 24, "operations per cycle"),
+	FF64("clock_ghz", struct digital_doc, clock_hz, REQ | POS, 0, 1e3, U_GHZ_TO_HZ, "clock"),
+	FF64("energy_pj", struct digital_doc, energy_pj, REQ, 0, 1e6, 0, "one lane operation"),
+	FF64("area_mm2", struct digital_doc, area_mm2, 0, 0, 1e6, 0, "the vector unit"),
+};
+SCHEMA(digital_schema, "digital", digital_fields, false);
+
+static const struct field buffer_fields[] = {
+	FF64("capacity_mib", struct buffer_doc, bytes, REQ | POS, 0, 1e9, MIB, "capacity"),
+	FF64("bandwidth_gb_per_s", struct buffer_doc, bandwidth, REQ | POS, 0, 1e9,
+	     U_GBPS_TO_BPS, "all banks together"),
+	FF64("energy_pj_per_byte", struct buffer_doc, energy_pj, REQ, 0, 1e6, 0,
+	     "read or written"),
+	FF64("area_mm2", struct buffer_doc, area_mm2, 0, 0, 1e6, 0, "the buffer"),
+};
+SCHEMA(buffer_schema, "buffer", buffer_fields, false);
+
+static const struct field dram_fields[] = {
+	FF64("capacity_mib", struct dram_doc, bytes, REQ | POS, 0, 1e9, MIB, "capacity"),
+	FF64("bandwidth_gb_per_s", struct dram_doc, bandwidth, REQ | POS, 0, 1e9, U_GBPS_TO_BPS,
+	     "bandwidth"),
+	FF64("energy_pj_per_bit", struct dram_doc, energy_pj_bit, REQ, 0, 1e6, 0,
+	     "read or written"),
+	FF64("area_mm2", struct dram_doc, area_mm2, 0, 0, 1e6, 0, "PHY and controller on the die"),
+};
+SCHEMA(dram_schema, "dram", dram_fields, false);
+
+static const struct field engine_fields[] = {
+	FF64("capacity_mib", struct engine_doc, bytes, REQ | POS, 0, 1e9, MIB, "K/V capacity"),
+	FU32("macs_per_cycle", struct engine_doc, macs_per_cycle, REQ | POS, 1, 1u << 30,
+	     "MACs per cycle"),
+	FF64("clock_ghz", struct engine_doc, clock_hz, REQ | POS, 0, 1e3, U_GHZ_TO_HZ, "clock"),
+	FF64("mac_energy_pj", struct engine_doc, mac_pj, REQ, 0, 1e6, 0, "one MAC"),
+	FF64("write_latency_ns", struct engine_doc, write_ps, REQ, 0, 1e9, U_NS_TO_PS,
+	     "writing one K or V vector"),
+	FF64("write_energy_pj_per_byte", struct engine_doc, write_pj, REQ, 0, 1e6, 0,
+	     "per byte written"),
+	FF64("area_mm2", struct engine_doc, area_mm2, 0, 0, 1e6, 0, "the engine"),
+};
+SCHEMA(engine_schema, "attention_engine", engine_fields, false);
+
+static const struct field other_fields[] = {
+	FF64("power_mw", struct other_doc, power_w, 0, 0, 1e9, U_MW_TO_W, "chip level"),
+	FF64("area_mm2", struct other_doc, area_mm2, 0, 0, 1e6, 0, "chip level"),
+	FF64("per_tile_power_mw", struct other_doc, tile_power_w, 0, 0, 1e9, U_MW_TO_W,
+	     "in every tile"),
+	FF64("per_tile_area_mm2", struct other_doc, tile_area_mm2, 0, 0, 1e6, 0,
+	     "in every tile"),
+};
+SCHEMA(other_schema, "other", other_fields, false);
+
+#define NOPRES FIELD_PRESENT_NONE
+static const struct field chip_fields[] = {
+	FSTR("name", struct chip_doc, name, REQ, "the chip's name"),
+	FPART("crossbar", struct chip_doc, xbar, REQ, &xbar_schema, NOPRES,
+	      "the analog arrays: rows, cols, cell_bits, read_latency_ns, read_energy_pj"),
+	FPART("weights", struct chip_doc, weights, REQ, &weights_schema, NOPRES,
+	      "bits and signed: none, differential or offset"),
+	FPART("inputs", struct chip_doc, inputs, REQ, &inputs_schema, NOPRES, "bits"),
+	/* dac and adc are required, checked in chip_convert(): the framework's
+	 * misspelling guess would take one for the other (edit distance 2). */
+	FPART("dac", struct chip_doc, dac, 0, &dac_schema,
+	      (long)offsetof(struct chip_doc, has_dac), NULL),
+	FPART("adc", struct chip_doc, adc, 0, &adc_schema,
+	      (long)offsetof(struct chip_doc, has_adc), NULL),
+	FPART("shift_add", struct chip_doc, shift_add, 0, &shift_add_schema, NOPRES, NULL),
+	FPART("sample_hold", struct chip_doc, sample_hold, 0, &sample_hold_schema,
+	      (long)offsetof(struct chip_doc, has_sample_hold), NULL),
+	FU32("tiles", struct chip_doc, tiles, REQ | POS, 1, 1u << 24, "tiles per chip"),
+	FU32("crossbars_per_tile", struct chip_doc, crossbars_per_tile, REQ | POS, 1, 1u << 24,
+	     "crossbars in a tile"),
+	FPART("digital", struct chip_doc, digital, REQ, &digital_schema, NOPRES,
+	      "the vector unit: lanes, clock_ghz, energy_pj"),
+	FPART("buffer", struct chip_doc, buffer, REQ, &buffer_schema, NOPRES,
+	      "on-chip memory: capacity_mib, bandwidth_gb_per_s, energy_pj_per_byte"),
+	FPART("dram", struct chip_doc, dram, 0, &dram_schema,
+	      (long)offsetof(struct chip_doc, has_dram), NULL),
+	FPART("attention_engine", struct chip_doc, engine, 0, &engine_schema,
+	      (long)offsetof(struct chip_doc, has_engine), NULL),
+	FF64("leakage_power_mw", struct chip_doc, leakage_w, 0, 0, 1e9, U_MW_TO_W,
+	     "static power of the chip"),
+	FPART("other", struct chip_doc, other, 0, &other_schema, NOPRES, NULL),
+};
+SCHEMA(chip_schema, "chip", chip_fields, false);
+
+/* The node of "part.key" under node (or node itself when absent), for
+ * messages; full is set to the key path. */
+static const struct tnode *at_key(const struct tnode *node, const char *path, const char *part,
+				  const char *key, char *full, size_t size)
+{
+	const struct tnode *p = tnode_get(node, part);
+	const struct tnode *k = p && key ? tnode_get(p, key) : NULL;
+
+	snprintf(full, size, "%s%s%s%s%s", path, *path ? "." : "", part, key ? "." : "",
+		 key ? key : "");
+	return k ? k : p ? p : node;
+}
+
+/* A time in ps from a value written in ns: whole picoseconds, at least one. */
+static int to_ps(const struct tnode *node, const char *path, const char *part,
+		 const char *key, double ps, uint64_t *out, struct cim_err *err)
+{
+	char full[256];
+	const struct tnode *at = at_key(node, path, part, key, full, sizeof(full));
+
+	if (llround(ps) < 1)
+		return spec_errf(err, at, full, "%g ns rounds to 0 ps; times are whole "
+				 "picoseconds", ps / U_NS_TO_PS);
+	*out = (uint64_t)llround(ps);
+	return 0;
+}
+
+/* The checks across fields, then the conversion to internal units. */
+static int chip_convert(const struct tnode *node, const char *path, const struct chip_doc *d,
+			struct cim_chip_spec *c, struct cim_err *err)
+{
+	char full[256];
+	uint32_t slices, cells, off;
+
+	if (!d->has_dac)
+		return spec_errf(err, node, *path ? path : "chip", "missing part 'dac' (the input "
+				 "drivers: bits, energy_pj, area_um2); add it");
+	if (!d->has_adc)
+		return spec_errf(err, node, *path ? path : "chip", "missing part 'adc' (the "
+				 "converters: bits, per_crossbar, latency_ns or sample_rate_gsps, "
+				 "energy_pj or fom_fj_per_step, area_um2); add it");
+	if (d->adc.per_crossbar == 0)
+		return spec_errf(err, at_key(node, path, "adc", "per_crossbar", full, sizeof(full)),
+				 full, "a crossbar needs at least one ADC to read its columns, "
+				 "found 0");
+	if (d->adc.per_crossbar > d->xbar.cols)
+		return spec_errf(err, at_key(node, path, "adc", "per_crossbar", full, sizeof(full)),
+				 full, "%u ADCs for %u columns: at most one ADC per column",
+				 d->adc.per_crossbar, d->xbar.cols);
+	if (d->xbar.cell_bits > d->weights.bits)
+		return spec_errf(err, at_key(node, path, "crossbar", "cell_bits", full,
+					     sizeof(full)),
+				 full, "a cell of %u bits is wider than a %u-bit weight "
+				 "(weights.bits); the extra levels would never be used: make "
+				 "cell_bits at most %u", d->xbar.cell_bits, d->weights.bits,
+				 d->weights.bits);
+	if (d->dac.bits > d->inputs.bits)
+		return spec_errf(err, at_key(node, path, "dac", "bits", full, sizeof(full)), full,
+				 "a %u-bit DAC is wider than the %u-bit inputs (inputs.bits); make "
+				 "dac.bits at most %u", d->dac.bits, d->inputs.bits, d->inputs.bits);
+	if (d->adc.has_latency == d->adc.has_rate)
+		return spec_errf(err, at_key(node, path, "adc", NULL, full, sizeof(full)), full,
+				 "give exactly one of latency_ns and sample_rate_gsps, found %s",
+				 d->adc.has_latency ? "both" : "neither");
+	if (d->adc.has_energy == d->adc.has_fom)
+		return spec_errf(err, at_key(node, path, "adc", NULL, full, sizeof(full)), full,
+				 "give exactly one of energy_pj and fom_fj_per_step, found %s",
+				 d->adc.has_energy ? "both" : "neither");
+	if (d->weights.has_offset_cols && d->weights.sign != CIM_SIGN_OFFSET)
+		return spec_errf(err, at_key(node, path, "weights", "offset_columns", full,
+					     sizeof(full)),
+				 full, "offset columns need `signed: offset`, found `signed: %s`",
+				 sign_words[d->weights.sign]);
+	off = d->weights.sign != CIM_SIGN_OFFSET ? 0 :
+	      d->weights.has_offset_cols         ? d->weights.offset_cols :
+						   1;
+	slices = (d->weights.bits + d->xbar.cell_bits - 1) / d->xbar.cell_bits;
+	cells = slices * (d->weights.sign == CIM_SIGN_DIFFERENTIAL ? 2 : 1);
+	if (off >= d->xbar.cols || cells > d->xbar.cols - off)
+		return spec_errf(err, at_key(node, path, "crossbar", "cols", full, sizeof(full)),
+				 full, "a weight takes %u cells%s but a crossbar row has only %u "
+				 "columns for weights (%u columns, %u of them offset columns); "
+				 "use wider crossbars or fewer cells per weight", cells,
+				 d->weights.sign == CIM_SIGN_DIFFERENTIAL ? " (differential)" : "",
+				 off >= d->xbar.cols ? 0 : d->xbar.cols - off, d->xbar.cols, off);
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, d->name, sizeof(c->name));
+	c->xbar.rows = d->xbar.rows;
+	c->xbar.cols = d->xbar.cols;
+	c->xbar.cell_bits = d->xbar.cell_bits;
+	if (to_ps(node, path, "crossbar", "read_latency_ns", d->xbar.read_ps, &c->xbar.read_ps,
+		  err))
+		return -1;
+	c->xbar.read_pj = d->xbar.read_pj;
+	c->xbar.area_mm2 = d->xbar.area_mm2;
+	c->weight_bits = d->weights.bits;
+	c->sign = (enum cim_sign)d->weights.sign;
+	c->offset_cols = off;
+	c->input_bits = d->inputs.bits;
+	c->dac.bits = d->dac.bits;
+	c->dac.energy_pj = d->dac.energy_pj;
+	c->dac.area_mm2 = d->dac.area_mm2;
+	c->adc.bits = d->adc.bits;
+	c->adc.per_crossbar = d->adc.per_crossbar;
+	c->adc.latency_ps = d->adc.has_latency ? d->adc.latency_ps : 1e12 / d->adc.rate_hz;
+	/* Walden FoM = P / (2^ENOB · f_s), so one conversion costs FoM · 2^bits. */
+	c->adc.fom_fj = d->adc.has_fom ? d->adc.fom_pj / U_FJ_TO_PJ : 0;
+	c->adc.energy_pj = d->adc.has_fom ? d->adc.fom_pj * ldexp(1.0, (int)d->adc.bits) :
+					    d->adc.energy_pj;
+	c->adc.area_mm2 = d->adc.area_mm2;
+	c->shift_add.energy_pj = d->shift_add.energy_pj;
+	c->shift_add.latency_ps = (uint64_t)llround(d->shift_add.latency_ps);
+	c->shift_add.area_mm2 = d->shift_add.area_mm2;
+	c->has_sample_hold = d->has_sample_hold;
+	c->sample_hold.energy_pj = d->sample_hold.energy_pj;
+	c->sample_hold.area_mm2 = d->sample_hold.area_mm2;
+	c->tiles = d->tiles;
+	c->crossbars_per_tile = d->crossbars_per_tile;
+	c->digital.lanes = d->digital.lanes;
+	c->digital.clock_hz = d->digital.clock_hz;
+	c->digital.energy_pj = d->digital.energy_pj;
+	c->digital.area_mm2 = d->digital.area_mm2;
+	c->buffer.bytes = (uint64_t)llround(d->buffer.bytes);
+	c->buffer.bandwidth = d->buffer.bandwidth;
+	c->buffer.energy_pj = d->buffer.energy_pj;
+	c->buffer.area_mm2 = d->buffer.area_mm2;
+	c->has_dram = d->has_dram;
+	c->dram.bytes = (uint64_t)llround(d->dram.bytes);
+	c->dram.bandwidth = d->dram.bandwidth;
+	c->dram.energy_pj = d->dram.energy_pj_bit * 8;
+	c->dram.area_mm2 = d->dram.area_mm2;
+	c->has_attn_engine = d->has_engine;
+	c->attn_engine.bytes = (uint64_t)llround(d->engine.bytes);
+	c->attn_engine.macs_per_cycle = d->engine.macs_per_cycle;
+	c->attn_engine.clock_hz = d->engine.clock_hz;
+	c->attn_engine.mac_pj = d->engine.mac_pj;
+	c->attn_engine.write_ps = (uint64_t)llround(d->engine.write_ps);
+	c->attn_engine.write_pj = d->engine.write_pj;
+	c->attn_engine.area_mm2 = d->engine.area_mm2;
+	c->leakage_w = d->leakage_w;
+	c->other_w = d->other.power_w + d->other.tile_power_w * d->tiles;
+	c->other_area_mm2 = d->other.area_mm2 + d->other.tile_area_mm2 * d->tiles;
+	return 0;
+}
+
+int spec_read_chip(const struct tnode *node, const char *path, struct cim_chip_spec *out,
+		   struct cim_err *err)
+{
+	struct chip_doc d = { 0 };
+	struct cim_chip_spec c;
+
+	if (spec_read_map(node, &chip_schema, path, &d, err))
+		return -1;
+	if (chip_convert(node, path, &d, &c, err))
+		return -1;
+	*out = c;
+	return 0;
+}

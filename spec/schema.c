@@ -271,9 +271,11 @@ static int missing_key(const struct tnode *node, const struct field *f, const ch
 		       const char *full, struct cim_err *err)
 {
 	const char *key = f->key;
-	/* A key given under another spelling is the likeliest cause. */
+	/* A key given under another spelling is the likeliest cause; short
+	 * keys must be nearer ('dac' is not a misspelling of 'adc'). */
+	size_t near = strlen(key) >= 6 ? 2 : 1;
 	for (size_t i = 0; i < node->n; i++)
-		if (distance(node->keys[i], key) <= 2 && strcmp(node->keys[i], key) != 0) {
+		if (distance(node->keys[i], key) <= near && strcmp(node->keys[i], key) != 0) {
 			struct tnode at = *node;
 			at.line = node->key_lines[i];
 			return spec_errf(err, &at, full, "missing; '%s' is given instead: is it "

@@ -1,0 +1,437 @@
+/*
+ * chip.c — the chip cost model: mapping, MVMs, vector operators, attention,
+ * leakage, area, capacity and peaks of one compute-in-memory chip.
+ *
+ * Pure functions of the chip description and an operator's shape.  The
+ * equations follow DESIGN.md §4 "Chip"; docs/chip-model.md writes each one
+ * down with its source.  Scheduling (which resource is busy when) is the
+ * executor's business, not this file's.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "node.h"
+
+static uint64_t div_ceil(uint64_t a, uint64_t b)
+{
+	assert(b > 0);
+	return a / b + (a % b != 0);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Smallest d with 2^d >= n (0 for n <= 1): depth of an adder tree. */
+static uint32_t ceil_log2(uint64_t n)
+{
+	uint32_t d = 0;
+
+	while (d < 64 && (1ull << d) < n)
+		d++;
+	return d;
+}
+
+/* Picoseconds to move bytes at bw bytes/s, rounded up. */
+static uint64_t ps_for_bytes(uint64_t bytes, double bw)
+{
+	assert(bw > 0);
+	return (uint64_t)ceil((double)bytes * 1e12 / bw);
+}
+
+/* Picoseconds of cycles at clock_hz, rounded up. */
+static uint64_t ps_for_cycles(uint64_t cycles, double clock_hz)
+{
+	assert(clock_hz > 0);
+	return (uint64_t)ceil((double)cycles * 1e12 / clock_hz);
+}
+
+/* Bytes of elems values of bits each, rounded up. */
+static uint64_t bytes_of(uint64_t elems, uint32_t bits)
+{
+	return div_ceil(elems * bits, 8);
+}
+
+double cim_chip_energy_total(const struct cim_chip_energy *e)
+{
+	return e->array + e->adc + e->dac + e->shift_add + e->sample_hold + e->digital + e->buffer +
+	       e->dram;
+}
+
+void cim_chip_energy_add(struct cim_chip_energy *acc, const struct cim_chip_energy *e, double times)
+{
+	acc->array += e->array * times;
+	acc->adc += e->adc * times;
+	acc->dac += e->dac * times;
+	acc->shift_add += e->shift_add * times;
+	acc->sample_hold += e->sample_hold * times;
+	acc->digital += e->digital * times;
+	acc->buffer += e->buffer * times;
+	acc->dram += e->dram * times;
+}
+
+/* ---------------------------------------------------------------- mapping */
+
+static uint32_t offset_cols(const struct cim_chip_spec *c)
+{
+	return c->sign == CIM_SIGN_OFFSET ? c->offset_cols : 0;
+}
+
+/*
+ * DESIGN.md §4: a weight takes ceil(weight_bits / cell_bits) cells, twice
+ * that as a differential pair; the matrix takes ceil(K / rows) row blocks of
+ * ceil(N · cells_per_weight / weight_cols) column blocks.  A crossbar holds
+ * one block of one matrix; the rest of it is fill loss.
+ */
+void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n, struct cim_chip_map *out)
+{
+	struct cim_chip_map m = {.k = k, .n = n};
+	uint32_t off = offset_cols(c);
+
+	assert(k > 0 && n > 0 && c->xbar.cell_bits > 0 && c->xbar.cols > off);
+	m.slices = (uint32_t)div_ceil(c->weight_bits, c->xbar.cell_bits);
+	m.cells_per_weight = m.slices * (c->sign == CIM_SIGN_DIFFERENTIAL ? 2 : 1);
+	m.weight_cols = c->xbar.cols - off;
+	m.row_blocks = div_ceil(k, c->xbar.rows);
+	m.cols_used = n * m.cells_per_weight;
+	m.col_blocks = div_ceil(m.cols_used, m.weight_cols);
+	m.crossbars = m.row_blocks * m.col_blocks;
+	m.cols_converted = m.cols_used + (uint64_t)off * m.col_blocks;
+	m.widest_block = (m.cols_used < m.weight_cols ? m.cols_used : m.weight_cols) + off;
+	m.cells_used = k * m.cols_used;
+	m.cells_total = m.crossbars * c->xbar.rows * c->xbar.cols;
+	m.fill = (double)m.cells_used / (double)m.cells_total;
+	*out = m;
+}
+
+/* -------------------------------------------------------------------- MVM */
+
+/*
+ * One MVM (DESIGN.md §4, ISAAC ISCA'16 §4): inputs enter dac_bits at a time,
+ * n = ceil(input_bits / dac_bits) cycles.  In a cycle each ADC converts
+ * ceil(widest block / adcs) columns.  With a sample-and-hold the next read
+ * overlaps the conversions (ISAAC's pipeline): cycle = max(read, convert);
+ * without one (HERMES' CCO ADCs integrate during the read) they add up.
+ * All crossbars of the matrix work in parallel; row blocks are summed by an
+ * adder tree of depth ceil(log2(row_blocks)).
+ */
+void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
+		  struct cim_chip_mvm *out)
+{
+	struct cim_chip_mvm v = {0};
+	uint64_t convert_ps, cells_active;
+
+	assert(c->dac.bits > 0 && c->adc.per_crossbar > 0);
+	v.input_cycles = (uint32_t)div_ceil(c->input_bits, c->dac.bits);
+	v.cols_per_adc = div_ceil(m->widest_block, c->adc.per_crossbar);
+	/* Rounded up to whole ps (less a rounding slack: 128 · 781.25 is 100000). */
+	convert_ps = (uint64_t)ceil((double)v.cols_per_adc * c->adc.latency_ps - 1e-6);
+	if (c->has_sample_hold) {
+		v.cycle_ps = max_u64(c->xbar.read_ps, convert_ps);
+		v.latency_ps = c->xbar.read_ps + (v.input_cycles - 1) * v.cycle_ps + convert_ps;
+	} else {
+		v.cycle_ps = c->xbar.read_ps + convert_ps;
+		v.latency_ps = v.input_cycles * v.cycle_ps;
+	}
+	v.latency_ps += ceil_log2(m->row_blocks) * c->shift_add.latency_ps;
+	v.interval_ps = v.input_cycles * v.cycle_ps;
+
+	/* Every cycle each row block converts all its columns, offset ones too. */
+	v.conversions = (uint64_t)v.input_cycles * m->row_blocks * m->cols_converted;
+	/* Each ADC output is shifted and added once; then the row blocks' partial
+	 * sums of each output are added together. */
+	v.shift_adds = v.conversions + m->n * (m->row_blocks - 1);
+	v.buffer_bytes = bytes_of(m->k, c->input_bits) + bytes_of(m->n, c->input_bits);
+
+	/* A read costs read_pj for the whole array, in proportion to the cells
+	 * driven (rows used × columns read). */
+	cells_active = m->k * m->cols_converted;
+	v.energy.array = v.input_cycles * c->xbar.read_pj * (double)cells_active /
+			 ((double)c->xbar.rows * c->xbar.cols);
+	v.energy.dac = (double)v.input_cycles * (double)(m->k * m->col_blocks) * c->dac.energy_pj;
+	v.energy.adc = (double)v.conversions * c->adc.energy_pj;
+	v.energy.sample_hold =
+	    c->has_sample_hold ? (double)v.conversions * c->sample_hold.energy_pj : 0;
+	v.energy.shift_add = (double)v.shift_adds * c->shift_add.energy_pj;
+	v.energy.buffer = (double)v.buffer_bytes * c->buffer.energy_pj;
+	*out = v;
+}
+
+/*
+ * M vectors through `copies` replicas: each replica takes ceil(M / copies)
+ * of them back to back, one interval apart after the first MVM's latency;
+ * the buffer must also move every vector's inputs and outputs.
+ */
+void cim_chip_mvm_stream(const struct cim_chip_spec *c, const struct cim_chip_map *m,
+			 uint64_t vectors, uint64_t copies, struct cim_chip_cost *out)
+{
+	struct cim_chip_mvm v;
+	struct cim_chip_cost r = {0};
+	uint64_t per_copy;
+
+	assert(copies > 0);
+	if (vectors == 0) {
+		*out = r;
+		return;
+	}
+	cim_chip_mvm(c, m, &v);
+	per_copy = div_ceil(vectors, copies);
+	r.ps = v.latency_ps + (per_copy - 1) * v.interval_ps;
+	r.ps = max_u64(r.ps, ps_for_bytes(vectors * v.buffer_bytes, c->buffer.bandwidth));
+	cim_chip_energy_add(&r.energy, &v.energy, (double)vectors);
+	*out = r;
+}
+
+/* ------------------------------------------------------ digital operators */
+
+/*
+ * Lane operations per element, counted from the arithmetic of each operator
+ * (docs/chip-model.md, "Vector operators"): a multiply, an add, a compare, an
+ * exp or a table look-up each count as one lane operation.
+ */
+uint32_t cim_chip_ops_per_elem(enum cim_op_kind kind, enum cim_norm norm, enum cim_act act)
+{
+	switch (kind) {
+	case CIM_OP_EMBED:
+		return 1; /* copy of the looked-up row */
+	case CIM_OP_NORM:
+		/* LayerNorm: mean add, subtract, square, variance add, scale,
+		 * gamma, beta; RMSNorm: square, add, scale, gamma. */
+		return norm == CIM_NORM_LAYERNORM ? 7 : 4;
+	case CIM_OP_ACT:
+		switch (act) {
+		case CIM_ACT_GELU:
+			return 8; /* tanh form: x³, 2 mul, add, tanh, add, 2 mul */
+		case CIM_ACT_SILU:
+			return 4; /* exp, add, divide, multiply */
+		case CIM_ACT_RELU:
+			return 1;
+		}
+		return 0;
+	case CIM_OP_GATE_MUL:
+		return 1;
+	case CIM_OP_ROPE:
+		return 3; /* x·cos − y·sin: 2 mul, 1 add */
+	case CIM_OP_RESIDUAL:
+		return 1;
+	case CIM_OP_SOFTMAX:
+		return 5; /* max, subtract, exp, sum, scale */
+	case CIM_OP_SAMPLE:
+		return 1; /* compare (greedy argmax) */
+	case CIM_OP_MATMUL:
+	case CIM_OP_ATTN_QK:
+	case CIM_OP_ATTN_AV:
+		return 0;
+	}
+	return 0;
+}
+
+void cim_chip_vector_op(const struct cim_chip_spec *c, enum cim_op_kind kind, enum cim_norm norm,
+			enum cim_act act, uint64_t elems, struct cim_chip_cost *out)
+{
+	struct cim_chip_cost r = {0};
+	uint64_t ops = elems * cim_chip_ops_per_elem(kind, norm, act);
+	uint64_t bytes = 2 * bytes_of(elems, c->input_bits); /* read and write */
+
+	r.ps = max_u64(ps_for_cycles(div_ceil(ops, c->digital.lanes), c->digital.clock_hz),
+		       ps_for_bytes(bytes, c->buffer.bandwidth));
+	r.energy.digital = (double)ops * c->digital.energy_pj;
+	r.energy.buffer = (double)bytes * c->buffer.energy_pj;
+	*out = r;
+}
+
+/* -------------------------------------------------------------- attention */
+
+uint64_t cim_chip_attn_positions(const struct cim_attn_shape *a)
+{
+	return a->queries * a->past + a->queries * (a->queries + 1) / 2;
+}
+
+static bool has_part(const struct cim_chip_spec *c, enum cim_kv_where where)
+{
+	return where == CIM_KV_BUFFER || (where == CIM_KV_DRAM && c->has_dram) ||
+	       (where == CIM_KV_ENGINE && c->has_attn_engine);
+}
+
+/*
+ * q·kᵀ and p·V: heads · head_dim MACs per attended position each.  K and V
+ * of all past + queries positions are read once for all queries (the queries
+ * of a prefill are tiled against each K/V block, as FlashAttention does);
+ * a group of query heads shares its K/V head.  The time is bounded by the
+ * vector unit and by the memory holding the cache, whichever is slower.
+ */
+int cim_chip_attention(const struct cim_chip_spec *c, const struct cim_attn_shape *a,
+		       enum cim_kv_where where, struct cim_chip_cost *out)
+{
+	struct cim_chip_cost r = {0};
+	uint64_t macs = 2 * (uint64_t)a->heads * a->head_dim * cim_chip_attn_positions(a);
+	uint64_t bytes =
+	    bytes_of(2 * (uint64_t)a->kv_heads * a->head_dim * (a->past + a->queries), a->kv_bits);
+	uint64_t compute_ps;
+
+	if (!has_part(c, where))
+		return -1;
+	if (where == CIM_KV_ENGINE) {
+		r.ps = ps_for_cycles(div_ceil(macs, c->attn_engine.macs_per_cycle),
+				     c->attn_engine.clock_hz);
+		r.energy.array = (double)macs * c->attn_engine.mac_pj;
+		*out = r;
+		return 0;
+	}
+	compute_ps = ps_for_cycles(div_ceil(macs, c->digital.lanes), c->digital.clock_hz);
+	r.energy.digital = (double)macs * c->digital.energy_pj;
+	if (where == CIM_KV_DRAM) {
+		r.ps = max_u64(compute_ps, ps_for_bytes(bytes, c->dram.bandwidth));
+		r.energy.dram = (double)bytes * c->dram.energy_pj;
+	} else {
+		r.ps = max_u64(compute_ps, ps_for_bytes(bytes, c->buffer.bandwidth));
+		r.energy.buffer = (double)bytes * c->buffer.energy_pj;
+	}
+	*out = r;
+	return 0;
+}
+
+/*
+ * Appending K and V of the new tokens: 2 · kv_heads · head_dim values each.
+ * Buffer and DRAM are bandwidth-bound; the SRAM-CIM engine writes one K and
+ * one V vector per token (in separate arrays, in parallel), write_ps each.
+ */
+int cim_chip_kv_append(const struct cim_chip_spec *c, const struct cim_attn_shape *a,
+		       enum cim_kv_where where, struct cim_chip_cost *out)
+{
+	struct cim_chip_cost r = {0};
+	uint64_t bytes = bytes_of(2 * (uint64_t)a->kv_heads * a->head_dim * a->queries, a->kv_bits);
+
+	if (!has_part(c, where))
+		return -1;
+	switch (where) {
+	case CIM_KV_ENGINE:
+		r.ps = a->queries * c->attn_engine.write_ps;
+		r.energy.array = (double)bytes * c->attn_engine.write_pj;
+		break;
+	case CIM_KV_DRAM:
+		r.ps = ps_for_bytes(bytes, c->dram.bandwidth);
+		r.energy.dram = (double)bytes * c->dram.energy_pj;
+		break;
+	case CIM_KV_BUFFER:
+		r.ps = ps_for_bytes(bytes, c->buffer.bandwidth);
+		r.energy.buffer = (double)bytes * c->buffer.energy_pj;
+		break;
+	}
+	*out = r;
+	return 0;
+}
+
+/* ------------------------------------------------------ the whole chip */
+
+double cim_chip_static_w(const struct cim_chip_spec *c)
+{
+	return c->leakage_w + c->other_w;
+}
+
+double cim_chip_leakage_pj(const struct cim_chip_spec *c, uint64_t ps)
+{
+	return cim_chip_static_w(c) * (double)ps; /* W = pJ/ps */
+}
+
+static uint64_t chip_crossbars(const struct cim_chip_spec *c)
+{
+	return (uint64_t)c->tiles * c->crossbars_per_tile;
+}
+
+/* Area is the sum of the parts (ISAAC Table I adds its parts the same way). */
+void cim_chip_area(const struct cim_chip_spec *c, struct cim_chip_area *out)
+{
+	struct cim_chip_area a = {0};
+	double x = (double)chip_crossbars(c);
+
+	a.crossbars = x * c->xbar.area_mm2;
+	a.adc = x * c->adc.per_crossbar * c->adc.area_mm2;
+	a.dac = x * c->xbar.rows * c->dac.area_mm2;
+	a.sample_hold = c->has_sample_hold ? x * c->xbar.cols * c->sample_hold.area_mm2 : 0;
+	a.shift_add = x * c->shift_add.area_mm2;
+	a.digital = c->digital.area_mm2;
+	a.buffer = c->buffer.area_mm2;
+	a.dram = c->has_dram ? c->dram.area_mm2 : 0;
+	a.attn_engine = c->has_attn_engine ? c->attn_engine.area_mm2 : 0;
+	a.other = c->other_area_mm2;
+	a.total = a.crossbars + a.adc + a.dac + a.sample_hold + a.shift_add + a.digital + a.buffer +
+		  a.dram + a.attn_engine + a.other;
+	*out = a;
+}
+
+void cim_chip_capacity(const struct cim_chip_spec *c, struct cim_chip_capacity *out)
+{
+	struct cim_chip_capacity r = {0};
+	struct cim_chip_map m;
+
+	cim_chip_map(c, 1, 1, &m);
+	r.crossbars = chip_crossbars(c);
+	r.weights_per_xbar = (uint64_t)c->xbar.rows * (m.weight_cols / m.cells_per_weight);
+	r.weights = r.crossbars * r.weights_per_xbar;
+	r.weight_bytes = bytes_of(r.weights, c->weight_bits);
+	r.buffer_bytes = c->buffer.bytes;
+	r.dram_bytes = c->has_dram ? c->dram.bytes : 0;
+	r.engine_bytes = c->has_attn_engine ? c->attn_engine.bytes : 0;
+	*out = r;
+}
+
+/*
+ * Peaks: every crossbar holds a full block (rows × floor(weight_cols /
+ * cells_per_weight) weights) and streams MVMs one interval apart.  A MAC is
+ * two operations.  Power at peak is the MVM energy of every crossbar per
+ * interval plus the static power; the vector unit is idle.
+ */
+void cim_chip_peak(const struct cim_chip_spec *c, struct cim_chip_peak *out)
+{
+	struct cim_chip_peak p = {0};
+	struct cim_chip_area area;
+	struct cim_chip_map one;
+	double x = (double)chip_crossbars(c), per_ps;
+
+	cim_chip_map(c, 1, 1, &one);
+	cim_chip_map(c, c->xbar.rows, one.weight_cols / one.cells_per_weight, &p.map);
+	cim_chip_mvm(c, &p.map, &p.mvm);
+	per_ps = x / (double)p.mvm.interval_ps;
+	p.ops_per_s = 2.0 * (double)(p.map.k * p.map.n) * per_ps * 1e12;
+	cim_chip_energy_add(&p.power_by_part, &p.mvm.energy, per_ps); /* pJ/ps = W */
+	p.dynamic_w = cim_chip_energy_total(&p.power_by_part);
+	p.power_w = p.dynamic_w + cim_chip_static_w(c);
+	p.ops_per_j = p.power_w > 0 ? p.ops_per_s / p.power_w : 0;
+	cim_chip_area(c, &area);
+	p.ops_per_s_mm2 = area.total > 0 ? p.ops_per_s / area.total : 0;
+	*out = p;
+}
+
+int cim_chip_check_fit(const struct cim_chip_spec *c, uint64_t crossbars, uint64_t kv_bytes,
+		       enum cim_kv_where where, struct cim_err *err)
+{
+	static const char *const names[] = {"buffer", "DRAM", "attention engine"};
+	struct cim_chip_capacity cap;
+	uint64_t room;
+
+	cim_chip_capacity(c, &cap);
+	if (crossbars > cap.crossbars) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "chip %s: the weights need %llu crossbars, the chip has %llu", c->name,
+			 (unsigned long long)crossbars, (unsigned long long)cap.crossbars);
+		return -1;
+	}
+	if (!has_part(c, where)) {
+		snprintf(err->msg, sizeof(err->msg), "chip %s: has no %s for the KV cache", c->name,
+			 names[where]);
+		return -1;
+	}
+	room = where == CIM_KV_BUFFER ? cap.buffer_bytes
+	       : where == CIM_KV_DRAM ? cap.dram_bytes
+				      : cap.engine_bytes;
+	if (kv_bytes > room) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "chip %s: the KV cache needs %llu bytes, the %s holds %llu", c->name,
+			 (unsigned long long)kv_bytes, names[where], (unsigned long long)room);
+		return -1;
+	}
+	return 0;
+}
