@@ -11,6 +11,8 @@
 
 #include "cli.h"
 #include "coord.h"
+#include "interconnect.h"
+#include "node.h"
 #include "report.h"
 
 #define MAX_SETS 64
@@ -37,8 +39,9 @@ static void print_text(const struct cim_experiment *e, int ranks)
 	printf("experiment %s (%s), validated on %d rank%s\n\n", e->name, e->path, ranks,
 	       ranks == 1 ? "" : "s");
 	cim_report_model_text(stdout, &r);
-	printf("\nchip %s\n", e->chip.name);
-	printf("interconnect %s\n", e->net.name);
+	printf("\n");
+	cim_report_chip_line(stdout, &e->chip);
+	cim_report_net_line(stdout, &e->net, p->tp * p->pp * p->dp);
 	printf("\nworkload: batch %u, prompt %u tokens, generate %u tokens, micro-batches %s%u,\n"
 	       "          prefill chunk %u%s, KV %u bits, activations %u bits, seed %llu\n",
 	       w->batch, w->prompt_tokens, w->generate_tokens, w->micro_batches ? "" : "auto ",
@@ -70,10 +73,11 @@ static void print_json(const struct cim_experiment *e, int ranks)
 	cim_report_model_json(&j, &r);
 	json_obj_end(&j);
 	json_obj(&j, "chip");
-	json_str(&j, "name", e->chip.name);
+	cim_report_chip_json(&j, &e->chip);
 	json_obj_end(&j);
 	json_obj(&j, "interconnect");
 	json_str(&j, "name", e->net.name);
+	json_str(&j, "topology", cim_net_topo_name(e->net.topology));
 	json_obj_end(&j);
 	json_obj(&j, "workload");
 	json_u64(&j, "batch", w->batch);
@@ -137,6 +141,18 @@ int cim_cmd_show(int argc, char **argv)
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &ranks);
 	rc = cim_coord_load(MPI_COMM_WORLD, path, sets, nsets, &e);
+	if (rc == 0) {
+		/* The interconnect must hold the chips the parallelism asks for. */
+		struct cim_err err;
+		const struct cim_parallel_spec *p = &e->parallel;
+		if (cim_net_check(&e->net, p->tp * p->pp * p->dp, NULL, &err)) {
+			if (rank == 0)
+				cim_cli_error("%s: %s", path, err.msg);
+			free(e);
+			MPI_Finalize();
+			return CIM_EXIT_INPUT;
+		}
+	}
 	if (rc == 0) {
 		/* Every rank parsed the same bytes: check the ranks agree. */
 		struct cim_model_stats s;

@@ -3,6 +3,8 @@
  */
 #include <string.h>
 
+#include "interconnect.h"
+#include "node.h"
 #include "report.h"
 
 const char *cim_fmt_count(uint64_t v, char *buf, size_t size)
@@ -167,4 +169,48 @@ void cim_report_model_json(struct json_w *w, const struct cim_model_report *r)
 	json_u64(w, "prefill_macs", cim_model_prefill_macs(m, r->context));
 	json_u64(w, "kv_bits", r->kv_bits);
 	json_u64(w, "kv_bytes_per_token", bytes_of(s.kv_elems_per_token, r->kv_bits));
+}
+
+void cim_report_chip_line(FILE *f, const struct cim_chip_spec *c)
+{
+	struct cim_chip_capacity cap;
+	struct cim_chip_peak peak;
+	char a[40], b[40], bb[40], db[40];
+
+	cim_chip_capacity(c, &cap);
+	cim_chip_peak(c, &peak);
+	fprintf(f, "chip %s: %llu crossbars of %u×%u, %s weights (%s at %u bits);\n"
+		   "  peak %.1f TOPS, %.2f TOPS/W; buffer %s%s%s\n",
+		c->name, (unsigned long long)cap.crossbars, c->xbar.rows, c->xbar.cols,
+		cim_fmt_si((double)cap.weights, a, sizeof(a)),
+		cim_fmt_bytes((double)cap.weight_bytes, b, sizeof(b)), c->weight_bits,
+		peak.ops_per_s / 1e12, peak.ops_per_j / 1e12,
+		cim_fmt_bytes((double)cap.buffer_bytes, bb, sizeof(bb)), c->has_dram ? ", DRAM " : "",
+		c->has_dram ? cim_fmt_bytes((double)cap.dram_bytes, db, sizeof(db)) : "");
+}
+
+void cim_report_chip_json(struct json_w *w, const struct cim_chip_spec *c)
+{
+	struct cim_chip_capacity cap;
+	struct cim_chip_peak peak;
+
+	cim_chip_capacity(c, &cap);
+	cim_chip_peak(c, &peak);
+	json_str(w, "name", c->name);
+	json_u64(w, "crossbars", cap.crossbars);
+	json_u64(w, "weights", cap.weights);
+	json_u64(w, "weight_bytes", cap.weight_bytes);
+	json_u64(w, "buffer_bytes", cap.buffer_bytes);
+	json_u64(w, "dram_bytes", cap.dram_bytes);
+	json_f64(w, "peak_tops", peak.ops_per_s / 1e12);
+	json_f64(w, "peak_tops_per_w", peak.ops_per_j / 1e12);
+}
+
+void cim_report_net_line(FILE *f, const struct cim_net_spec *n, uint32_t chips)
+{
+	const struct cim_net_link_spec *l = &n->level[0].link;
+
+	fprintf(f, "interconnect %s: %s for %u chips; link %.0f GB/s, %.1f ns, %.2f pJ/bit\n",
+		n->name, cim_net_topo_name(n->topology), chips, l->bandwidth_bps / 1e9,
+		l->latency_ps / 1e3, l->energy_pj_per_bit);
 }

@@ -22,6 +22,12 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r);
 /* Writes the model's members into the current JSON object. */
 void cim_report_model_json(struct json_w *w, const struct cim_model_report *r);
 
+/* One line on a chip: crossbars, weight capacity, peak TOPS, TOPS/W. */
+void cim_report_chip_line(FILE *f, const struct cim_chip_spec *c);
+void cim_report_chip_json(struct json_w *w, const struct cim_chip_spec *c);
+/* One line on an interconnect laid out for chips ranks. */
+void cim_report_net_line(FILE *f, const struct cim_net_spec *n, uint32_t chips);
+
 /* "6,738,415,616" into buf. */
 const char *cim_fmt_count(uint64_t v, char *buf, size_t size);
 /* "6.74 B", "124 M" (decimal) into buf. */

@@ -1,0 +1,146 @@
+/*
+ * interconnect.h — how long inter-chip transfers and collectives take and
+ * what they cost.
+ *
+ * A cim_net is an interconnect description (spec_net.h) laid out for a
+ * number of ranks: positions, links, routes and the placement of ranks.
+ * From it this part prices a point-to-point transfer and replays collective
+ * algorithms (ring, binary tree, recursive halving-doubling, direct) step by
+ * step over the real routes, from each member's ready time, with links shared
+ * by the flows that cross them in the same step.  Everything is a pure
+ * function of its inputs: every member of a group replays the same collective
+ * from the same ready times and gets bit-identical finish times.  No MPI.
+ * The equations and what is not modelled: docs/interconnect-model.md.
+ *
+ * Units: time in integer picoseconds, bytes as integers, energy in pJ.
+ */
+#ifndef CIM_INTERCONNECT_INTERCONNECT_H
+#define CIM_INTERCONNECT_INTERCONNECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec.h"
+
+struct cim_net;
+
+/*
+ * Lays spec out for nranks ranks (sizes derived and checked with
+ * cim_net_check()).  On success *net_p is a new net the caller frees with
+ * cim_net_destroy(); it keeps no pointer to spec.
+ */
+int cim_net_create(const struct cim_net_spec *spec, uint32_t nranks, struct cim_net **net_p,
+		   struct cim_err *err);
+void cim_net_destroy(struct cim_net *net);
+
+uint32_t cim_net_nranks(const struct cim_net *net);
+const struct cim_net_shape *cim_net_shape(const struct cim_net *net);
+/* Link ids run from 0 to cim_net_nlinks() − 1; some ids (mesh edges) are unused. */
+uint32_t cim_net_nlinks(const struct cim_net *net);
+/* The most hops any route has: a size for cim_net_route()'s array. */
+uint32_t cim_net_max_hops(const struct cim_net *net);
+/* The position of a rank. */
+uint32_t cim_net_position(const struct cim_net *net, uint32_t rank);
+
+/* A directed link: it joins node `from` to node `to`.  Nodes below the
+ * number of positions are chips; the others are switches. */
+struct cim_net_link {
+	uint32_t from, to;
+	uint32_t level;           /* 0: chips (or chips on a board); 1: boards */
+	double bandwidth_bps;     /* bytes/s */
+	uint64_t latency_ps;      /* one traversal, a switch's own latency included */
+	double energy_pj_per_bit;
+};
+
+/* Describes link id; false when the id is not a link (a mesh edge). */
+bool cim_net_link_get(const struct cim_net *net, uint32_t id, struct cim_net_link *out);
+
+/*
+ * The route from rank src to rank dst: writes up to cap link ids in order
+ * into links (may be NULL when cap is 0) and returns the hop count (0 when
+ * src == dst).  Shortest paths; dimension order (columns first) on meshes
+ * and tori; ties go the positive way round.
+ */
+uint32_t cim_net_route(const struct cim_net *net, uint32_t src, uint32_t dst, uint32_t *links,
+		       uint32_t cap);
+
+/* --------------------------------------------------------- point-to-point */
+
+struct cim_net_xfer {
+	uint64_t depart_ps;      /* first byte leaves: max(ready, port free) */
+	uint64_t port_free_ps;   /* the sender's port is free again (last byte left) */
+	uint64_t arrive_ps;      /* last byte arrived */
+	uint32_t hops;
+	double energy_pj;        /* bytes · 8 · Σ pJ/bit over the hops */
+};
+
+/*
+ * A transfer of bytes from rank src to rank dst, ready at ready_ps, on a
+ * sender port that is busy until port_free_ps: cut-through, so
+ * arrive = depart + Σ hop latency + ⌈bytes / bottleneck bandwidth⌉.
+ */
+void cim_net_p2p(const struct cim_net *net, uint32_t src, uint32_t dst, uint64_t bytes,
+		 uint64_t ready_ps, uint64_t port_free_ps, struct cim_net_xfer *out);
+
+/* ------------------------------------------------------------ collectives */
+
+enum cim_net_coll {
+	CIM_NET_ALLREDUCE,      /* bytes: each member's vector, reduced on all */
+	CIM_NET_ALLGATHER,      /* bytes: the gathered vector (each member gives bytes/p) */
+	CIM_NET_REDUCE_SCATTER, /* bytes: each member's input (each keeps bytes/p) */
+	CIM_NET_BROADCAST,      /* bytes: the root's message */
+	CIM_NET_NCOLL,
+};
+
+enum cim_net_algo {
+	CIM_NET_ALGO_RING,    /* ring (broadcast: a chain from the root) */
+	CIM_NET_ALGO_TREE,    /* binary tree: reduce then broadcast */
+	CIM_NET_ALGO_HD,      /* recursive halving-doubling (broadcast: binomial tree) */
+	CIM_NET_ALGO_DIRECT,  /* every member to every member in one step per phase */
+	CIM_NET_NALGO,
+	CIM_NET_ALGO_AUTO = CIM_NET_NALGO, /* the fastest of those available */
+};
+
+const char *cim_net_coll_name(enum cim_net_coll c);
+const char *cim_net_algo_name(enum cim_net_algo a);  /* "ring", "tree", "hd", "direct", "auto" */
+/* The algorithm named word; returns false when there is none. */
+bool cim_net_algo_parse(const char *word, enum cim_net_algo *out);
+
+struct cim_net_coll_req {
+	enum cim_net_coll coll;
+	enum cim_net_algo algo;   /* or CIM_NET_ALGO_AUTO */
+	uint64_t bytes;           /* see enum cim_net_coll */
+	uint32_t root;            /* broadcast: index of the root within each group */
+	uint32_t group_size;      /* members per group, consecutive in ranks[]; the
+				     groups run at once and share links; 0 = one group */
+};
+
+struct cim_net_coll_result {
+	enum cim_net_algo algo;   /* the algorithm replayed (auto resolved) */
+	uint32_t steps;           /* steps of the schedule */
+	uint64_t finish_max_ps;   /* the last member's finish */
+	uint64_t link_bytes;      /* Σ bytes · hops over every flow */
+	double energy_pj;         /* Σ bytes · 8 · pJ/bit over every hop */
+};
+
+/*
+ * Replays collective req over the members ranks[0..n) (group by group when
+ * group_size splits them), member i being ready at ready_ps[i].  Writes each
+ * member's finish time into finish_ps_out[0..n) (never before its ready
+ * time), adds the bytes that crossed each link into link_bytes_out[0..nlinks)
+ * when it is not NULL, and fills *res_out.  Fails with a message when a rank
+ * is unknown or repeated in a group, or the algorithm does not apply (tree
+ * for all-gather; hd for reduce-scatter or all-gather of a group that is not
+ * a power of two).  Deterministic: a function of its arguments only.
+ */
+int cim_net_collective(const struct cim_net *net, const struct cim_net_coll_req *req,
+		       const uint32_t *ranks, const uint64_t *ready_ps, uint32_t n,
+		       uint64_t *finish_ps_out, uint64_t *link_bytes_out,
+		       struct cim_net_coll_result *res_out, struct cim_err *err);
+
+/* Bus-bandwidth factor of NCCL's performance notes: bus bandwidth =
+ * bytes / time · factor, with 2(p−1)/p for all-reduce, (p−1)/p for
+ * all-gather and reduce-scatter, 1 for broadcast. */
+double cim_net_busbw_factor(enum cim_net_coll c, uint32_t p);
+
+#endif /* CIM_INTERCONNECT_INTERCONNECT_H */

@@ -1,0 +1,372 @@
+/*
+ * replay.c — prices transfers: a point-to-point over its route, and a
+ * collective's schedule replayed step by step from the members' ready times.
+ *
+ * Model (docs/interconnect-model.md has every equation and its limits):
+ * a flow of b bytes over a route of h hops starts when its sender is ready,
+ * leaves the sender after ⌈b / B_eff⌉ and arrives Σ latency later
+ * (cut-through); B_eff is the least, over the links of its route, of the
+ * link's bandwidth divided by the number of flows of the same step that
+ * cross it (and the chip's injection bandwidth divided by the flows it sends
+ * in the step).  A member is ready for the next step when its own sends have
+ * left and everything sent to it has arrived.  Not here: the topology
+ * (topo.c) and the algorithms' schedules (algo.c).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_int.h"
+
+uint64_t net_ser_ps(uint64_t bytes, double bw)
+{
+	double x = (double)bytes * 1e12 / bw;
+	double r = nearbyint(x);
+
+	/* Ceil, but a value within binary rounding of a whole ps is that ps, so
+	 * that exact decimal figures (1 MiB at 100 GB/s) are not pushed up by one. */
+	if (fabs(x - r) <= 1e-9 * fmax(1.0, x))
+		return (uint64_t)r;
+	return (uint64_t)ceil(x);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+void cim_net_p2p(const struct cim_net *net, uint32_t src, uint32_t dst, uint64_t bytes,
+		 uint64_t ready_ps, uint64_t port_free_ps, struct cim_net_xfer *out)
+{
+	uint32_t ids[NET_ROUTE_MAX], h;
+	double bw = net->injection_bps > 0 ? net->injection_bps : INFINITY, pj = 0;
+	uint64_t lat = 0, ser;
+
+	h = net_route_pos(net, net->pos_of_rank[src], net->pos_of_rank[dst], ids);
+	if (h == 0) { /* to itself: nothing crosses a link */
+		*out = (struct cim_net_xfer){ .depart_ps = ready_ps, .port_free_ps = port_free_ps,
+					      .arrive_ps = ready_ps };
+		return;
+	}
+	for (uint32_t i = 0; i < h; i++) {
+		double lbw, lpj;
+		uint64_t llat;
+
+		net_link_cost(net, ids[i], &lbw, &llat, &lpj);
+		bw = fmin(bw, lbw);
+		lat += llat;
+		pj += lpj;
+	}
+	ser = net_ser_ps(bytes, bw);
+	out->depart_ps = max_u64(ready_ps, port_free_ps);
+	out->port_free_ps = out->depart_ps + ser;
+	out->arrive_ps = out->depart_ps + lat + ser;
+	out->hops = h;
+	out->energy_pj = (double)bytes * 8.0 * pj;
+}
+
+/* ------------------------------------------------------------ collectives */
+
+static const char *const coll_names[CIM_NET_NCOLL] = {
+	[CIM_NET_ALLREDUCE] = "all-reduce",
+	[CIM_NET_ALLGATHER] = "all-gather",
+	[CIM_NET_REDUCE_SCATTER] = "reduce-scatter",
+	[CIM_NET_BROADCAST] = "broadcast",
+};
+
+const char *cim_net_coll_name(enum cim_net_coll c)
+{
+	return (unsigned)c < CIM_NET_NCOLL ? coll_names[c] : "?";
+}
+
+const char *cim_net_algo_name(enum cim_net_algo a)
+{
+	if (a == CIM_NET_ALGO_AUTO)
+		return "auto";
+	return (unsigned)a < CIM_NET_NALGO ? cim_net_algos[a].name : "?";
+}
+
+bool cim_net_algo_parse(const char *word, enum cim_net_algo *out)
+{
+	for (unsigned a = 0; a <= CIM_NET_ALGO_AUTO; a++)
+		if (strcmp(word, cim_net_algo_name((enum cim_net_algo)a)) == 0) {
+			*out = (enum cim_net_algo)a;
+			return true;
+		}
+	return false;
+}
+
+double cim_net_busbw_factor(enum cim_net_coll c, uint32_t p)
+{
+	if (p == 0)
+		return 0;
+	switch (c) {
+	case CIM_NET_ALLREDUCE:
+		return 2.0 * (p - 1) / p;
+	case CIM_NET_ALLGATHER:
+	case CIM_NET_REDUCE_SCATTER:
+		return (double)(p - 1) / p;
+	default:
+		return 1.0;
+	}
+}
+
+/* Scratch of one replay, sized for its largest step. */
+struct scratch {
+	uint32_t *route;      /* link ids of every flow of the step, back to back */
+	size_t route_cap;
+	size_t *route_off;    /* [flows + 1] */
+	uint32_t *sorted;     /* route, sorted, for counting flows per link */
+	uint32_t *out_flows;  /* [n]: flows each member sends in the step */
+	uint64_t *t, *nt;     /* [n]: each member's time before and after the step */
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Flows of the step crossing link id: its count in the sorted array. */
+static uint32_t link_load(const uint32_t *sorted, size_t len, uint32_t id)
+{
+	size_t lo = 0, hi = len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (hi = lo; hi < len && sorted[hi] == id; hi++)
+		;
+	return (uint32_t)(hi - lo);
+}
+
+/*
+ * Replays schedule s of groups of p members over ranks[0..n) from ready[],
+ * into fin[] and *res; adds bytes per link into link_bytes when not NULL.
+ */
+static int replay(const struct cim_net *net, const struct sched *s, uint32_t p,
+		  const uint32_t *ranks, const uint64_t *ready, uint32_t n, uint64_t *fin,
+		  uint64_t *link_bytes, struct cim_net_coll_result *res, struct cim_err *err)
+{
+	uint32_t ngroups = n / p;
+	size_t maxf = 0;
+	struct scratch w = { 0 };
+	int rc = -1;
+
+	for (size_t st = 0, b = 0; st < s->nsteps; b = s->step_end[st++])
+		if (s->step_end[st] - b > maxf)
+			maxf = s->step_end[st] - b;
+	maxf *= ngroups;
+	w.route_off = malloc((maxf + 1) * sizeof(*w.route_off));
+	w.out_flows = calloc(n, sizeof(*w.out_flows));
+	w.t = malloc(n * sizeof(*w.t));
+	w.nt = malloc(n * sizeof(*w.nt));
+	if (!w.route_off || !w.out_flows || !w.t || !w.nt)
+		goto err_oom;
+	memcpy(w.t, ready, n * sizeof(*w.t));
+	res->link_bytes = 0;
+	res->energy_pj = 0;
+	for (size_t st = 0, b = 0; st < s->nsteps; b = s->step_end[st++]) {
+		size_t e = s->step_end[st], nf = (e - b) * ngroups, len = 0;
+
+		/* Routes of every flow of the step, all groups together. */
+		for (size_t k = 0; k < nf; k++) {
+			const struct flow *f = &s->f[b + k % (e - b)];
+			uint32_t g = (uint32_t)(k / (e - b));
+			uint32_t pa = net->pos_of_rank[ranks[g * p + f->src]];
+			uint32_t pb = net->pos_of_rank[ranks[g * p + f->dst]];
+
+			if (len + net->max_hops > w.route_cap) {
+				size_t cap = 2 * (len + net->max_hops);
+				uint32_t *r = realloc(w.route, cap * sizeof(*r));
+
+				if (!r)
+					goto err_oom;
+				w.route = r;
+				w.route_cap = cap;
+			}
+			w.route_off[k] = len;
+			len += net_route_pos(net, pa, pb, w.route + len);
+			w.out_flows[g * p + f->src]++;
+		}
+		w.route_off[nf] = len;
+		free(w.sorted);
+		w.sorted = malloc((len ? len : 1) * sizeof(*w.sorted));
+		if (!w.sorted)
+			goto err_oom;
+		memcpy(w.sorted, w.route, len * sizeof(*w.sorted));
+		qsort(w.sorted, len, sizeof(*w.sorted), cmp_u32);
+
+		memcpy(w.nt, w.t, n * sizeof(*w.t));
+		for (size_t k = 0; k < nf; k++) {
+			const struct flow *f = &s->f[b + k % (e - b)];
+			uint32_t g = (uint32_t)(k / (e - b));
+			uint32_t src = g * p + f->src, dst = g * p + f->dst;
+			double bw = INFINITY, pj = 0;
+			uint64_t lat = 0, ser;
+
+			if (net->injection_bps > 0)
+				bw = net->injection_bps / w.out_flows[src];
+			for (size_t i = w.route_off[k]; i < w.route_off[k + 1]; i++) {
+				double lbw, lpj;
+				uint64_t llat;
+				uint32_t id = w.route[i];
+
+				net_link_cost(net, id, &lbw, &llat, &lpj);
+				bw = fmin(bw, lbw / link_load(w.sorted, len, id));
+				lat += llat;
+				pj += lpj;
+				if (link_bytes)
+					link_bytes[id] += f->bytes;
+			}
+			ser = net_ser_ps(f->bytes, bw);
+			w.nt[src] = max_u64(w.nt[src], w.t[src] + ser);
+			w.nt[dst] = max_u64(w.nt[dst], w.t[src] + lat + ser);
+			res->link_bytes += f->bytes * (w.route_off[k + 1] - w.route_off[k]);
+			res->energy_pj += (double)f->bytes * 8.0 * pj;
+		}
+		memcpy(w.t, w.nt, n * sizeof(*w.t));
+		memset(w.out_flows, 0, n * sizeof(*w.out_flows));
+	}
+	memcpy(fin, w.t, n * sizeof(*fin));
+	res->steps = (uint32_t)s->nsteps;
+	res->finish_max_ps = 0;
+	for (uint32_t i = 0; i < n; i++)
+		res->finish_max_ps = max_u64(res->finish_max_ps, fin[i]);
+	rc = 0;
+	goto out;
+err_oom:
+	cim_err_set(err, "collective: out of memory");
+out:
+	free(w.route);
+	free(w.route_off);
+	free(w.sorted);
+	free(w.out_flows);
+	free(w.t);
+	free(w.nt);
+	return rc;
+}
+
+/* Writes the schedule of algo for the request; -1 with err when it does not apply. */
+static int schedule(enum cim_net_algo algo, const struct cim_net_coll_req *req, uint32_t p,
+		    struct sched *s, struct cim_err *err)
+{
+	sched_fn fn = cim_net_algos[algo].coll[req->coll];
+
+	if (!fn)
+		return cim_err_set(err, "%s has no %s algorithm", cim_net_coll_name(req->coll),
+				   cim_net_algo_name(algo));
+	if (fn(s, p, req->bytes, req->root, err))
+		return -1;
+	if (s->oom)
+		return cim_err_set(err, "collective: out of memory");
+	return 0;
+}
+
+static int check_members(const struct cim_net *net, const struct cim_net_coll_req *req,
+			 const uint32_t *ranks, uint32_t n, uint32_t p, struct cim_err *err)
+{
+	bool *seen;
+
+	if (n == 0)
+		return cim_err_set(err, "collective: no members");
+	if ((unsigned)req->coll >= CIM_NET_NCOLL || (unsigned)req->algo > CIM_NET_ALGO_AUTO)
+		return cim_err_set(err, "collective: unknown collective or algorithm");
+	if (n % p)
+		return cim_err_set(err, "collective: %u members do not split into groups of %u", n,
+				   p);
+	if (req->coll == CIM_NET_BROADCAST && req->root >= p)
+		return cim_err_set(err, "broadcast: root %u is not a member of a group of %u",
+				   req->root, p);
+	seen = calloc(net->nranks, sizeof(*seen));
+	if (!seen)
+		return cim_err_set(err, "collective: out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		if (i % p == 0)
+			memset(seen, 0, net->nranks * sizeof(*seen));
+		if (ranks[i] >= net->nranks) {
+			free(seen);
+			return cim_err_set(err, "collective: rank %u is not one of the %u ranks",
+					   ranks[i], net->nranks);
+		}
+		if (seen[ranks[i]]) {
+			free(seen);
+			return cim_err_set(err, "collective: rank %u is twice in one group",
+					   ranks[i]);
+		}
+		seen[ranks[i]] = true;
+	}
+	free(seen);
+	return 0;
+}
+
+/* Schedules and replays one algorithm. */
+static int run_algo(const struct cim_net *net, enum cim_net_algo algo,
+		    const struct cim_net_coll_req *req, uint32_t p, const uint32_t *ranks,
+		    const uint64_t *ready, uint32_t n, uint64_t *fin, uint64_t *link_bytes,
+		    struct cim_net_coll_result *res, struct cim_err *err)
+{
+	struct sched s = { 0 };
+	int rc;
+
+	rc = schedule(algo, req, p, &s, err);
+	if (!rc)
+		rc = replay(net, &s, p, ranks, ready, n, fin, link_bytes, res, err);
+	res->algo = algo;
+	sched_free(&s);
+	return rc;
+}
+
+int cim_net_collective(const struct cim_net *net, const struct cim_net_coll_req *req,
+		       const uint32_t *ranks, const uint64_t *ready_ps, uint32_t n,
+		       uint64_t *finish_ps_out, uint64_t *link_bytes_out,
+		       struct cim_net_coll_result *res_out, struct cim_err *err)
+{
+	uint32_t p = req->group_size ? req->group_size : n;
+	struct cim_net_coll_result res = { 0 }, best = { 0 };
+	enum cim_net_algo algo = req->algo;
+	uint64_t *fin;
+	bool found = false;
+
+	if (check_members(net, req, ranks, n, p, err))
+		return -1;
+	fin = malloc(n * sizeof(*fin));
+	if (!fin)
+		return cim_err_set(err, "collective: out of memory");
+	if (algo == CIM_NET_ALGO_AUTO) {
+		/* The fastest that applies; ties go to the first in table order. */
+		for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
+			struct cim_err skip;
+
+			if (!cim_net_algos[a].coll[req->coll])
+				continue;
+			if (run_algo(net, (enum cim_net_algo)a, req, p, ranks, ready_ps, n, fin,
+				     NULL, &res, &skip))
+				continue;
+			if (!found || res.finish_max_ps < best.finish_max_ps) {
+				best = res;
+				found = true;
+			}
+		}
+		if (!found) {
+			free(fin);
+			return cim_err_set(err, "%s: no algorithm applies to a group of %u",
+					   cim_net_coll_name(req->coll), p);
+		}
+		algo = best.algo;
+	}
+	if (run_algo(net, algo, req, p, ranks, ready_ps, n, fin, link_bytes_out, &res, err)) {
+		free(fin);
+		return -1;
+	}
+	memcpy(finish_ps_out, fin, n * sizeof(*fin));
+	*res_out = res;
+	free(fin);
+	return 0;
+}

@@ -1,0 +1,810 @@
+/*
+ * test_net.c — the interconnect's unit suite: routes and hop counts, the
+ * textbook times of every collective algorithm, skew, contention, the
+ * hierarchical case, point-to-point, and the checks of a description.
+ *
+ * Every expected number is worked out by hand in the comment beside it.
+ * Most tests use one link: B = 100 GB/s = 1e11 bytes/s, so one byte takes
+ * exactly 10 ps, and α = 100 ns = 100,000 ps per hop, 0.5 pJ/bit.  Sizes
+ * are powers of two so every chunk is whole and every serialisation exact
+ * (no rounding: 1 MiB = 1,048,576 bytes takes 10,485,760 ps).
+ */
+#include <stdlib.h>
+
+#include "interconnect.h"
+#include "test.h"
+
+#define MIB 1048576ull
+#define ALPHA 100000ull             /* ps, one hop */
+#define PS_PER_BYTE 10ull           /* at 100 GB/s */
+#define SER_MIB (MIB * PS_PER_BYTE) /* 10,485,760 ps */
+
+static struct cim_net_spec spec; /* large (placement); tests fill it afresh */
+
+static void link_set(struct cim_net_link_spec *l, double gbps, double lat_ns, double pj)
+{
+	l->bandwidth_bps = gbps * 1e9;
+	l->latency_ps = lat_ns * 1e3;
+	l->energy_pj_per_bit = pj;
+}
+
+/* A flat topology of the standard link, sizes derived from the ranks. */
+static const struct cim_net_spec *flat(enum cim_net_topo t)
+{
+	memset(&spec, 0, sizeof(spec));
+	snprintf(spec.name, sizeof(spec.name), "test-%s", cim_net_topo_name(t));
+	spec.topology = t;
+	spec.level[0].topology = t;
+	link_set(&spec.level[0].link, 100, 100, 0.5);
+	spec.level[0].has_link = true;
+	return &spec;
+}
+
+static struct cim_net *make(const struct cim_net_spec *s, uint32_t nranks)
+{
+	struct cim_net *net = NULL;
+	struct cim_err err = { "" };
+
+	if (cim_net_create(s, nranks, &net, &err))
+		fprintf(stderr, "\n  cim_net_create: %s\n", err.msg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+	return net;
+}
+
+/* Runs one collective over ranks 0..n−1 (groups of group_size) from ready[]. */
+static struct cim_net_coll_result coll(const struct cim_net *net, enum cim_net_coll c,
+				       enum cim_net_algo a, uint64_t bytes, uint32_t n,
+				       uint32_t group_size, const uint64_t *ready, uint64_t *fin,
+				       uint64_t *link_bytes)
+{
+	struct cim_net_coll_req req = { .coll = c, .algo = a, .bytes = bytes,
+					.group_size = group_size };
+	struct cim_net_coll_result res = { 0 };
+	uint32_t ranks[64];
+	uint64_t zero[64] = { 0 };
+	struct cim_err err = { "" };
+
+	for (uint32_t i = 0; i < n; i++)
+		ranks[i] = i;
+	if (cim_net_collective(net, &req, ranks, ready ? ready : zero, n, fin, link_bytes, &res,
+			       &err)) {
+		fprintf(stderr, "\n  cim_net_collective: %s\n", err.msg);
+		CU_FAIL("collective failed");
+	}
+	return res;
+}
+
+/* ------------------------------------------------------------- routes */
+
+static void test_ring_routes(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 8);
+	uint32_t ids[8];
+	struct cim_net_link l;
+
+	/* 0 → 3: 3 hops clockwise (links 0, 2, 4); 0 → 5: 8 − 5 = 3 hops the
+	 * other way; 0 → 4: half-way, 4 hops, clockwise by rule. */
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 3, ids, 8), 3);
+	CIM_ASSERT_EQ_U64(ids[0], 0);
+	CIM_ASSERT_EQ_U64(ids[2], 4);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 5, ids, 8), 3);
+	CU_ASSERT(cim_net_link_get(net, ids[0], &l));
+	CIM_ASSERT_EQ_U64(l.from, 0);
+	CIM_ASSERT_EQ_U64(l.to, 7);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 4, ids, 8), 4);
+	CIM_ASSERT_EQ_U64(ids[0] % 2, 0);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 6, 6, ids, 8), 0);
+	CIM_ASSERT_EQ_U64(cim_net_max_hops(net), 4); /* ⌊8/2⌋ */
+	cim_net_destroy(net);
+}
+
+static void test_mesh_torus_hops(void)
+{
+	struct cim_net_spec *s = (struct cim_net_spec *)flat(CIM_NET_TOPO_MESH2D);
+	struct cim_net *net;
+	struct cim_net_link l;
+	uint32_t ids[16];
+
+	/* 4×4 mesh, position = y·4 + x.  0 (0,0) → 15 (3,3): 3 + 3 = 6 hops;
+	 * 0 → 10 (2,2): 4; 5 (1,1) → 6 (2,1): 1; diameter 3 + 3 = 6. */
+	s->level[0].dims[0] = s->level[0].dims[1] = 4;
+	net = make(s, 16);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 15, ids, 16), 6);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 10, ids, 16), 4);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 5, 6, ids, 16), 1);
+	CIM_ASSERT_EQ_U64(cim_net_max_hops(net), 6);
+	/* Dimension order: 0 → 5 goes +x to 1 first, then +y to 5. */
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 5, ids, 16), 2);
+	CU_ASSERT(cim_net_link_get(net, ids[0], &l));
+	CIM_ASSERT_EQ_U64(l.to, 1);
+	CU_ASSERT(cim_net_link_get(net, ids[1], &l));
+	CIM_ASSERT_EQ_U64(l.from, 1);
+	CIM_ASSERT_EQ_U64(l.to, 5);
+	/* A mesh edge has no link leaving it: −x of position 0 is link 1. */
+	CU_ASSERT(!cim_net_link_get(net, 1, &l));
+	cim_net_destroy(net);
+
+	/* 4×4 torus: 0 → 15 wraps both ways: 1 + 1 = 2 hops; 0 → 10 is
+	 * half-way in both dimensions: 2 + 2 = 4; 0 → 3: 1 (wrap −x);
+	 * diameter 2 + 2 = 4. */
+	s->topology = s->level[0].topology = CIM_NET_TOPO_TORUS2D;
+	net = make(s, 16);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 15, ids, 16), 2);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 10, ids, 16), 4);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 3, ids, 16), 1);
+	CU_ASSERT(cim_net_link_get(net, ids[0], &l));
+	CIM_ASSERT_EQ_U64(l.to, 3);
+	CIM_ASSERT_EQ_U64(cim_net_max_hops(net), 4);
+	cim_net_destroy(net);
+
+	/* No dims: 8 ranks make a near-square 4×2 mesh; 0 → 7 (3,1): 4 hops. */
+	s->topology = s->level[0].topology = CIM_NET_TOPO_MESH2D;
+	s->level[0].dims[0] = s->level[0].dims[1] = 0;
+	net = make(s, 8);
+	CIM_ASSERT_EQ_U64(cim_net_shape(net)->dims[0][0], 4);
+	CIM_ASSERT_EQ_U64(cim_net_shape(net)->dims[0][1], 2);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 7, ids, 16), 4);
+	cim_net_destroy(net);
+}
+
+static void test_switch_full_routes(void)
+{
+	struct cim_net_spec *s = (struct cim_net_spec *)flat(CIM_NET_TOPO_SWITCH);
+	struct cim_net *net;
+	struct cim_net_link l;
+	uint32_t ids[4];
+
+	/* Star: up to the switch (node 8) and down: 2 hops; the switch's own
+	 * latency (50 ns) counts on the link into it: 100 + 50 ns. */
+	s->level[0].switch_latency_ps = 50e3;
+	net = make(s, 8);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 2, 6, ids, 4), 2);
+	CU_ASSERT(cim_net_link_get(net, ids[0], &l));
+	CIM_ASSERT_EQ_U64(l.from, 2);
+	CIM_ASSERT_EQ_U64(l.to, 8);
+	CIM_ASSERT_EQ_U64(l.latency_ps, 150000);
+	CU_ASSERT(cim_net_link_get(net, ids[1], &l));
+	CIM_ASSERT_EQ_U64(l.to, 6);
+	CIM_ASSERT_EQ_U64(l.latency_ps, 100000);
+	cim_net_destroy(net);
+
+	net = make(flat(CIM_NET_TOPO_FULL), 8);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 7, 2, ids, 4), 1);
+	CIM_ASSERT_EQ_U64(cim_net_nlinks(net), 64);
+	cim_net_destroy(net);
+}
+
+static void test_placement(void)
+{
+	struct cim_net_spec *s = (struct cim_net_spec *)flat(CIM_NET_TOPO_RING);
+	struct cim_net *net;
+	static const uint32_t order[4] = { 0, 2, 1, 3 };
+
+	/* Position i holds rank order[i]: rank 1 sits at position 2, so on a
+	 * ring of 4, ranks 0 → 1 are 2 hops apart and ranks 0 → 2 one hop. */
+	memcpy(s->placement.rank, order, sizeof(order));
+	s->placement.n = 4;
+	net = make(s, 4);
+	CIM_ASSERT_EQ_U64(cim_net_position(net, 1), 2);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 1, NULL, 0), 2);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 2, NULL, 0), 1);
+	cim_net_destroy(net);
+}
+
+/* --------------------------------------------------------- point-to-point */
+
+static void test_p2p(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 8);
+	struct cim_net_xfer x, y;
+
+	/* 0 → 5 on a ring of 8 is 3 hops the short way.  1 MiB:
+	 * arrive = 3·α + n/B = 300,000 + 10,485,760 = 10,785,760 ps;
+	 * energy = 1,048,576 · 8 · 0.5 · 3 = 12,582,912 pJ. */
+	cim_net_p2p(net, 0, 5, MIB, 0, 0, &x);
+	CIM_ASSERT_EQ_U64(x.hops, 3);
+	CIM_ASSERT_EQ_U64(x.depart_ps, 0);
+	CIM_ASSERT_EQ_U64(x.port_free_ps, SER_MIB);
+	CIM_ASSERT_EQ_U64(x.arrive_ps, 10785760);
+	CIM_ASSERT_REL(x.energy_pj, 12582912.0, 1e-12);
+	/* A second send ready at 0 waits for the port: it departs at
+	 * 10,485,760 and arrives 10,785,760 later, at 21,271,520. */
+	cim_net_p2p(net, 0, 5, MIB, 0, x.port_free_ps, &y);
+	CIM_ASSERT_EQ_U64(y.depart_ps, 10485760);
+	CIM_ASSERT_EQ_U64(y.arrive_ps, 21271520);
+	/* Ready after the port is free: it leaves when ready. */
+	cim_net_p2p(net, 0, 1, MIB, 50000000, x.port_free_ps, &y);
+	CIM_ASSERT_EQ_U64(y.depart_ps, 50000000);
+	CIM_ASSERT_EQ_U64(y.arrive_ps, 50000000 + ALPHA + SER_MIB);
+	cim_net_destroy(net);
+}
+
+/* ------------------------------------------------ textbook collectives */
+
+static void test_ring_allreduce_on_ring(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 8);
+	uint64_t fin[8], *lb = calloc(cim_net_nlinks(net), sizeof(*lb));
+	struct cim_net_coll_result r;
+
+	/* p = 8, n = 8 MiB: 2(p−1)·(α + n/(p·B)) = 14 · (100,000 + 1 MiB · 10 ps)
+	 * = 14 · 10,585,760 = 148,200,640 ps, every member alike (all send and
+	 * receive one chunk per step on their own clockwise link). */
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_RING, 8 * MIB, 8, 0, NULL, fin, lb);
+	CIM_ASSERT_EQ_U64(r.steps, 14);
+	for (int i = 0; i < 8; i++)
+		CIM_ASSERT_EQ_U64(fin[i], 148200640);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 148200640);
+	/* Each clockwise link (even id) carries 14 chunks of 1 MiB, the other
+	 * direction nothing; energy = 8 links · 14 MiB · 8 bit · 0.5 pJ
+	 * = 8 · 14,680,064 · 4 = 469,762,048 pJ. */
+	CIM_ASSERT_EQ_U64(lb[0], 14 * MIB);
+	CIM_ASSERT_EQ_U64(lb[14], 14 * MIB);
+	CIM_ASSERT_EQ_U64(lb[1], 0);
+	CIM_ASSERT_EQ_U64(r.link_bytes, 8 * 14 * MIB);
+	CIM_ASSERT_REL(r.energy_pj, 469762048.0, 1e-12);
+	free(lb);
+	cim_net_destroy(net);
+}
+
+static void test_hd_allreduce_on_full(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_FULL), 8);
+	uint64_t fin[8];
+	struct cim_net_coll_result r;
+
+	/* p = 8, n = 8 MiB: 2·log2(p)·α + 2·(p−1)/p·n/B
+	 * = 6 · 100,000 + 2 · 7/8 · 8,388,608 · 10
+	 * = 600,000 + 146,800,640 = 147,400,640 ps
+	 * (halving sends n/2, n/4, n/8, doubling n/8, n/4, n/2; each pair
+	 * exchanges over its own two links). */
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_HD, 8 * MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.steps, 6);
+	for (int i = 0; i < 8; i++)
+		CIM_ASSERT_EQ_U64(fin[i], 147400640);
+	cim_net_destroy(net);
+}
+
+static void test_hd_allreduce_not_pow2(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_FULL), 6);
+	uint64_t fin[6];
+	struct cim_net_coll_result r;
+
+	/* p = 6: q = 4, r = 2.  Members 0 and 2 hand their n to 1 and 3
+	 * (α + n/B), the 4 others run halving-doubling on n
+	 * (2·2·α + 2·3/4·n/B), and 1, 3 hand the result back (α + n/B).
+	 * n = 4 MiB: 2·(100,000 + 41,943,040) + 400,000 + 1.5 · 41,943,040
+	 * = 84,086,080 + 400,000 + 62,914,560 = 147,400,640 ps. */
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_HD, 4 * MIB, 6, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.steps, 6);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 147400640);
+	CIM_ASSERT_EQ_U64(fin[0], 147400640);
+	cim_net_destroy(net);
+}
+
+static void test_tree_allreduce_on_full(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_FULL), 8);
+	uint64_t fin[8];
+	struct cim_net_coll_result r;
+
+	/* Binary tree of 8 in heap order has depth ⌊log2 8⌋ = 3 (member 7 under
+	 * 3 under 1 under 0): reduce 3 steps, broadcast 3 steps, each
+	 * α + n/B; n = 1 MiB: 2·3·(100,000 + 10,485,760) = 63,514,560 ps.
+	 * A leaf at depth 2 (member 4) has its result after 5 steps:
+	 * 52,928,800 ps. */
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_TREE, MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.steps, 6);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 63514560);
+	CIM_ASSERT_EQ_U64(fin[7], 63514560);
+	CIM_ASSERT_EQ_U64(fin[4], 52928800);
+	cim_net_destroy(net);
+}
+
+static void test_direct_allreduce_and_injection(void)
+{
+	struct cim_net_spec *s = (struct cim_net_spec *)flat(CIM_NET_TOPO_FULL);
+	struct cim_net *net = make(s, 4);
+	uint64_t fin[4];
+	struct cim_net_coll_result r;
+
+	/* p = 4, n = 4 MiB, every pair its own link: reduce-scatter in one
+	 * step, all-gather in one, each α + n/(p·B):
+	 * 2 · (100,000 + 10,485,760) = 21,171,520 ps. */
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_DIRECT, 4 * MIB, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.steps, 2);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 21171520);
+	cim_net_destroy(net);
+
+	/* A chip that can inject only 100 GB/s in all sends its p − 1 = 3
+	 * chunks at a third each: each step α + (p−1)·n/(p·I)
+	 * = 100,000 + 3 · 10,485,760 = 31,557,280; two: 63,114,560 ps. */
+	s->injection_bps = 100e9;
+	net = make(s, 4);
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_DIRECT, 4 * MIB, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 63114560);
+	cim_net_destroy(net);
+}
+
+static void test_allgather_reduce_scatter_broadcast(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 8);
+	struct cim_net_spec *s;
+	uint64_t fin[8];
+	struct cim_net_coll_result r;
+
+	/* Ring all-gather and reduce-scatter, p = 8, n = 8 MiB:
+	 * (p−1)·(α + n/(p·B)) = 7 · 10,585,760 = 74,100,320 ps. */
+	r = coll(net, CIM_NET_ALLGATHER, CIM_NET_ALGO_RING, 8 * MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 74100320);
+	r = coll(net, CIM_NET_REDUCE_SCATTER, CIM_NET_ALGO_RING, 8 * MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 74100320);
+	/* Chain broadcast from member 0 along the ring: (p−1)·(α + n/B) with
+	 * n = 1 MiB = 7 · 10,585,760 = 74,100,320 ps, when member 7 has it.
+	 * Member 3 has it after 3 steps (31,757,280) and is done when its copy
+	 * to member 4 has left, σ later: 31,757,280 + 10,485,760 = 42,243,040. */
+	r = coll(net, CIM_NET_BROADCAST, CIM_NET_ALGO_RING, MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 74100320);
+	CIM_ASSERT_EQ_U64(fin[7], 74100320);
+	CIM_ASSERT_EQ_U64(fin[3], 42243040);
+	cim_net_destroy(net);
+
+	net = make(flat(CIM_NET_TOPO_FULL), 8);
+	/* Recursive doubling all-gather, p = 8, n = 8 MiB:
+	 * log2(p)·α + (p−1)/p·n/B = 300,000 + 73,400,320 = 73,700,320 ps. */
+	r = coll(net, CIM_NET_ALLGATHER, CIM_NET_ALGO_HD, 8 * MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 73700320);
+	/* Recursive halving reduce-scatter: the same, 73,700,320 ps. */
+	r = coll(net, CIM_NET_REDUCE_SCATTER, CIM_NET_ALGO_HD, 8 * MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 73700320);
+	/* Binomial broadcast: log2(p)·(α + n/B), n = 1 MiB:
+	 * 3 · 10,585,760 = 31,757,280 ps. */
+	r = coll(net, CIM_NET_BROADCAST, CIM_NET_ALGO_HD, MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 31757280);
+	/* Binary-tree broadcast: ⌊log2 p⌋·(α + n/B), both children at once
+	 * over their own links: 3 · 10,585,760 = 31,757,280 ps. */
+	r = coll(net, CIM_NET_BROADCAST, CIM_NET_ALGO_TREE, MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 31757280);
+	/* Direct all-gather and reduce-scatter: one step of α + n/(p·B)
+	 * = 100,000 + 10,485,760 = 10,585,760 ps. */
+	r = coll(net, CIM_NET_ALLGATHER, CIM_NET_ALGO_DIRECT, 8 * MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 10585760);
+	r = coll(net, CIM_NET_REDUCE_SCATTER, CIM_NET_ALGO_DIRECT, 8 * MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 10585760);
+	/* Direct broadcast on full: α + n/B = 10,585,760 ps. */
+	r = coll(net, CIM_NET_BROADCAST, CIM_NET_ALGO_DIRECT, MIB, 8, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 10585760);
+	cim_net_destroy(net);
+
+	/* Contention: a direct broadcast through a switch sends p − 1 = 3
+	 * copies up the root's one link, each at B/3:
+	 * (α + 50 ns switch) + α + 3·n/B = 250,000 + 31,457,280 = 31,707,280. */
+	s = (struct cim_net_spec *)flat(CIM_NET_TOPO_SWITCH);
+	s->level[0].switch_latency_ps = 50e3;
+	net = make(s, 4);
+	r = coll(net, CIM_NET_BROADCAST, CIM_NET_ALGO_DIRECT, MIB, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 31707280);
+	cim_net_destroy(net);
+}
+
+static void test_auto(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_FULL), 8);
+	uint64_t fin[8];
+	struct cim_net_coll_result r;
+
+	/* On a full topology with no injection limit, 8 MiB: ring 148,200,640,
+	 * hd 147,400,640, tree 6·(α + 8 MiB/B) = 503,916,480, direct
+	 * 2·(α + n/(p·B)) = 21,171,520 ps: auto picks direct. */
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_AUTO, 8 * MIB, 8, 0, NULL, fin, NULL);
+	CU_ASSERT_EQUAL(r.algo, CIM_NET_ALGO_DIRECT);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 21171520);
+	cim_net_destroy(net);
+}
+
+/* ------------------------------------------------------ skew, contention */
+
+static void test_ring_skew(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 4);
+	uint64_t ready[4] = { 1000000000, 0, 0, 0 }, fin[4];
+	struct cim_net_coll_result r;
+
+	/*
+	 * p = 4, n = 4 MiB: chunk c = 1 MiB, σ = c/B = 10,485,760 ps,
+	 * s = α + σ = 10,585,760 ps, K = 2(p−1) = 6 steps.  In every step
+	 * member i sends to i+1 and receives from i−1, so
+	 *     t_i ← max(t_i + σ, t_{i−1} + s),
+	 * hence t_i after K steps = max over m = 0..K of
+	 *     ready_{i−m mod p} + m·s + (K−m)·σ.
+	 * Member 0 is late by D = 1 ms = 1e9 ps (> 6 s), so the paths from it
+	 * win, with the largest m ≡ i (mod 4):
+	 *   i = 0: m = 4: D + 4s + 2σ = 1e9 + 42,343,040 + 20,971,520 = 1,063,314,560
+	 *   i = 1: m = 5: D + 5s +  σ = 1e9 + 52,928,800 + 10,485,760 = 1,063,414,560
+	 *   i = 2: m = 6: D + 6s      = 1e9 + 63,514,560             = 1,063,514,560
+	 *   i = 3: m = 3: D + 3s + 3σ = 1e9 + 31,757,280 + 31,457,280 = 1,063,214,560
+	 * The last finish is exactly D later than with no skew (6s).
+	 */
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_RING, 4 * MIB, 4, 0, ready, fin, NULL);
+	CIM_ASSERT_EQ_U64(fin[0], 1063314560);
+	CIM_ASSERT_EQ_U64(fin[1], 1063414560);
+	CIM_ASSERT_EQ_U64(fin[2], 1063514560);
+	CIM_ASSERT_EQ_U64(fin[3], 1063214560);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 1000000000 + 6 * 10585760);
+	cim_net_destroy(net);
+}
+
+static void test_ring_on_mesh_contention(void)
+{
+	struct cim_net_spec *s = (struct cim_net_spec *)flat(CIM_NET_TOPO_MESH2D);
+	struct cim_net *net;
+	uint64_t fin[4];
+	struct cim_net_coll_result r;
+
+	/*
+	 * A ring laid on a 4×1 mesh (a line 0–1–2–3): flows 0→1, 1→2, 2→3 take
+	 * one hop each; 3→0 goes back over the −x links 3→2→1→0, which no other
+	 * flow uses (links are directed), so nothing is shared but the step into
+	 * member 0 is 3 hops.  n = 4 MiB, σ = 10,485,760; moving into member 0
+	 * costs 3α + σ = 10,785,760, into any other α + σ = 10,585,760, staying
+	 * σ.  With t_i ← max(t_i + σ, t_{i−1} + lat + σ) and all ready at 0,
+	 * t_i after K = 6 steps is the heaviest path of 6 moves or stays ending
+	 * at i: all moves, crossing into 0 as often as possible.
+	 *   i = 3: start 1: 1→2→3→0→1→2→3, one crossing:
+	 *          5 · 10,585,760 + 10,785,760 = 63,714,560
+	 *   i = 0: start 2: 2→3→0→1→2→3→0, two crossings:
+	 *          4 · 10,585,760 + 2 · 10,785,760 = 63,914,560
+	 */
+	s->level[0].dims[0] = 4;
+	s->level[0].dims[1] = 1;
+	net = make(s, 4);
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_RING, 4 * MIB, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(fin[3], 63714560);
+	CIM_ASSERT_EQ_U64(fin[0], 63914560);
+	(void)r;
+	cim_net_destroy(net);
+}
+
+static void test_shared_link(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 4);
+	uint64_t fin[4], alone[2];
+	struct cim_net_coll_result r;
+	struct cim_net_coll_req req = { .coll = CIM_NET_ALLREDUCE, .algo = CIM_NET_ALGO_RING,
+					.bytes = 2 * MIB, .group_size = 2 };
+	uint32_t ranks[4] = { 0, 2, 1, 3 };
+	uint64_t ready[4] = { 0 };
+	struct cim_err err;
+
+	/*
+	 * Two groups {0, 2} and {1, 3} all-reduce at once on a ring of 4.  Each
+	 * partner is half-way round, so every flow goes clockwise over 2 links:
+	 * 0→2 over 0→1, 1→2;  2→0 over 2→3, 3→0;  1→3 over 1→2, 2→3;  3→1
+	 * over 3→0, 0→1.  Every link carries exactly two flows, so each flow
+	 * gets B/2.  p = 2, n = 2 MiB: two steps of a 1 MiB chunk, each
+	 * 2α + 2·σ = 200,000 + 20,971,520 = 21,171,520; in all 42,343,040 ps.
+	 * Alone, one group takes 2·(2α + σ) = 2 · 10,685,760 = 21,371,520.
+	 */
+	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 4, fin, NULL, &r, &err),
+			      0);
+	for (int i = 0; i < 4; i++)
+		CIM_ASSERT_EQ_U64(fin[i], 42343040);
+	req.group_size = 0;
+	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 2, alone, NULL, &r,
+						 &err), 0);
+	CIM_ASSERT_EQ_U64(alone[0], 21371520);
+	cim_net_destroy(net);
+}
+
+/* ------------------------------------------------------------ hierarchical */
+
+static const struct cim_net_spec *hier(void)
+{
+	memset(&spec, 0, sizeof(spec));
+	snprintf(spec.name, sizeof(spec.name), "test-hier");
+	spec.topology = CIM_NET_TOPO_HIER;
+	/* boards of 4 chips on a ring of the standard link */
+	spec.level[0].topology = CIM_NET_TOPO_RING;
+	spec.level[0].size = 4;
+	link_set(&spec.level[0].link, 100, 100, 0.5);
+	/* boards through a switch: 25 GB/s (40 ps/byte), 20 ns, 5 pJ/bit,
+	 * 100 ns through the switch */
+	spec.level[1].topology = CIM_NET_TOPO_SWITCH;
+	spec.level[1].switch_latency_ps = 100e3;
+	link_set(&spec.level[1].link, 25, 20, 5);
+	return &spec;
+}
+
+static void test_hierarchical(void)
+{
+	struct cim_net *net = make(hier(), 8);
+	struct cim_net_xfer x;
+	uint64_t fin[4];
+	struct cim_net_coll_result r;
+	struct cim_net_coll_req req = { .coll = CIM_NET_ALLREDUCE, .algo = CIM_NET_ALGO_RING,
+					.bytes = 2 * MIB, .group_size = 2 };
+	uint32_t ranks[4] = { 0, 4, 1, 5 };
+	uint64_t ready[4] = { 0 };
+	struct cim_err err;
+
+	/* 8 ranks: 2 boards of 4 (derived).  Rank 1 (board 0) → rank 6
+	 * (board 1, local 2): 1 → 0 on the board ring (1 hop), gateway 0 →
+	 * switch → gateway 4 (2 hops), 4 → 6 half-way round board 1 (2 hops):
+	 * 5 hops.  Latency 3·100,000 + (20,000 + 100,000) + 20,000 = 440,000;
+	 * bottleneck 25 GB/s: 1 MiB · 40 = 41,943,040; arrive 42,383,040.
+	 * Energy 1 MiB · 8 · (3·0.5 + 2·5) = 8,388,608 · 11.5 = 96,468,992 pJ. */
+	CIM_ASSERT_EQ_U64(cim_net_shape(net)->size[1], 2);
+	cim_net_p2p(net, 1, 6, MIB, 0, 0, &x);
+	CIM_ASSERT_EQ_U64(x.hops, 5);
+	CIM_ASSERT_EQ_U64(x.arrive_ps, 42383040);
+	CIM_ASSERT_REL(x.energy_pj, 96468992.0, 1e-12);
+
+	/*
+	 * Two TP-like groups reduce at once across the boards: {0, 4} and
+	 * {1, 5}, ring, n = 2 MiB (two steps of a 1 MiB chunk).  0→4 is
+	 * 0→sw→4; 1→5 is 1→0, 0→sw→4, 4→5: both cross 0→sw and sw→4, so each
+	 * gets 12.5 GB/s = 80 ps/byte: σ = 83,886,080.  Latencies: 0↔4
+	 * 140,000; 1↔5 100,000 + 140,000 + 100,000 = 340,000.  Per step
+	 * member 0 and 4 wait 140,000 + σ = 84,026,080, members 1 and 5
+	 * 340,000 + σ = 84,226,080; after two steps 168,052,160 and
+	 * 168,452,160.  Alone, {0, 4} would take 2 · (140,000 + 41,943,040)
+	 * = 84,166,080.
+	 */
+	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 4, fin, NULL, &r, &err),
+			      0);
+	CIM_ASSERT_EQ_U64(fin[0], 168052160);
+	CIM_ASSERT_EQ_U64(fin[1], 168052160);
+	CIM_ASSERT_EQ_U64(fin[2], 168452160);
+	CIM_ASSERT_EQ_U64(fin[3], 168452160);
+	req.group_size = 0;
+	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 2, fin, NULL, &r, &err),
+			      0);
+	CIM_ASSERT_EQ_U64(fin[0], 84166080);
+	cim_net_destroy(net);
+}
+
+/* ------------------------------------------------- invariants, errors */
+
+static void test_never_before_ready(void)
+{
+	static const enum cim_net_topo topos[] = { CIM_NET_TOPO_RING, CIM_NET_TOPO_MESH2D,
+						   CIM_NET_TOPO_TORUS2D, CIM_NET_TOPO_SWITCH,
+						   CIM_NET_TOPO_FULL };
+	uint64_t ready[12], fin[12], again[12];
+
+	/* Skewed ready times; every algorithm on every topology, 5 and 8 and 12
+	 * members; finish ≥ ready, and a replay gives the same numbers. */
+	for (uint32_t i = 0; i < 12; i++)
+		ready[i] = (uint64_t)((i * 7919) % 13) * 1000003;
+	for (size_t t = 0; t < sizeof(topos) / sizeof(topos[0]); t++) {
+		for (uint32_t n = 5; n <= 12; n += n == 5 ? 3 : 4) {
+			struct cim_net *net = make(flat(topos[t]), n);
+
+			for (int c = 0; c < CIM_NET_NCOLL; c++)
+				for (int a = 0; a <= CIM_NET_ALGO_AUTO; a++) {
+					struct cim_net_coll_req req = { .coll = c, .algo = a,
+									.bytes = 1000003,
+									.root = n - 1 };
+					uint32_t ranks[12];
+					struct cim_net_coll_result r1, r2;
+					struct cim_err err;
+
+					for (uint32_t i = 0; i < n; i++)
+						ranks[i] = n - 1 - i;
+					if (cim_net_collective(net, &req, ranks, ready, n, fin,
+							       NULL, &r1, &err))
+						continue; /* tree all-gather, hd on 5 … */
+					cim_net_collective(net, &req, ranks, ready, n, again, NULL,
+							   &r2, &err);
+					for (uint32_t i = 0; i < n; i++) {
+						CU_ASSERT(fin[i] >= ready[i]);
+						CU_ASSERT(fin[i] == again[i]);
+					}
+					CU_ASSERT(r1.energy_pj == r2.energy_pj);
+				}
+			cim_net_destroy(net);
+		}
+	}
+}
+
+static void test_collective_errors(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 6);
+	struct cim_net_coll_req req = { .coll = CIM_NET_ALLGATHER, .algo = CIM_NET_ALGO_TREE,
+					.bytes = MIB };
+	uint32_t ranks[6] = { 0, 1, 2, 3, 4, 5 };
+	uint64_t ready[6] = { 0 }, fin[6];
+	struct cim_net_coll_result r;
+	struct cim_err err = { "" };
+
+	CU_ASSERT(cim_net_collective(net, &req, ranks, ready, 6, fin, NULL, &r, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "no tree");
+	req.algo = CIM_NET_ALGO_HD;
+	CU_ASSERT(cim_net_collective(net, &req, ranks, ready, 6, fin, NULL, &r, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "power of two");
+	req.algo = CIM_NET_ALGO_RING;
+	ranks[3] = 1;
+	CU_ASSERT(cim_net_collective(net, &req, ranks, ready, 6, fin, NULL, &r, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "rank 1 is twice");
+	ranks[3] = 6;
+	CU_ASSERT(cim_net_collective(net, &req, ranks, ready, 6, fin, NULL, &r, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "rank 6 is not one of the 6");
+	ranks[3] = 3;
+	req.group_size = 4;
+	CU_ASSERT(cim_net_collective(net, &req, ranks, ready, 6, fin, NULL, &r, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "groups of 4");
+	cim_net_destroy(net);
+}
+
+static void test_description_errors(void)
+{
+	struct cim_net_spec *s = (struct cim_net_spec *)flat(CIM_NET_TOPO_TORUS2D);
+	struct cim_net *net = NULL;
+	struct cim_err err = { "" };
+	struct cim_net_shape shape;
+
+	/* A 3×3 torus has 9 positions: 8 ranks leave one empty, refused unless
+	 * allowed; 10 ranks do not fit at all. */
+	s->level[0].dims[0] = s->level[0].dims[1] = 3;
+	CU_ASSERT(cim_net_create(s, 8, &net, &err) < 0);
+	CU_ASSERT_PTR_NULL(net);
+	CIM_ASSERT_HAS(err.msg, "torus2d 3×3 has 9 positions but 8 ranks are run");
+	CIM_ASSERT_HAS(err.msg, "allow_unused");
+	CU_ASSERT(cim_net_check(s, 10, &shape, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "cannot hold the 10 ranks");
+	s->allow_unused = true;
+	CU_ASSERT_EQUAL(cim_net_check(s, 8, &shape, &err), 0);
+	CIM_ASSERT_EQ_U64(shape.positions, 9);
+
+	/* A ring given 8 positions for 8 ranks is fine; for 6, not. */
+	s = (struct cim_net_spec *)flat(CIM_NET_TOPO_RING);
+	s->level[0].size = 8;
+	CU_ASSERT_EQUAL(cim_net_check(s, 8, NULL, &err), 0);
+	CU_ASSERT(cim_net_check(s, 6, NULL, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "leaving 2 unused");
+
+	/* Zero bandwidth (filled in C; files are refused when read). */
+	s = (struct cim_net_spec *)flat(CIM_NET_TOPO_RING);
+	s->level[0].link.bandwidth_bps = 0;
+	CU_ASSERT(cim_net_create(s, 4, &net, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "bandwidth");
+
+	/* A placement naming rank 2 twice, or of the wrong length. */
+	s = (struct cim_net_spec *)flat(CIM_NET_TOPO_RING);
+	s->placement.n = 4;
+	s->placement.rank[0] = 0;
+	s->placement.rank[1] = 2;
+	s->placement.rank[2] = 2;
+	s->placement.rank[3] = 3;
+	CU_ASSERT(cim_net_check(s, 4, NULL, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "names rank 2 twice");
+	CU_ASSERT(cim_net_check(s, 5, NULL, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "placement lists 4 ranks, but 5");
+
+	/* Hierarchical: boards of 4 for 6 ranks leave 2 positions empty. */
+	CU_ASSERT(cim_net_check(hier(), 6, NULL, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "2 boards of 4");
+}
+
+/* ------------------------------------------------------------- files */
+
+static int load(const char *path, struct cim_net_spec *out, struct cim_err *err)
+{
+	struct cim_files *files = cim_files_create(true);
+	int rc = cim_spec_load_net(files, path, out, err);
+
+	cim_files_destroy(files);
+	return rc;
+}
+
+static void test_presets(void)
+{
+	static const char *const presets[] = {
+		"configs/interconnects/ucie-ring.yaml",
+		"configs/interconnects/ucie-standard-mesh.yaml",
+		"configs/interconnects/ucie-advanced-mesh.yaml",
+		"configs/interconnects/nvlink-switch.yaml",
+		"configs/interconnects/pcie-gen5-switch.yaml",
+		"configs/interconnects/serdes-switch.yaml",
+		"configs/interconnects/ucie-boards-serdes.yaml",
+	};
+	struct cim_err err = { "" };
+	struct cim_net *net;
+	uint32_t ids[64];
+
+	/* Every preset loads and lays out for 8 and for 64 chips. */
+	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
+		if (load(presets[i], &spec, &err)) {
+			fprintf(stderr, "\n  %s\n", err.msg);
+			CU_FAIL("preset does not load");
+			continue;
+		}
+		for (uint32_t n = 8; n <= 64; n *= 8) {
+			net = make(&spec, n);
+			cim_net_destroy(net);
+		}
+	}
+	/* ucie-ring: 112 GB/s, 2 ns, 0.5 pJ/bit, ring of 8 for 8 ranks:
+	 * 0 → 4 is 4 hops. */
+	CU_ASSERT_EQUAL_FATAL(load("configs/interconnects/ucie-ring.yaml", &spec, &err), 0);
+	CU_ASSERT_EQUAL(spec.topology, CIM_NET_TOPO_RING);
+	CIM_ASSERT_REL(spec.level[0].link.bandwidth_bps, 112e9, 1e-15);
+	CIM_ASSERT_REL(spec.level[0].link.latency_ps, 2000.0, 1e-15);
+	net = make(&spec, 8);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 4, ids, 64), 4);
+	cim_net_destroy(net);
+	/* The mesh preset for 8 ranks is 4×2: 0 → 7 is 3 + 1 = 4 hops. */
+	CU_ASSERT_EQUAL_FATAL(load("configs/interconnects/ucie-standard-mesh.yaml", &spec, &err),
+			      0);
+	net = make(&spec, 8);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 7, ids, 64), 4);
+	cim_net_destroy(net);
+	/* The hierarchical preset for 64 ranks: 8 boards of 8; rank 9 → 63:
+	 * 9 → 8 on board 1 (1 hop), 8 → switch → 56 (2), 56 → 63 on board 7
+	 * (local 0 → 7: 1 hop the short way): 4 hops. */
+	CU_ASSERT_EQUAL_FATAL(load("configs/interconnects/ucie-boards-serdes.yaml", &spec, &err),
+			      0);
+	net = make(&spec, 64);
+	CIM_ASSERT_EQ_U64(cim_net_shape(net)->size[1], 8);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 9, 63, ids, 64), 4);
+	cim_net_destroy(net);
+}
+
+static void test_file_errors(void)
+{
+	struct cim_err err = { "" };
+	struct cim_net *net = NULL;
+	uint32_t ids[8];
+
+	/* A 3×3 torus reads fine; it holds 9 ranks (0 → 8 wraps both ways:
+	 * 2 hops) but not 8. */
+	CU_ASSERT_EQUAL_FATAL(load("tests/data/interconnects/torus-3x3.yaml", &spec, &err), 0);
+	CU_ASSERT_EQUAL(spec.level[0].topology, CIM_NET_TOPO_TORUS2D);
+	net = make(&spec, 9);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 8, ids, 8), 2);
+	cim_net_destroy(net);
+	net = NULL;
+	CU_ASSERT(cim_net_create(&spec, 8, &net, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "torus2d 3×3 has 9 positions but 8 ranks are run");
+
+	CU_ASSERT(load("tests/data/interconnects/zero-bandwidth.yaml", &spec, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "zero-bandwidth.yaml:5: link.bandwidth_gb_per_s");
+	CIM_ASSERT_HAS(err.msg, "above 0");
+	CU_ASSERT(load("tests/data/interconnects/placement-twice.yaml", &spec, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "placement-twice.yaml:4: placement[3]: rank 3 is placed twice");
+	CU_ASSERT(load("tests/data/interconnects/dims-on-ring.yaml", &spec, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "dims are for mesh2d and torus2d, not ring");
+	CU_ASSERT(load("tests/data/interconnects/hier-no-size.yaml", &spec, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "board: missing: size");
+	CU_ASSERT(load("tests/data/interconnects/no-link.yaml", &spec, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "link: missing");
+	CU_ASSERT(load("tests/data/interconnects/unknown-key.yaml", &spec, &err) < 0);
+	CIM_ASSERT_HAS(err.msg, "latency_ns");
+}
+
+static const struct cim_test tests[] = {
+	{ "ring routes", test_ring_routes },
+	{ "mesh and torus hops", test_mesh_torus_hops },
+	{ "switch and full routes", test_switch_full_routes },
+	{ "explicit placement", test_placement },
+	{ "point-to-point", test_p2p },
+	{ "ring all-reduce on a ring = 2(p-1)(a + n/pB)", test_ring_allreduce_on_ring },
+	{ "hd all-reduce on full = 2log2(p)a + 2(p-1)/p n/B", test_hd_allreduce_on_full },
+	{ "hd all-reduce, p not a power of two", test_hd_allreduce_not_pow2 },
+	{ "tree all-reduce on full", test_tree_allreduce_on_full },
+	{ "direct all-reduce, injection limit", test_direct_allreduce_and_injection },
+	{ "all-gather, reduce-scatter, broadcast", test_allgather_reduce_scatter_broadcast },
+	{ "auto picks the fastest", test_auto },
+	{ "one late member delays the ring", test_ring_skew },
+	{ "ring laid on a line", test_ring_on_mesh_contention },
+	{ "contention on a shared link", test_shared_link },
+	{ "hierarchical", test_hierarchical },
+	{ "finish never before ready; deterministic", test_never_before_ready },
+	{ "collective errors", test_collective_errors },
+	{ "description errors", test_description_errors },
+	{ "presets", test_presets },
+	{ "errors in files", test_file_errors },
+};
+
+CIM_TEST_MAIN("interconnect", tests)
