@@ -32,7 +32,7 @@ static void print_text(const struct cim_experiment *e, int ranks)
 {
 	const struct cim_workload_spec *w = &e->workload;
 	const struct cim_parallel_spec *p = &e->parallel;
-	struct cim_model_report r = { .model = &e->model, .weight_bits = 16,
+	struct cim_model_report r = { .model = &e->model, .weight_bits = e->chip.weight_bits,
 				      .kv_bits = w->kv_bits,
 				      .context = (uint64_t)w->prompt_tokens + w->generate_tokens };
 
@@ -42,10 +42,12 @@ static void print_text(const struct cim_experiment *e, int ranks)
 	printf("\n");
 	cim_report_chip_line(stdout, &e->chip);
 	cim_report_net_line(stdout, &e->net, p->tp * p->pp * p->dp);
-	printf("\nworkload: batch %u, prompt %u tokens, generate %u tokens, micro-batches %s%u,\n"
+	char mb[16];
+	snprintf(mb, sizeof(mb), "%u", w->micro_batches);
+	printf("\nworkload: batch %u, prompt %u tokens, generate %u tokens, micro-batches %s,\n"
 	       "          prefill chunk %u%s, KV %u bits, activations %u bits, seed %llu\n",
-	       w->batch, w->prompt_tokens, w->generate_tokens, w->micro_batches ? "" : "auto ",
-	       w->micro_batches, w->prefill_chunk, w->prefill_chunk ? "" : " (whole prompt)",
+	       w->batch, w->prompt_tokens, w->generate_tokens, w->micro_batches ? mb : "auto",
+	       w->prefill_chunk, w->prefill_chunk ? "" : " (whole prompt)",
 	       w->kv_bits, w->act_bits, (unsigned long long)w->seed);
 	printf("parallelism: strategy %s, tp %u, pp %u, dp %u (%u chips)\n",
 	       strategy_name[p->strategy], p->tp, p->pp, p->dp, p->tp * p->pp * p->dp);
@@ -61,7 +63,7 @@ static void print_json(const struct cim_experiment *e, int ranks)
 {
 	const struct cim_workload_spec *w = &e->workload;
 	const struct cim_parallel_spec *p = &e->parallel;
-	struct cim_model_report r = { .model = &e->model, .weight_bits = 16,
+	struct cim_model_report r = { .model = &e->model, .weight_bits = e->chip.weight_bits,
 				      .kv_bits = w->kv_bits,
 				      .context = (uint64_t)w->prompt_tokens + w->generate_tokens };
 	struct json_w j;
