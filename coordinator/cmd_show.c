@@ -28,13 +28,25 @@ static const char show_usage[] =
 static const char *const strategy_name[] = { "manual", "tp-first", "pp-first", "balanced",
 					     "min-chips", "best-throughput", "best-energy" };
 
+/* The model as this experiment runs it: weights at the chip's precision, KV
+ * at the workload's, MACs at the longest context the workload reaches. */
+static struct cim_model_report model_report(const struct cim_experiment *e)
+{
+	const struct cim_workload_spec *w = &e->workload;
+
+	return (struct cim_model_report){
+		.model = &e->model,
+		.weight_bits = e->chip.weight_bits,
+		.kv_bits = w->kv_bits,
+		.context = (uint64_t)w->prompt_tokens + w->generate_tokens,
+	};
+}
+
 static void print_text(const struct cim_experiment *e, int ranks)
 {
 	const struct cim_workload_spec *w = &e->workload;
 	const struct cim_parallel_spec *p = &e->parallel;
-	struct cim_model_report r = { .model = &e->model, .weight_bits = e->chip.weight_bits,
-				      .kv_bits = w->kv_bits,
-				      .context = (uint64_t)w->prompt_tokens + w->generate_tokens };
+	struct cim_model_report r = model_report(e);
 
 	printf("experiment %s (%s), validated on %d rank%s\n\n", e->name, e->path, ranks,
 	       ranks == 1 ? "" : "s");
@@ -63,9 +75,7 @@ static void print_json(const struct cim_experiment *e, int ranks)
 {
 	const struct cim_workload_spec *w = &e->workload;
 	const struct cim_parallel_spec *p = &e->parallel;
-	struct cim_model_report r = { .model = &e->model, .weight_bits = e->chip.weight_bits,
-				      .kv_bits = w->kv_bits,
-				      .context = (uint64_t)w->prompt_tokens + w->generate_tokens };
+	struct cim_model_report r = model_report(e);
 	struct json_w j;
 
 	json_begin(&j, stdout);

@@ -22,15 +22,13 @@ int cim_coord_load(MPI_Comm comm, const char *path, const char *const *sets, siz
 	MPI_Comm_rank(comm, &rank);
 	if (rank == 0) {
 		files = cim_files_create(true);
-		if (!files)
-			cim_err_set(&err, "out of memory");
-		else if (cim_spec_load_experiment(files, path, sets, nsets, &e, &err) == 0 &&
-			 cim_files_pack(files, &buf, &len, &err) == 0)
+		if (files && cim_spec_load_experiment(files, path, sets, nsets, &e, &err) == 0 &&
+		    cim_files_pack(files, &buf, &len, &err) == 0)
 			head[1] = len;
 		else
 			head[0] = 1;
 		if (!files)
-			head[0] = 1;
+			cim_err_set(&err, "out of memory");
 		cim_files_destroy(files);
 		files = NULL;
 	}

@@ -73,10 +73,10 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 	cim_model_stats(m, &s);
 	fprintf(f, "model %s (%s)\n", m->name, cim_arch_name(m->arch));
 	fprintf(f, "  layers %u, hidden %u, heads %u, KV heads %u, head dim %u, FFN %u%s,\n"
-		   "  vocabulary %u, longest context %u, %s, %s%s, %s positions%s\n",
+		   "  vocabulary %u, longest context %u, %s, %s, %s positions%s\n",
 		m->layers, m->hidden, m->heads, m->kv_heads, m->head_dim, m->ffn,
 		m->gated_ffn ? " (gated)" : "", m->vocab, m->max_positions, norm_name(m->norm),
-		act_name(m->act), m->experts > 1 ? "" : "",
+		act_name(m->act),
 		m->pos == CIM_POS_ROPE ? "rotary" : "learned",
 		m->tied_embeddings ? ", tied embeddings" : "");
 	if (m->experts > 1)

@@ -19,11 +19,12 @@ static const char *const strategy_words[] = { "manual",	  "tp-first",	     "pp-f
 					      "best-energy", NULL };
 static const char *const balance_words[] = { "cost", "capacity", "list", NULL };
 
+/* Reads `layers` into the whole parallel struct (its field's offset is 0),
+ * as it fills both the list and its length. */
 static int read_layers(const struct tnode *node, const char *path, void *dst,
 		       struct cim_err *err)
 {
-	struct cim_parallel_spec *p =
-		(struct cim_parallel_spec *)((char *)dst - offsetof(struct cim_parallel_spec, layers));
+	struct cim_parallel_spec *p = dst;
 	char what[64], item[280];
 
 	if (node->kind != TN_SEQ)
@@ -70,8 +71,8 @@ static const struct field parallel_fields[] = {
 	FU32("dp", struct cim_parallel_spec, dp, 0, 1, 1u << 16, "model replicas"),
 	FENUM("balance", struct cim_parallel_spec, balance, 0, balance_words,
 	      "how layers are split over stages"),
-	FFUNC("layers", struct cim_parallel_spec, layers, 0, read_layers,
-	      "layers per stage, e.g. [10, 10, 12]"),
+	{ .key = "layers", .type = F_FUNC, .offset = 0, .read = read_layers,
+	  .hint = "layers per stage, e.g. [10, 10, 12]", .present = FIELD_PRESENT_NONE },
 };
 SCHEMA(parallel_schema, "parallel", parallel_fields, false);
 

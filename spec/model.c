@@ -34,6 +34,16 @@ struct rope {
 	double factor;
 };
 
+/* The index of word in act_words: the default activation of a family. */
+static int act_index(const char *word)
+{
+	int i = 0;
+
+	while (act_words[i] && strcmp(act_words[i], word) != 0)
+		i++;
+	return i;
+}
+
 /* Every key we read from any of the supported model_types. */
 struct hf {
 	char name[64];
@@ -155,16 +165,16 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 	switch (m.arch) {
 	case CIM_ARCH_GPT2:
 		h.tie = true;
-		h.act = 0; /* gelu_new */
+		h.act = act_index("gelu_new");
 		h.eps = 1e-5;
 		break;
 	case CIM_ARCH_OPT:
 		h.tie = true;
-		h.act = 5; /* relu */
+		h.act = act_index("relu");
 		h.eps = 1e-5;
 		break;
 	default:
-		h.act = 6; /* silu */
+		h.act = act_index("silu");
 		h.eps = 1e-6;
 		h.rope_theta = 10000;
 		break;
