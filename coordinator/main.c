@@ -27,6 +27,8 @@ static const struct command commands[] = {
 	  cim_cmd_chip },
 	{ "net", "net FILE --group 0-7 --bytes 1MiB [--algo A] [--json]",
 	  "time and energy of collectives on an interconnect", cim_cmd_net },
+	{ "plan", "plan EXPERIMENT [--chips N] [--json]",
+	  "split the model over the chips; every split with its estimate", cim_cmd_plan },
 	{ "show", "show EXPERIMENT [--set KEY=VALUE]... [--json]",
 	  "validate an experiment on every rank and print it", cim_cmd_show },
 };

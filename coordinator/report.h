@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "partitioner.h"
 #include "spec.h"
 
 struct cim_model_report {
@@ -27,6 +28,14 @@ void cim_report_chip_line(FILE *f, const struct cim_chip_spec *c);
 void cim_report_chip_json(struct json_w *w, const struct cim_chip_spec *c);
 /* One line on an interconnect laid out for chips ranks. */
 void cim_report_net_line(FILE *f, const struct cim_net_spec *n, uint32_t chips);
+
+/* A plan: per chip layers, crossbars, fill, weights, KV, memory; the
+ * shards of one chip. */
+void cim_report_plan_text(FILE *f, const struct cim_experiment *e, const struct cim_part_plan *p);
+void cim_report_plan_json(struct json_w *j, const struct cim_experiment *e,
+			  const struct cim_part_plan *p);
+/* An analytical estimate's members into the current JSON object. */
+void cim_report_estimate_json(struct json_w *j, const struct cim_part_estimate *est);
 
 /* "6,738,415,616" into buf. */
 const char *cim_fmt_count(uint64_t v, char *buf, size_t size);

@@ -1,0 +1,240 @@
+/*
+ * partitioner.h — how a model is split over chips, and what each chip does.
+ *
+ * From an experiment and a (TP, PP, DP) split this part builds a plan:
+ * which layers each pipeline stage holds, the shape of every weight shard on
+ * every chip (Megatron-style tensor parallelism inside a stage), the
+ * crossbars each shard takes and their fill, the KV-cache and buffer bytes
+ * of each chip, and whether all of it fits.  It also writes each chip's
+ * program: the operators one micro-batch pass runs on the chip, in order,
+ * each priced by the chip model, with the collectives between them.  The
+ * executor runs that program; the analytical estimate here prices it in
+ * closed form, so the two agree by construction where nothing contends.
+ *
+ * Pure logic: no MPI, no files.  The same inputs give the same plan byte for
+ * byte.  The rules and equations are in docs/partitioner.md.
+ */
+#ifndef CIM_PARTITIONER_PARTITIONER_H
+#define CIM_PARTITIONER_PARTITIONER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "interconnect.h"
+#include "node.h"
+#include "spec.h"
+
+/* ------------------------------------------------------------------ plan */
+
+enum cim_part_split {
+	CIM_SPLIT_COLUMN,     /* outputs divided over the TP group */
+	CIM_SPLIT_ROW,	      /* inputs divided; partial sums all-reduced */
+	CIM_SPLIT_REPLICATED, /* every member holds the whole matrix */
+};
+
+/* One weight matrix of one layer (or the LM head) as one chip holds it. */
+struct cim_part_shard {
+	char name[16];		/* the operator: "q_proj" … "lm_head" */
+	uint32_t split;		/* enum cim_part_split */
+	uint32_t k, n;		/* this chip's shard: inputs, outputs */
+	uint32_t count;		/* copies (MoE experts) */
+	uint32_t holders;	/* TP members holding this very shard (KV heads
+				   replicated when tp > kv_heads; replicated
+				   matrices), 1 when it is this chip's alone */
+	uint32_t times;		/* layers of the chip that hold it (1: lm_head) */
+	uint64_t crossbars_one; /* one copy in one layer */
+	uint64_t crossbars;	/* crossbars_one · count · times */
+	uint64_t cells_used;	/* weight cells, all copies and layers */
+	uint64_t weights;	/* k · n · count · times */
+	uint64_t bias;		/* bias values held: n · count · times, or 0 */
+	bool has_bias;
+};
+
+#define CIM_PART_MAX_SHARDS 12
+
+/* One chip of the plan. */
+struct cim_part_rank {
+	uint32_t rank, replica, stage, tp_index;
+	uint32_t first_layer, nlayers; /* layers [first, first + n) */
+	bool embed;		       /* holds the embedding table (first stage) */
+	bool head;		       /* holds the final norm and LM head (last stage) */
+	uint32_t heads, kv_heads;      /* attention heads computed on this chip */
+	uint32_t nshards;
+	struct cim_part_shard shards[CIM_PART_MAX_SHARDS];
+	uint64_t crossbars;	/* Σ shards */
+	uint64_t cells_used;	/* Σ shards */
+	double fill;		/* cells_used / (crossbars · rows · cols) */
+	uint64_t weight_bytes;	/* crossbar weights at weight_bits */
+	uint64_t memory_params; /* embedding, norms and biases held in memory */
+	uint64_t memory_bytes;	/* those at act_bits */
+	uint64_t kv_bytes;	/* KV cache at the longest context, this
+				   chip's sequences and KV heads */
+	uint64_t act_bytes;	/* activation working set (docs/partitioner.md) */
+	uint32_t kv_where;	/* enum cim_kv_where */
+	uint64_t buffer_bytes;	/* used in the on-chip buffer */
+	uint64_t dram_bytes;	/* used in the chip's DRAM */
+	uint64_t engine_bytes;	/* used in the attention engine */
+};
+
+/* The whole plan; plain data apart from the rank array. */
+struct cim_part_plan {
+	uint32_t tp, pp, dp, chips;
+	uint32_t balance;		       /* enum cim_balance used */
+	uint32_t stage_layers[CIM_MAX_STAGES]; /* layers of each stage */
+	uint32_t stage_first[CIM_MAX_STAGES];  /* first layer of each stage */
+	uint32_t micro_batches;		       /* per replica */
+	uint32_t seqs[2];		       /* sequences of replica 0 and of the last replica */
+	uint64_t context;		       /* longest context: prompt + generated − 1,
+						  capped by the sliding window */
+	uint64_t chip_crossbars;	       /* crossbars one chip has */
+	uint64_t crossbars;		       /* used, all chips */
+	uint64_t cells_used;
+	double fill;		     /* cells_used / cells of the used crossbars */
+	double headroom;	     /* 1 − most crossbars used on a chip / chip's */
+	uint64_t weights;	     /* crossbar weights, all chips of one replica,
+					each shard counted once over its holders */
+	struct cim_part_rank *ranks; /* chips entries, by rank */
+};
+
+/*
+ * Builds the plan of experiment e split tp × pp × dp, with layers balanced as
+ * e->parallel.balance says (list: e->parallel.layers).  Refuses a split the
+ * model cannot take (tp not dividing the heads, pp above the layers, fewer
+ * sequences than replicas) with the reason.  Does not check capacity: see
+ * cim_part_check().  On success *plan_p is new; free with
+ * cim_part_plan_destroy().
+ */
+int cim_part_plan(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp,
+		  struct cim_part_plan **plan_p, struct cim_err *err);
+void cim_part_plan_destroy(struct cim_part_plan *plan);
+
+/* True when the plan fits every chip (crossbars, buffer, DRAM, engine);
+ * otherwise fills err with what overflows on which chip by how much. */
+bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *plan,
+		   struct cim_err *err);
+
+/*
+ * The plan experiment e runs on chips chips (0: tp · pp · dp of the
+ * experiment) under e->parallel.strategy, checked against capacity.  When
+ * it does not fit, err says what overflows and the fewest chips and the
+ * (TP, PP) that would fit.
+ */
+int cim_part_choose(const struct cim_experiment *e, uint32_t chips, struct cim_part_plan **plan_p,
+		    struct cim_err *err);
+
+/* The fewest chips (at most max_chips) on which some (tp, pp), dp = 1, fits;
+ * 0 when none does. */
+uint32_t cim_part_min_chips(const struct cim_experiment *e, uint32_t max_chips, uint32_t *tp_out,
+			    uint32_t *pp_out);
+
+/* Packs the plan with msgpack into a malloc'd buffer the caller frees. */
+int cim_part_pack(const struct cim_part_plan *plan, char **buf_p, size_t *len_p,
+		  struct cim_err *err);
+int cim_part_unpack(const char *buf, size_t len, struct cim_part_plan **plan_p,
+		    struct cim_err *err);
+
+/* --------------------------------------------------------------- program */
+
+/* What one pass of one micro-batch through a stage does. */
+struct cim_part_pass {
+	uint32_t phase;	  /* enum cim_rec_phase: 0 prefill, 1 decode */
+	uint32_t seqs;	  /* sequences of the micro-batch */
+	uint32_t queries; /* new tokens per sequence: the chunk, or 1 */
+	uint64_t past;	  /* tokens already cached per sequence */
+	bool last_chunk;  /* prefill: the last chunk (the head runs) */
+	bool sample;	  /* the LM head and sampling run on this pass */
+};
+
+enum cim_prog_kind { CIM_PROG_COMPUTE, CIM_PROG_COLL };
+
+/* One step of a chip's program for one pass, priced. */
+struct cim_prog_op {
+	char name[16];
+	uint32_t kind;		       /* enum cim_prog_kind */
+	uint32_t op_kind;	       /* enum cim_op_kind of a compute step */
+	int32_t layer;		       /* model layer, −1 for embedding and head */
+	uint32_t res, res2;	       /* resources (traces/record.h); res2 UINT32_MAX
+					  when one */
+	uint64_t ps;		       /* compute: how long it holds its resources */
+	uint64_t bytes;		       /* compute: memory bytes; collective: size */
+	uint32_t coll;		       /* collective: enum cim_net_coll */
+	struct cim_chip_energy energy; /* compute */
+};
+
+/* The number of resources of a rank: digital, KV, link, one crossbar group
+ * per layer, the head's. */
+uint32_t cim_part_nres(const struct cim_part_rank *r);
+
+/*
+ * Writes the program of rank r for pass p into ops[0..cap) and returns its
+ * length (the length it needs, when cap is too small: call with cap 0 for
+ * the size).  Layer resources are CIM_RES_XBAR0 + (layer − first_layer),
+ * the head's is CIM_RES_XBAR0 + nlayers.
+ */
+size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			const struct cim_part_rank *r, const struct cim_part_pass *p,
+			struct cim_prog_op *ops, size_t cap);
+
+/* Bytes of the activations a pass sends to the next stage, and of the
+ * tokens the last stage returns to the first. */
+uint64_t cim_part_act_bytes(const struct cim_experiment *e, const struct cim_part_pass *p);
+uint64_t cim_part_token_bytes(const struct cim_part_pass *p);
+
+/* The passes of one micro-batch, in order: prefill chunks, then decode
+ * steps.  cim_part_npasses() says how many. */
+uint32_t cim_part_npasses(const struct cim_experiment *e);
+void cim_part_pass_at(const struct cim_experiment *e, uint32_t seqs, uint32_t step,
+		      struct cim_part_pass *out);
+
+/* Sequences of micro-batch m of replica q. */
+uint32_t cim_part_mb_seqs(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			  uint32_t replica, uint32_t m);
+
+/* -------------------------------------------------------------- estimate */
+
+struct cim_part_estimate {
+	uint64_t prefill_ps; /* all prompts processed, first tokens out */
+	uint64_t makespan_ps;
+	double ttft_s, tpot_s;		  /* means */
+	double decode_token_s;		  /* one token of one sequence alone, decode */
+	double tokens_per_s;		  /* generated tokens / makespan */
+	double energy_j;		  /* everything, leakage included */
+	double energy_per_token_j;	  /* energy_j / generated tokens */
+	struct cim_chip_energy energy_pj; /* by chip component */
+	double link_pj, leakage_pj;
+	double fill;
+	uint32_t bottleneck_res; /* the busiest resource of the busiest stage */
+};
+
+/* Estimates plan analytically (docs/partitioner.md), replaying collectives
+ * and transfers on net. */
+int cim_part_estimate(const struct cim_experiment *e, const struct cim_part_plan *plan,
+		      const struct cim_net *net, struct cim_part_estimate *out,
+		      struct cim_err *err);
+
+/* One candidate split of a chip count. */
+struct cim_part_row {
+	uint32_t tp, pp, dp, chips;
+	bool fits;
+	char why[400]; /* why it does not fit or cannot be built */
+	struct cim_part_estimate est;
+	double max_use; /* most crossbars used on a chip / chip's */
+};
+
+/*
+ * Every (tp, pp, dp) with tp·pp·dp = chips the model can take, in order of
+ * dp, then tp, then pp; feasible ones estimated on e->net laid out for
+ * chips ranks.  *rows_p is malloc'd; the caller frees it.
+ */
+int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct cim_part_row **rows_p,
+		       size_t *n_p, struct cim_err *err);
+
+/* The row strategy s picks among rows (manual: e's tp, pp, dp); −1 when
+ * none fits. */
+long cim_part_pick(const struct cim_experiment *e, enum cim_strategy s,
+		   const struct cim_part_row *rows, size_t n);
+
+const char *cim_part_strategy_name(enum cim_strategy s);
+
+#endif /* CIM_PARTITIONER_PARTITIONER_H */

@@ -1,0 +1,556 @@
+/*
+ * plan.c — building a plan: TP shards of every matrix, layers per stage,
+ * and the bytes and crossbars each chip holds, checked against the chip.
+ *
+ * Megatron-LM's split (Shoeybi et al., 2019): Q, K, V and the FFN's up and
+ * gate matrices are split by columns (outputs), the attention output and
+ * FFN down matrices by rows (inputs) with an all-reduce of the partial sums
+ * after them; heads go whole to one member.  The LM head is split by
+ * vocabulary columns over the last stage's group; the embedding table sits
+ * whole on every member of the first stage.  What each chip computes in what
+ * order is program.c; the estimate is estimate.c.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "part_int.h"
+
+/* Member i's share of n things split over p members: ⌊n(i+1)/p⌋ − ⌊ni/p⌋. */
+uint64_t part_share(uint64_t n, uint32_t p, uint32_t i)
+{
+	return n * (i + 1) / p - n * i / p;
+}
+
+uint64_t part_bytes(uint64_t elems, uint32_t bits)
+{
+	return (elems * bits + 7) / 8;
+}
+
+enum cim_kv_where part_kv_where(const struct cim_chip_spec *c)
+{
+	if (c->has_attn_engine)
+		return CIM_KV_ENGINE;
+	return c->has_dram ? CIM_KV_DRAM : CIM_KV_BUFFER;
+}
+
+uint64_t part_context(const struct cim_experiment *e)
+{
+	const struct cim_workload_spec *w = &e->workload;
+	uint64_t ctx =
+	    (uint64_t)w->prompt_tokens + (w->generate_tokens ? w->generate_tokens - 1 : 0);
+
+	if (e->model.sliding_window && ctx > e->model.sliding_window)
+		ctx = e->model.sliding_window;
+	return ctx;
+}
+
+/* Sequences of replica q: the batch split as evenly as it goes. */
+static uint32_t replica_seqs(const struct cim_experiment *e, uint32_t dp, uint32_t q)
+{
+	return (uint32_t)part_share(e->workload.batch, dp, q);
+}
+
+static uint32_t micro_batches(const struct cim_experiment *e, uint32_t seqs)
+{
+	uint32_t m = e->workload.micro_batches;
+
+	/* Default: one sequence per micro-batch, so every layer's crossbars and
+	 * every stage can work on a different sequence at once
+	 * (docs/partitioner.md, "Micro-batches"). */
+	if (m == 0 || m > seqs)
+		m = seqs;
+	return m;
+}
+
+uint32_t cim_part_mb_seqs(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			  uint32_t replica, uint32_t m)
+{
+	uint32_t seqs = replica_seqs(e, plan->dp, replica);
+
+	return (uint32_t)part_share(seqs, plan->micro_batches, m);
+}
+
+/* ------------------------------------------------------------- the split */
+
+static int check_split(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp,
+		       struct cim_err *err)
+{
+	const struct cim_model_spec *m = &e->model;
+	char list[256];
+	size_t len = 0;
+
+	if (tp == 0 || pp == 0 || dp == 0)
+		return cim_err_set(err, "tp, pp and dp must be at least 1 (tp %u, pp %u, dp %u)",
+				   tp, pp, dp);
+	if (m->heads % tp != 0) {
+		for (uint32_t t = 1; t <= m->heads && len < sizeof(list) - 16; t++)
+			if (m->heads % t == 0 && (m->kv_heads % t == 0 || t % m->kv_heads == 0))
+				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%u",
+							len ? ", " : "", t);
+		return cim_err_set(err,
+				   "tp %u does not divide the %u attention heads of %s: a head "
+				   "cannot be split over chips; tp may be %s",
+				   tp, m->heads, m->name, list);
+	}
+	if (m->kv_heads % tp != 0 && tp % m->kv_heads != 0)
+		return cim_err_set(err,
+				   "tp %u neither divides nor is a multiple of the %u key/value "
+				   "heads of %s, so KV heads cannot be split or replicated evenly",
+				   tp, m->kv_heads, m->name);
+	if (pp > m->layers || pp > CIM_MAX_STAGES)
+		return cim_err_set(err,
+				   "pp %u exceeds the %u layers of %s: every stage needs a layer",
+				   pp, m->layers, m->name);
+	if (dp > e->workload.batch)
+		return cim_err_set(err,
+				   "dp %u exceeds the batch of %u sequences: every replica "
+				   "needs a sequence",
+				   dp, e->workload.batch);
+	if ((uint64_t)tp * pp * dp > CIM_NET_MAX_POSITIONS)
+		return cim_err_set(err,
+				   "tp·pp·dp = %" PRIu64 " chips exceeds the %u an "
+				   "interconnect may have",
+				   (uint64_t)tp * pp * dp, CIM_NET_MAX_POSITIONS);
+	return 0;
+}
+
+/* Adds the shard of matrix op (one layer's, or the head) for TP member i. */
+static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, uint32_t tp,
+		      const struct cim_op *op)
+{
+	const struct cim_model_spec *m = &e->model;
+	struct cim_part_shard *s = &r->shards[r->nshards++];
+	const uint32_t i = r->tp_index, hd = m->head_dim;
+	uint64_t k = op->k, n = op->n;
+	uint32_t split = CIM_SPLIT_COLUMN, holders = 1;
+
+	if (strcmp(op->name, "q_proj") == 0) {
+		n = (uint64_t)m->heads / tp * hd;
+	} else if (strcmp(op->name, "k_proj") == 0 || strcmp(op->name, "v_proj") == 0) {
+		if (tp <= m->kv_heads) {
+			n = (uint64_t)m->kv_heads / tp * hd;
+		} else {
+			n = hd; /* one KV head, shared by tp/kv members */
+			holders = tp / m->kv_heads;
+		}
+	} else if (strcmp(op->name, "o_proj") == 0) {
+		split = CIM_SPLIT_ROW;
+		k = (uint64_t)m->heads / tp * hd;
+	} else if (strcmp(op->name, "ffn_down") == 0) {
+		split = CIM_SPLIT_ROW;
+		k = part_share(op->k, tp, i);
+	} else if (strcmp(op->name, "router") == 0) {
+		split = CIM_SPLIT_REPLICATED;
+		holders = tp;
+	} else { /* ffn_up, ffn_gate, lm_head */
+		n = part_share(op->n, tp, i);
+	}
+	if (tp == 1) {
+		split = CIM_SPLIT_REPLICATED;
+		holders = 1;
+	}
+	memcpy(s->name, op->name, sizeof(s->name));
+	s->split = split;
+	s->k = (uint32_t)k;
+	s->n = (uint32_t)n;
+	s->count = op->count;
+	s->holders = holders;
+	s->has_bias = op->bias;
+	/* A row-split matrix's bias is added once, by member 0, before the
+	 * all-reduce sums the partial products. */
+	if (split == CIM_SPLIT_ROW && i != 0)
+		s->has_bias = false;
+}
+
+/* The shapes every chip of the plan holds, before layers are assigned. */
+static void build_shards(const struct cim_experiment *e, struct cim_part_plan *plan)
+{
+	const struct cim_model_spec *m = &e->model;
+	struct cim_op ops[CIM_MODEL_MAX_OPS];
+	size_t nops = cim_model_ops(m, ops);
+
+	for (uint32_t rank = 0; rank < plan->chips; rank++) {
+		struct cim_part_rank *r = &plan->ranks[rank];
+
+		r->rank = rank;
+		r->tp_index = rank % plan->tp;
+		r->stage = rank / plan->tp % plan->pp;
+		r->replica = rank / (plan->tp * plan->pp);
+		r->embed = r->stage == 0;
+		r->head = r->stage == plan->pp - 1;
+		r->heads = m->heads / plan->tp;
+		r->kv_heads = plan->tp <= m->kv_heads ? m->kv_heads / plan->tp : 1;
+		for (size_t j = 0; j < nops; j++) {
+			if (ops[j].kind != CIM_OP_MATMUL)
+				continue;
+			if (ops[j].scope == CIM_SCOPE_LAYER || r->head)
+				add_shard(e, r, plan->tp, &ops[j]);
+		}
+	}
+}
+
+/* ---------------------------------------------------- layers over stages */
+
+/*
+ * Splits the layers into pp contiguous runs of at least one layer each that
+ * minimise the largest stage cost, where a stage costs its layers' cost plus
+ * first (stage 0) or last (stage pp − 1); among the splits with that
+ * largest cost, the one with the least sum of squared stage costs, so no
+ * stage is left needlessly light.  Two dynamic programmes over (stages,
+ * layers); ties go to the split that gives later stages fewer layers.
+ */
+static int balance(uint32_t layers, uint32_t pp, uint64_t layer_cost, uint64_t first, uint64_t last,
+		   uint32_t *out)
+{
+	const size_t cells = (size_t)(pp + 1) * (layers + 1);
+	uint64_t *best = malloc(sizeof(*best) * cells);
+	double *sq = malloc(sizeof(*sq) * cells);
+	uint32_t *cut = malloc(sizeof(*cut) * cells);
+	uint64_t bound = UINT64_MAX;
+
+	if (!best || !sq || !cut) {
+		free(best);
+		free(sq);
+		free(cut);
+		return -1;
+	}
+#define AT(a, s, i) a[(size_t)(s) * (layers + 1) + (i)]
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t x = 0; x < cells; x++) {
+			best[x] = UINT64_MAX;
+			sq[x] = INFINITY;
+		}
+		AT(best, 0, 0) = 0;
+		AT(sq, 0, 0) = 0;
+		for (uint32_t s = 1; s <= pp; s++) {
+			uint64_t extra = (s == 1 ? first : 0) + (s == pp ? last : 0);
+			for (uint32_t i = s; i <= layers - (pp - s); i++) {
+				for (uint32_t j = s - 1; j < i; j++) {
+					uint64_t c = (uint64_t)(i - j) * layer_cost + extra;
+					if (AT(best, s - 1, j) == UINT64_MAX || c > bound)
+						continue;
+					uint64_t v =
+					    c > AT(best, s - 1, j) ? c : AT(best, s - 1, j);
+					double q = AT(sq, s - 1, j) + (double)c * (double)c;
+					bool take =
+					    pass == 0 ? v <= AT(best, s, i) : q <= AT(sq, s, i);
+					if (take) {
+						AT(best, s, i) = v;
+						AT(sq, s, i) = q;
+						AT(cut, s, i) = j;
+					}
+				}
+			}
+		}
+		bound = AT(best, pp, layers); /* the least largest stage */
+	}
+	uint32_t i = layers;
+	for (uint32_t s = pp; s >= 1; s--) {
+		uint32_t j = AT(cut, s, i);
+		out[s - 1] = i - j;
+		i = j;
+	}
+#undef AT
+	free(best);
+	free(sq);
+	free(cut);
+	return 0;
+}
+
+/* Decode cost of one layer, of the embedding and of the head on rank r, in
+ * ps: the sum of the chip's program for one sequence at the mean context. */
+static void stage_costs(const struct cim_experiment *e, struct cim_part_plan *plan, uint64_t *layer,
+			uint64_t *first, uint64_t *last)
+{
+	struct cim_part_rank r = plan->ranks[plan->chips - 1]; /* the last stage */
+	struct cim_prog_op ops[PART_MAX_LAYER_OPS * 2 + PART_MAX_END_OPS];
+	struct cim_part_pass p = {
+	    .phase = 1,
+	    .seqs = 1,
+	    .queries = 1,
+	    .past = ((uint64_t)e->workload.prompt_tokens + part_context(e)) / 2,
+	    .sample = true,
+	    .last_chunk = true,
+	};
+	uint64_t sum[3] = {0};
+
+	r.first_layer = 0;
+	r.nlayers = 1;
+	r.embed = true;
+	r.head = true;
+	size_t n = cim_part_program(e, plan, &r, &p, ops, sizeof(ops) / sizeof(ops[0]));
+	for (size_t i = 0; i < n; i++) {
+		int part = ops[i].layer >= 0 ? 0 : strcmp(ops[i].name, "embed") == 0 ? 1 : 2;
+		sum[part] += ops[i].ps;
+	}
+	*layer = sum[0];
+	*first = sum[1];
+	*last = sum[2];
+}
+
+static int assign_layers(const struct cim_experiment *e, struct cim_part_plan *plan,
+			 struct cim_err *err)
+{
+	const struct cim_parallel_spec *par = &e->parallel;
+	const uint32_t L = e->model.layers, pp = plan->pp;
+	uint64_t layer = 1, first = 0, last = 0;
+
+	if (par->balance == CIM_BALANCE_LIST) {
+		uint64_t sum = 0;
+		if (par->nlayers != pp)
+			return cim_err_set(err,
+					   "parallel.layers lists %u stages but the split has "
+					   "%u; give one entry per stage or balance by cost",
+					   par->nlayers, pp);
+		for (uint32_t s = 0; s < pp; s++) {
+			if (par->layers[s] == 0)
+				return cim_err_set(err,
+						   "parallel.layers: stage %u has no layers; "
+						   "every stage needs at least one",
+						   s);
+			plan->stage_layers[s] = par->layers[s];
+			sum += par->layers[s];
+		}
+		if (sum != L)
+			return cim_err_set(err,
+					   "parallel.layers: the stages hold %" PRIu64
+					   " layers but %s has %u; make them add up to %u",
+					   sum, e->model.name, L, L);
+		plan->balance = CIM_BALANCE_LIST;
+	} else {
+		plan->balance =
+		    par->balance == CIM_BALANCE_CAPACITY ? CIM_BALANCE_CAPACITY : CIM_BALANCE_COST;
+		if (plan->balance == CIM_BALANCE_CAPACITY) {
+			const struct cim_part_rank *r = &plan->ranks[plan->chips - 1];
+			layer = 0;
+			for (uint32_t j = 0; j < r->nshards; j++) {
+				uint64_t x = part_shard_crossbars(&e->chip, &r->shards[j]);
+				if (strcmp(r->shards[j].name, "lm_head") == 0)
+					last = x;
+				else
+					layer += x;
+			}
+		} else {
+			stage_costs(e, plan, &layer, &first, &last);
+		}
+		if (balance(L, pp, layer ? layer : 1, first, last, plan->stage_layers) < 0)
+			return cim_err_set(err, "out of memory balancing %u layers", L);
+	}
+	for (uint32_t s = 0, at = 0; s < pp; s++) {
+		plan->stage_first[s] = at;
+		at += plan->stage_layers[s];
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- the totals */
+
+uint64_t part_shard_crossbars(const struct cim_chip_spec *c, const struct cim_part_shard *s)
+{
+	struct cim_chip_map map;
+
+	cim_chip_map(c, s->k, s->n, &map);
+	return map.crossbars;
+}
+
+static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *plan,
+			struct cim_part_rank *r)
+{
+	const struct cim_model_spec *m = &e->model;
+	const struct cim_chip_spec *c = &e->chip;
+	const struct cim_workload_spec *w = &e->workload;
+	const uint64_t d = m->hidden, norm = m->norm == CIM_NORM_LAYERNORM ? 2 * d : d;
+	uint64_t widest = d, bias = 0;
+
+	r->first_layer = plan->stage_first[r->stage];
+	r->nlayers = plan->stage_layers[r->stage];
+	r->crossbars = r->cells_used = r->weight_bytes = 0;
+	for (uint32_t j = 0; j < r->nshards; j++) {
+		struct cim_part_shard *s = &r->shards[j];
+		struct cim_chip_map map;
+		bool head = strcmp(s->name, "lm_head") == 0;
+
+		cim_chip_map(c, s->k, s->n, &map);
+		s->times = head ? 1 : r->nlayers;
+		s->crossbars_one = map.crossbars;
+		s->crossbars = map.crossbars * s->count * s->times;
+		s->cells_used = map.cells_used * s->count * s->times;
+		s->weights = (uint64_t)s->k * s->n * s->count * s->times;
+		s->bias = s->has_bias ? (uint64_t)s->n * s->count * s->times : 0;
+		r->crossbars += s->crossbars;
+		r->cells_used += s->cells_used;
+		r->weight_bytes += part_bytes(s->weights, c->weight_bits);
+		bias += s->bias;
+		uint64_t wide =
+		    (uint64_t)s->n * (strcmp(s->name, "ffn_up") == 0 && m->gated_ffn ? 2 : 1);
+		if (wide > widest)
+			widest = wide;
+	}
+	r->fill = r->crossbars
+		      ? (double)r->cells_used / ((double)r->crossbars * c->xbar.rows * c->xbar.cols)
+		      : 0;
+
+	/* Memory-held parameters: norms of the chip's layers (and the final
+	 * norm), the biases, and the embedding table. */
+	uint64_t embed = r->embed ? ((uint64_t)m->vocab + m->pos_table) * d : 0;
+	r->memory_params = 2 * norm * r->nlayers + (r->head ? norm : 0) + bias + embed;
+	r->memory_bytes = part_bytes(r->memory_params, w->act_bits);
+
+	/* KV: this replica's sequences, at the longest context, the chip's KV
+	 * heads of its layers. */
+	uint32_t seqs = replica_seqs(e, plan->dp, r->replica);
+	r->kv_bytes = part_bytes((uint64_t)seqs * part_context(e) * 2 * r->kv_heads * m->head_dim *
+				     r->nlayers,
+				 w->kv_bits);
+	/* Activations: the widest vector a pass makes, for the most tokens a
+	 * pass carries, in and out. */
+	uint32_t mb = (uint32_t)part_share(seqs, plan->micro_batches, 0);
+	uint32_t q = w->prefill_chunk && w->prefill_chunk < w->prompt_tokens ? w->prefill_chunk
+									     : w->prompt_tokens;
+	r->act_bytes = 2 * part_bytes((uint64_t)mb * q * widest, w->act_bits);
+
+	r->kv_where = part_kv_where(c);
+	uint64_t embed_bytes = part_bytes(embed, w->act_bits);
+	r->buffer_bytes = r->memory_bytes - embed_bytes + r->act_bytes;
+	r->dram_bytes = 0;
+	r->engine_bytes = 0;
+	if (c->has_dram)
+		r->dram_bytes += embed_bytes;
+	else
+		r->buffer_bytes += embed_bytes;
+	if (r->kv_where == CIM_KV_ENGINE)
+		r->engine_bytes += r->kv_bytes;
+	else if (r->kv_where == CIM_KV_DRAM)
+		r->dram_bytes += r->kv_bytes;
+	else
+		r->buffer_bytes += r->kv_bytes;
+}
+
+static void plan_totals(const struct cim_experiment *e, struct cim_part_plan *plan)
+{
+	const struct cim_chip_spec *c = &e->chip;
+	struct cim_chip_capacity cap;
+	uint64_t most = 0;
+
+	cim_chip_capacity(c, &cap);
+	plan->chip_crossbars = cap.crossbars;
+	plan->crossbars = plan->cells_used = plan->weights = 0;
+	for (uint32_t i = 0; i < plan->chips; i++) {
+		struct cim_part_rank *r = &plan->ranks[i];
+
+		rank_totals(e, plan, r);
+		plan->crossbars += r->crossbars;
+		plan->cells_used += r->cells_used;
+		if (r->crossbars > most)
+			most = r->crossbars;
+		if (r->replica == 0)
+			for (uint32_t j = 0; j < r->nshards; j++)
+				plan->weights += r->shards[j].weights / r->shards[j].holders;
+	}
+	plan->fill = plan->crossbars ? (double)plan->cells_used /
+					   ((double)plan->crossbars * c->xbar.rows * c->xbar.cols)
+				     : 0;
+	plan->headroom = 1.0 - (double)most / (double)cap.crossbars;
+	plan->context = part_context(e);
+	plan->seqs[0] = replica_seqs(e, plan->dp, 0);
+	plan->seqs[1] = replica_seqs(e, plan->dp, plan->dp - 1);
+}
+
+int cim_part_plan(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp,
+		  struct cim_part_plan **plan_p, struct cim_err *err)
+{
+	struct cim_part_plan *plan;
+
+	if (check_split(e, tp, pp, dp, err) < 0)
+		return -1;
+	plan = calloc(1, sizeof(*plan));
+	if (!plan)
+		return cim_err_set(err, "out of memory for a plan of %u chips", tp * pp * dp);
+	plan->tp = tp;
+	plan->pp = pp;
+	plan->dp = dp;
+	plan->chips = tp * pp * dp;
+	plan->micro_batches = micro_batches(e, replica_seqs(e, dp, dp - 1));
+	plan->ranks = calloc(plan->chips, sizeof(*plan->ranks));
+	if (!plan->ranks) {
+		cim_err_set(err, "out of memory for a plan of %u chips", plan->chips);
+		goto err_free_plan;
+	}
+	build_shards(e, plan);
+	if (assign_layers(e, plan, err) < 0)
+		goto err_free_plan;
+	plan_totals(e, plan);
+	*plan_p = plan;
+	return 0;
+
+err_free_plan:
+	cim_part_plan_destroy(plan);
+	return -1;
+}
+
+void cim_part_plan_destroy(struct cim_part_plan *plan)
+{
+	if (!plan)
+		return;
+	free(plan->ranks);
+	free(plan);
+}
+
+/* ------------------------------------------------------------- capacity */
+
+static const char *const where_name[] = {"buffer", "DRAM", "attention engine"};
+
+bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *plan,
+		   struct cim_err *err)
+{
+	const struct cim_chip_spec *c = &e->chip;
+	struct cim_chip_capacity cap;
+	const struct cim_part_rank *worst = NULL;
+	uint32_t over = 0, worst_part = 0;
+	double worst_ratio = 0;
+	static const char *const what[] = {"crossbars", "buffer bytes", "DRAM bytes",
+					   "attention-engine bytes"};
+
+	cim_chip_capacity(c, &cap);
+	const uint64_t have[] = {cap.crossbars, cap.buffer_bytes, cap.dram_bytes, cap.engine_bytes};
+	for (uint32_t i = 0; i < plan->chips; i++) {
+		const struct cim_part_rank *r = &plan->ranks[i];
+		const uint64_t used[] = {r->crossbars, r->buffer_bytes, r->dram_bytes,
+					 r->engine_bytes};
+		bool bad = false;
+		for (uint32_t j = 0; j < 4; j++) {
+			if (used[j] <= have[j])
+				continue;
+			double ratio = have[j] ? (double)used[j] / (double)have[j] : INFINITY;
+			bad = true;
+			if (!worst || ratio > worst_ratio) {
+				worst = r;
+				worst_part = j;
+				worst_ratio = ratio;
+			}
+		}
+		over += bad;
+	}
+	if (!worst)
+		return true;
+	if (err) {
+		const struct cim_part_rank *r = worst;
+		const uint64_t used[] = {r->crossbars, r->buffer_bytes, r->dram_bytes,
+					 r->engine_bytes};
+		const uint32_t j = worst_part;
+		cim_err_set(err,
+			    "rank %u (stage %u, tp %u, layers %u-%u%s) needs %" PRIu64
+			    " %s but %s has %" PRIu64 ": %" PRIu64 " over (%.1f%%)%s%s; %u of %u "
+			    "chips overflow",
+			    r->rank, r->stage, r->tp_index, r->first_layer,
+			    r->first_layer + r->nlayers - 1, r->head ? " and the LM head" : "",
+			    used[j], what[j], c->name, have[j], used[j] - have[j],
+			    100.0 * (double)(used[j] - have[j]) / (double)(have[j] ? have[j] : 1),
+			    j == 0 ? "" : "; the KV cache is in the ",
+			    j == 0 ? "" : where_name[r->kv_where], over, plan->chips);
+	}
+	return false;
+}

@@ -1,0 +1,274 @@
+/*
+ * program.c — what a chip does for one pass of one micro-batch, in order,
+ * each step priced by the chip model.
+ *
+ * The program follows the model's operator list (cim_model_ops()) layer by
+ * layer, on this chip's shards: the matrices that read the same input run
+ * at once on their own crossbars (Q, K and V; the FFN's gate and up), so
+ * they make one step that lasts as long as the slowest; row-split matrices
+ * are followed by an all-reduce of the group; attention (q·kᵀ and p·V) holds
+ * the digital unit and the KV memory together.  The executor runs these
+ * steps; the estimate sums them.  Equations: docs/partitioner.md.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "part_int.h"
+
+struct prog {
+	struct cim_prog_op *ops;
+	size_t n, cap;
+};
+
+static struct cim_prog_op *emit(struct prog *pg, const char *name, uint32_t op_kind, int32_t layer,
+				uint32_t res, uint32_t res2)
+{
+	static struct cim_prog_op sink;
+	struct cim_prog_op *o = pg->n < pg->cap ? &pg->ops[pg->n] : &sink;
+
+	pg->n++;
+	memset(o, 0, sizeof(*o));
+	snprintf(o->name, sizeof(o->name), "%.15s", name);
+	o->kind = CIM_PROG_COMPUTE;
+	o->op_kind = op_kind;
+	o->layer = layer;
+	o->res = res;
+	o->res2 = res2;
+	return o;
+}
+
+static void vector_step(struct prog *pg, const struct cim_experiment *e, const char *name,
+			enum cim_op_kind kind, int32_t layer, uint64_t elems)
+{
+	struct cim_chip_cost c;
+	struct cim_prog_op *o = emit(pg, name, kind, layer, CIM_RES_DIGITAL, UINT32_MAX);
+
+	cim_chip_vector_op(&e->chip, kind, e->model.norm, e->model.act, elems, &c);
+	o->ps = c.ps;
+	o->energy = c.energy;
+	o->bytes = 2 * part_bytes(elems, e->chip.input_bits);
+}
+
+static void coll_step(struct prog *pg, const char *name, enum cim_net_coll coll, int32_t layer,
+		      uint64_t bytes)
+{
+	struct cim_prog_op *o = emit(pg, name, 0, layer, CIM_RES_LINK, UINT32_MAX);
+
+	o->kind = CIM_PROG_COLL;
+	o->coll = coll;
+	o->bytes = bytes;
+}
+
+static const struct cim_part_shard *find_shard(const struct cim_part_rank *r, const char *name)
+{
+	for (uint32_t i = 0; i < r->nshards; i++)
+		if (strcmp(r->shards[i].name, name) == 0)
+			return &r->shards[i];
+	return NULL;
+}
+
+/* Adds `vectors` inputs through a shard to step o.  Experts: the tokens of
+ * the pass are spread evenly over the experts, each expert's crossbars
+ * streaming its share at once. */
+static void matmul_into(struct cim_prog_op *o, const struct cim_experiment *e,
+			const struct cim_part_shard *s, uint64_t vectors, uint32_t active)
+{
+	const struct cim_chip_spec *c = &e->chip;
+	struct cim_chip_map map;
+	struct cim_chip_mvm one;
+	struct cim_chip_cost cost;
+	uint64_t routed = vectors * active;
+	uint64_t per_copy = (routed + s->count - 1) / s->count;
+
+	cim_chip_map(c, s->k, s->n, &map);
+	cim_chip_mvm_stream(c, &map, per_copy, 1, &cost);
+	cim_chip_mvm(c, &map, &one);
+	if (cost.ps > o->ps)
+		o->ps = cost.ps;
+	cim_chip_energy_add(&o->energy, &one.energy, (double)routed);
+	o->bytes += routed * one.buffer_bytes;
+}
+
+static void layer_program(struct prog *pg, const struct cim_experiment *e,
+			  const struct cim_part_plan *plan, const struct cim_part_rank *r,
+			  const struct cim_part_pass *p, const struct cim_op *ops, size_t nops,
+			  uint32_t layer)
+{
+	const struct cim_model_spec *m = &e->model;
+	const uint64_t T = (uint64_t)p->seqs * p->queries;
+	const uint32_t res = CIM_RES_XBAR0 + (layer - r->first_layer);
+	const uint32_t tp = plan->tp;
+	const uint64_t act = part_bytes(T * m->hidden, e->workload.act_bits);
+	const int32_t L = (int32_t)layer;
+	struct cim_attn_shape a = {
+	    .heads = r->heads,
+	    .kv_heads = r->kv_heads,
+	    .head_dim = m->head_dim,
+	    .kv_bits = e->workload.kv_bits,
+	    .past = p->past,
+	    .queries = p->queries,
+	};
+	if (m->sliding_window && a.past > m->sliding_window)
+		a.past = m->sliding_window;
+
+	for (size_t i = 0; i < nops; i++) {
+		const struct cim_op *op = &ops[i];
+		struct cim_chip_cost c;
+		struct cim_prog_op *o;
+
+		if (op->scope != CIM_SCOPE_LAYER)
+			continue;
+		switch (op->kind) {
+		case CIM_OP_MATMUL: {
+			const char *nm = op->name;
+			/* K and V join Q's step, up joins gate's: same input, own
+			 * crossbars. */
+			if (strcmp(nm, "k_proj") == 0 || strcmp(nm, "v_proj") == 0 ||
+			    (strcmp(nm, "ffn_up") == 0 && m->gated_ffn))
+				break;
+			o = emit(pg,
+				 strcmp(nm, "q_proj") == 0     ? "qkv_proj"
+				 : strcmp(nm, "ffn_gate") == 0 ? "ffn_gate_up"
+							       : nm,
+				 CIM_OP_MATMUL, L, res, UINT32_MAX);
+			matmul_into(o, e, find_shard(r, nm), T, op->active);
+			if (strcmp(nm, "q_proj") == 0) {
+				matmul_into(o, e, find_shard(r, "k_proj"), T, 1);
+				matmul_into(o, e, find_shard(r, "v_proj"), T, 1);
+			} else if (strcmp(nm, "ffn_gate") == 0) {
+				matmul_into(o, e, find_shard(r, "ffn_up"), T, op->active);
+			}
+			if (tp > 1 && (strcmp(nm, "o_proj") == 0 || strcmp(nm, "ffn_down") == 0))
+				coll_step(pg,
+					  strcmp(nm, "o_proj") == 0 ? "attn_allreduce"
+								    : "ffn_allreduce",
+					  CIM_NET_ALLREDUCE, L, act);
+			break;
+		}
+		case CIM_OP_ROPE:
+			vector_step(pg, e, op->name, op->kind, L,
+				    T * (uint64_t)(r->heads + r->kv_heads) * m->head_dim);
+			break;
+		case CIM_OP_ATTN_QK: {
+			enum cim_kv_where w = part_kv_where(&e->chip);
+			o = emit(pg, "kv_append", CIM_OP_ATTN_QK, L, CIM_RES_KV, UINT32_MAX);
+			cim_chip_kv_append(&e->chip, &a, w, &c);
+			o->ps = c.ps * p->seqs;
+			cim_chip_energy_add(&o->energy, &c.energy, p->seqs);
+			o->bytes =
+			    p->seqs * part_bytes((uint64_t)p->queries * 2 * a.kv_heads * a.head_dim,
+						 a.kv_bits);
+			o = emit(pg, "attention", CIM_OP_ATTN_QK, L, CIM_RES_KV,
+				 w == CIM_KV_ENGINE ? UINT32_MAX : CIM_RES_DIGITAL);
+			cim_chip_attention(&e->chip, &a, w, &c);
+			o->ps = c.ps * p->seqs;
+			cim_chip_energy_add(&o->energy, &c.energy, p->seqs);
+			o->bytes = p->seqs * part_bytes((uint64_t)(a.past + a.queries) * 2 *
+							    a.kv_heads * a.head_dim,
+							a.kv_bits);
+			break;
+		}
+		case CIM_OP_SOFTMAX:
+			vector_step(pg, e, op->name, op->kind, L,
+				    (uint64_t)p->seqs * r->heads * cim_chip_attn_positions(&a));
+			break;
+		case CIM_OP_ATTN_AV:
+			break; /* priced with q·kᵀ as "attention" */
+		case CIM_OP_ACT:
+		case CIM_OP_GATE_MUL: {
+			const struct cim_part_shard *up = find_shard(r, "ffn_up");
+			vector_step(pg, e, op->name, op->kind, L, T * up->n * op->elems / m->ffn);
+			break;
+		}
+		default: /* norms and residual adds: the whole width */
+			vector_step(pg, e, op->name, op->kind, L, T * op->elems);
+			break;
+		}
+	}
+}
+
+size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			const struct cim_part_rank *r, const struct cim_part_pass *p,
+			struct cim_prog_op *ops, size_t cap)
+{
+	const struct cim_model_spec *m = &e->model;
+	struct cim_op mops[CIM_MODEL_MAX_OPS];
+	size_t nops = cim_model_ops(m, mops);
+	struct prog pg = {.ops = ops, .cap = cap};
+	const uint64_t T = (uint64_t)p->seqs * p->queries;
+
+	if (r->embed)
+		vector_step(&pg, e, "embed", CIM_OP_EMBED, -1, T * m->hidden);
+	for (uint32_t l = r->first_layer; l < r->first_layer + r->nlayers; l++)
+		layer_program(&pg, e, plan, r, p, mops, nops, l);
+	if (r->head && p->sample) {
+		const uint32_t head_res = CIM_RES_XBAR0 + r->nlayers;
+		const struct cim_part_shard *s = find_shard(r, "lm_head");
+		/* Only the last position of each sequence needs logits. */
+		vector_step(&pg, e, "final_norm", CIM_OP_NORM, -1, (uint64_t)p->seqs * m->hidden);
+		struct cim_prog_op *o =
+		    emit(&pg, "lm_head", CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
+		matmul_into(o, e, s, p->seqs, 1);
+		vector_step(&pg, e, "sample", CIM_OP_SAMPLE, -1, (uint64_t)p->seqs * s->n);
+		/* Each member's best (value, index) per sequence, gathered. */
+		if (plan->tp > 1)
+			coll_step(&pg, "sample_gather", CIM_NET_ALLGATHER, -1,
+				  (uint64_t)plan->tp * p->seqs * 8);
+	}
+	return pg.n;
+}
+
+uint32_t cim_part_nres(const struct cim_part_rank *r)
+{
+	return CIM_RES_XBAR0 + r->nlayers + 1;
+}
+
+uint64_t cim_part_act_bytes(const struct cim_experiment *e, const struct cim_part_pass *p)
+{
+	return part_bytes((uint64_t)p->seqs * p->queries * e->model.hidden, e->workload.act_bits);
+}
+
+uint64_t cim_part_token_bytes(const struct cim_part_pass *p)
+{
+	return (uint64_t)p->seqs * 4; /* a 32-bit token id per sequence */
+}
+
+/* ------------------------------------------------------------- the passes */
+
+static uint32_t chunk_len(const struct cim_experiment *e)
+{
+	const struct cim_workload_spec *w = &e->workload;
+
+	return w->prefill_chunk && w->prefill_chunk < w->prompt_tokens ? w->prefill_chunk
+								       : w->prompt_tokens;
+}
+
+uint32_t cim_part_npasses(const struct cim_experiment *e)
+{
+	const struct cim_workload_spec *w = &e->workload;
+	uint32_t c = chunk_len(e), chunks = (w->prompt_tokens + c - 1) / c;
+
+	return chunks + (w->generate_tokens ? w->generate_tokens - 1 : 0);
+}
+
+void cim_part_pass_at(const struct cim_experiment *e, uint32_t seqs, uint32_t step,
+		      struct cim_part_pass *out)
+{
+	const struct cim_workload_spec *w = &e->workload;
+	uint32_t c = chunk_len(e), chunks = (w->prompt_tokens + c - 1) / c;
+	struct cim_part_pass p = {.seqs = seqs};
+
+	if (step < chunks) {
+		p.phase = CIM_PHASE_PREFILL;
+		p.past = (uint64_t)step * c;
+		p.queries = step + 1 < chunks ? c : w->prompt_tokens - step * c;
+		p.last_chunk = step + 1 == chunks;
+		p.sample = p.last_chunk && w->generate_tokens > 0;
+	} else {
+		p.phase = CIM_PHASE_DECODE;
+		p.queries = 1;
+		p.past = (uint64_t)w->prompt_tokens + (step - chunks);
+		p.sample = true;
+	}
+	*out = p;
+}

@@ -1,0 +1,443 @@
+/*
+ * test_plan.c — the partitioner: shard shapes and crossbar counts worked by
+ * hand on a tiny model and chip, weights that add up to the model's, stage
+ * balance, refusals, the fewest chips, packing, and the estimate.
+ *
+ * The tiny model (tests/data/part/tiny-llama.json): d = 256, 4 heads and 2
+ * KV heads of 64, FFN 512 (gated), vocabulary 1000, 4 layers.  The tiny chip
+ * (tests/data/part/tiny-64.yaml): 64 × 64 crossbars, 8-bit weights in two
+ * 4-bit cells with an offset (no extra columns), so 32 weights per crossbar
+ * row; 4 tiles × 64 = 256 crossbars.  A K × N matrix takes
+ * ⌈K/64⌉ · ⌈2N/64⌉ crossbars.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "partitioner.h"
+#include "test.h"
+
+static const char tiny[] = "model: tiny-llama.json\n"
+			   "chip: tiny-64.yaml\n"
+			   "interconnect: ../../../configs/interconnects/ucie-ring.yaml\n"
+			   "workload:\n  batch: 2\n  prompt_tokens: 16\n  generate_tokens: 8\n";
+
+static struct cim_experiment *load(const char *text, const char *const *sets, size_t nsets)
+{
+	struct cim_files *files = cim_files_create(true);
+	struct cim_experiment *e = NULL;
+	struct cim_err err;
+
+	cim_files_put(files, "tests/data/part/mem.yaml", text, strlen(text));
+	if (cim_spec_load_experiment(files, "tests/data/part/mem.yaml", sets, nsets, &e, &err) < 0)
+		fprintf(stderr, "%s\n", err.msg);
+	cim_files_destroy(files);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	return e;
+}
+
+static struct cim_part_plan *plan_of(const struct cim_experiment *e, uint32_t tp, uint32_t pp,
+				     uint32_t dp)
+{
+	struct cim_part_plan *plan = NULL;
+	struct cim_err err;
+
+	if (cim_part_plan(e, tp, pp, dp, &plan, &err) < 0)
+		fprintf(stderr, "%s\n", err.msg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plan);
+	return plan;
+}
+
+static const struct cim_part_shard *shard(const struct cim_part_rank *r, const char *name)
+{
+	for (uint32_t i = 0; i < r->nshards; i++)
+		if (strcmp(r->shards[i].name, name) == 0)
+			return &r->shards[i];
+	CU_FAIL("no such shard");
+	return &r->shards[0];
+}
+
+static void test_shards_tp2(void)
+{
+	struct cim_experiment *e = load(tiny, NULL, 0);
+	struct cim_part_plan *p = plan_of(e, 2, 4, 1);
+	const struct cim_part_rank *r = &p->ranks[1]; /* stage 0, tp index 1 */
+
+	CIM_ASSERT_EQ_U64(p->chips, 8);
+	CIM_ASSERT_EQ_U64(r->stage, 0);
+	CIM_ASSERT_EQ_U64(r->tp_index, 1);
+	CIM_ASSERT_EQ_U64(r->nlayers, 1);
+	CIM_ASSERT_EQ_U64(r->heads, 2);	   /* 4 heads / 2 */
+	CIM_ASSERT_EQ_U64(r->kv_heads, 1); /* 2 KV heads / 2 */
+	/* q: 256 × (2 heads · 64) = 256 × 128 → 4 · ⌈256/64⌉ = 16 crossbars */
+	CIM_ASSERT_EQ_U64(shard(r, "q_proj")->k, 256);
+	CIM_ASSERT_EQ_U64(shard(r, "q_proj")->n, 128);
+	CIM_ASSERT_EQ_U64(shard(r, "q_proj")->crossbars, 16);
+	CIM_ASSERT_EQ_U64(shard(r, "q_proj")->split, CIM_SPLIT_COLUMN);
+	/* k, v: 256 × 64 → 4 · 2 = 8 */
+	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->n, 64);
+	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->crossbars, 8);
+	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->holders, 1);
+	/* o: rows split, 128 × 256 → 2 · 8 = 16 */
+	CIM_ASSERT_EQ_U64(shard(r, "o_proj")->k, 128);
+	CIM_ASSERT_EQ_U64(shard(r, "o_proj")->n, 256);
+	CIM_ASSERT_EQ_U64(shard(r, "o_proj")->crossbars, 16);
+	CIM_ASSERT_EQ_U64(shard(r, "o_proj")->split, CIM_SPLIT_ROW);
+	/* gate, up: 256 × 256 → 4 · 8 = 32; down: 256 × 256 rows split → 32 */
+	CIM_ASSERT_EQ_U64(shard(r, "ffn_gate")->crossbars, 32);
+	CIM_ASSERT_EQ_U64(shard(r, "ffn_up")->crossbars, 32);
+	CIM_ASSERT_EQ_U64(shard(r, "ffn_down")->k, 256);
+	CIM_ASSERT_EQ_U64(shard(r, "ffn_down")->crossbars, 32);
+	/* 16 + 8 + 8 + 16 + 32 + 32 + 32 = 144 per layer, one layer */
+	CIM_ASSERT_EQ_U64(r->crossbars, 144);
+	CU_ASSERT_TRUE(r->embed);
+	CU_ASSERT_FALSE(r->head);
+	/* The last stage adds the LM head, 256 × 500 → 4 · ⌈1000/64⌉ = 64. */
+	const struct cim_part_rank *last = &p->ranks[7];
+	CU_ASSERT_TRUE(last->head);
+	CIM_ASSERT_EQ_U64(shard(last, "lm_head")->n, 500);
+	CIM_ASSERT_EQ_U64(shard(last, "lm_head")->crossbars, 64);
+	CIM_ASSERT_EQ_U64(last->crossbars, 208);
+	/* Fill of q: 256 · 128 weights · 2 cells / (16 · 64 · 64) = 1. */
+	CU_ASSERT_DOUBLE_EQUAL((double)shard(r, "q_proj")->cells_used / (16.0 * 64 * 64), 1.0,
+			       1e-12);
+	/* KV: 2 sequences × (16 + 8 − 1) positions × K and V × 1 head × 64
+	 * × 1 byte × 1 layer = 5,888 bytes. */
+	CIM_ASSERT_EQ_U64(r->kv_bytes, 5888);
+	CIM_ASSERT_EQ_U64(p->context, 23);
+	CU_ASSERT_TRUE(cim_part_fits(e, p, NULL));
+	cim_part_plan_destroy(p);
+	free(e);
+}
+
+/* tp 4 > 2 KV heads: each KV head is held by two members. */
+static void test_kv_heads_replicated(void)
+{
+	struct cim_experiment *e = load(tiny, NULL, 0);
+	struct cim_part_plan *p = plan_of(e, 4, 2, 1);
+	const struct cim_part_rank *r = &p->ranks[2];
+
+	CIM_ASSERT_EQ_U64(r->heads, 1);
+	CIM_ASSERT_EQ_U64(r->kv_heads, 1);
+	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->n, 64);
+	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->holders, 2);
+	/* q 256×64: 4·2 = 8; k, v 8 each; o 64×256: 1·8 = 8; gate, up 256×128:
+	 * 4·4 = 16 each; down 128×256: 2·8 = 16 → 80 per layer, 2 layers. */
+	CIM_ASSERT_EQ_U64(r->crossbars, 160);
+	cim_part_plan_destroy(p);
+	free(e);
+}
+
+/* Σ over one replica's chips of every shard's weights / holders, plus the
+ * memory-held parameters of one member per stage, is the model's total. */
+static void check_sum(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp)
+{
+	struct cim_part_plan *p = plan_of(e, tp, pp, dp);
+	struct cim_model_stats st;
+	uint64_t w = 0, bias = 0, mem = 0, tied = 0;
+
+	cim_model_stats(&e->model, &st);
+	for (uint32_t i = 0; i < p->chips / dp; i++) {
+		const struct cim_part_rank *r = &p->ranks[i];
+		for (uint32_t j = 0; j < r->nshards; j++) {
+			w += r->shards[j].weights / r->shards[j].holders;
+			bias += r->shards[j].bias / r->shards[j].holders;
+		}
+		if (r->tp_index == 0) {
+			/* memory_params counts its biases too; take them out */
+			uint64_t own = 0;
+			for (uint32_t j = 0; j < r->nshards; j++)
+				own += r->shards[j].bias;
+			mem += r->memory_params - own;
+		}
+	}
+	if (e->model.tied_embeddings) /* the head is a crossbar copy of the table */
+		tied = (uint64_t)e->model.vocab * e->model.hidden;
+	CIM_ASSERT_EQ_U64(w, p->weights);
+	CIM_ASSERT_EQ_U64(w + bias + mem, st.params + tied);
+	cim_part_plan_destroy(p);
+}
+
+static void test_weights_add_up(void)
+{
+	struct cim_experiment *e = load(tiny, NULL, 0);
+	static const uint32_t splits[][3] = {{1, 1, 1}, {2, 4, 1}, {4, 2, 1}, {4, 1, 2}, {2, 3, 1}};
+
+	for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++)
+		check_sum(e, splits[i][0], splits[i][1], splits[i][2]);
+	free(e);
+	/* GPT-2 (biases, learned positions, tied head) at tp 3, which splits
+	 * its 3072-wide FFN and 50257-word head unevenly; Mixtral's experts. */
+	static const char *const models[] = {"../../../configs/models/gpt2.json",
+					     "../../../configs/models/mixtral-8x7b.json"};
+	for (size_t i = 0; i < 2; i++) {
+		char text[512];
+		snprintf(text, sizeof(text),
+			 "model: %s\nchip: ../../../configs/chips/llm-class.yaml\n"
+			 "interconnect: ../../../configs/interconnects/ucie-ring.yaml\n"
+			 "workload:\n  batch: 4\n  prompt_tokens: 16\n  generate_tokens: 8\n",
+			 models[i]);
+		e = load(text, NULL, 0);
+		check_sum(e, i == 0 ? 3 : 4, 4, 1);
+		check_sum(e, i == 0 ? 12 : 8, 2, 2);
+		free(e);
+	}
+}
+
+/* Capacity balance of 8 layers over 3 stages: a layer takes 288 crossbars
+ * at tp 1 (32 + 16 + 16 + 32 + 64 + 64 + 64), the head 4 · ⌈2000/64⌉ =
+ * 128.  [3, 3, 2] gives 864, 864, 576 + 128 = 704: the largest is 864;
+ * [3, 2, 3] would put 992 on the last. */
+static void test_balance_capacity(void)
+{
+	const char *sets[] = {"model.num_hidden_layers=8", "parallel.balance=capacity"};
+	struct cim_experiment *e = load(tiny, sets, 2);
+	struct cim_part_plan *p = plan_of(e, 1, 3, 1);
+
+	CIM_ASSERT_EQ_U64(p->stage_layers[0], 3);
+	CIM_ASSERT_EQ_U64(p->stage_layers[1], 3);
+	CIM_ASSERT_EQ_U64(p->stage_layers[2], 2);
+	CIM_ASSERT_EQ_U64(p->ranks[0].crossbars, 864);
+	CIM_ASSERT_EQ_U64(p->ranks[2].crossbars, 704);
+	CIM_ASSERT_EQ_U64(p->ranks[2].first_layer, 6);
+	cim_part_plan_destroy(p);
+	free(e);
+}
+
+/* Cost balance: every stage's cost (layers · layer cost, plus the ends)
+ * within one layer's cost of every other stage's, for many splits. */
+static void test_balance_cost(void)
+{
+	const char *sets[] = {"model.num_hidden_layers=13"};
+	struct cim_experiment *e = load(tiny, sets, 1);
+
+	for (uint32_t pp = 1; pp <= 13; pp++) {
+		struct cim_part_plan *p = plan_of(e, 1, pp, 1);
+		struct cim_part_pass pass;
+		struct cim_prog_op ops[512];
+		uint64_t lo = UINT64_MAX, hi = 0, layer = 0;
+
+		cim_part_pass_at(e, 1, cim_part_npasses(e) - 1, &pass);
+		for (uint32_t s = 0; s < pp; s++) {
+			uint64_t c = 0;
+			size_t n = cim_part_program(e, p, &p->ranks[s], &pass, ops, 512);
+			CU_ASSERT_FATAL(n <= 512);
+			for (size_t i = 0; i < n; i++)
+				c += ops[i].ps;
+			if (p->ranks[s].nlayers == 1 && !p->ranks[s].embed && !p->ranks[s].head)
+				layer = c;
+			lo = c < lo ? c : lo;
+			hi = c > hi ? c : hi;
+		}
+		uint32_t sum = 0;
+		for (uint32_t s = 0; s < pp; s++)
+			sum += p->stage_layers[s];
+		CIM_ASSERT_EQ_U64(sum, 13);
+		if (layer)
+			CU_ASSERT(hi - lo <= layer + layer / 20); /* mean vs last context */
+		cim_part_plan_destroy(p);
+	}
+	free(e);
+}
+
+static void test_balance_list(void)
+{
+	const char *ok[] = {"parallel.balance=list", "parallel.layers=[1, 3]", "parallel.pp=2"};
+	struct cim_experiment *e = load(tiny, ok, 3);
+	struct cim_part_plan *p = plan_of(e, 1, 2, 1);
+	struct cim_err err;
+
+	CIM_ASSERT_EQ_U64(p->stage_layers[0], 1);
+	CIM_ASSERT_EQ_U64(p->stage_layers[1], 3);
+	CIM_ASSERT_EQ_U64(p->ranks[1].first_layer, 1);
+	cim_part_plan_destroy(p);
+	free(e);
+
+	/* A list for other stages than the split has is refused by the plan;
+	 * a list that does not add up is refused when the file is read. */
+	const char *other[] = {"parallel.balance=list", "parallel.layers=[1, 1, 2]",
+			       "parallel.pp=3"};
+	e = load(tiny, other, 3);
+	CU_ASSERT_EQUAL(cim_part_plan(e, 1, 2, 1, &p, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "parallel.layers lists 3 stages but the split has 2");
+	free(e);
+}
+
+static void test_refusals(void)
+{
+	struct cim_experiment *e = load(tiny, NULL, 0);
+	struct cim_part_plan *p = NULL;
+	struct cim_err err;
+
+	CU_ASSERT_EQUAL(cim_part_plan(e, 3, 1, 1, &p, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "tp 3 does not divide the 4 attention heads of tiny-llama");
+	CIM_ASSERT_HAS(err.msg, "tp may be 1, 2, 4");
+	CU_ASSERT_EQUAL(cim_part_plan(e, 1, 5, 1, &p, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "pp 5 exceeds the 4 layers");
+	CU_ASSERT_EQUAL(cim_part_plan(e, 1, 1, 3, &p, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "dp 3 exceeds the batch of 2 sequences");
+	CU_ASSERT_PTR_NULL(p);
+
+	/* tp 2 × pp 2: two layers of 144 crossbars and the head's 64 make 352
+	 * on the last chip, 96 over its 256. */
+	p = plan_of(e, 2, 2, 1);
+	CU_ASSERT_FALSE(cim_part_fits(e, p, &err));
+	CIM_ASSERT_HAS(err.msg, "rank 2 (stage 1, tp 0, layers 2-3 and the LM head) needs 352 "
+				"crossbars but tiny-64 has 256: 96 over (37.5%); 4 of 4 chips "
+				"overflow");
+	cim_part_plan_destroy(p);
+	free(e);
+}
+
+/* The fewest chips: the model's 4 · 288 + 128 = 1,280 crossbars need at
+ * least 5 chips of 256.  5 and 7 are prime and above the 4 layers or not
+ * dividing 4 heads; 6 = tp 2 × pp 3 puts two layers (288) on a chip; 8 =
+ * tp 4 × pp 2 puts 160 on the first stage and 160 + 4 · ⌈500/64⌉ = 192 on
+ * the last: it fits, and is found before tp 2 × pp 4. */
+static void test_min_chips(void)
+{
+	struct cim_experiment *e = load(tiny, NULL, 0);
+	struct cim_part_plan *p = NULL;
+	struct cim_err err;
+	uint32_t tp = 0, pp = 0;
+
+	CIM_ASSERT_EQ_U64(cim_part_min_chips(e, 64, &tp, &pp), 8);
+	CIM_ASSERT_EQ_U64(tp, 4);
+	CIM_ASSERT_EQ_U64(pp, 2);
+	/* The manual split does not fit: the message says so and suggests it. */
+	const char *sets[] = {"parallel.tp=2", "parallel.pp=2", "interconnect.allow_unused=true"};
+	free(e);
+	e = load(tiny, sets, 3);
+	CU_ASSERT_EQUAL(cim_part_choose(e, 0, &p, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "needs 352 crossbars but tiny-64 has 256");
+	CIM_ASSERT_HAS(err.msg, "The fewest tiny-64 chips that hold tiny-llama: 8 (tp 4, pp 2)");
+	free(e);
+	const char *ms[] = {"parallel.strategy=min-chips"};
+	e = load(tiny, ms, 1);
+	CU_ASSERT_EQUAL_FATAL(cim_part_choose(e, 0, &p, &err), 0);
+	CIM_ASSERT_EQ_U64(p->chips, 8);
+	cim_part_plan_destroy(p);
+	free(e);
+}
+
+static void test_pack(void)
+{
+	struct cim_experiment *e = load(tiny, NULL, 0);
+	struct cim_part_plan *a = plan_of(e, 2, 4, 1), *b = plan_of(e, 2, 4, 1), *c = NULL;
+	char *ba, *bb, *bc;
+	size_t la, lb, lc;
+	struct cim_err err;
+
+	CU_ASSERT_EQUAL_FATAL(cim_part_pack(a, &ba, &la, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(cim_part_pack(b, &bb, &lb, &err), 0);
+	CIM_ASSERT_EQ_U64(la, lb);
+	CU_ASSERT_EQUAL(memcmp(ba, bb, la), 0); /* same inputs, same bytes */
+	CU_ASSERT_EQUAL_FATAL(cim_part_unpack(ba, la, &c, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(cim_part_pack(c, &bc, &lc, &err), 0);
+	CIM_ASSERT_EQ_U64(lc, la);
+	CU_ASSERT_EQUAL(memcmp(ba, bc, la), 0);
+	CIM_ASSERT_EQ_U64(c->ranks[7].shards[7].crossbars, 64);
+	CU_ASSERT_STRING_EQUAL(c->ranks[7].shards[7].name, "lm_head");
+	/* Truncated or foreign bytes are refused, never read past. */
+	for (size_t cut = 0; cut < la; cut += 7) {
+		struct cim_part_plan *d = NULL;
+		CU_ASSERT_EQUAL(cim_part_unpack(ba, cut, &d, &err), -1);
+		CU_ASSERT_PTR_NULL(d);
+	}
+	CU_ASSERT_EQUAL(cim_part_unpack("hello", 5, &c, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "not a packed plan");
+	free(ba);
+	free(bb);
+	free(bc);
+	cim_part_plan_destroy(a);
+	cim_part_plan_destroy(b);
+	cim_part_plan_destroy(c);
+	free(e);
+}
+
+/*
+ * The estimate of one chip, one sequence, no micro-batching: the makespan is
+ * the prefill pass then each decode pass, one after another, each the sum of
+ * its program's steps (nothing overlaps and nothing is sent).
+ */
+static void test_estimate_one_chip(void)
+{
+	const char *sets[] = {"workload.batch=1", "interconnect.allow_unused=true",
+			      "chip.tiles=40"};
+	struct cim_experiment *e = load(tiny, sets, 3);
+	struct cim_part_plan *p = plan_of(e, 1, 1, 1);
+	struct cim_part_estimate est;
+	struct cim_net *net;
+	struct cim_err err;
+	struct cim_prog_op ops[256];
+	uint64_t sum = 0, first = 0;
+
+	CU_ASSERT_TRUE(cim_part_fits(e, p, &err));
+	CU_ASSERT_EQUAL_FATAL(cim_net_create(&e->net, 1, &net, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(cim_part_estimate(e, p, net, &est, &err), 0);
+	for (uint32_t k = 0; k < cim_part_npasses(e); k++) {
+		struct cim_part_pass pass;
+		cim_part_pass_at(e, 1, k, &pass);
+		size_t n = cim_part_program(e, p, &p->ranks[0], &pass, ops, 256);
+		for (size_t i = 0; i < n; i++)
+			sum += ops[i].ps;
+		if (k == 0)
+			first = sum;
+	}
+	CIM_ASSERT_EQ_U64(cim_part_npasses(e), 8); /* 1 prefill + 7 decode */
+	CIM_ASSERT_EQ_U64(est.makespan_ps, sum);
+	CIM_ASSERT_EQ_U64(est.prefill_ps, first);
+	CU_ASSERT_DOUBLE_EQUAL(est.ttft_s, (double)first * 1e-12, 1e-15);
+	CU_ASSERT_DOUBLE_EQUAL(est.tpot_s, (double)(sum - first) * 1e-12 / 7, 1e-15);
+	CU_ASSERT_DOUBLE_EQUAL(est.tokens_per_s, 8 / ((double)sum * 1e-12), 1e-6);
+	cim_net_destroy(net);
+	cim_part_plan_destroy(p);
+	free(e);
+}
+
+/* Every split of 8 chips the tiny model can take is listed, and the
+ * strategies pick what their names say. */
+static void test_enumerate(void)
+{
+	struct cim_experiment *e = load(tiny, NULL, 0);
+	struct cim_part_row *rows;
+	size_t n;
+	struct cim_err err;
+
+	CU_ASSERT_EQUAL_FATAL(cim_part_enumerate(e, 8, &rows, &n, &err), 0);
+	/* (tp, pp, dp) with tp | 4 heads, pp ≤ 4 layers, dp ≤ batch 2:
+	 * (2,4,1), (4,2,1), (1,4,2), (2,2,2), (4,1,2) */
+	CIM_ASSERT_EQ_U64(n, 5);
+	size_t fits = 0;
+	for (size_t i = 0; i < n; i++)
+		fits += rows[i].fits;
+	CIM_ASSERT_EQ_U64(fits, 2); /* (2,4,1) and (4,2,1), as test_min_chips says */
+	long t = cim_part_pick(e, CIM_STRAT_TP_FIRST, rows, n);
+	long q = cim_part_pick(e, CIM_STRAT_PP_FIRST, rows, n);
+	CU_ASSERT_FATAL(t >= 0 && q >= 0);
+	CIM_ASSERT_EQ_U64(rows[t].tp, 4);
+	CIM_ASSERT_EQ_U64(rows[q].pp, 4);
+	long b = cim_part_pick(e, CIM_STRAT_BEST_THROUGHPUT, rows, n);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].fits)
+			CU_ASSERT(rows[b].est.tokens_per_s >= rows[i].est.tokens_per_s);
+	free(rows);
+	free(e);
+}
+
+int main(void)
+{
+	static const struct cim_test tests[] = {
+	    {"shards at tp 2", test_shards_tp2},
+	    {"KV heads replicated when tp > KV heads", test_kv_heads_replicated},
+	    {"weights add up to the model's", test_weights_add_up},
+	    {"capacity balance by hand", test_balance_capacity},
+	    {"cost balance within a layer", test_balance_cost},
+	    {"explicit layer list", test_balance_list},
+	    {"refusals", test_refusals},
+	    {"fewest chips", test_min_chips},
+	    {"pack and unpack", test_pack},
+	    {"estimate on one chip", test_estimate_one_chip},
+	    {"enumeration and strategies", test_enumerate},
+	};
+	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
+}
