@@ -1,0 +1,234 @@
+/*
+ * gpu.c — the roofline GPU baseline: datasheet figures of A100 and H100
+ * servers, the GPU count that holds a model and its KV cache, and the time
+ * and energy of prefill and decode when every phase runs at the slower of
+ * its tensor-core and HBM limits.
+ *
+ * Not a GPU simulator: no kernels, no scheduler, no measured efficiency.
+ * It answers "at best, what would GPUs do with this model and workload?",
+ * so that a report can set the CIM system beside it.  Equations, sources
+ * and what is left out: docs/gpu-baseline.md.
+ */
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include "gpu.h"
+
+/*
+ * Datasheet figures, /work/shared/REFERENCES.md "GPU baseline" and
+ * "Inter-chip links".  Peak FLOP/s are dense (NVIDIA quotes twice as much
+ * "with sparsity").  Capacity: the "80GB" of both parts is 80 GiB of HBM
+ * (five 16 GiB stacks; nvidia-smi shows 81920 MiB on A100-SXM4-80GB); the
+ * few hundred MiB the driver keeps fall within CIM_GPU_RESERVE_PERCENT.
+ * NVLink: NVIDIA's 600 / 900 GB/s count both directions; an all-reduce
+ * sends and receives at once, so the per-direction half is what it gets
+ * (as configs/interconnects/nvlink-switch.yaml counts it).
+ */
+static const struct cim_gpu_spec gpu_table[] = {
+    {
+	/* NVIDIA A100 datasheet (80GB SXM): 312 TFLOPS bf16, 2,039 GB/s
+	 * HBM2e, 400 W, NVLink 3 600 GB/s. */
+	.name = "A100-SXM4-80GB",
+	.peak_flops = 312000000000000ull,
+	.mem_bw = 2039000000000ull,
+	.mem_bytes = 80ull << 30,
+	.link_bw = 300000000000ull,
+	.tdp_w = 400.0,
+    },
+    {
+	/* NVIDIA H100 datasheet (SXM5): 989 TFLOPS bf16 dense (1,979
+	 * with sparsity), 3.35 TB/s HBM3, 700 W, NVLink 4 900 GB/s. */
+	.name = "H100-SXM5-80GB",
+	.peak_flops = 989000000000000ull,
+	.mem_bw = 3350000000000ull,
+	.mem_bytes = 80ull << 30,
+	.link_bw = 450000000000ull,
+	.tdp_w = 700.0,
+    },
+};
+
+size_t cim_gpu_count(void)
+{
+	return sizeof(gpu_table) / sizeof(gpu_table[0]);
+}
+
+const struct cim_gpu_spec *cim_gpu_get(size_t i)
+{
+	return i < cim_gpu_count() ? &gpu_table[i] : NULL;
+}
+
+const char *cim_gpu_bound_name(enum cim_gpu_bound b)
+{
+	return b == CIM_GPU_COMPUTE ? "compute" : "memory";
+}
+
+/* a·b, or UINT64_MAX when it overflows (a capacity check then fails). */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+}
+
+/* Positions a token at context c attends: the sliding window caps it (as
+ * cim_model_decode_macs counts), and a rolling KV cache holds no more. */
+static uint64_t attended(const struct cim_model_spec *m, uint64_t c)
+{
+	return m->sliding_window && c > m->sliding_window ? m->sliding_window : c;
+}
+
+/* What the phases share about the model, counted once. */
+struct shape {
+	uint64_t params;     /* all parameters */
+	uint64_t params_ffn; /* all experts' FFN parameters */
+	uint64_t kv_token;   /* KV bytes of one token, all layers */
+	uint64_t w_macs;     /* weight MACs of one token */
+	uint64_t a_macs;     /* attention MACs per attended position */
+};
+
+static void shape_of(const struct cim_model_spec *m, struct shape *s)
+{
+	struct cim_model_stats st;
+
+	cim_model_stats(m, &st);
+	s->params = st.params;
+	s->params_ffn = st.params_ffn;
+	s->kv_token = st.kv_elems_per_token * CIM_GPU_BYTES_PER_VALUE;
+	/* decode MACs at context c are W + A·attended(c) (docs/model.md) */
+	s->w_macs = cim_model_decode_macs(m, 0);
+	s->a_macs = cim_model_decode_macs(m, 1) - s->w_macs;
+}
+
+/*
+ * Weight bytes a step that processes `tokens` tokens reads from HBM: every
+ * parameter once, as the published ceiling counts it, except the experts
+ * no token is routed to.  With uniform routing of k of E experts, a layer's
+ * expert is touched by at least one of t tokens with probability
+ * 1 − (1 − k/E)^t.
+ */
+static double weight_read(const struct cim_model_spec *m, const struct shape *s, double tokens)
+{
+	double all = (double)s->params * CIM_GPU_BYTES_PER_VALUE;
+
+	if (m->experts <= 1)
+		return all;
+	double miss = 1.0 - (double)m->experts_per_token / m->experts;
+	double touched = 1.0 - pow(miss, tokens);
+	return all - (double)s->params_ffn * CIM_GPU_BYTES_PER_VALUE * (1.0 - touched);
+}
+
+/* Ring all-reduce of `bytes` over n GPUs: each sends and receives
+ * 2(n−1)/n of the message at the per-direction link bandwidth. */
+static double allreduce_s(const struct cim_gpu_spec *g, uint32_t n, double bytes)
+{
+	if (n <= 1)
+		return 0.0;
+	return 2.0 * (n - 1) / n * bytes / (double)g->link_bw;
+}
+
+/* Fills the memory members of out for n GPUs (n may be 0). */
+static void fill_memory(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+			const struct cim_workload_spec *w, const struct shape *s, uint32_t n,
+			struct cim_gpu_result *out)
+{
+	uint64_t ctx = attended(m, (uint64_t)w->prompt_tokens + w->generate_tokens);
+	uint64_t per_gpu = g->mem_bytes * (100 - CIM_GPU_RESERVE_PERCENT) / 100;
+
+	out->weight_bytes = mul_sat(s->params, CIM_GPU_BYTES_PER_VALUE);
+	out->kv_bytes = mul_sat(mul_sat(w->batch, ctx), s->kv_token);
+	out->need_bytes = out->weight_bytes > UINT64_MAX - out->kv_bytes
+			      ? UINT64_MAX
+			      : out->weight_bytes + out->kv_bytes;
+	out->usable_bytes = mul_sat(n, per_gpu);
+	out->fits = n > 0 && out->need_bytes <= out->usable_bytes;
+}
+
+uint32_t cim_gpu_needed(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+			const struct cim_workload_spec *w)
+{
+	struct shape s;
+	struct cim_gpu_result r;
+
+	shape_of(m, &s);
+	for (uint32_t n = 1; n <= CIM_GPU_MAX_PER_NODE; n *= 2) {
+		fill_memory(g, m, w, &s, n, &r);
+		if (r.fits)
+			return n;
+	}
+	return 0;
+}
+
+void cim_gpu_estimate_on(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+			 const struct cim_workload_spec *w, uint32_t gpus,
+			 struct cim_gpu_result *out)
+{
+	struct cim_gpu_result r;
+	struct shape s;
+	double n = gpus, b = w->batch, p = w->prompt_tokens;
+	double peak, bw, act, t_c, t_m, ar;
+	double sum_c = 0.0, sum_m = 0.0;
+
+	assert(gpus >= 1);
+	memset(&r, 0, sizeof(r));
+	shape_of(m, &s);
+	fill_memory(g, m, w, &s, gpus, &r);
+	r.gpus = gpus;
+	peak = n * (double)g->peak_flops;
+	bw = n * (double)g->mem_bw;
+	/* Tensor parallel (Megatron): two all-reduces of the activations per
+	 * layer, after attention's o_proj and after the FFN's down projection. */
+	act = (double)m->hidden * CIM_GPU_BYTES_PER_VALUE;
+
+	/* Prefill: the whole batch's prompts at once, weights read once, every
+	 * prompt token's K and V written; it yields the first generated token. */
+	t_c = 2.0 * b * (double)cim_model_prefill_macs(m, w->prompt_tokens) / peak;
+	t_m = (weight_read(m, &s, b * p) + b * p * (double)s.kv_token) / bw;
+	ar = 2.0 * m->layers * allreduce_s(g, gpus, b * p * act);
+	r.prefill_s = fmax(t_c, t_m) + ar;
+	r.allreduce_s = ar;
+	r.prefill_bound = t_c > t_m ? CIM_GPU_COMPUTE : CIM_GPU_MEMORY;
+
+	/* Decode step j = 1 … G−1 feeds generated token j, at position P + j,
+	 * which attends P + j positions (P + j − 1 cached and its own): the
+	 * same K and V bytes are read (and its own written). */
+	double w_step = weight_read(m, &s, b);
+	double ar_step = 2.0 * m->layers * allreduce_s(g, gpus, b * act);
+	for (uint32_t j = 1; j < w->generate_tokens; j++) {
+		double a = (double)attended(m, (uint64_t)w->prompt_tokens + j);
+		t_c = 2.0 * b * ((double)s.w_macs + (double)s.a_macs * a) / peak;
+		t_m = (w_step + b * a * (double)s.kv_token) / bw;
+		sum_c += t_c;
+		sum_m += t_m;
+		r.decode_s += fmax(t_c, t_m) + ar_step;
+		r.allreduce_s += ar_step;
+	}
+	r.bound = w->generate_tokens > 1 ? (sum_c > sum_m ? CIM_GPU_COMPUTE : CIM_GPU_MEMORY)
+					 : r.prefill_bound;
+
+	r.makespan_s = r.prefill_s + r.decode_s;
+	r.ttft_s = r.prefill_s;
+	r.tpot_s = w->generate_tokens > 1 ? r.decode_s / (w->generate_tokens - 1) : 0.0;
+	double generated = b * w->generate_tokens;
+	r.generated_tokens_per_s = generated / r.makespan_s;
+	r.energy_j = n * g->tdp_w * r.makespan_s;
+	r.energy_per_generated_token_j = generated > 0 ? r.energy_j / generated : 0.0;
+	*out = r;
+}
+
+void cim_gpu_estimate(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+		      const struct cim_workload_spec *w, struct cim_gpu_result *out)
+{
+	uint32_t n = cim_gpu_needed(g, m, w);
+	struct cim_gpu_result r;
+	struct shape s;
+
+	if (n > 0) {
+		cim_gpu_estimate_on(g, m, w, n, out);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	shape_of(m, &s);
+	fill_memory(g, m, w, &s, CIM_GPU_MAX_PER_NODE, &r);
+	r.gpus = 0;
+	r.fits = false;
+	*out = r;
+}
