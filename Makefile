@@ -30,7 +30,7 @@ build-san: setup
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 
 demo: build
-	sh tools/mpirun.sh -np $(DEMO_RANKS) $(BUILD)/coordinator/cimsim show $(DEMO)
+	sh tools/mpirun.sh -np $(DEMO_RANKS) $(BUILD)/coordinator/cimsim run $(DEMO)
 
 # Every test in the normal build, then again under the sanitizers.
 test: build build-san

@@ -29,6 +29,8 @@ static const struct command commands[] = {
 	  "time and energy of collectives on an interconnect", cim_cmd_net },
 	{ "plan", "plan EXPERIMENT [--chips N] [--json]",
 	  "split the model over the chips; every split with its estimate", cim_cmd_plan },
+	{ "run", "run EXPERIMENT [--json FILE] [--csv FILE]",
+	  "simulate the inference, one MPI rank per chip, and report it", cim_cmd_run },
 	{ "show", "show EXPERIMENT [--set KEY=VALUE]... [--json]",
 	  "validate an experiment on every rank and print it", cim_cmd_show },
 };

@@ -159,6 +159,7 @@ struct cim_prog_op {
 	uint64_t ps;		       /* compute: how long it holds its resources */
 	uint64_t bytes;		       /* compute: memory bytes; collective: size */
 	uint32_t coll;		       /* collective: enum cim_net_coll */
+	uint64_t macs;		       /* multiply-accumulates of a matrix or attention step */
 	struct cim_chip_energy energy; /* compute */
 };
 

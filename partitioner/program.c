@@ -87,6 +87,7 @@ static void matmul_into(struct cim_prog_op *o, const struct cim_experiment *e,
 		o->ps = cost.ps;
 	cim_chip_energy_add(&o->energy, &one.energy, (double)routed);
 	o->bytes += routed * one.buffer_bytes;
+	o->macs += routed * s->k * s->n;
 }
 
 static void layer_program(struct prog *pg, const struct cim_experiment *e,
@@ -163,6 +164,9 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			cim_chip_attention(&e->chip, &a, w, &c);
 			o->ps = c.ps * p->seqs;
 			cim_chip_energy_add(&o->energy, &c.energy, p->seqs);
+			/* q·kᵀ and p·V: d_h MACs per head per position, each */
+			o->macs = (uint64_t)p->seqs * cim_chip_attn_positions(&a) * 2 * a.heads *
+				  a.head_dim;
 			o->bytes = p->seqs * part_bytes((uint64_t)(a.past + a.queries) * 2 *
 							    a.kv_heads * a.head_dim,
 							a.kv_bits);

@@ -1,0 +1,61 @@
+/*
+ * results.h — what a run reports: the executor's per-rank statistics and
+ * per-sequence token times folded into the headline figures, printed as a
+ * table, JSON (docs/results.md) and a CSV row.  Pure: rank 0 calls it on
+ * gathered data.
+ */
+#ifndef CIM_COORDINATOR_RESULTS_H
+#define CIM_COORDINATOR_RESULTS_H
+
+#include <stdio.h>
+
+#include "exec.h"
+#include "gpu.h"
+#include "json.h"
+#include "partitioner.h"
+
+struct cim_dist {
+	double mean, p50, p99;
+};
+
+struct cim_results {
+	const struct cim_experiment *e;
+	const struct cim_part_plan *plan;
+	uint64_t makespan_ps;
+	uint64_t prefill_ps; /* last first token */
+	double generated_tokens, prompt_tokens;
+	double tokens_per_s, prompt_tokens_per_s;
+	struct cim_dist ttft_s, tpot_s;
+	double energy_j;	    /* dynamic + leakage */
+	double comp_j[CIM_E_NCOMP]; /* dynamic by component */
+	double leakage_j;
+	double phase_j[2]; /* dynamic by phase */
+	double *chip_j;	   /* per rank, dynamic + its leakage */
+	double energy_per_token_j;
+	double power_w;
+	double macs, tops, tops_per_w;
+	double util[CIM_BUSY_NCLASS]; /* mean over chips */
+	double bubble;		      /* mean share of the makespan no step ran */
+	uint64_t bytes_sent, link_bytes;
+	uint64_t kv_peak;
+	uint64_t events;
+	double wall_s, cpu_s; /* slowest rank's wall time; CPU of all ranks */
+	double peak_rss_mib;  /* largest peak resident memory of a rank */
+	int ranks;
+	struct cim_part_estimate est; /* the analytical estimate of the same plan */
+	struct cim_gpu_result gpu[2];
+};
+
+/* Folds n ranks' stats and the per-sequence times into r (r->chip_j is
+ * malloc'd: free with cim_results_free). */
+int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan *plan,
+		     const struct cim_exec_stats *stats, uint32_t n,
+		     const struct cim_exec_seq *seqs, struct cim_results *r);
+void cim_results_free(struct cim_results *r);
+
+void cim_results_text(FILE *f, const struct cim_results *r);
+void cim_results_json(FILE *f, const struct cim_results *r);
+/* Appends one CSV row (and the header when the file is empty). */
+int cim_results_csv(const char *path, const struct cim_results *r, struct cim_err *err);
+
+#endif /* CIM_COORDINATOR_RESULTS_H */

@@ -1,0 +1,88 @@
+/*
+ * exec.h — the executor: runs one chip's share of a plan in virtual time,
+ * one MPI rank per chip.
+ *
+ * Every rank runs the same loop over the passes of its micro-batches in
+ * program order (prefill chunks, then decode steps; micro-batches inside
+ * each).  A pass waits for its input (activations from the previous stage,
+ * or the token returning from the last stage) as a real MPI message that
+ * carries virtual times; its steps (partitioner.h, cim_part_program()) take
+ * the chip's resources at the earliest time each is free for them;
+ * collectives exchange the members' ready times with one MPI_Allgather on
+ * the TP group's communicator and every member replays the algorithm on the
+ * interconnect model.  Events reach probes (statistics, traces) through one
+ * interface.  Deterministic: results depend only on the plan, never on when
+ * a message arrived.  docs/results.md describes the model and its outputs.
+ */
+#ifndef CIM_NODE_EXEC_H
+#define CIM_NODE_EXEC_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "interconnect.h"
+#include "partitioner.h"
+#include "record.h"
+
+/* What the executor tells its probes; any pointer may be NULL. */
+struct cim_exec_probe {
+	void *ctx;
+	void (*op)(void *ctx, const struct cim_rec_op *r);
+	void (*msg)(void *ctx, const struct cim_rec_msg *r);
+	void (*coll)(void *ctx, const struct cim_rec_coll *r);
+	/* Called between passes; returns nonzero to stop the run (an
+	 * interrupted run). */
+	int (*poll)(void *ctx);
+};
+
+enum cim_exec_res_class {
+	CIM_BUSY_DIGITAL,
+	CIM_BUSY_KV,
+	CIM_BUSY_LINK,
+	CIM_BUSY_XBAR,
+	CIM_BUSY_NCLASS
+};
+
+/* One rank's statistics: plain data, gathered to rank 0. */
+struct cim_exec_stats {
+	uint32_t rank, replica, stage, tp_index;
+	uint32_t xbar_groups; /* crossbar resources (layers, head) */
+	uint32_t pad;
+	uint64_t end_ps;		   /* its last step's end */
+	uint64_t busy_ps[CIM_BUSY_NCLASS]; /* Σ time each class was busy (crossbars:
+					      summed over the groups) */
+	uint64_t active_ps;		   /* time any resource was busy */
+	double energy_pj[CIM_E_NCOMP];	   /* dynamic, by component; link: sends and
+					      this member's share of collectives */
+	double phase_pj[2];		   /* dynamic, prefill and decode */
+	uint64_t steps, msgs, colls;	   /* events */
+	uint64_t bytes_sent;		   /* activations and tokens sent */
+	uint64_t link_bytes;		   /* bytes × hops of its sends */
+	uint64_t kv_peak;		   /* most KV bytes held at once */
+	uint64_t ops_macs;		   /* MACs of the crossbar and attention steps */
+};
+
+/* First and last generated token of one sequence, sampled times. */
+struct cim_exec_seq {
+	uint64_t first_ps, last_ps;
+};
+
+/*
+ * Runs the rank's chip of plan over comm (whose size must equal plan->chips;
+ * rank r of comm is rank r of the plan) on net.  Fills *stats_out and, on
+ * ranks that sample (the last stage's member 0), seqs_out[i] for every
+ * sequence i of its replica (seqs_out has workload.batch entries, zeroed by
+ * the caller).  On an error (KV overflow, a message the plan does not
+ * expect) fills err with the rank, what and where, and returns −1: the caller
+ * must then abort the job, as other ranks may be waiting for this one.
+ */
+int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *plan,
+		 const struct cim_net *net, MPI_Comm comm, const struct cim_exec_probe *probes,
+		 size_t nprobes, struct cim_exec_stats *stats_out, struct cim_exec_seq *seqs_out,
+		 struct cim_err *err);
+
+/* The global index of the first sequence of replica q's micro-batch m. */
+uint32_t cim_exec_first_seq(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			    uint32_t q, uint32_t m);
+
+#endif /* CIM_NODE_EXEC_H */

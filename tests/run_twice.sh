@@ -1,0 +1,22 @@
+#!/bin/sh
+# run_twice.sh NP MPIRUN... -- COMMAND...: runs COMMAND (which prints the
+# results JSON) twice on NP ranks and passes when the outputs are identical
+# but for the simulator's own wall time, CPU time and memory, which measure
+# the host, not the simulated system.
+np=$1
+shift
+mpirun=""
+while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
+shift
+strip() { grep -v -e '"wall_s"' -e '"cpu_s"' -e '"events_per_s"' -e '"peak_rss_mib_per_rank"' \
+	-e '"simulated_tokens_per_wall_s"'; }
+a=$($mpirun -np "$np" "$@") || { echo "first run failed"; exit 1; }
+b=$($mpirun -np "$np" "$@") || { echo "second run failed"; exit 1; }
+printf '%s\n' "$a" | grep -q "\"ranks\": $np" || { echo "did not run on $np ranks"; exit 1; }
+a=$(printf '%s\n' "$a" | strip)
+b=$(printf '%s\n' "$b" | strip)
+[ -n "$a" ] && [ "$a" = "$b" ] && exit 0
+echo "two runs differ:"
+printf '%s\n' "$a" > /tmp/cimsim-a.$$; printf '%s\n' "$b" > /tmp/cimsim-b.$$
+diff /tmp/cimsim-a.$$ /tmp/cimsim-b.$$; rm -f /tmp/cimsim-a.$$ /tmp/cimsim-b.$$
+exit 1
