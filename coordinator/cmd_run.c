@@ -18,6 +18,7 @@
 #include "coord.h"
 #include "exec.h"
 #include "results.h"
+#include "traces.h"
 
 #define MAX_SETS 64
 
@@ -35,7 +36,7 @@ static const char run_usage[] =
     "  --quiet          no table on stdout\n";
 
 struct run_opts {
-	const char *path, *json, *csv;
+	const char *path, *json, *csv, *trace_dir, *trace_level, *trace_ranks;
 	const char *sets[MAX_SETS];
 	size_t nsets;
 	bool quiet;
@@ -52,6 +53,12 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			o->json = argv[++i];
 		} else if (strcmp(a, "--csv") == 0 && i + 1 < argc) {
 			o->csv = argv[++i];
+		} else if (strcmp(a, "--trace") == 0 && i + 1 < argc) {
+			o->trace_dir = argv[++i];
+		} else if (strcmp(a, "--trace-level") == 0 && i + 1 < argc) {
+			o->trace_level = argv[++i];
+		} else if (strcmp(a, "--trace-ranks") == 0 && i + 1 < argc) {
+			o->trace_ranks = argv[++i];
 		} else if (strcmp(a, "--quiet") == 0) {
 			o->quiet = true;
 		} else if (strcmp(a, "--set") == 0 && i + 1 < argc && o->nsets < MAX_SETS) {
@@ -65,6 +72,19 @@ static int parse(int argc, char **argv, struct run_opts *o)
 	}
 	if (!o->path) {
 		cim_cli_error("run: no EXPERIMENT given\n%s", run_usage);
+		return -1;
+	}
+	/* Trace options are checked before any rank starts work. */
+	enum cim_trace_level level;
+	struct cim_trace_ranks ranks;
+	struct cim_err err;
+	if ((o->trace_level && cim_trace_level_parse(o->trace_level, &level, &err) < 0) ||
+	    (o->trace_ranks && cim_trace_ranks_parse(o->trace_ranks, &ranks, &err) < 0)) {
+		cim_cli_error("run: %s", err.msg);
+		return -1;
+	}
+	if ((o->trace_level || o->trace_ranks) && !o->trace_dir) {
+		cim_cli_error("run: --trace-level and --trace-ranks need --trace DIR");
 		return -1;
 	}
 	return 0;
@@ -121,6 +141,60 @@ static int report(const struct run_opts *o, struct cim_results *r)
 	return 0;
 }
 
+/*
+ * Opens this rank's trace writer when --trace asks for it and the rank is
+ * among --trace-ranks (*w_p stays NULL otherwise).  Every rank calls it:
+ * rank 0's run id is broadcast.
+ */
+static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
+		      const struct cim_part_plan *plan, int rank, struct cim_trace_writer **w_p,
+		      struct cim_err *err)
+{
+	enum cim_trace_level level = CIM_TRACE_OP;
+	struct cim_trace_ranks ranks = { .all = true };
+	uint64_t run_id = 0;
+
+	*w_p = NULL;
+	if (!o->trace_dir)
+		return 0;
+	if ((o->trace_level && cim_trace_level_parse(o->trace_level, &level, err) < 0) ||
+	    (o->trace_ranks && (cim_trace_ranks_parse(o->trace_ranks, &ranks, err) < 0 ||
+				cim_trace_ranks_check(&ranks, plan->chips, err) < 0)))
+		return CIM_TRACE_ERR_INPUT;
+	if (rank == 0)
+		run_id = (uint64_t)(MPI_Wtime() * 1e6) ^ ((uint64_t)plan->chips << 48);
+	MPI_Bcast(&run_id, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+	if (!cim_trace_ranks_has(&ranks, (uint32_t)rank))
+		return 0;
+	const struct cim_part_rank *me = &plan->ranks[rank];
+	uint32_t nres = cim_part_nres(me);
+	char(*names)[24] = calloc(nres, sizeof(*names));
+	const char **res = calloc(nres, sizeof(*res));
+	int rc = 0;
+	if (!names || !res) {
+		rc = cim_err_set(err, "rank %d: out of memory", rank);
+		goto out;
+	}
+	snprintf(names[CIM_RES_DIGITAL], sizeof(names[0]), "digital");
+	snprintf(names[CIM_RES_KV], sizeof(names[0]), "kv");
+	snprintf(names[CIM_RES_LINK], sizeof(names[0]), "link");
+	for (uint32_t i = 0; i < me->nlayers; i++)
+		snprintf(names[CIM_RES_XBAR0 + i], sizeof(names[0]), "xbar L%u", me->first_layer + i);
+	snprintf(names[CIM_RES_XBAR0 + me->nlayers], sizeof(names[0]), "lm_head");
+	for (uint32_t i = 0; i < nres; i++)
+		res[i] = names[i];
+	struct cim_trace_config cfg = {
+		.dir = o->trace_dir, .level = level, .rank = (uint32_t)rank, .nranks = plan->chips,
+		.stage = me->stage, .tp = me->tp_index, .replica = me->replica, .run_id = run_id,
+		.chip = e->chip.name, .experiment = e->name, .resources = res, .nres = nres,
+	};
+	rc = cim_trace_open(&cfg, w_p, err);
+out:
+	free(names);
+	free(res);
+	return rc;
+}
+
 /* The run proper, once every rank holds the same experiment. */
 static int run(const struct run_opts *o, const struct cim_experiment *e, int rank, int ranks)
 {
@@ -153,11 +227,38 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 		fprintf(stderr, "cimsim: rank %d: out of memory\n", rank);
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
+	struct cim_trace_writer *tw = NULL;
+	int trc = open_trace(o, e, plan, rank, &tw, &err);
+	if (trc == CIM_TRACE_ERR_INPUT) {
+		/* the same options on every rank: every rank refuses them */
+		rc = refuse(rank, o->path, &err);
+		goto out_free;
+	} else if (trc < 0) {
+		fprintf(stderr, "cimsim: rank %d: %s\n", rank, err.msg);
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+	const struct cim_exec_probe probe = {
+		.ctx = tw, .op = cim_trace_probe_op, .msg = cim_trace_probe_msg,
+		.coll = cim_trace_probe_coll, .poll = cim_trace_probe_poll,
+	};
+	if (tw && cim_trace_install_signals(&err) < 0) {
+		fprintf(stderr, "cimsim: rank %d: %s\n", rank, err.msg);
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
 	double wall0 = MPI_Wtime(), cpu0 = cpu_seconds();
-	if (cim_exec_run(e, plan, net, MPI_COMM_WORLD, NULL, 0, &st, seqs, &err) < 0) {
+	if (cim_exec_run(e, plan, net, MPI_COMM_WORLD, &probe, tw ? 1 : 0, &st, seqs, &err) < 0) {
+		/* Keep what the traces hold, then end the whole job. */
+		cim_trace_abort_all();
 		fprintf(stderr, "cimsim: %s\n", err.msg); /* the message names the rank */
 		fflush(stderr);
-		MPI_Abort(MPI_COMM_WORLD, 1);
+		MPI_Abort(MPI_COMM_WORLD, cim_trace_interrupted() ? 130 : 1);
+	}
+	if (tw) {
+		cim_trace_restore_signals();
+		if (cim_trace_close(tw, &err) < 0) {
+			fprintf(stderr, "cimsim: rank %d: %s\n", rank, err.msg);
+			MPI_Abort(MPI_COMM_WORLD, 1);
+		}
 	}
 	double wall = MPI_Wtime() - wall0, cpu = cpu_seconds() - cpu0, wall_max, cpu_sum;
 	double rss = peak_rss_mib(), rss_max;
@@ -187,6 +288,7 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 			cim_results_free(&r);
 		}
 	}
+out_free:
 	free(seqs);
 	free(all);
 	free(stats);

@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	  "simulate the inference, one MPI rank per chip, and report it", cim_cmd_run },
 	{ "show", "show EXPERIMENT [--set KEY=VALUE]... [--json]",
 	  "validate an experiment on every rank and print it", cim_cmd_show },
+	{ "trace", "trace export|summary DIR", "Perfetto/Chrome JSON and summaries of trace files",
+	  cim_cmd_trace },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -2,7 +2,8 @@
 # run_twice.sh NP MPIRUN... -- COMMAND...: runs COMMAND (which prints the
 # results JSON) twice on NP ranks and passes when the outputs are identical
 # but for the simulator's own wall time, CPU time and memory, which measure
-# the host, not the simulated system.
+# the host, not the simulated system.  RUN_TWICE_SECOND adds arguments to
+# the second run only (e.g. --trace DIR: tracing must not change a result).
 np=$1
 shift
 mpirun=""
@@ -11,7 +12,8 @@ shift
 strip() { grep -v -e '"wall_s"' -e '"cpu_s"' -e '"events_per_s"' -e '"peak_rss_mib_per_rank"' \
 	-e '"simulated_tokens_per_wall_s"'; }
 a=$($mpirun -np "$np" "$@") || { echo "first run failed"; exit 1; }
-b=$($mpirun -np "$np" "$@") || { echo "second run failed"; exit 1; }
+# shellcheck disable=SC2086
+b=$($mpirun -np "$np" "$@" $RUN_TWICE_SECOND) || { echo "second run failed"; exit 1; }
 printf '%s\n' "$a" | grep -q "\"ranks\": $np" || { echo "did not run on $np ranks"; exit 1; }
 a=$(printf '%s\n' "$a" | strip)
 b=$(printf '%s\n' "$b" | strip)
