@@ -1,0 +1,160 @@
+#!/bin/sh
+# bench/run.sh — the two reference runs of cimsim, timed, against their targets.
+#
+#   sh bench/run.sh [--repeat N] [--out FILE] [BUILD_DIR]
+#
+# Runs `cimsim run` on
+#   7B/8    configs/experiments/llama2-7b-8chips.yaml   on  8 ranks
+#   70B/64  configs/experiments/llama2-70b-64chips.yaml on 64 ranks
+# through tools/mpirun.sh, measures each whole command's wall time and reads
+# the "simulator" object of the results JSON (docs/results.md).  With
+# --repeat N each run is taken N times and the fastest (whole-command wall)
+# is kept.  --out FILE writes the table to FILE as well as to stdout.
+# BUILD_DIR defaults to build/ at the repository root; a relative BUILD_DIR
+# is taken from the working directory.
+#
+# Exit status: 0 when every run succeeded, even if a target was missed;
+# 1 when a run failed; 2 on bad arguments or a missing executable.
+# Plain POSIX sh, date, sed, awk: no python.  See bench/README.md.
+set -u
+
+usage='usage: sh bench/run.sh [--repeat N] [--out FILE] [BUILD_DIR]'
+here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd) || exit 2
+root=$(dirname -- "$here")
+
+repeat=1
+out=
+build=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--repeat)
+		[ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
+		repeat=$2; shift 2 ;;
+	--repeat=*) repeat=${1#--repeat=}; shift ;;
+	--out)
+		[ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
+		out=$2; shift 2 ;;
+	--out=*) out=${1#--out=}; shift ;;
+	-h|--help) echo "$usage"; exit 0 ;;
+	-*) echo "bench/run.sh: unknown option '$1'" >&2; echo "$usage" >&2; exit 2 ;;
+	*)
+		[ -z "$build" ] || { echo "$usage" >&2; exit 2; }
+		build=$1; shift ;;
+	esac
+done
+case $repeat in
+'' | *[!0-9]* | 0) echo "bench/run.sh: --repeat needs a whole number ≥ 1" >&2; exit 2 ;;
+esac
+[ -n "$build" ] || build=$root/build
+cimsim=$build/coordinator/cimsim
+if [ ! -x "$cimsim" ]; then
+	echo "bench/run.sh: no executable $cimsim; build first:" >&2
+	echo "  cmake -S $root -B $build && cmake --build $build -j" >&2
+	exit 2
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cimsim-bench.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# Seconds since the epoch, with nanoseconds where date has %N (GNU, busybox).
+now() {
+	t=$(date +%s.%N)
+	case $t in
+	*N*) date +%s ;;
+	*) echo "$t" ;;
+	esac
+}
+
+# The "simulator" object's KEY from JSON file $1, whether pretty-printed or
+# on one line (the object holds numbers only, no nested objects).
+sim_get() {
+	tr -d '\n\r' <"$1" |
+		sed -n 's/.*"simulator"[[:space:]]*:[[:space:]]*{\([^}]*\)}.*/\1/p' |
+		tr ',' '\n' |
+		sed -n "s/^[[:space:]]*\"$2\"[[:space:]]*:[[:space:]]*\\([^[:space:]]*\\)[[:space:]]*\$/\\1/p"
+}
+
+fails=0
+rows=
+
+# bench NAME RANKS EXPERIMENT WALL_TARGET_S RSS_TARGET_MIB (empty: none)
+bench() {
+	name=$1 ranks=$2 exp=$root/$3 wall_t=$4 rss_t=$5
+	best='' best_json=''
+	i=1
+	while [ "$i" -le "$repeat" ]; do
+		json=$tmp/$ranks-$i.json
+		log=$tmp/$ranks-$i.log
+		t0=$(now)
+		sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" \
+			--json "$json" --quiet >"$log" 2>&1
+		rc=$?
+		t1=$(now)
+		wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+		if [ "$rc" -ne 0 ] || [ ! -s "$json" ] || [ -z "$(sim_get "$json" wall_s)" ]; then
+			echo "bench/run.sh: $name run $i/$repeat failed (exit $rc) after ${wall} s:" >&2
+			tail -n 20 "$log" >&2
+			fails=$((fails + 1))
+			return
+		fi
+		echo "$name run $i/$repeat: $wall s" >&2
+		if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+			best=$wall
+			best_json=$json
+		fi
+		i=$((i + 1))
+	done
+	j=$best_json
+	row=$(awk -v name="$name" -v ranks="$ranks" -v whole="$best" \
+		-v sim="$(sim_get "$j" wall_s)" -v cpu="$(sim_get "$j" cpu_s)" \
+		-v rss="$(sim_get "$j" peak_rss_mib_per_rank)" -v ev="$(sim_get "$j" events)" \
+		-v evs="$(sim_get "$j" events_per_s)" \
+		-v tok="$(sim_get "$j" simulated_tokens_per_wall_s)" \
+		-v wt="$wall_t" -v rt="$rss_t" 'BEGIN {
+		verdict = whole + 0 < wt + 0 ? "PASS" : "MISS"
+		target = "wall < " wt " s"
+		if (rt != "") {
+			target = target ", RSS < " rt " MiB"
+			if (rss + 0 >= rt + 0)
+				verdict = "MISS"
+		}
+		printf "%-7s %5d %9.2f %9.2f %9.2f %9.1f %10.0f %11.0f %9.1f  %-26s %s\n",
+		       name, ranks, whole, sim, whole - sim, cpu, ev, evs, rss, target, verdict
+		printf "#%.1f\n", tok
+	}')
+	tok=$(printf '%s\n' "$row" | sed -n 's/^#//p')
+	rows="$rows$(printf '%s\n' "$row" | sed '/^#/d')
+"
+	toks="${toks:-}$name: $tok simulated tokens per wall second (simulation loop)
+"
+}
+
+toks=
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
+cores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
+echo "cimsim bench: $cimsim, $cores cores, load average $load before, best of $repeat" >&2
+
+bench 7B/8 8 configs/experiments/llama2-7b-8chips.yaml 3 ''
+bench 70B/64 64 configs/experiments/llama2-70b-64chips.yaml 60 32
+
+report() {
+	echo "cimsim bench — $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, best of $repeat"
+	printf '%-7s %5s %9s %9s %9s %9s %10s %11s %9s  %-26s %s\n' \
+		run ranks 'wall s' 'sim s' 'start s' 'CPU s' events 'events/s' 'RSS MiB' \
+		target verdict
+	printf '%s' "$rows"
+	printf '%s' "$toks"
+	echo "wall: whole command (mpirun start-up, simulation, report); sim: simulation"
+	echo "loop, slowest rank; start = wall - sim; CPU: sum over ranks of the loop;"
+	echo "RSS: peak resident memory of the largest rank."
+	[ "$fails" -eq 0 ] || echo "$fails run(s) FAILED"
+}
+
+if [ -n "$out" ]; then
+	report | tee "$out"
+else
+	report
+fi
+[ "$fails" -eq 0 ] || exit 1
+exit 0
