@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/run.sh — the two reference runs of cimsim, timed, against their targets.
 #
-#   sh bench/run.sh [--repeat N] [--out FILE] [BUILD_DIR]
+#   sh bench/run.sh [--repeat N] [--out FILE] [--timeout S] [BUILD_DIR]
 #
 # Runs `cimsim run` on
 #   7B/8    configs/experiments/llama2-7b-8chips.yaml   on  8 ranks
@@ -10,6 +10,8 @@
 # the "simulator" object of the results JSON (docs/results.md).  With
 # --repeat N each run is taken N times and the fastest (whole-command wall)
 # is kept.  --out FILE writes the table to FILE as well as to stdout.
+# --timeout S (default 1800) ends a run that takes longer, when coreutils'
+# timeout is there; it counts as failed.
 # BUILD_DIR defaults to build/ at the repository root; a relative BUILD_DIR
 # is taken from the working directory.
 #
@@ -18,11 +20,12 @@
 # Plain POSIX sh, date, sed, awk: no python.  See bench/README.md.
 set -u
 
-usage='usage: sh bench/run.sh [--repeat N] [--out FILE] [BUILD_DIR]'
+usage='usage: sh bench/run.sh [--repeat N] [--out FILE] [--timeout S] [BUILD_DIR]'
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd) || exit 2
 root=$(dirname -- "$here")
 
 repeat=1
+limit=1800
 out=
 build=
 while [ $# -gt 0 ]; do
@@ -35,6 +38,10 @@ while [ $# -gt 0 ]; do
 		[ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
 		out=$2; shift 2 ;;
 	--out=*) out=${1#--out=}; shift ;;
+	--timeout)
+		[ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
+		limit=$2; shift 2 ;;
+	--timeout=*) limit=${1#--timeout=}; shift ;;
 	-h|--help) echo "$usage"; exit 0 ;;
 	-*) echo "bench/run.sh: unknown option '$1'" >&2; echo "$usage" >&2; exit 2 ;;
 	*)
@@ -45,6 +52,13 @@ done
 case $repeat in
 '' | *[!0-9]* | 0) echo "bench/run.sh: --repeat needs a whole number ≥ 1" >&2; exit 2 ;;
 esac
+case $limit in
+'' | *[!0-9]* | 0) echo "bench/run.sh: --timeout needs whole seconds ≥ 1" >&2; exit 2 ;;
+esac
+if [ -n "$out" ] && ! : >"$out"; then
+	echo "bench/run.sh: cannot write $out" >&2
+	exit 2
+fi
 [ -n "$build" ] || build=$root/build
 cimsim=$build/coordinator/cimsim
 if [ ! -x "$cimsim" ]; then
@@ -52,6 +66,10 @@ if [ ! -x "$cimsim" ]; then
 	echo "  cmake -S $root -B $build && cmake --build $build -j" >&2
 	exit 2
 fi
+
+# coreutils' timeout where there is one; otherwise runs are not limited.
+limiter=
+command -v timeout >/dev/null 2>&1 && limiter="timeout $limit"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cimsim-bench.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -66,14 +84,16 @@ now() {
 	esac
 }
 
-# The "simulator" object's KEY from JSON file $1, whether pretty-printed or
-# on one line (the object holds numbers only, no nested objects).
-sim_get() {
+# KEY of the top-level object OBJ ("simulator", "workload") of JSON file $1,
+# pretty-printed or on one line; OBJ must hold numbers only, no nested
+# objects.
+obj_get() {
 	tr -d '\n\r' <"$1" |
-		sed -n 's/.*"simulator"[[:space:]]*:[[:space:]]*{\([^}]*\)}.*/\1/p' |
+		sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*{\\([^}]*\\)}.*/\\1/p" |
 		tr ',' '\n' |
-		sed -n "s/^[[:space:]]*\"$2\"[[:space:]]*:[[:space:]]*\\([^[:space:]]*\\)[[:space:]]*\$/\\1/p"
+		sed -n "s/^[[:space:]]*\"$3\"[[:space:]]*:[[:space:]]*\\([^[:space:]]*\\)[[:space:]]*\$/\\1/p"
 }
+sim_get() { obj_get "$1" simulator "$2"; }
 
 fails=0
 rows=
@@ -87,13 +107,15 @@ bench() {
 		json=$tmp/$ranks-$i.json
 		log=$tmp/$ranks-$i.log
 		t0=$(now)
-		sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" \
+		$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" \
 			--json "$json" --quiet >"$log" 2>&1
 		rc=$?
 		t1=$(now)
 		wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 		if [ "$rc" -ne 0 ] || [ ! -s "$json" ] || [ -z "$(sim_get "$json" wall_s)" ]; then
-			echo "bench/run.sh: $name run $i/$repeat failed (exit $rc) after ${wall} s:" >&2
+			why="exit $rc"
+			[ -n "$limiter" ] && [ "$rc" -eq 124 ] && why="timed out"
+			echo "bench/run.sh: $name run $i/$repeat failed ($why) after ${wall} s:" >&2
 			tail -n 20 "$log" >&2
 			fails=$((fails + 1))
 			return
@@ -126,7 +148,9 @@ bench() {
 	tok=$(printf '%s\n' "$row" | sed -n 's/^#//p')
 	rows="$rows$(printf '%s\n' "$row" | sed '/^#/d')
 "
-	toks="${toks:-}$name: $tok simulated tokens per wall second (simulation loop)
+	wl="batch $(obj_get "$j" workload batch), $(obj_get "$j" workload prompt_tokens) prompt"
+	wl="$wl + $(obj_get "$j" workload generate_tokens) generated tokens"
+	toks="${toks:-}$name ($wl): $tok simulated tokens per wall second
 "
 }
 

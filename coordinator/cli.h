@@ -23,12 +23,16 @@ int cim_cmd_trace(int argc, char **argv);
 /* Prints "cimsim: MESSAGE" on stderr. */
 void cim_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Silences cim_cli_error (ranks other than 0, which would repeat rank 0's
+ * message). */
+void cim_cli_set_quiet(bool quiet);
+
 /* True when arg is -h or --help. */
 bool cim_cli_is_help(const char *arg);
 
 /* Parses a whole decimal number in [min, max] given to option opt; prints
  * the error and returns -1 when it is not one. */
-int cim_cli_u64(const char *opt, const char *arg, unsigned long long min,
-		unsigned long long max, unsigned long long *out);
+int cim_cli_u64(const char *opt, const char *arg, unsigned long long min, unsigned long long max,
+		unsigned long long *out);
 
 #endif /* CIM_COORDINATOR_CLI_H */

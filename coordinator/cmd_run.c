@@ -42,12 +42,13 @@ struct run_opts {
 	bool quiet;
 };
 
-static int parse(int argc, char **argv, struct run_opts *o)
+static int parse(int argc, char **argv, struct run_opts *o, bool loud)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (cim_cli_is_help(a)) {
-			fputs(run_usage, stdout);
+			if (loud)
+				fputs(run_usage, stdout);
 			return 1;
 		} else if (strcmp(a, "--json") == 0 && i + 1 < argc) {
 			o->json = argv[++i];
@@ -151,7 +152,7 @@ static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
 		      struct cim_err *err)
 {
 	enum cim_trace_level level = CIM_TRACE_OP;
-	struct cim_trace_ranks ranks = { .all = true };
+	struct cim_trace_ranks ranks = {.all = true};
 	uint64_t run_id = 0;
 
 	*w_p = NULL;
@@ -179,14 +180,24 @@ static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
 	snprintf(names[CIM_RES_KV], sizeof(names[0]), "kv");
 	snprintf(names[CIM_RES_LINK], sizeof(names[0]), "link");
 	for (uint32_t i = 0; i < me->nlayers; i++)
-		snprintf(names[CIM_RES_XBAR0 + i], sizeof(names[0]), "xbar L%u", me->first_layer + i);
+		snprintf(names[CIM_RES_XBAR0 + i], sizeof(names[0]), "xbar L%u",
+			 me->first_layer + i);
 	snprintf(names[CIM_RES_XBAR0 + me->nlayers], sizeof(names[0]), "lm_head");
 	for (uint32_t i = 0; i < nres; i++)
 		res[i] = names[i];
 	struct cim_trace_config cfg = {
-		.dir = o->trace_dir, .level = level, .rank = (uint32_t)rank, .nranks = plan->chips,
-		.stage = me->stage, .tp = me->tp_index, .replica = me->replica, .run_id = run_id,
-		.chip = e->chip.name, .experiment = e->name, .resources = res, .nres = nres,
+	    .dir = o->trace_dir,
+	    .level = level,
+	    .rank = (uint32_t)rank,
+	    .nranks = plan->chips,
+	    .stage = me->stage,
+	    .tp = me->tp_index,
+	    .replica = me->replica,
+	    .run_id = run_id,
+	    .chip = e->chip.name,
+	    .experiment = e->name,
+	    .resources = res,
+	    .nres = nres,
 	};
 	rc = cim_trace_open(&cfg, w_p, err);
 out:
@@ -238,8 +249,11 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
 	const struct cim_exec_probe probe = {
-		.ctx = tw, .op = cim_trace_probe_op, .msg = cim_trace_probe_msg,
-		.coll = cim_trace_probe_coll, .poll = cim_trace_probe_poll,
+	    .ctx = tw,
+	    .op = cim_trace_probe_op,
+	    .msg = cim_trace_probe_msg,
+	    .coll = cim_trace_probe_coll,
+	    .poll = cim_trace_probe_poll,
 	};
 	if (tw && cim_trace_install_signals(&err) < 0) {
 		fprintf(stderr, "cimsim: rank %d: %s\n", rank, err.msg);
@@ -302,13 +316,20 @@ int cim_cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
 	struct cim_experiment *e = NULL;
-	int rank, ranks, rc = parse(argc, argv, &o);
+	int rank, ranks, rc;
 
-	if (rc)
-		return rc > 0 ? 0 : CIM_EXIT_INPUT;
+	/* MPI starts before the arguments are read: many ranks that exit
+	 * without MPI_Init can leave mpirun waiting (Open MPI issue 3380). */
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+	cim_cli_set_quiet(rank != 0);
+	rc = parse(argc, argv, &o, rank == 0);
+	cim_cli_set_quiet(false);
+	if (rc) {
+		MPI_Finalize();
+		return rc > 0 ? 0 : CIM_EXIT_INPUT;
+	}
 	rc = cim_coord_load(MPI_COMM_WORLD, o.path, o.sets, o.nsets, &e);
 	if (rc == 0)
 		rc = run(&o, e, rank, ranks);
