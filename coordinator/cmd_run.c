@@ -296,9 +296,13 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 			r.wall_s = wall_max;
 			r.cpu_s = cpu_sum;
 			r.peak_rss_mib = rss_max;
-			if (cim_part_estimate(e, plan, net, &r.est, &err) < 0)
-				memset(&r.est, 0, sizeof(r.est));
-			rc = report(o, &r);
+			if (cim_part_estimate(e, plan, net, &r.est, &err) < 0) {
+				cim_cli_error("%s: the analytical estimate failed: %s", o->path,
+					      err.msg);
+				rc = 1;
+			} else {
+				rc = report(o, &r);
+			}
 			cim_results_free(&r);
 		}
 	}

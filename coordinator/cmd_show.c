@@ -13,6 +13,7 @@
 #include "coord.h"
 #include "interconnect.h"
 #include "node.h"
+#include "partitioner.h"
 #include "report.h"
 
 #define MAX_SETS 64
@@ -24,9 +25,6 @@ static const char show_usage[] =
 	"  --set KEY=VALUE  override any key, e.g. --set workload.batch=16\n"
 	"                   or --set chip=configs/chips/isaac.yaml (repeatable)\n"
 	"  --json           print JSON instead of a table\n";
-
-static const char *const strategy_name[] = { "manual", "tp-first", "pp-first", "balanced",
-					     "min-chips", "best-throughput", "best-energy" };
 
 /* The model as this experiment runs it: weights at the chip's precision, KV
  * at the workload's, MACs at the longest context the workload reaches. */
@@ -62,7 +60,7 @@ static void print_text(const struct cim_experiment *e, int ranks)
 	       w->prefill_chunk, w->prefill_chunk ? "" : " (whole prompt)",
 	       w->kv_bits, w->act_bits, (unsigned long long)w->seed);
 	printf("parallelism: strategy %s, tp %u, pp %u, dp %u (%u chips)\n",
-	       strategy_name[p->strategy], p->tp, p->pp, p->dp, p->tp * p->pp * p->dp);
+	       cim_part_strategy_name(p->strategy), p->tp, p->pp, p->dp, p->tp * p->pp * p->dp);
 	if (p->nlayers) {
 		printf("  layers per stage:");
 		for (uint32_t i = 0; i < p->nlayers; i++)
@@ -102,7 +100,7 @@ static void print_json(const struct cim_experiment *e, int ranks)
 	json_u64(&j, "seed", w->seed);
 	json_obj_end(&j);
 	json_obj(&j, "parallel");
-	json_str(&j, "strategy", strategy_name[p->strategy]);
+	json_str(&j, "strategy", cim_part_strategy_name(p->strategy));
 	json_u64(&j, "tp", p->tp);
 	json_u64(&j, "pp", p->pp);
 	json_u64(&j, "dp", p->dp);

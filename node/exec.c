@@ -308,7 +308,7 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	return 0;
 }
 
-static int reap_sends(struct run *r, bool all)
+static void reap_sends(struct run *r, bool all)
 {
 	size_t kept = 0;
 
@@ -322,7 +322,6 @@ static int reap_sends(struct run *r, bool all)
 			r->sends[kept++] = r->sends[i];
 	}
 	r->nsends = all ? 0 : kept;
-	return 0;
 }
 
 /* Sends the pass's output (activations or a token) from t. */

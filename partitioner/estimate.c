@@ -48,16 +48,15 @@ static size_t part_program(const struct cim_experiment *e, const struct cim_part
 	return out->n;
 }
 
-static int coll_time(const struct cim_experiment *e, const struct cim_net *net,
-		     const struct cim_part_plan *plan, uint32_t first_rank, uint32_t coll,
-		     uint64_t bytes, uint64_t *ps_out, double *pj_out, struct cim_err *err)
+static int coll_time(const struct cim_net *net, const struct cim_part_plan *plan,
+		     uint32_t first_rank, uint32_t coll, uint64_t bytes, uint64_t *ps_out,
+		     double *pj_out, struct cim_err *err)
 {
 	uint32_t ranks[CIM_NET_MAX_POSITIONS];
 	uint64_t ready[CIM_NET_MAX_POSITIONS], finish[CIM_NET_MAX_POSITIONS];
 	struct cim_net_coll_req req = {.coll = coll, .algo = CIM_NET_ALGO_AUTO, .bytes = bytes};
 	struct cim_net_coll_result res;
 
-	(void)e;
 	for (uint32_t i = 0; i < plan->tp; i++) {
 		ranks[i] = first_rank + i;
 		ready[i] = 0;
@@ -106,8 +105,8 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 				if (i == 0) {
 					uint64_t ps;
 					double pj;
-					if (coll_time(e, net, plan, base, o->coll, o->bytes, &ps,
-						      &pj, err) < 0)
+					if (coll_time(net, plan, base, o->coll, o->bytes, &ps, &pj,
+						      err) < 0)
 						return -1;
 					coll_ps[where][k[where]] = ps;
 					c.coll_pj += pj * (double)times;

@@ -59,10 +59,9 @@ static uint32_t micro_batches(const struct cim_experiment *e, uint32_t seqs)
 
 	/* Default: one sequence per micro-batch, so every layer's crossbars and
 	 * every stage can work on a different sequence at once
-	 * (docs/partitioner.md, "Micro-batches"). */
-	if (m == 0 || m > seqs)
-		m = seqs;
-	return m;
+	 * (docs/partitioner.md, "Micro-batches").  A larger count is refused
+	 * by check_split(). */
+	return m == 0 ? seqs : m;
 }
 
 uint32_t cim_part_mb_seqs(const struct cim_experiment *e, const struct cim_part_plan *plan,
@@ -109,6 +108,14 @@ static int check_split(const struct cim_experiment *e, uint32_t tp, uint32_t pp,
 				   "dp %u exceeds the batch of %u sequences: every replica "
 				   "needs a sequence",
 				   dp, e->workload.batch);
+	/* The smallest replica holds ⌊batch/dp⌋ sequences. */
+	if (e->workload.micro_batches > e->workload.batch / dp)
+		return cim_err_set(err,
+				   "workload.micro_batches %u exceeds the %u sequences of a "
+				   "replica (batch %u over dp %u): a micro-batch needs a sequence; "
+				   "use at most %u, or 0 for one sequence each",
+				   e->workload.micro_batches, e->workload.batch / dp,
+				   e->workload.batch, dp, e->workload.batch / dp);
 	if ((uint64_t)tp * pp * dp > CIM_NET_MAX_POSITIONS)
 		return cim_err_set(err,
 				   "tp·pp·dp = %" PRIu64 " chips exceeds the %u an "

@@ -217,14 +217,19 @@ static void test_balance_cost(void)
 		uint64_t lo = UINT64_MAX, hi = 0, layer = 0;
 
 		cim_part_pass_at(e, 1, cim_part_npasses(e) - 1, &pass);
+		/* one layer alone: a middle chip's program with one layer */
+		struct cim_part_rank one = p->ranks[0];
+		one.nlayers = 1;
+		one.embed = one.head = false;
+		size_t nl = cim_part_program(e, p, &one, &pass, ops, 512);
+		for (size_t i = 0; i < nl; i++)
+			layer += ops[i].ps;
 		for (uint32_t s = 0; s < pp; s++) {
 			uint64_t c = 0;
 			size_t n = cim_part_program(e, p, &p->ranks[s], &pass, ops, 512);
 			CU_ASSERT_FATAL(n <= 512);
 			for (size_t i = 0; i < n; i++)
 				c += ops[i].ps;
-			if (p->ranks[s].nlayers == 1 && !p->ranks[s].embed && !p->ranks[s].head)
-				layer = c;
 			lo = c < lo ? c : lo;
 			hi = c > hi ? c : hi;
 		}
@@ -276,6 +281,14 @@ static void test_refusals(void)
 	CU_ASSERT_EQUAL(cim_part_plan(e, 1, 1, 3, &p, &err), -1);
 	CIM_ASSERT_HAS(err.msg, "dp 3 exceeds the batch of 2 sequences");
 	CU_ASSERT_PTR_NULL(p);
+	free(e);
+	const char *mb[] = {"workload.micro_batches=2"};
+	e = load(tiny, mb, 1);
+	/* batch 2 over dp 2: one sequence a replica, so 2 micro-batches cannot be */
+	CU_ASSERT_EQUAL(cim_part_plan(e, 1, 1, 2, &p, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "workload.micro_batches 2 exceeds the 1 sequences of a replica");
+	free(e);
+	e = load(tiny, NULL, 0);
 
 	/* tp 2 × pp 2: two layers of 144 crossbars and the head's 64 make 352
 	 * on the last chip, 96 over its 256. */
