@@ -7,7 +7,9 @@
 #   7B/8    configs/experiments/llama2-7b-8chips.yaml   on  8 ranks
 #   70B/64  configs/experiments/llama2-70b-64chips.yaml on 64 ranks
 # through tools/mpirun.sh, measures each whole command's wall time and reads
-# the "simulator" object of the results JSON (docs/results.md).  With
+# the "simulator" object of the results JSON (docs/results.md); then times
+# `cimsim sweep` on the 7B strategy study (configs/studies/, 8 ranks), whose
+# target is a minute.  With
 # --repeat N each run is taken N times and the fastest (whole-command wall)
 # is kept.  --out FILE writes the table to FILE as well as to stdout.
 # --timeout S (default 1800) ends a run that takes longer, when coreutils'
@@ -154,6 +156,43 @@ bench() {
 "
 }
 
+# bench_sweep NAME RANKS STUDY WALL_TARGET_S: the whole sweep command, timed.
+sweeps=
+bench_sweep() {
+	name=$1 ranks=$2 study=$root/$3 wall_t=$4
+	best=''
+	i=1
+	while [ "$i" -le "$repeat" ]; do
+		csv=$tmp/sweep-$i.csv
+		log=$tmp/sweep-$i.log
+		t0=$(now)
+		$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" sweep "$study" \
+			--csv "$csv" --quiet >"$log" 2>&1
+		rc=$?
+		t1=$(now)
+		wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+		if [ "$rc" -ne 0 ] || [ ! -s "$csv" ]; then
+			echo "bench/run.sh: $name sweep $i/$repeat failed (exit $rc) after ${wall} s:" >&2
+			tail -n 20 "$log" >&2
+			fails=$((fails + 1))
+			return
+		fi
+		echo "$name sweep $i/$repeat: $wall s" >&2
+		if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+			best=$wall
+		fi
+		i=$((i + 1))
+	done
+	points=$(($(wc -l <"$csv") - 1))
+	ran=$(grep -c ',ran,' "$csv")
+	sweeps="$sweeps$(awk -v name="$name" -v ranks="$ranks" -v whole="$best" -v p="$points" \
+		-v r="$ran" -v wt="$wall_t" 'BEGIN {
+		printf "%-22s %5d %6d %4d %9.2f %9.2f  wall < %s s  %s\n", name, ranks, p, r,
+		       whole, r ? whole / r : 0, wt, whole + 0 < wt + 0 ? "PASS" : "MISS"
+	}')
+"
+}
+
 toks=
 load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 cores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
@@ -161,6 +200,7 @@ echo "cimsim bench: $cimsim, $cores cores, load average $load before, best of $r
 
 bench 7B/8 8 configs/experiments/llama2-7b-8chips.yaml 3 ''
 bench 70B/64 64 configs/experiments/llama2-70b-64chips.yaml 60 32
+bench_sweep llama2-7b-strategies 8 configs/studies/llama2-7b-strategies.yaml 60
 
 report() {
 	echo "cimsim bench — $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, best of $repeat"
@@ -169,6 +209,11 @@ report() {
 		target verdict
 	printf '%s' "$rows"
 	printf '%s' "$toks"
+	if [ -n "$sweeps" ]; then
+		printf '%-22s %5s %6s %4s %9s %9s  %s\n' study ranks points ran 'wall s' \
+			's/point' 'target verdict'
+		printf '%s' "$sweeps"
+	fi
 	echo "wall: whole command (mpirun start-up, simulation, report); sim: simulation"
 	echo "loop, slowest rank; start = wall - sim; CPU: sum over ranks of the loop;"
 	echo "RSS: peak resident memory of the largest rank."

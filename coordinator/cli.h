@@ -18,6 +18,7 @@ int cim_cmd_net(int argc, char **argv);
 int cim_cmd_show(int argc, char **argv);
 int cim_cmd_plan(int argc, char **argv);
 int cim_cmd_run(int argc, char **argv);
+int cim_cmd_sweep(int argc, char **argv);
 int cim_cmd_trace(int argc, char **argv);
 
 /* Prints "cimsim: MESSAGE" on stderr. */

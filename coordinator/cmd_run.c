@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "cli.h"
 #include "coord.h"
@@ -97,24 +96,6 @@ static int refuse(int rank, const char *path, const struct cim_err *err)
 	if (rank == 0)
 		cim_cli_error("%s: %s", path, err->msg);
 	return CIM_EXIT_INPUT;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e-6;
-}
-
-/* This process's peak resident memory, MiB. */
-static double peak_rss_mib(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
 }
 
 static int report(const struct run_opts *o, struct cim_results *r)
@@ -225,91 +206,42 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 	}
 	if (cim_part_choose(e, (uint32_t)ranks, &plan, &err) < 0)
 		return refuse(rank, o->path, &err);
+	if (plan->chips != (uint32_t)ranks) {
+		/* min-chips may choose fewer chips than there are ranks */
+		cim_err_set(&err,
+			    "parallel.strategy %s chose %u chips (tp %u × pp %u × dp %u): "
+			    "mpirun -np %u cimsim run %s",
+			    cim_part_strategy_name(par->strategy), plan->chips, plan->tp, plan->pp,
+			    plan->dp, plan->chips, o->path);
+		rc = refuse(rank, o->path, &err);
+		goto out;
+	}
 	if (cim_net_create(&e->net, plan->chips, &net, &err) < 0) {
 		rc = refuse(rank, o->path, &err);
 		goto out;
 	}
 
-	struct cim_exec_stats st;
-	struct cim_exec_seq *seqs = calloc(e->workload.batch, sizeof(*seqs));
-	struct cim_exec_seq *all = rank == 0 ? calloc(e->workload.batch, sizeof(*all)) : NULL;
-	struct cim_exec_stats *stats = rank == 0 ? calloc((size_t)ranks, sizeof(*stats)) : NULL;
-	if (!seqs || (rank == 0 && (!all || !stats))) {
-		fprintf(stderr, "cimsim: rank %d: out of memory\n", rank);
-		MPI_Abort(MPI_COMM_WORLD, 1);
-	}
 	struct cim_trace_writer *tw = NULL;
 	int trc = open_trace(o, e, plan, rank, &tw, &err);
 	if (trc == CIM_TRACE_ERR_INPUT) {
 		/* the same options on every rank: every rank refuses them */
 		rc = refuse(rank, o->path, &err);
-		goto out_free;
+		goto out;
 	} else if (trc < 0) {
 		fprintf(stderr, "cimsim: rank %d: %s\n", rank, err.msg);
 		MPI_Abort(MPI_COMM_WORLD, 1);
 	}
-	const struct cim_exec_probe probe = {
-	    .ctx = tw,
-	    .op = cim_trace_probe_op,
-	    .msg = cim_trace_probe_msg,
-	    .coll = cim_trace_probe_coll,
-	    .poll = cim_trace_probe_poll,
-	};
-	if (tw && cim_trace_install_signals(&err) < 0) {
-		fprintf(stderr, "cimsim: rank %d: %s\n", rank, err.msg);
-		MPI_Abort(MPI_COMM_WORLD, 1);
-	}
-	double wall0 = MPI_Wtime(), cpu0 = cpu_seconds();
-	if (cim_exec_run(e, plan, net, MPI_COMM_WORLD, &probe, tw ? 1 : 0, &st, seqs, &err) < 0) {
-		/* Keep what the traces hold, then end the whole job. */
-		cim_trace_abort_all();
-		fprintf(stderr, "cimsim: %s\n", err.msg); /* the message names the rank */
-		fflush(stderr);
-		MPI_Abort(MPI_COMM_WORLD, cim_trace_interrupted() ? 130 : 1);
-	}
-	if (tw) {
-		cim_trace_restore_signals();
-		if (cim_trace_close(tw, &err) < 0) {
-			fprintf(stderr, "cimsim: rank %d: %s\n", rank, err.msg);
-			MPI_Abort(MPI_COMM_WORLD, 1);
-		}
-	}
-	double wall = MPI_Wtime() - wall0, cpu = cpu_seconds() - cpu0, wall_max, cpu_sum;
-	double rss = peak_rss_mib(), rss_max;
-
-	/* Gather in rank order: totals do not depend on a reduction tree. */
-	MPI_Gather(&st, (int)sizeof(st), MPI_BYTE, stats, (int)sizeof(st), MPI_BYTE, 0,
-		   MPI_COMM_WORLD);
-	MPI_Reduce(seqs, all, (int)(2 * e->workload.batch), MPI_UINT64_T, MPI_MAX, 0,
-		   MPI_COMM_WORLD);
-	MPI_Reduce(&wall, &wall_max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-	MPI_Reduce(&cpu, &cpu_sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-	MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
-	rc = 0;
+	struct cim_results r;
+	rc = cim_coord_simulate(MPI_COMM_WORLD, e, plan, net, tw, &r, &err);
 	if (rank == 0) {
-		struct cim_results r;
-		if (cim_results_make(e, plan, stats, (uint32_t)ranks, all, &r) < 0) {
-			cim_cli_error("out of memory");
+		if (rc < 0) {
+			cim_cli_error("%s: %s", o->path, err.msg);
 			rc = 1;
 		} else {
-			r.ranks = ranks;
-			r.wall_s = wall_max;
-			r.cpu_s = cpu_sum;
-			r.peak_rss_mib = rss_max;
-			if (cim_part_estimate(e, plan, net, &r.est, &err) < 0) {
-				cim_cli_error("%s: the analytical estimate failed: %s", o->path,
-					      err.msg);
-				rc = 1;
-			} else {
-				rc = report(o, &r);
-			}
+			rc = report(o, &r);
 			cim_results_free(&r);
 		}
 	}
-out_free:
-	free(seqs);
-	free(all);
-	free(stats);
 out:
 	cim_net_destroy(net);
 	cim_part_plan_destroy(plan);

@@ -7,7 +7,10 @@
 
 #include <mpi.h>
 
+#include "results.h"
 #include "spec.h"
+
+struct cim_trace_writer;
 
 /*
  * Rank 0 reads the experiment at path and every file it names, checks it,
@@ -20,5 +23,19 @@
  */
 int cim_coord_load(MPI_Comm comm, const char *path, const char *const *sets, size_t nsets,
 		   struct cim_experiment **exp_p);
+
+/*
+ * Runs plan on comm, whose size must be plan->chips: every member simulates
+ * its chip (node/exec.h), writing its trace to tw when tw is not NULL.
+ * comm's rank 0 then holds the results in *r (free with cim_results_free),
+ * with the ranks, wall time, CPU time, peak memory and the analytical
+ * estimate filled in; the other members leave *r alone.  Returns -1 on
+ * rank 0, with err, when the results cannot be made.  An error in the run
+ * itself ends the whole job with the failing rank's message (MPI_Abort on
+ * MPI_COMM_WORLD).  Collective over comm.
+ */
+int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
+		       const struct cim_part_plan *plan, const struct cim_net *net,
+		       struct cim_trace_writer *tw, struct cim_results *r, struct cim_err *err);
 
 #endif /* CIM_COORDINATOR_COORD_H */

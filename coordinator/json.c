@@ -106,3 +106,15 @@ void json_bool(struct json_w *w, const char *key, bool v)
 	member(w, key);
 	fputs(v ? "true" : "false", w->f);
 }
+
+void json_raw(struct json_w *w, const char *key, const char *v)
+{
+	member(w, key);
+	for (const char *p = v; *p; p++) {
+		if (*p == '\n' && !p[1])
+			break; /* the value's own final newline */
+		fputc(*p, w->f);
+		if (*p == '\n')
+			fprintf(w->f, "%*s", 2 * w->depth, "");
+	}
+}

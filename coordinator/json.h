@@ -32,5 +32,8 @@ void json_u64(struct json_w *w, const char *key, uint64_t v);
 void json_i64(struct json_w *w, const char *key, int64_t v);
 void json_f64(struct json_w *w, const char *key, double v);
 void json_bool(struct json_w *w, const char *key, bool v);
+/* A value already written as JSON text (another writer's document), indented
+ * to fit. */
+void json_raw(struct json_w *w, const char *key, const char *v);
 
 #endif /* CIM_COORDINATOR_JSON_H */

@@ -1,7 +1,7 @@
 /*
  * main.c — the cimsim executable: finds the subcommand and runs it.
  *
- * Subcommands that need MPI (show, and later run and sweep) initialise it
+ * Subcommands that need MPI (show, run and sweep) initialise it
  * themselves, so the pure ones (model, chip, net, plan) start instantly and
  * run without mpirun.
  */
@@ -31,6 +31,8 @@ static const struct command commands[] = {
      "split the model over the chips; every split with its estimate", cim_cmd_plan},
     {"run", "run EXPERIMENT [--json FILE] [--csv FILE]",
      "simulate the inference, one MPI rank per chip, and report it", cim_cmd_run},
+    {"sweep", "sweep STUDY [--csv FILE] [--json FILE] [--plots DIR]",
+     "run every point of a study in one job; best splits, Pareto front, plots", cim_cmd_sweep},
     {"show", "show EXPERIMENT [--set KEY=VALUE]... [--json]",
      "validate an experiment on every rank and print it", cim_cmd_show},
     {"trace", "trace export|summary DIR", "Perfetto/Chrome JSON and summaries of trace files",

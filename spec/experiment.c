@@ -14,9 +14,9 @@
 
 #include "schema.h"
 
-static const char *const strategy_words[] = { "manual",	  "tp-first",	     "pp-first",
-					      "balanced", "min-chips",	     "best-throughput",
-					      "best-energy", NULL };
+const char *const spec_strategy_words[] = { "manual",	  "tp-first",	     "pp-first",
+					    "balanced", "min-chips",	     "best-throughput",
+					    "best-energy", NULL };
 static const char *const balance_words[] = { "cost", "capacity", "list", NULL };
 
 /* Reads `layers` into the whole parallel struct (its field's offset is 0),
@@ -64,7 +64,7 @@ static const struct field workload_fields[] = {
 SCHEMA(workload_schema, "workload", workload_fields, false);
 
 static const struct field parallel_fields[] = {
-	FENUM("strategy", struct cim_parallel_spec, strategy, 0, strategy_words,
+	FENUM("strategy", struct cim_parallel_spec, strategy, 0, spec_strategy_words,
 	      "how tp and pp are chosen"),
 	FU32("tp", struct cim_parallel_spec, tp, 0, 1, 1u << 16, "chips per pipeline stage"),
 	FU32("pp", struct cim_parallel_spec, pp, 0, 1, CIM_MAX_STAGES, "pipeline stages"),
@@ -110,9 +110,7 @@ static const struct field experiment_fields[] = {
 };
 SCHEMA(experiment_schema, "experiment", experiment_fields, false);
 
-/* The path of rel as seen from the file base (or from the working
- * directory when base is a command-line value). */
-static void resolve(const struct tnode *from, const char *rel, char *out, size_t size)
+void spec_resolve(const struct tnode *from, const char *rel, char *out, size_t size)
 {
 	const char *slash = from->line ? strrchr(from->file, '/') : NULL;
 
@@ -139,8 +137,8 @@ static void docs_free(struct docs *d)
 		free(d->origins[i]);
 }
 
-static int load_tree(struct cim_files *files, const char *path, struct tnode **root_p,
-		     struct cim_err *err)
+int spec_load_tree(struct cim_files *files, const char *path, struct tnode **root_p,
+		   struct cim_err *err)
 {
 	const char *data;
 	size_t len;
@@ -174,8 +172,8 @@ static int follow(struct cim_files *files, struct tnode *root, const char *key,
 
 	if (!v || v->kind != TN_SCALAR)
 		return 0;
-	resolve(v, v->scalar, path, sizeof(path));
-	if (load_tree(files, path, &sub, err)) {
+	spec_resolve(v, v->scalar, path, sizeof(path));
+	if (spec_load_tree(files, path, &sub, err)) {
 		char inner[sizeof(err->msg)];
 		snprintf(inner, sizeof(inner), "%s", err->msg);
 		return spec_errf(err, v, key, "%s", inner);
@@ -249,7 +247,7 @@ int cim_spec_load_experiment(struct cim_files *files, const char *path,
 	static const char *const parts[] = { "model", "chip", "interconnect" };
 
 	err->msg[0] = 0;
-	if (load_tree(files, path, &root, err))
+	if (spec_load_tree(files, path, &root, err))
 		return -1;
 	d.v[d.n++] = root;
 	for (size_t i = 0; i < nsets; i++)
@@ -301,7 +299,7 @@ static int load_part(struct cim_files *files, const char *path, void *out,
 	struct tnode *root;
 
 	err->msg[0] = 0;
-	if (load_tree(files, path, &root, err))
+	if (spec_load_tree(files, path, &root, err))
 		return -1;
 	int rc = reader(root, "", out, err);
 	tnode_free(root);
@@ -314,7 +312,7 @@ int cim_spec_load_model(struct cim_files *files, const char *path, struct cim_mo
 	struct tnode *root;
 
 	err->msg[0] = 0;
-	if (load_tree(files, path, &root, err))
+	if (spec_load_tree(files, path, &root, err))
 		return -1;
 	name_after_file(root, root->file, err);
 	int rc = spec_read_model(root, "", out, err);

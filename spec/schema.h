@@ -149,6 +149,23 @@ int spec_read_chip(const struct tnode *node, const char *path, struct cim_chip_s
 int spec_read_net(const struct tnode *node, const char *path, struct cim_net_spec *out,
 		  struct cim_err *err);                     /* net.c */
 
+/* The words of parallel.strategy, in enum cim_strategy's order, NULL-ended. */
+extern const char *const spec_strategy_words[];
+
+/* Reads path through files and parses it (tnode_parse); the nodes name the
+ * bundle's copy of the path. */
+int spec_load_tree(struct cim_files *files, const char *path, struct tnode **root_p,
+		   struct cim_err *err);
+
+/* The path of rel as seen from the file node was written in (or from the
+ * working directory when node is a command-line value). */
+void spec_resolve(const struct tnode *from, const char *rel, char *out, size_t size);
+
+/* Writes node as one line of flow YAML (a scalar as written, quoted when it
+ * was; lists as [a, b]; mappings as {k: v}) into buf; false when it does not
+ * fit in size bytes. */
+bool tnode_emit(const struct tnode *node, char *buf, size_t size);
+
 /* Unit scales from the units written in key names to internal units. */
 #define U_NS_TO_PS   1e3   /* ns → ps */
 #define U_US_TO_PS   1e6   /* µs → ps */

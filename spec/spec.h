@@ -228,4 +228,69 @@ int cim_spec_load_chip(struct cim_files *files, const char *path,
 int cim_spec_load_net(struct cim_files *files, const char *path,
 		      struct cim_net_spec *out, struct cim_err *err);
 
+/* ------------------------------------------------------------------ study */
+
+#define CIM_STUDY_MAX_AXES   8    /* axes of one study */
+#define CIM_STUDY_MAX_VALUES 64   /* values of one axis */
+#define CIM_STUDY_MAX_SETS   32   /* fixed overrides of one study */
+#define CIM_STUDY_MAX_CHIPS  64   /* chip counts of one study */
+#define CIM_STUDY_MAX_SPLITS 64   /* splits listed in one study */
+#define CIM_STUDY_MAX_POINTS 4096 /* points of one study */
+
+/* One value of an axis, or one fixed override. */
+struct cim_study_value {
+	char set[1280];	 /* "key=value" as the experiment loader takes it; a
+			    path is made relative to the working directory */
+	char label[64];	 /* the value for tables, CSV and plots: as written
+			    (a path: its file name without extension), no commas */
+	unsigned line;	 /* where the value is written in the study */
+};
+
+struct cim_study_axis {
+	char key[128]; /* any key of the experiment, e.g. workload.batch */
+	unsigned line;
+	uint32_t n;
+	struct cim_study_value v[CIM_STUDY_MAX_VALUES];
+};
+
+enum cim_study_splits {
+	CIM_SPLITS_EXPERIMENT, /* as the experiment (and its overrides) say */
+	CIM_SPLITS_ALL,        /* every (tp, pp, dp) of each chip count */
+	CIM_SPLITS_LIST,       /* the listed splits and strategies */
+};
+
+struct cim_study_split {
+	enum cim_strategy strategy; /* manual: tp, pp, dp as listed */
+	uint32_t tp, pp, dp;
+	unsigned line;
+};
+
+/*
+ * A study: a base experiment and the axes to vary (docs/studies.md).  The
+ * points are every chip count × every axis value combination × every split.
+ */
+struct cim_study {
+	char name[64];
+	char path[1024];       /* the study file as given */
+	char experiment[1024]; /* the base experiment, relative to the working
+				  directory */
+	uint32_t nchips;       /* 0: each point's experiment says */
+	uint32_t chips[CIM_STUDY_MAX_CHIPS];
+	enum cim_study_splits splits;
+	uint32_t nsplits;
+	struct cim_study_split split[CIM_STUDY_MAX_SPLITS];
+	uint32_t nsets;
+	struct cim_study_value set[CIM_STUDY_MAX_SETS];
+	uint32_t naxes;
+	struct cim_study_axis axis[CIM_STUDY_MAX_AXES];
+};
+
+/*
+ * Loads and checks the study at path through files (the experiment it
+ * names is not read here).  On success *study_p is calloc'd; the caller
+ * frees it with free().
+ */
+int cim_spec_load_study(struct cim_files *files, const char *path,
+			struct cim_study **study_p, struct cim_err *err);
+
 #endif /* CIM_SPEC_SPEC_H */

@@ -330,3 +330,63 @@ const char *tnode_describe(const struct tnode *node, char *buf, size_t size)
 	}
 	return buf;
 }
+
+/* Appends text to buf at *at; false when it does not fit. */
+static bool emit_raw(char *buf, size_t size, size_t *at, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (*at + n >= size)
+		return false;
+	memcpy(buf + *at, text, n + 1);
+	*at += n;
+	return true;
+}
+
+static bool emit(const struct tnode *node, char *buf, size_t size, size_t *at)
+{
+	switch (node->kind) {
+	case TN_NULL:
+		return emit_raw(buf, size, at, "null");
+	case TN_SCALAR:
+		if (!node->quoted)
+			return emit_raw(buf, size, at, node->scalar);
+		if (!emit_raw(buf, size, at, "\""))
+			return false;
+		for (const char *c = node->scalar; *c; c++) {
+			char one[3] = {*c, 0, 0};
+			if (*c == '"' || *c == '\\') {
+				one[0] = '\\';
+				one[1] = *c;
+			}
+			if (!emit_raw(buf, size, at, one))
+				return false;
+		}
+		return emit_raw(buf, size, at, "\"");
+	case TN_SEQ:
+	case TN_MAP:
+		if (!emit_raw(buf, size, at, node->kind == TN_SEQ ? "[" : "{"))
+			return false;
+		for (size_t i = 0; i < node->n; i++) {
+			if (i && !emit_raw(buf, size, at, ", "))
+				return false;
+			if (node->kind == TN_MAP &&
+			    (!emit_raw(buf, size, at, node->keys[i]) ||
+			     !emit_raw(buf, size, at, ": ")))
+				return false;
+			if (!emit(node->vals[i], buf, size, at))
+				return false;
+		}
+		return emit_raw(buf, size, at, node->kind == TN_SEQ ? "]" : "}");
+	}
+	return false;
+}
+
+bool tnode_emit(const struct tnode *node, char *buf, size_t size)
+{
+	size_t at = 0;
+
+	if (size)
+		buf[0] = 0;
+	return size && emit(node, buf, size, &at);
+}

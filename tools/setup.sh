@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libuv1-dev \
-libmsgpack-dev libcunit1-dev libyaml-dev"
+libmsgpack-dev libcunit1-dev libyaml-dev gnuplot-nox"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,108 @@
+/*
+ * simulate.c — one plan run on one communicator, its statistics gathered
+ * on the communicator's rank 0 and folded into results.
+ *
+ * `run` calls it on MPI_COMM_WORLD; `sweep` on the sub-communicator of each
+ * point.  It does not read input nor print: the commands do.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
+#include "coord.h"
+#include "traces.h"
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/* This process's peak resident memory, MiB. */
+static double peak_rss_mib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+}
+
+/* Ends the whole job from inside a run: no rank may wait for this one. */
+static void abort_job(int rank, const char *msg)
+{
+	fprintf(stderr, "cimsim: rank %d: %s\n", rank, msg);
+	fflush(stderr);
+	MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
+		       const struct cim_part_plan *plan, const struct cim_net *net,
+		       struct cim_trace_writer *tw, struct cim_results *r, struct cim_err *err)
+{
+	int rank, ranks, world_rank, rc = 0;
+	struct cim_exec_stats st;
+
+	MPI_Comm_rank(comm, &rank);
+	MPI_Comm_size(comm, &ranks);
+	MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+	struct cim_exec_seq *seqs = calloc(e->workload.batch, sizeof(*seqs));
+	struct cim_exec_seq *all = rank == 0 ? calloc(e->workload.batch, sizeof(*all)) : NULL;
+	struct cim_exec_stats *stats = rank == 0 ? calloc((size_t)ranks, sizeof(*stats)) : NULL;
+	if (!seqs || (rank == 0 && (!all || !stats)))
+		abort_job(world_rank, "out of memory");
+
+	const struct cim_exec_probe probe = {
+	    .ctx = tw,
+	    .op = cim_trace_probe_op,
+	    .msg = cim_trace_probe_msg,
+	    .coll = cim_trace_probe_coll,
+	    .poll = cim_trace_probe_poll,
+	};
+	if (tw && cim_trace_install_signals(err) < 0)
+		abort_job(world_rank, err->msg);
+	double wall0 = MPI_Wtime(), cpu0 = cpu_seconds();
+	if (cim_exec_run(e, plan, net, comm, &probe, tw ? 1 : 0, &st, seqs, err) < 0) {
+		/* Keep what the traces hold, then end the whole job. */
+		cim_trace_abort_all();
+		fprintf(stderr, "cimsim: %s\n", err->msg); /* the message names the rank */
+		fflush(stderr);
+		MPI_Abort(MPI_COMM_WORLD, cim_trace_interrupted() ? 130 : 1);
+	}
+	if (tw) {
+		cim_trace_restore_signals();
+		if (cim_trace_close(tw, err) < 0)
+			abort_job(world_rank, err->msg);
+	}
+	double wall = MPI_Wtime() - wall0, cpu = cpu_seconds() - cpu0, wall_max, cpu_sum;
+	double rss = peak_rss_mib(), rss_max;
+
+	/* Gather in rank order: totals do not depend on a reduction tree. */
+	MPI_Gather(&st, (int)sizeof(st), MPI_BYTE, stats, (int)sizeof(st), MPI_BYTE, 0, comm);
+	MPI_Reduce(seqs, all, (int)(2 * e->workload.batch), MPI_UINT64_T, MPI_MAX, 0, comm);
+	MPI_Reduce(&wall, &wall_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
+	MPI_Reduce(&cpu, &cpu_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
+	MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
+	if (rank == 0) {
+		if (cim_results_make(e, plan, stats, (uint32_t)ranks, all, r) < 0) {
+			rc = cim_err_set(err, "out of memory for the results");
+		} else {
+			r->ranks = ranks;
+			r->wall_s = wall_max;
+			r->cpu_s = cpu_sum;
+			r->peak_rss_mib = rss_max;
+			if (cim_part_estimate(e, plan, net, &r->est, err) < 0) {
+				char inner[sizeof(err->msg)];
+				snprintf(inner, sizeof(inner), "%s", err->msg);
+				rc = cim_err_set(err, "the analytical estimate failed: %s", inner);
+				cim_results_free(r);
+			}
+		}
+	}
+	free(seqs);
+	free(all);
+	free(stats);
+	return rc;
+}
