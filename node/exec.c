@@ -403,7 +403,9 @@ static int send_out(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, 
 		r->capsends = cap;
 	}
 	cim_net_p2p(r->net, r->me->rank, dst, bytes, t, r->port_free, &x);
-	r->st.busy_ps[CIM_BUSY_LINK] += x.port_free_ps - x.depart_ps;
+	/* A token sent to this chip itself (pp = 1) crosses no link. */
+	if (x.hops)
+		r->st.busy_ps[CIM_BUSY_LINK] += x.port_free_ps - x.depart_ps;
 	r->port_free = x.port_free_ps;
 	struct send *s = &r->sends[r->nsends++];
 	s->h = (struct hdr){.depart_ps = x.depart_ps,

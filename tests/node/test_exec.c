@@ -124,6 +124,9 @@ static void test_one_chip_exact(void)
 		CIM_ASSERT_EQ_U64(o.seqs[0].first_ps, first);
 		CIM_ASSERT_EQ_U64(o.seqs[0].last_ps, sum);
 		CIM_ASSERT_EQ_U64(o.est.makespan_ps, sum);
+		/* the token goes back to the same chip: no link is busy */
+		CIM_ASSERT_EQ_U64(o.stats[0].busy_ps[CIM_BUSY_LINK], 0);
+		CIM_ASSERT_EQ_U64(o.res.util[CIM_BUSY_LINK], 0);
 		/* a decode step alone: the last pass's program */
 		CU_ASSERT_DOUBLE_EQUAL(o.res.tpot_s.mean, (double)(sum - first) * 1e-12 / 5, 1e-15);
 	}
