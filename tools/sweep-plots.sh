@@ -161,6 +161,8 @@ fi
 
 # Pareto: every point, the front joined in order of energy.
 awk -F'\t' '$9 == 1' "$tmp/ran.tsv" | sort -t "$(printf '\t')" -k5,5g > "$tmp/front.tsv"
+# One label where several points of the front coincide.
+awk -F'\t' '!seen[$4 FS $5]++' "$tmp/front.tsv" > "$tmp/front-labels.tsv"
 cat > "$tmp/pareto.gp" <<EOF
 set datafile separator '\t'
 set title "$name: throughput against energy per token (front: no point is better on both)"
@@ -171,6 +173,6 @@ set xlabel 'energy per generated token (mJ)'
 set ylabel 'generated tokens/s'
 plot '$tmp/ran.tsv' using 5:4 with points pt 6 ps 1.2 lc rgb '#888888' title 'points', \\
      '$tmp/front.tsv' using 5:4 with linespoints lw 2 pt 7 lc rgb '#c0392b' title 'Pareto front', \\
-     '$tmp/front.tsv' using 5:4:10 with labels offset char 1,0.6 left font ',8' notitle
+     '$tmp/front-labels.tsv' using 5:4:10 with labels offset char 1,0.6 left font ',8' notitle
 EOF
 render pareto
