@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "coord.h"
@@ -143,8 +145,14 @@ static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
 	    (o->trace_ranks && (cim_trace_ranks_parse(o->trace_ranks, &ranks, err) < 0 ||
 				cim_trace_ranks_check(&ranks, plan->chips, err) < 0)))
 		return CIM_TRACE_ERR_INPUT;
-	if (rank == 0)
-		run_id = (uint64_t)(MPI_Wtime() * 1e6) ^ ((uint64_t)plan->chips << 48);
+	if (rank == 0) {
+		/* Distinct per run, so a reader can refuse files of two runs in
+		 * one folder (MPI_Wtime starts near 0 in every job). */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		run_id = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+			 ((uint64_t)getpid() << 32) ^ ((uint64_t)plan->chips << 56);
+	}
 	MPI_Bcast(&run_id, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
 	if (!cim_trace_ranks_has(&ranks, (uint32_t)rank))
 		return 0;

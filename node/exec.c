@@ -161,6 +161,9 @@ struct run {
 	size_t capops;
 	uint32_t *group; /* the TP group's ranks */
 	uint64_t *ready, *finish;
+	int traced;                /* some rank has probes: collectives are nonblocking */
+	uint64_t my_ready;         /* this member's part of the exchange in flight */
+	bool stopped;              /* a probe stopped the run while MPI held buffers */
 	struct memo *memo;         /* MEMO_SLOTS replays of this group's collectives */
 	uint64_t *memo_times;      /* 2 · tp times per slot: ready and finish offsets */
 	uint64_t *kv_pos;    /* positions cached per micro-batch */
@@ -198,6 +201,39 @@ static int probe_poll(struct run *r)
 		if (r->probes[i].poll && r->probes[i].poll(r->probes[i].ctx))
 			return 1;
 	return 0;
+}
+
+/*
+ * Completes req, polling the probes as it waits; returns 0, or 1 when a
+ * probe stopped the run first.  A signal stops each rank at its next poll,
+ * and a rank waiting for a peer that has already stopped (an earlier stage
+ * running ahead waits for a token that will never come) must stop too, not
+ * wait until it is killed with its trace unsaved.  A stopped receive
+ * (cancel) is cancelled; a stopped collective stays with MPI until the job
+ * is aborted (r->stopped: teardown leaves its buffers).  A rank without
+ * probes just waits.
+ */
+static int wait_polling(struct run *r, MPI_Request *req, bool cancel)
+{
+	int done = 0;
+
+	if (!r->nprobes) {
+		MPI_Wait(req, MPI_STATUS_IGNORE);
+		return 0;
+	}
+	for (;;) {
+		MPI_Test(req, &done, MPI_STATUS_IGNORE);
+		if (done)
+			return 0;
+		if (probe_poll(r))
+			break;
+	}
+	if (cancel) {
+		MPI_Cancel(req);
+		MPI_Wait(req, MPI_STATUS_IGNORE);
+	}
+	r->stopped = true;
+	return 1;
 }
 
 static uint32_t busy_class(uint32_t res)
@@ -337,7 +373,17 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	uint32_t algo;
 	double energy;
 
-	MPI_Allgather(&t, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm);
+	if (!r->traced) {
+		MPI_Allgather(&t, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm);
+	} else {
+		MPI_Request ag;
+		r->my_ready = t;
+		MPI_Iallgather(&r->my_ready, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm,
+			       &ag);
+		if (wait_polling(r, &ag, false))
+			return cim_err_set(r->err, "rank %u: interrupted at step %u in a collective",
+					   r->me->rank, k);
+	}
 	if (replay(r, &req, &algo, &energy) < 0)
 		return -1;
 	uint64_t end = r->finish[r->me->tp_index];
@@ -446,8 +492,17 @@ static int receive(struct run *r, uint32_t src, uint32_t kind, uint64_t bytes, u
 		   uint32_t k, const struct cim_part_pass *p, uint64_t *arrive_out)
 {
 	struct hdr h;
+	MPI_Request req;
 
-	MPI_Recv(&h, sizeof(h), MPI_BYTE, (int)src, (int)kind, r->comm, MPI_STATUS_IGNORE);
+	if (!r->nprobes) {
+		MPI_Recv(&h, sizeof(h), MPI_BYTE, (int)src, (int)kind, r->comm, MPI_STATUS_IGNORE);
+	} else {
+		MPI_Irecv(&h, sizeof(h), MPI_BYTE, (int)src, (int)kind, r->comm, &req);
+		if (wait_polling(r, &req, true))
+			return cim_err_set(r->err,
+					   "rank %u: interrupted waiting for %s of step %u from rank %u",
+					   r->me->rank, kind_name[kind], k, src);
+	}
 	if (h.kind != kind || h.micro_batch != m || h.step != k || h.bytes != bytes ||
 	    h.seqs != p->seqs)
 		return cim_err_set(r->err,
@@ -631,12 +686,28 @@ static int setup(struct run *r)
 		r->fault_step = -1;
 	}
 	MPI_Comm_split(r->comm, (int)(me->rank / plan->tp), (int)me->tp_index, &r->tp_comm);
+	/* Members of a group must all call MPI_Allgather or all MPI_Iallgather
+	 * (the waits of probed ranks poll): every rank learns whether any has
+	 * probes (--trace-ranks may trace only some). */
+	int mine = r->nprobes > 0;
+	MPI_Allreduce(&mine, &r->traced, 1, MPI_INT, MPI_MAX, r->comm);
 	return 0;
 }
 
 static void teardown(struct run *r)
 {
-	reap_sends(r, true);
+	if (r->stopped) {
+		/* The job is about to be aborted, and a peer that stopped
+		 * first may never take these sends nor finish the collective:
+		 * leave their buffers and the TP communicator to MPI. */
+		reap_sends(r, false);
+		if (r->nsends)
+			r->sends = NULL;
+		r->ready = NULL;
+		r->tp_comm = MPI_COMM_NULL;
+	} else {
+		reap_sends(r, true);
+	}
 	for (uint32_t i = 0; r->cal && i < r->nres; i++)
 		cal_free(&r->cal[i]);
 	cal_free(&r->any);
@@ -688,6 +759,7 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 				goto out;
 		}
 		if (probe_poll(&r)) {
+			r.stopped = true;
 			cim_err_set(err, "rank %u: interrupted at step %u", r.me->rank, k);
 			goto out;
 		}

@@ -30,8 +30,8 @@ struct cim_exec_probe {
 	void (*op)(void *ctx, const struct cim_rec_op *r);
 	void (*msg)(void *ctx, const struct cim_rec_msg *r);
 	void (*coll)(void *ctx, const struct cim_rec_coll *r);
-	/* Called between passes; returns nonzero to stop the run (an
-	 * interrupted run). */
+	/* Called between passes and while waiting for a peer's message or
+	 * collective; returns nonzero to stop the run (an interrupted run). */
 	int (*poll)(void *ctx);
 };
 

@@ -6,9 +6,10 @@
  * one thread (track) per resource, split into numbered lanes where spans
  * on a resource overlap (a viewer cannot draw overlapping spans on one
  * track); "X" events for ops, messages and collectives; a flow ("s"/"f")
- * from each message's send to its receive; counters ("C") for average
- * power and link bandwidth.  Timestamps are microseconds of virtual time
- * printed exactly (picoseconds as six decimals).
+ * from each message's send at departure to its receive at arrival;
+ * counters ("C") for average power and link bandwidth.  Timestamps are
+ * microseconds of virtual time printed exactly (picoseconds as six
+ * decimals).
  *
  * Files are read one at a time; only the two ends of every message are
  * kept across files to match them, so memory grows with the largest file,
@@ -90,13 +91,31 @@ struct span {
 	bool second;              /* the op's second resource (resource2) */
 };
 
+/*
+ * Where a flow binds inside its slice.  Viewers bind a flow event to the
+ * slice of its track that holds its time, and disagree at a slice's edges:
+ * chrome://tracing takes the earlier of two slices that touch, Perfetto the
+ * slice on top of its stack and converts times to whole nanoseconds.  So
+ * the arrow starts 1 ns after departure inside the send slice and ends 1 ns
+ * before arrival inside the receive slice; both ends of a message shorter
+ * than 2 ns sit at the middle of their slices.
+ */
+#define FLOW_INSET_PS 1000
+
+static uint64_t flow_bind_ps(uint64_t start, uint64_t end, bool is_send)
+{
+	if (end - start < 2 * FLOW_INSET_PS)
+		return start + (end - start) / 2;
+	return is_send ? start + FLOW_INSET_PS : end - FLOW_INSET_PS;
+}
+
 /* One end of a message, kept across files to draw its flow. */
 struct endpoint {
 	uint32_t sender, receiver, kind, micro_batch, step;
 	uint32_t is_send;
 	uint64_t depart_ps;
 	uint32_t pid, tid;
-	uint64_t bind_ps;         /* inside the slice it binds to */
+	uint64_t bind_ps;         /* inside the slice it binds to (flow_bind_ps) */
 };
 
 struct pwr_ev {
@@ -486,8 +505,7 @@ static int export_file(struct ctx *c, const struct trace_run_file *file, bool *p
 			.depart_ps = m->depart_ps,
 			.pid = in->rank,
 			.tid = s->tid,
-			.bind_ps = s->end - s->start >= 2 ? s->start + (s->end - s->start) / 2
-							  : s->start,
+			.bind_ps = flow_bind_ps(s->start, s->end, m->is_send),
 		};
 	}
 	if (write_counter(c, in->rank, "power", "W", 0) ||

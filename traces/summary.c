@@ -316,7 +316,9 @@ int cim_trace_summary_csv(const struct cim_trace_summary *s, FILE *f)
 		csv_str(f, x->kind);
 		fputc(',', f);
 		csv_str(f, x->name);
-		fprintf(f, ",%llu,%llu,%llu,%.9g,%.9g\n", (unsigned long long)x->count,
+		/* energy with 15 digits, so that the rows add up to the run's
+		 * energy (9 digits would round each by up to 5e-9) */
+		fprintf(f, ",%llu,%llu,%llu,%.9g,%.15g\n", (unsigned long long)x->count,
 			(unsigned long long)x->records, (unsigned long long)x->busy_ps,
 			share(s, x->busy_ps), x->energy_pj * 1e-12);
 	}

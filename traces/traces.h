@@ -92,8 +92,9 @@ int cim_trace_ranks_check(const struct cim_trace_ranks *ranks, uint32_t nranks,
 struct cim_trace_config {
 	const char *dir;            /* the run's trace directory; created like mkdir -p */
 	enum cim_trace_level level;
-	size_t buffer_bytes;        /* per buffer; 0 = CIM_TRACE_DEFAULT_BUFFER, else
-				       CIM_TRACE_MIN_BUFFER..CIM_TRACE_MAX_BUFFER */
+	size_t buffer_bytes;        /* per buffer, CIM_TRACE_MIN_BUFFER..CIM_TRACE_MAX_BUFFER;
+				       0 = CIMSIM_TRACE_BUFFER from the environment
+				       when set, else CIM_TRACE_DEFAULT_BUFFER */
 	uint32_t buffers;           /* 0 = 2 (double buffering), else 2..CIM_TRACE_MAX_BUFFERS */
 	/* header: who wrote the file */
 	uint32_t rank, nranks;      /* this rank, ranks in the run */
@@ -174,10 +175,14 @@ void cim_trace_abort_all(void);
 
 /*
  * Installs SIGINT and SIGTERM handlers that only set a flag (async-signal
- * safe); the executor polls cim_trace_interrupted() between steps, stops,
- * calls cim_trace_abort and exits.  A second signal ends the process at
- * once with the default action.  cim_trace_restore_signals puts the
- * previous handlers back.
+ * safe); the executor polls cim_trace_interrupted() between steps and
+ * while it waits for a peer, stops, calls cim_trace_abort and exits.  A
+ * second SIGINT ends the process at once with the default action, unless
+ * the run has begun to stop (cim_trace_probe_poll returned 1, or
+ * cim_trace_abort was called): the save comes first.  A second SIGTERM is
+ * ignored: Open MPI sends one to every rank when another aborts, a second
+ * before SIGKILL.  cim_trace_restore_signals puts the previous handlers
+ * back.
  */
 int cim_trace_install_signals(struct cim_err *err);
 void cim_trace_restore_signals(void);

@@ -88,6 +88,11 @@ struct cim_trace_writer {
 
 static struct cim_trace_writer *open_writers;
 
+/* Signals (the end of this file): the first SIGINT or SIGTERM, and whether
+ * the run has begun to stop and save its traces. */
+static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t stopping;
+
 /* ------------------------------------------------------------- errors */
 
 /* Remembers the first I/O error (uv or errno code, negative). */
@@ -549,7 +554,10 @@ void cim_trace_probe_coll(void *w, const struct cim_rec_coll *r)
 int cim_trace_probe_poll(void *w)
 {
 	cim_trace_poll(w);
-	return cim_trace_interrupted() ? 1 : 0;
+	if (!cim_trace_interrupted())
+		return 0;
+	stopping = 1; /* the executor stops now; cim_trace_abort follows */
+	return 1;
 }
 
 /* ------------------------------------------------------- open and close */
@@ -624,6 +632,26 @@ static int check_config(const struct cim_trace_config *cfg, struct cim_err *err)
 	return 0;
 }
 
+/* CIMSIM_TRACE_BUFFER=BYTES, when set, replaces the default buffer size
+ * (tests use small buffers to see files grow early in a run). */
+static int buffer_from_env(size_t *bytes_out, struct cim_err *err)
+{
+	const char *s = getenv("CIMSIM_TRACE_BUFFER");
+	char *end;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v < CIM_TRACE_MIN_BUFFER ||
+	    v > CIM_TRACE_MAX_BUFFER)
+		return cim_err_set(err,
+				   "CIMSIM_TRACE_BUFFER: expected %u to %u bytes, found \"%s\"",
+				   CIM_TRACE_MIN_BUFFER, CIM_TRACE_MAX_BUFFER, s);
+	*bytes_out = (size_t)v;
+	return 0;
+}
+
 static void writer_free(struct cim_trace_writer *w)
 {
 	for (struct cim_trace_writer **p = &open_writers; *p; p = &(*p)->next)
@@ -648,7 +676,10 @@ int cim_trace_open(const struct cim_trace_config *cfg, struct cim_trace_writer *
 	unsigned char prefix[TRACE_PREFIX + 4], crc[4];
 	int rc;
 
-	if (check_config(cfg, err) || make_dirs(cfg->dir, err))
+	size_t env_buffer = CIM_TRACE_DEFAULT_BUFFER;
+
+	if (check_config(cfg, err) || (!cfg->buffer_bytes && buffer_from_env(&env_buffer, err)) ||
+	    make_dirs(cfg->dir, err))
 		return -1;
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -657,7 +688,7 @@ int cim_trace_open(const struct cim_trace_config *cfg, struct cim_trace_writer *
 	w->rank = cfg->rank;
 	w->level = cfg->level;
 	w->merged_res = cfg->nres;
-	w->cap = cfg->buffer_bytes ? cfg->buffer_bytes : CIM_TRACE_DEFAULT_BUFFER;
+	w->cap = cfg->buffer_bytes ? cfg->buffer_bytes : env_buffer;
 	w->nbufs = cfg->buffers ? cfg->buffers : 2;
 	size_t plen = strlen(cfg->dir) + 32;
 	w->path = malloc(plen);
@@ -770,6 +801,7 @@ void cim_trace_abort(struct cim_trace_writer *w)
 
 	if (!w)
 		return;
+	stopping = 1;
 	uint32_t rank = w->rank;
 	if (sig)
 		snprintf(reason, sizeof(reason), "interrupted by signal %d (%s)", sig,
@@ -811,14 +843,19 @@ const char *cim_trace_writer_path(const struct cim_trace_writer *w)
 
 /* ------------------------------------------------------------- signals */
 
-static volatile sig_atomic_t got_signal;
 static struct sigaction old_int, old_term;
 static bool installed;
 
 static void on_signal(int sig)
 {
 	if (got_signal) {
-		/* The second signal: the user insists; end now. */
+		/* A second SIGTERM is not the user: when one rank aborts,
+		 * Open MPI sends SIGTERM to every rank a second before
+		 * SIGKILL (batch systems do alike), which must not cut short
+		 * a rank still on its way to saving.  A second SIGINT is the
+		 * user insisting: end now, unless the save has begun. */
+		if (stopping || sig == SIGTERM)
+			return;
 		signal(sig, SIG_DFL);
 		raise(sig);
 		return;
@@ -845,6 +882,7 @@ int cim_trace_install_signals(struct cim_err *err)
 	}
 	installed = true;
 	got_signal = 0;
+	stopping = 0;
 	return 0;
 }
 

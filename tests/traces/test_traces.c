@@ -9,6 +9,7 @@
 #include <msgpack.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "files.h"
 #include "json_mini.h"
@@ -751,7 +752,9 @@ static void test_signal_flag(void)
 	syn_feed(w, ev, syn_events(0, ev));
 	CIM_ASSERT_EQ_U64(cim_trace_probe_poll(w), 0);
 	raise(SIGINT); /* only sets the flag */
+	raise(SIGTERM); /* a second SIGTERM is ignored */
 	CIM_ASSERT_EQ_U64(cim_trace_probe_poll(w), 1); /* the executor stops */
+	raise(SIGINT); /* the save has begun: even a second SIGINT waits */
 	CU_ASSERT(cim_trace_interrupted());
 	CIM_ASSERT_EQ_U64(cim_trace_signal(), SIGINT);
 	cim_trace_abort(w);
@@ -766,6 +769,34 @@ static void test_signal_flag(void)
 }
 
 /* ---------------------------------------------------------- I/O errors */
+
+/* Before the run stops, a second SIGINT ends the process at once (the user
+ * insists); a second SIGTERM does not (Open MPI's, after another rank's
+ * MPI_Abort). */
+static void test_second_signal(void)
+{
+	for (int i = 0; i < 2; i++) {
+		int second = i == 0 ? SIGINT : SIGTERM, status = 0;
+		fflush(NULL);
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0) {
+			struct cim_err err;
+			if (cim_trace_install_signals(&err) != 0)
+				_exit(3);
+			raise(SIGTERM);
+			raise(second);
+			_exit(cim_trace_signal() == SIGTERM ? 0 : 4);
+		}
+		CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+		if (second == SIGINT) {
+			CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+		} else {
+			CU_ASSERT(WIFEXITED(status));
+			CIM_ASSERT_EQ_U64(WEXITSTATUS(status), 0);
+		}
+	}
+}
 
 static void test_io_errors(void)
 {
@@ -844,8 +875,31 @@ static void test_config_errors(void)
 	c.dir = "";
 	CU_ASSERT(cim_trace_open(&c, &w, &err) == -1);
 	CIM_ASSERT_HAS(err.msg, "no directory");
-	/* tracing off: a NULL writer does nothing */
+	/* CIMSIM_TRACE_BUFFER sets the default size, checked like the field */
+	c.dir = "/tmp/never-created-by-cimsim";
+	setenv("CIMSIM_TRACE_BUFFER", "4096x", 1);
+	CU_ASSERT(cim_trace_open(&c, &w, &err) == -1);
+	CIM_ASSERT_HAS(err.msg, "CIMSIM_TRACE_BUFFER: expected 4096 to 1073741824 bytes, "
+				"found \"4096x\"");
+	setenv("CIMSIM_TRACE_BUFFER", "4095", 1);
+	CU_ASSERT(cim_trace_open(&c, &w, &err) == -1);
+	char *dir = fresh_dir();
+	c.dir = dir;
+	setenv("CIMSIM_TRACE_BUFFER", "4096", 1);
+	CU_ASSERT_FATAL(cim_trace_open(&c, &w, &err) == 0);
+	unsetenv("CIMSIM_TRACE_BUFFER");
 	struct syn_ev ev[SYN_MAX_EVENTS];
+	for (int i = 0; i < 4; i++) /* about 3.3 KB each */
+		syn_feed(w, ev, syn_events(0, ev));
+	struct cim_trace_stats st;
+	cim_trace_writer_stats(w, &st);
+	/* buffers of 4096 bytes were handed over before close (none of 4 MiB
+	 * would have been) */
+	CU_ASSERT(st.bytes > 2 * 4096);
+	CU_ASSERT(st.writes >= 2);
+	CU_ASSERT(cim_trace_close(w, &err) == 0);
+	done_dir(dir);
+	/* tracing off: a NULL writer does nothing */
 	syn_feed(NULL, ev, syn_events(0, ev));
 	cim_trace_poll(NULL);
 	CU_ASSERT(cim_trace_close(NULL, &err) == 0);
@@ -1138,6 +1192,131 @@ static void test_export_lanes_and_names(void)
 	done_dir(dir);
 }
 
+/* The flow event of phase ph with the given id, or NULL. */
+static const struct jval *find_flow(const struct jval *doc, const char *ph, long long id)
+{
+	const struct jval *evs = jget(doc, "traceEvents");
+	for (size_t i = 0; evs && i < evs->n; i++) {
+		const struct jval *e = &evs->items[i];
+		if (strcmp(jgets(e, "ph"), ph) == 0 && jgetll(e, "id") == id)
+			return e;
+	}
+	return NULL;
+}
+
+/* The X slice named name on pid, its track and span, or false. */
+static bool find_slice(const struct jval *doc, const char *name, long long pid, struct xspan *out)
+{
+	const struct jval *e = find_event(doc, "X", name, pid);
+	if (!e)
+		return false;
+	*out = (struct xspan){pid, jgetll(e, "tid"), jps(e, "ts"), jps(e, "ts") + jps(e, "dur")};
+	return true;
+}
+
+/* The flow of the message whose send slice is send_name on sender and
+ * whose receive slice is recv_name on receiver: its start and its end. */
+static void flow_of(const struct jval *doc, const char *send_name, long long sender,
+		    const char *recv_name, long long receiver, const struct jval **s_out,
+		    const struct jval **f_out, struct xspan *send_out, struct xspan *recv_out)
+{
+	*s_out = *f_out = NULL;
+	CU_ASSERT_FATAL(find_slice(doc, send_name, sender, send_out));
+	CU_ASSERT_FATAL(find_slice(doc, recv_name, receiver, recv_out));
+	const struct jval *evs = jget(doc, "traceEvents");
+	for (size_t i = 0; i < evs->n; i++) {
+		const struct jval *e = &evs->items[i];
+		long long ts = jps(e, "ts");
+		if (strcmp(jgets(e, "ph"), "s") == 0 && jgetll(e, "pid") == sender &&
+		    jgetll(e, "tid") == send_out->tid && ts >= send_out->start &&
+		    ts <= send_out->end)
+			*s_out = e;
+	}
+	CU_ASSERT_FATAL(*s_out != NULL);
+	*f_out = find_flow(doc, "f", jgetll(*s_out, "id"));
+	CU_ASSERT_FATAL(*f_out != NULL);
+}
+
+/*
+ * A message's arrow starts on the sender's send slice at departure and
+ * ends on the receiver's receive slice at arrival ("bp":"e"), each a
+ * nanosecond inside its slice so that no viewer binds it to a slice that
+ * touches it: here a collective ends on the sender's link track exactly
+ * when the message departs, and one starts on the receiver's exactly when
+ * it arrives.  A message shorter than 2 ns has both ends at its middle.
+ */
+static void test_export_flow_direction(void)
+{
+	char *dir = fresh_dir();
+	struct cim_trace_config c;
+	struct cim_trace_writer *w;
+	struct cim_err err;
+	struct syn_ev ev[8], *e;
+	struct export_check k;
+
+	for (uint32_t r = 0; r < 2; r++) {
+		syn_config(&c, dir, r, CIM_TRACE_OP);
+		c.nranks = 2;
+		CU_ASSERT_FATAL(cim_trace_open(&c, &w, &err) == 0);
+		e = ev;
+		if (r == 0) {
+			/* all-reduce [40, 100) ns, then activations 0 → 1 over
+			 * [100, 160) ns; a token 1 → 0 over [300, 301) ns */
+			e = syn_coll(e, 40000, 0, 0, 0);
+			e[-1].u.coll.finish_ps = 100000;
+			e = syn_msg(e, 100000, 1, CIM_MSG_ACT, true, 0, 0);
+			e[-1].u.msg.arrive_ps = 160000;
+			e = syn_msg(e, 300000, 1, CIM_MSG_TOKEN, false, 0, 0);
+		} else {
+			e = syn_msg(e, 100000, 0, CIM_MSG_ACT, false, 0, 0);
+			e[-1].u.msg.arrive_ps = 160000;
+			/* all-reduce [160, 200) ns: it starts as the message arrives */
+			e = syn_coll(e, 160000, 0, 0, 0);
+			e[-1].u.coll.finish_ps = 200000;
+			e = syn_msg(e, 300000, 0, CIM_MSG_TOKEN, true, 0, 0);
+		}
+		syn_feed(w, ev, (size_t)(e - ev));
+		CU_ASSERT_FATAL(cim_trace_close(w, &err) == 0);
+	}
+	export_and_check(dir, &k);
+	CIM_ASSERT_EQ_U64(k.s, 2);
+	CIM_ASSERT_EQ_U64(k.f, 2);
+	CU_ASSERT(k.ids_paired);
+	CIM_ASSERT_EQ_U64(k.unbound, 0);
+	CIM_ASSERT_EQ_U64(k.lanes, 0); /* the touching slices share a track */
+
+	/* activations 0 → 1, 60 ns: from 101 ns on rank 0 to 159 ns on rank 1 */
+	const struct jval *fs, *ff;
+	struct xspan snd, rcv, coll;
+	flow_of(&k.doc, "send act → 1", 0, "recv act ← 0", 1, &fs, &ff, &snd, &rcv);
+	CIM_ASSERT_EQ_U64(snd.start, 100000);
+	CIM_ASSERT_EQ_U64(rcv.end, 160000);
+	CIM_ASSERT_EQ_U64(jps(fs, "ts"), 101000);
+	CIM_ASSERT_EQ_U64(jgetll(ff, "pid"), 1);
+	CIM_ASSERT_EQ_U64(jgetll(ff, "tid"), rcv.tid);
+	CU_ASSERT_STRING_EQUAL(jgets(ff, "bp"), "e");
+	CIM_ASSERT_EQ_U64(jps(ff, "ts"), 159000);
+	CU_ASSERT(jget(fs, "bp") == NULL); /* a start binds to its enclosing slice */
+	/* strictly inside: not on the collectives that touch the message */
+	CU_ASSERT_FATAL(find_slice(&k.doc, "all-reduce", 0, &coll));
+	CIM_ASSERT_EQ_U64(coll.tid, snd.tid);
+	CIM_ASSERT_EQ_U64(coll.end, snd.start);
+	CU_ASSERT(jps(fs, "ts") > coll.end && jps(fs, "ts") < snd.end);
+	CU_ASSERT_FATAL(find_slice(&k.doc, "all-reduce", 1, &coll));
+	CIM_ASSERT_EQ_U64(coll.tid, rcv.tid);
+	CIM_ASSERT_EQ_U64(coll.start, rcv.end);
+	CU_ASSERT(jps(ff, "ts") > rcv.start && jps(ff, "ts") < coll.start);
+
+	/* the token 1 → 0 lasts 1 ns: both ends at 300.5 ns, the start on
+	 * rank 1 (the sender, although its file is read second) */
+	flow_of(&k.doc, "send token → 0", 1, "recv token ← 1", 0, &fs, &ff, &snd, &rcv);
+	CIM_ASSERT_EQ_U64(jps(fs, "ts"), 300500);
+	CIM_ASSERT_EQ_U64(jgetll(ff, "pid"), 0);
+	CIM_ASSERT_EQ_U64(jps(ff, "ts"), 300500);
+	jfree(&k.doc);
+	done_dir(dir);
+}
+
 /* Files that do not belong together are refused; other names ignored. */
 static void test_run_directory(void)
 {
@@ -1300,12 +1479,14 @@ static const struct cim_test tests[] = {
 	{ "abort writes a readable partial file", test_abort_partial },
 	{ "abort_all ends every writer", test_abort_all },
 	{ "SIGINT sets the flag, abort says why", test_signal_flag },
+	{ "a second SIGINT ends the process, a second SIGTERM does not", test_second_signal },
 	{ "I/O errors are reported, never silent", test_io_errors },
 	{ "bad configurations are refused", test_config_errors },
 	{ "rank filter 0,3-5", test_rank_filter },
 	{ "level names", test_level_names },
 	{ "Chrome JSON export", test_export_chrome },
 	{ "export lanes and escaping", test_export_lanes_and_names },
+	{ "flow arrows: send at departure to receive at arrival", test_export_flow_direction },
 	{ "run directory checks", test_run_directory },
 	{ "summary equals hand sums", test_summary },
 };

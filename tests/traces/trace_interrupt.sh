@@ -1,0 +1,189 @@
+#!/bin/sh
+# trace_interrupt.sh TARGET SIGNAL LEVEL EXPORT DIR MPIRUN... -- CIMSIM
+# EXPERIMENT: starts a long run of EXPERIMENT on 8 ranks, traced at LEVEL
+# into DIR, in the background; waits until every rank has written records;
+# sends SIGNAL (TERM or INT) to TARGET; and passes when the run ends with a
+# non-zero status and every rank's file reads back as partial, ending with
+# a trailer that names the signal the rank got.  TARGET is `mpirun` (as a
+# user's Ctrl-C), `ranks` (every rank at once, as a batch system ending a
+# job) or `ranks:LIST` (those ranks only, e.g. 6,7: the last stage stops,
+# the other ranks are left waiting for a token that never comes until Open
+# MPI, after the stopped ranks' MPI_Abort, sends them SIGTERM).  The reader
+# checks such a trailer's record counts and energy totals against the
+# records it read, so nothing the rank recorded was lost.  `trace summary`
+# must use the files and name every rank partial, `--strict` must refuse
+# them; with EXPORT `export`, so must `trace export` (at level op the files
+# of an interrupted run hold millions of records, whose export takes too
+# long for a test).
+#
+# The writers use 64 KiB buffers (CIMSIM_TRACE_BUFFER) so that the files
+# grow from the first steps.  A run that ends before the signal reaches it
+# proves nothing: the test then tries a longer one, and fails if even that
+# was too short.  Every wait is bounded: 20 s for the first records, 30 s
+# for mpirun to end after the signal (it needs about 2 s, see below).
+set -u
+target=$1
+sig=$2
+level=$3
+export=$4
+dir=$5
+shift 5
+mpirun=""
+while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
+shift
+cimsim=$1
+exp=$2
+np=8
+buffer=65536
+
+fail() {
+	echo "FAIL: $*"
+	[ -f "$dir.log" ] && { echo "--- run output:"; cat "$dir.log"; }
+	exit 1
+}
+
+# ranks_of PID: the pids of mpirun PID's children, the ranks (field 4 of
+# /proc/PID/stat is the parent's pid).
+ranks_of() {
+	awk -v p="$1" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null
+}
+
+# kill_run PID: SIGKILL to mpirun PID and its ranks; a failed test leaves
+# no rank behind.
+kill_run() {
+	for k in $(ranks_of "$1"); do kill -9 "$k" 2>/dev/null; done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# wait_exit PID TENTHS: waits up to TENTHS tenths of a second for PID to end;
+# returns 0 when it ended.
+wait_exit() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$i" -ge "$2" ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 0
+}
+
+# One attempt with TOKENS generated tokens: 0 = interrupted as wanted, 2 =
+# the run ended before the signal reached it, anything else = failure.
+attempt() {
+	tokens=$1
+	rm -rf "$dir" "$dir.log"
+	# shellcheck disable=SC2086
+	CIMSIM_TRACE_BUFFER=$buffer $mpirun -np $np "$cimsim" run "$exp" \
+		--set workload.generate_tokens="$tokens" --quiet --trace "$dir" \
+		--trace-level "$level" > "$dir.log" 2>&1 &
+	pid=$!
+	# Every rank has handed at least one full buffer to the disk: the run
+	# is under way and its signal handlers are installed.
+	i=0
+	while :; do
+		ready=$(find "$dir" -name 'rank-*.cimtrace' -size +$((buffer / 1024))k 2>/dev/null |
+			wc -l)
+		[ "$ready" -eq "$np" ] && break
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			echo "run with $tokens tokens ended (status $?) before every rank wrote a buffer"
+			return 2
+		fi
+		# 20 s: MPI start-up of 8 ranks on a loaded 2-core machine included
+		[ "$i" -ge 200 ] && { kill_run "$pid"; fail "no records after 20 s"; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ "$target" != mpirun ]; then
+		# Open MPI puts each rank's number in its environment.
+		kids=$(ranks_of "$pid")
+		[ "$(printf '%s\n' "$kids" | wc -w)" -eq "$np" ] ||
+			{ kill_run "$pid"; fail "found ranks '$kids' under mpirun $pid"; }
+		pids=""
+		for k in $kids; do
+			r=$(tr '\0' '\n' < "/proc/$k/environ" 2>/dev/null |
+				sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
+			case ",${target#ranks:}," in
+			,ranks,|*",$r,"*) pids="$pids $k" ;;
+			esac
+		done
+		[ -n "$pids" ] || { kill_run "$pid"; fail "no rank of $target under mpirun"; }
+		# shellcheck disable=SC2086
+		kill -"$sig" $pids 2>/dev/null || { wait "$pid"; return 2; }
+	else
+		kill -"$sig" "$pid" 2>/dev/null || { wait "$pid"; return 2; }
+	fi
+	if ! wait_exit "$pid" 300; then
+		kill_run "$pid"
+		fail "mpirun still running 30 s after SIG$sig"
+	fi
+	wait "$pid"
+	status=$?
+	if ! grep -q "cimsim: rank [0-9]*: interrupted" "$dir.log"; then
+		# the signal came after the last step: the run was too short
+		echo "run with $tokens tokens was not interrupted (status $status)"
+		return 2
+	fi
+	[ "$status" -ne 0 ] || fail "an interrupted run exited with status 0"
+	echo "SIG$sig stopped the run with $tokens tokens; mpirun exit status $status"
+	return 0
+}
+
+rc=2
+for tokens in 1024 3900; do
+	attempt "$tokens"
+	rc=$?
+	[ "$rc" -eq 2 ] || break
+done
+[ "$rc" -eq 2 ] && fail "even 3900 tokens ended before SIG$sig arrived"
+[ "$rc" -eq 0 ] || exit 1
+
+# The signal each trailer names, as an extended regular expression.  Open
+# MPI's mpirun meets SIGINT and SIGTERM alike: SIGCONT to every rank,
+# SIGTERM a second later, SIGKILL a second after that; and when a rank
+# calls MPI_Abort it sends the others SIGTERM the same way.
+signame='signal 15 \(SIGTERM\)'
+if [ "$sig" = INT ]; then
+	case $target in
+	ranks) signame='signal 2 \(SIGINT\)' ;;
+	ranks:*) signame='signal (2 \(SIGINT\)|15 \(SIGTERM\))' ;;
+	esac
+fi
+
+# Every rank wrote its file, and each ends with a trailer marked partial
+# whose counts and energy totals match the records read (the reader checks
+# them: a record lost would be an error).
+out=$("$cimsim" trace summary "$dir" 2>&1) || fail "trace summary failed: $out"
+r=0
+all=""
+while [ "$r" -lt "$np" ]; do
+	f=$(printf 'rank-%05d.cimtrace' "$r")
+	printf '%s\n' "$out" |
+		grep -Eq "$f: partial: .*the trailer marks the trace partial \(interrupted by $signame\)" ||
+		fail "rank $r: no trailer marked partial by $signame:
+$out"
+	all="$all rank $r"
+	r=$((r + 1))
+done
+printf '%s\n' "$out" | grep -q "^$np of $np ranks traced, .*; partial:$all\$" ||
+	fail "the summary does not name every rank partial:
+$out"
+
+out=$("$cimsim" trace summary "$dir" --strict 2>&1)
+[ $? -eq 2 ] || fail "trace summary --strict accepted partial files: $out"
+printf '%s\n' "$out" | grep -q "partial" || fail "trace summary --strict: $out"
+
+if [ "$export" = export ]; then
+	out=$("$cimsim" trace export "$dir" -o "$dir/trace.json" 2>&1) ||
+		fail "trace export: $out"
+	partial=$(printf '%s' "$all" | sed 's/ rank /,/g; s/^,//')
+	grep -q "\"partial_ranks\":\\[$partial\\]" "$dir/trace.json" ||
+		fail "the export does not list ranks $partial as partial"
+	out=$("$cimsim" trace export "$dir" -o "$dir/never.json" --strict 2>&1)
+	[ $? -eq 2 ] || fail "trace export --strict accepted partial files: $out"
+	[ ! -e "$dir/never.json" ] || fail "trace export --strict left $dir/never.json"
+fi
+echo "every rank's file is partial, readable and complete up to SIG$sig"
+rm -rf "$dir" # hundreds of MB
+exit 0
