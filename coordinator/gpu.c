@@ -16,8 +16,8 @@
 #include "gpu.h"
 
 /*
- * Datasheet figures, /work/shared/REFERENCES.md "GPU baseline" and
- * "Inter-chip links".  Peak FLOP/s are dense (NVIDIA quotes twice as much
+ * Datasheet figures, docs/references.md "A100 and H100 datasheets" and
+ * "NVLink".  Peak FLOP/s are dense (NVIDIA quotes twice as much
  * "with sparsity").  Capacity: the "80GB" of both parts is 80 GiB of HBM
  * (five 16 GiB stacks; nvidia-smi shows 81920 MiB on A100-SXM4-80GB); the
  * few hundred MiB the driver keeps fall within CIM_GPU_RESERVE_PERCENT.

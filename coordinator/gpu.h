@@ -31,7 +31,7 @@
  * baseline may use.  Counts are powers of two up to this. */
 #define CIM_GPU_MAX_PER_NODE 8u
 
-/* One GPU model's datasheet figures (/work/shared/REFERENCES.md). */
+/* One GPU model's datasheet figures (docs/references.md, A100 and H100). */
 struct cim_gpu_spec {
 	char name[32];
 	uint64_t peak_flops; /* dense fp16/bf16 tensor FLOP/s (no 2:4 sparsity) */

@@ -7,7 +7,7 @@
  * Runs from the project root (CTest sets the working directory), so the
  * presets in configs/models/ are read as users read them.
  *
- * Figures used throughout (coordinator/gpu.c, REFERENCES.md):
+ * Figures used throughout (coordinator/gpu.c, docs/references.md):
  *   A100: 312e12 FLOP/s, 2039e9 B/s, 400 W, NVLink 300e9 B/s each way;
  *   H100: 989e12 FLOP/s, 3350e9 B/s, 700 W, NVLink 450e9 B/s each way;
  *   both 80 GiB = 85,899,345,920 B, 90 % usable = 77,309,411,328 B.
@@ -92,7 +92,7 @@ static void test_table(void)
 	CU_ASSERT_PTR_NULL(cim_gpu_get(2));
 	CIM_ASSERT_HAS(a100()->name, "A100");
 	CIM_ASSERT_HAS(h100()->name, "H100");
-	/* REFERENCES.md "GPU baseline": 312 / 989 TFLOP/s, 2,039 / 3,350 GB/s,
+	/* docs/references.md, A100 and H100: 312 / 989 TFLOP/s, 2,039 / 3,350 GB/s,
 	 * 400 / 700 W; NVLink 600 / 900 GB/s over both directions. */
 	CIM_ASSERT_EQ_U64(a100()->peak_flops, 312000000000000ull);
 	CIM_ASSERT_EQ_U64(h100()->peak_flops, 989000000000000ull);
@@ -107,7 +107,7 @@ static void test_table(void)
 	CU_ASSERT_STRING_EQUAL(cim_gpu_bound_name(CIM_GPU_COMPUTE), "compute");
 }
 
-/* (1) REFERENCES.md: the batch-1 bandwidth ceiling of Llama-2-7B fp16 on
+/* (1) docs/references.md, A100 and H100: the batch-1 bandwidth ceiling of Llama-2-7B fp16 on
  * one A100-80G is ≈151 tokens/s (weights read once per token). */
 static void test_7b_bandwidth_ceiling(void)
 {
@@ -313,7 +313,7 @@ static void test_h100_never_slower(void)
 	}
 }
 
-/* Measured batch-1 decode (REFERENCES.md, lmdeploy) lies below the
+/* Measured batch-1 decode (docs/references.md, lmdeploy) lies below the
  * roofline, at 57–66 % of it. */
 static void test_measured_below_roofline(void)
 {
@@ -357,7 +357,7 @@ static void test_deterministic(void)
 }
 
 static const struct cim_test tests[] = {
-    {"the GPU table holds REFERENCES.md's figures", test_table},
+    {"the GPU table holds the datasheet figures (docs/references.md)", test_table},
     {"Llama-2-7B batch-1 decode meets the 151 tokens/s ceiling", test_7b_bandwidth_ceiling},
     {"Llama-2-70B needs 2, 4 or no count of 80 GB GPUs", test_70b_gpus},
     {"a compute-bound prefill by hand", test_tiny_prefill_compute_bound},
