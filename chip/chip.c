@@ -11,7 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "node.h"
+#include "chip.h"
 
 static uint64_t div_ceil(uint64_t a, uint64_t b)
 {
@@ -54,22 +54,36 @@ static uint64_t bytes_of(uint64_t elems, uint32_t bits)
 	return div_ceil(elems * bits, 8);
 }
 
+static const char *const ecomp_names[] = {
+    [CIM_E_ARRAY] = "array",	     [CIM_E_ADC] = "adc",
+    [CIM_E_DAC] = "dac",	     [CIM_E_SHIFT_ADD] = "shift_add",
+    [CIM_E_SAMPLE_HOLD] = "sample_hold", [CIM_E_DIGITAL] = "digital",
+    [CIM_E_BUFFER] = "buffer",	     [CIM_E_DRAM] = "dram",
+    [CIM_E_INTERCONNECT] = "interconnect",
+};
+_Static_assert(sizeof(ecomp_names) / sizeof(ecomp_names[0]) == CIM_E_NCOMP,
+	       "a name per energy component");
+
+const char *cim_chip_ecomp_name(enum cim_chip_ecomp c)
+{
+	return (unsigned)c < CIM_E_NCOMP ? ecomp_names[c] : "?";
+}
+
+/* Σ in component order, so every total of the same energies is the same
+ * double. */
 double cim_chip_energy_total(const struct cim_chip_energy *e)
 {
-	return e->array + e->adc + e->dac + e->shift_add + e->sample_hold + e->digital + e->buffer +
-	       e->dram;
+	double t = 0;
+
+	for (int i = 0; i < CIM_E_NCOMP; i++)
+		t += e->pj[i];
+	return t;
 }
 
 void cim_chip_energy_add(struct cim_chip_energy *acc, const struct cim_chip_energy *e, double times)
 {
-	acc->array += e->array * times;
-	acc->adc += e->adc * times;
-	acc->dac += e->dac * times;
-	acc->shift_add += e->shift_add * times;
-	acc->sample_hold += e->sample_hold * times;
-	acc->digital += e->digital * times;
-	acc->buffer += e->buffer * times;
-	acc->dram += e->dram * times;
+	for (int i = 0; i < CIM_E_NCOMP; i++)
+		acc->pj[i] += e->pj[i] * times;
 }
 
 /* ---------------------------------------------------------------- mapping */
@@ -148,14 +162,14 @@ void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 	/* A read costs read_pj for the whole array, in proportion to the cells
 	 * driven (rows used × columns read). */
 	cells_active = m->k * m->cols_converted;
-	v.energy.array = v.input_cycles * c->xbar.read_pj * (double)cells_active /
+	v.energy.pj[CIM_E_ARRAY] = v.input_cycles * c->xbar.read_pj * (double)cells_active /
 			 ((double)c->xbar.rows * c->xbar.cols);
-	v.energy.dac = (double)v.input_cycles * (double)(m->k * m->col_blocks) * c->dac.energy_pj;
-	v.energy.adc = (double)v.conversions * c->adc.energy_pj;
-	v.energy.sample_hold =
+	v.energy.pj[CIM_E_DAC] = (double)v.input_cycles * (double)(m->k * m->col_blocks) * c->dac.energy_pj;
+	v.energy.pj[CIM_E_ADC] = (double)v.conversions * c->adc.energy_pj;
+	v.energy.pj[CIM_E_SAMPLE_HOLD] =
 	    c->has_sample_hold ? (double)v.conversions * c->sample_hold.energy_pj : 0;
-	v.energy.shift_add = (double)v.shift_adds * c->shift_add.energy_pj;
-	v.energy.buffer = (double)v.buffer_bytes * c->buffer.energy_pj;
+	v.energy.pj[CIM_E_SHIFT_ADD] = (double)v.shift_adds * c->shift_add.energy_pj;
+	v.energy.pj[CIM_E_BUFFER] = (double)v.buffer_bytes * c->buffer.energy_pj;
 	*out = v;
 }
 
@@ -237,8 +251,8 @@ void cim_chip_vector_op(const struct cim_chip_spec *c, enum cim_op_kind kind, en
 
 	r.ps = max_u64(ps_for_cycles(div_ceil(ops, c->digital.lanes), c->digital.clock_hz),
 		       ps_for_bytes(bytes, c->buffer.bandwidth));
-	r.energy.digital = (double)ops * c->digital.energy_pj;
-	r.energy.buffer = (double)bytes * c->buffer.energy_pj;
+	r.energy.pj[CIM_E_DIGITAL] = (double)ops * c->digital.energy_pj;
+	r.energy.pj[CIM_E_BUFFER] = (double)bytes * c->buffer.energy_pj;
 	*out = r;
 }
 
@@ -276,18 +290,18 @@ int cim_chip_attention(const struct cim_chip_spec *c, const struct cim_attn_shap
 	if (where == CIM_KV_ENGINE) {
 		r.ps = ps_for_cycles(div_ceil(macs, c->attn_engine.macs_per_cycle),
 				     c->attn_engine.clock_hz);
-		r.energy.array = (double)macs * c->attn_engine.mac_pj;
+		r.energy.pj[CIM_E_ARRAY] = (double)macs * c->attn_engine.mac_pj;
 		*out = r;
 		return 0;
 	}
 	compute_ps = ps_for_cycles(div_ceil(macs, c->digital.lanes), c->digital.clock_hz);
-	r.energy.digital = (double)macs * c->digital.energy_pj;
+	r.energy.pj[CIM_E_DIGITAL] = (double)macs * c->digital.energy_pj;
 	if (where == CIM_KV_DRAM) {
 		r.ps = max_u64(compute_ps, ps_for_bytes(bytes, c->dram.bandwidth));
-		r.energy.dram = (double)bytes * c->dram.energy_pj;
+		r.energy.pj[CIM_E_DRAM] = (double)bytes * c->dram.energy_pj;
 	} else {
 		r.ps = max_u64(compute_ps, ps_for_bytes(bytes, c->buffer.bandwidth));
-		r.energy.buffer = (double)bytes * c->buffer.energy_pj;
+		r.energy.pj[CIM_E_BUFFER] = (double)bytes * c->buffer.energy_pj;
 	}
 	*out = r;
 	return 0;
@@ -309,15 +323,15 @@ int cim_chip_kv_append(const struct cim_chip_spec *c, const struct cim_attn_shap
 	switch (where) {
 	case CIM_KV_ENGINE:
 		r.ps = a->queries * c->attn_engine.write_ps;
-		r.energy.array = (double)bytes * c->attn_engine.write_pj;
+		r.energy.pj[CIM_E_ARRAY] = (double)bytes * c->attn_engine.write_pj;
 		break;
 	case CIM_KV_DRAM:
 		r.ps = ps_for_bytes(bytes, c->dram.bandwidth);
-		r.energy.dram = (double)bytes * c->dram.energy_pj;
+		r.energy.pj[CIM_E_DRAM] = (double)bytes * c->dram.energy_pj;
 		break;
 	case CIM_KV_BUFFER:
 		r.ps = ps_for_bytes(bytes, c->buffer.bandwidth);
-		r.energy.buffer = (double)bytes * c->buffer.energy_pj;
+		r.energy.pj[CIM_E_BUFFER] = (double)bytes * c->buffer.energy_pj;
 		break;
 	}
 	*out = r;
@@ -403,35 +417,4 @@ void cim_chip_peak(const struct cim_chip_spec *c, struct cim_chip_peak *out)
 	cim_chip_area(c, &area);
 	p.ops_per_s_mm2 = area.total > 0 ? p.ops_per_s / area.total : 0;
 	*out = p;
-}
-
-int cim_chip_check_fit(const struct cim_chip_spec *c, uint64_t crossbars, uint64_t kv_bytes,
-		       enum cim_kv_where where, struct cim_err *err)
-{
-	static const char *const names[] = {"buffer", "DRAM", "attention engine"};
-	struct cim_chip_capacity cap;
-	uint64_t room;
-
-	cim_chip_capacity(c, &cap);
-	if (crossbars > cap.crossbars) {
-		snprintf(err->msg, sizeof(err->msg),
-			 "chip %s: the weights need %llu crossbars, the chip has %llu", c->name,
-			 (unsigned long long)crossbars, (unsigned long long)cap.crossbars);
-		return -1;
-	}
-	if (!has_part(c, where)) {
-		snprintf(err->msg, sizeof(err->msg), "chip %s: has no %s for the KV cache", c->name,
-			 names[where]);
-		return -1;
-	}
-	room = where == CIM_KV_BUFFER ? cap.buffer_bytes
-	       : where == CIM_KV_DRAM ? cap.dram_bytes
-				      : cap.engine_bytes;
-	if (kv_bytes > room) {
-		snprintf(err->msg, sizeof(err->msg),
-			 "chip %s: the KV cache needs %llu bytes, the %s holds %llu", c->name,
-			 (unsigned long long)kv_bytes, names[where], (unsigned long long)room);
-		return -1;
-	}
-	return 0;
 }

@@ -1,7 +1,6 @@
 /*
- * node.h — one chip: what each operator of an LLM costs on a compute-in-
- * memory chip (the cost model), and later the executor that runs a chip's
- * share of the plan.
+ * chip.h — one chip: what each operator of an LLM costs on a compute-in-
+ * memory chip (the cost model).
  *
  * The cost model is pure: functions of a struct cim_chip_spec and an
  * operator's shape, with no state, no MPI and no allocation.  Latencies are
@@ -10,24 +9,40 @@
  * docs/chip-model.md.  It does not decide where a matrix lives or which chip
  * runs what; the partitioner and the executor do.
  */
-#ifndef CIM_NODE_NODE_H
-#define CIM_NODE_NODE_H
+#ifndef CIM_CHIP_CHIP_H
+#define CIM_CHIP_CHIP_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "spec.h"
 
-/* Energy by component, pJ. */
+/*
+ * The energy components: the one vocabulary by which the chip model, the
+ * executor, traces and every report split energy.  The chip model fills all
+ * but the last; the interconnect's energy of messages and collectives is
+ * added by the executor.
+ */
+enum cim_chip_ecomp {
+	CIM_E_ARRAY,	    /* crossbar reads (and SRAM-CIM attention engine) */
+	CIM_E_ADC,	    /* conversions */
+	CIM_E_DAC,	    /* input drivers */
+	CIM_E_SHIFT_ADD,    /* shift-and-add and partial-sum accumulation */
+	CIM_E_SAMPLE_HOLD,  /* column sampling */
+	CIM_E_DIGITAL,	    /* vector unit */
+	CIM_E_BUFFER,	    /* on-chip buffer reads and writes */
+	CIM_E_DRAM,	    /* chip DRAM reads and writes */
+	CIM_E_INTERCONNECT, /* links: messages and collectives */
+	CIM_E_NCOMP,
+	CIM_E_NCHIP = CIM_E_INTERCONNECT, /* the components the chip model fills */
+};
+
+/* "array", "adc" … "interconnect": the name reports and traces use. */
+const char *cim_chip_ecomp_name(enum cim_chip_ecomp c);
+
+/* Energy by component, pJ (or W where a field says so). */
 struct cim_chip_energy {
-	double array;        /* crossbar reads (and SRAM-CIM attention engine) */
-	double adc;          /* conversions */
-	double dac;          /* input drivers */
-	double shift_add;    /* shift-and-add and partial-sum accumulation */
-	double sample_hold;  /* column sampling */
-	double digital;      /* vector unit */
-	double buffer;       /* on-chip buffer reads and writes */
-	double dram;         /* chip DRAM reads and writes */
+	double pj[CIM_E_NCOMP];
 };
 
 double cim_chip_energy_total(const struct cim_chip_energy *e);
@@ -173,9 +188,4 @@ struct cim_chip_peak {
 
 void cim_chip_peak(const struct cim_chip_spec *c, struct cim_chip_peak *out);
 
-/* Checks that crossbars and KV bytes fit; fills err with the numbers when
- * they do not and returns -1. */
-int cim_chip_check_fit(const struct cim_chip_spec *c, uint64_t crossbars, uint64_t kv_bytes,
-		       enum cim_kv_where where, struct cim_err *err);
-
-#endif /* CIM_NODE_NODE_H */
+#endif /* CIM_CHIP_CHIP_H */

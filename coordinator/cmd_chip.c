@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "json.h"
-#include "node.h"
+#include "chip.h"
 #include "report.h"
 
 static const char chip_usage[] =
@@ -29,24 +29,6 @@ struct chip_view {
 	struct cim_chip_capacity cap;
 	struct cim_chip_area area;
 	struct cim_chip_peak peak;
-};
-
-/* The components of an energy (or power) in one order, with their names. */
-#define NPARTS 8
-static void energy_parts(const struct cim_chip_energy *e, double v[NPARTS])
-{
-	v[0] = e->array;
-	v[1] = e->adc;
-	v[2] = e->dac;
-	v[3] = e->shift_add;
-	v[4] = e->sample_hold;
-	v[5] = e->digital;
-	v[6] = e->buffer;
-	v[7] = e->dram;
-}
-
-static const char *const part_names[NPARTS] = {
-    "array", "adc", "dac", "shift_add", "sample_hold", "digital", "buffer", "dram",
 };
 
 #define NAREAS 10
@@ -75,7 +57,7 @@ static void print_text(FILE *f, const struct chip_view *v)
 	const struct cim_chip_peak *p = &v->peak;
 	const struct cim_chip_mvm *m = &p->mvm;
 	char b1[64], b2[64], b3[64];
-	double parts[NAREAS > NPARTS ? NAREAS : NPARTS];
+	double parts[NAREAS];
 
 	fprintf(f, "chip %s\n", c->name);
 	fprintf(f, "  crossbars         %s (%u tiles × %u), %u×%u, %u-bit cells\n",
@@ -119,11 +101,9 @@ static void print_text(FILE *f, const struct chip_view *v)
 		(unsigned long long)m->conversions);
 
 	fprintf(f, "\n  %-18s %14s %14s\n", "part", "MVM pJ", "peak W");
-	energy_parts(&m->energy, parts);
-	double watts[NPARTS];
-	energy_parts(&p->power_by_part, watts);
-	for (int i = 0; i < NPARTS; i++)
-		fprintf(f, "  %-18s %14.1f %14.4g\n", part_names[i], parts[i], watts[i]);
+	for (int i = 0; i < CIM_E_NCHIP; i++)
+		fprintf(f, "  %-18s %14.1f %14.4g\n", cim_chip_ecomp_name((enum cim_chip_ecomp)i),
+			m->energy.pj[i], p->power_by_part.pj[i]);
 	fprintf(f, "  %-18s %14s %14.4g\n", "static", "", cim_chip_static_w(c));
 
 	fprintf(f, "\n  %-18s %14s\n", "area", "mm²");
@@ -136,7 +116,7 @@ static void print_json(struct json_w *w, const struct chip_view *v)
 {
 	const struct cim_chip_spec *c = v->c;
 	const struct cim_chip_peak *p = &v->peak;
-	double parts[NAREAS > NPARTS ? NAREAS : NPARTS];
+	double parts[NAREAS];
 
 	json_str(w, "name", c->name);
 	json_u64(w, "crossbars", v->cap.crossbars);
@@ -161,9 +141,8 @@ static void print_json(struct json_w *w, const struct chip_view *v)
 	json_f64(w, "dynamic_w", p->dynamic_w);
 	json_f64(w, "static_w", cim_chip_static_w(c));
 	json_obj(w, "power_w_by_part");
-	energy_parts(&p->power_by_part, parts);
-	for (int i = 0; i < NPARTS; i++)
-		json_f64(w, part_names[i], parts[i]);
+	for (int i = 0; i < CIM_E_NCHIP; i++)
+		json_f64(w, cim_chip_ecomp_name((enum cim_chip_ecomp)i), p->power_by_part.pj[i]);
 	json_obj_end(w);
 	json_obj_end(w);
 	json_obj(w, "area_mm2");
@@ -182,9 +161,8 @@ static void print_json(struct json_w *w, const struct chip_view *v)
 	json_u64(w, "conversions", p->mvm.conversions);
 	json_f64(w, "energy_pj", cim_chip_energy_total(&p->mvm.energy));
 	json_obj(w, "energy_pj_by_part");
-	energy_parts(&p->mvm.energy, parts);
-	for (int i = 0; i < NPARTS; i++)
-		json_f64(w, part_names[i], parts[i]);
+	for (int i = 0; i < CIM_E_NCHIP; i++)
+		json_f64(w, cim_chip_ecomp_name((enum cim_chip_ecomp)i), p->mvm.energy.pj[i]);
 	json_obj_end(w);
 	json_obj_end(w);
 }

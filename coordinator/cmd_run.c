@@ -165,15 +165,10 @@ static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
 		rc = cim_err_set(err, "rank %d: out of memory", rank);
 		goto out;
 	}
-	snprintf(names[CIM_RES_DIGITAL], sizeof(names[0]), "digital");
-	snprintf(names[CIM_RES_KV], sizeof(names[0]), "kv");
-	snprintf(names[CIM_RES_LINK], sizeof(names[0]), "link");
-	for (uint32_t i = 0; i < me->nlayers; i++)
-		snprintf(names[CIM_RES_XBAR0 + i], sizeof(names[0]), "xbar L%u",
-			 me->first_layer + i);
-	snprintf(names[CIM_RES_XBAR0 + me->nlayers], sizeof(names[0]), "lm_head");
-	for (uint32_t i = 0; i < nres; i++)
+	for (uint32_t i = 0; i < nres; i++) {
+		cim_part_res_name(me, i, names[i], sizeof(names[0]));
 		res[i] = names[i];
+	}
 	struct cim_trace_config cfg = {
 	    .dir = o->trace_dir,
 	    .level = level,

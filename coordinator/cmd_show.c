@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "coord.h"
 #include "interconnect.h"
-#include "node.h"
+#include "chip.h"
 #include "partitioner.h"
 #include "report.h"
 

@@ -26,7 +26,8 @@ int cim_coord_load(MPI_Comm comm, const char *path, const char *const *sets, siz
 
 /*
  * Runs plan on comm, whose size must be plan->chips: every member simulates
- * its chip (node/exec.h), writing its trace to tw when tw is not NULL.
+ * its chip (exec/exec.h), writing its trace to tw when tw is not NULL.  The
+ * run stops cleanly on SIGINT or SIGTERM (signals.h), traced or not.
  * comm's rank 0 then holds the results in *r (free with cim_results_free),
  * with the ranks, wall time, CPU time, peak memory and the analytical
  * estimate filled in; the other members leave *r alone.  Returns -1 on

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "interconnect.h"
-#include "node.h"
+#include "chip.h"
 #include "report.h"
 
 const char *cim_fmt_count(uint64_t v, char *buf, size_t size)

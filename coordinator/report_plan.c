@@ -21,13 +21,14 @@ static void print_shards(FILE *f, const struct cim_experiment *e, const struct c
 		const struct cim_part_shard *s = &r->shards[j];
 		double fill = (double)s->cells_used /
 			      ((double)s->crossbars * e->chip.xbar.rows * e->chip.xbar.cols);
-		fprintf(f, "    %-9s %-10s %6u × %-6u", s->name, split_name[s->split], s->k, s->n);
+		fprintf(f, "    %-9s %-10s %6u × %-6u", cim_op_role_name(s->role), split_name[s->split],
+			s->k, s->n);
 		if (s->count > 1)
 			fprintf(f, " × %u experts", s->count);
 		fprintf(f, "  %s crossbars, fill %5.1f%%%s%s\n",
 			cim_fmt_count(s->crossbars_one * s->count, b, sizeof(b)), 100 * fill,
 			s->holders > 1 ? ", shared by the group" : "",
-			strcmp(s->name, "lm_head") == 0 ? " (once)" : "");
+			s->role == CIM_ROLE_LM_HEAD ? " (once)" : "");
 	}
 }
 
@@ -122,7 +123,7 @@ void cim_report_plan_json(struct json_w *j, const struct cim_experiment *e,
 		for (uint32_t k = 0; k < r->nshards; k++) {
 			const struct cim_part_shard *s = &r->shards[k];
 			json_obj(j, NULL);
-			json_str(j, "name", s->name);
+			json_str(j, "name", cim_op_role_name(s->role));
 			json_str(j, "split", split_name[s->split]);
 			json_u64(j, "k", s->k);
 			json_u64(j, "n", s->n);

@@ -119,10 +119,6 @@ void cim_results_free(struct cim_results *r)
 	r->chip_j = NULL;
 }
 
-static const char *const comp_key[CIM_E_NCOMP] = {
-    "array", "adc", "dac", "shift_add", "sample_hold", "digital", "buffer", "dram", "interconnect",
-};
-
 static double pct(double part, double whole)
 {
 	return whole > 0 ? 100 * part / whole : 0;
@@ -151,7 +147,7 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 		r->energy_j, r->energy_per_token_j * 1e3, r->power_w);
 	fprintf(f, "  by component:");
 	for (int c = 0; c < CIM_E_NCOMP; c++)
-		fprintf(f, " %s %.1f%%", comp_key[c], pct(r->comp_j[c], r->energy_j));
+		fprintf(f, " %s %.1f%%", cim_chip_ecomp_name((enum cim_chip_ecomp)c), pct(r->comp_j[c], r->energy_j));
 	fprintf(f, " leakage %.1f%%\n", pct(r->leakage_j, r->energy_j));
 	fprintf(f, "  by phase: prefill %.4f J, decode %.4f J (dynamic), leakage %.4f J\n",
 		r->phase_j[0], r->phase_j[1], r->leakage_j);
@@ -163,7 +159,7 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 		100 * r->util[CIM_BUSY_KV], 100 * r->util[CIM_BUSY_LINK], 100 * r->bubble);
 	fprintf(f, "links          %s sent, %s × hops, %.4f J\n",
 		cim_fmt_bytes((double)r->bytes_sent, a, sizeof(a)),
-		cim_fmt_bytes((double)r->link_bytes, b, sizeof(b)), r->comp_j[CIM_E_LINK]);
+		cim_fmt_bytes((double)r->link_bytes, b, sizeof(b)), r->comp_j[CIM_E_INTERCONNECT]);
 	fprintf(f, "memory         crossbar fill %.1f%%, KV peak %s per chip\n", 100 * p->fill,
 		cim_fmt_bytes((double)r->kv_peak, a, sizeof(a)));
 	fprintf(f, "estimate       %12.1f tokens/s, makespan %.6f s (run/estimate %.3f)\n",
@@ -245,7 +241,7 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 	json_f64(&j, "average_power_w", r->power_w);
 	json_obj(&j, "by_component_j");
 	for (int c = 0; c < CIM_E_NCOMP; c++)
-		json_f64(&j, comp_key[c], r->comp_j[c]);
+		json_f64(&j, cim_chip_ecomp_name((enum cim_chip_ecomp)c), r->comp_j[c]);
 	json_f64(&j, "leakage", r->leakage_j);
 	json_obj_end(&j);
 	json_obj(&j, "by_phase_j");
@@ -273,7 +269,7 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 	json_obj(&j, "links");
 	json_u64(&j, "bytes_sent", r->bytes_sent);
 	json_u64(&j, "link_bytes", r->link_bytes);
-	json_f64(&j, "energy_j", r->comp_j[CIM_E_LINK]);
+	json_f64(&j, "energy_j", r->comp_j[CIM_E_INTERCONNECT]);
 	json_obj_end(&j);
 	json_obj(&j, "memory");
 	json_f64(&j, "crossbar_fill", p->fill);

@@ -7,9 +7,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "coord.h"
+#include "signals.h"
 #include "traces.h"
 
 static double cpu_seconds(void)
@@ -28,6 +30,33 @@ static double peak_rss_mib(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+}
+
+/*
+ * The deliberate failure tests ask for: CIMSIM_FAULT=KIND:RANK:STEP with
+ * KIND kv (the KV memory is full from pass step STEP on) or msg (the
+ * message of step STEP is wrong).  Unset: none.  A value of another form is
+ * refused, never ignored.
+ */
+static int read_fault(struct cim_exec_fault *out, struct cim_err *err)
+{
+	const char *f = getenv("CIMSIM_FAULT");
+	char kind[8], extra;
+	unsigned rank, step;
+
+	*out = (struct cim_exec_fault){.kind = CIM_FAULT_NONE};
+	if (!f || !*f)
+		return 0;
+	if (sscanf(f, "%7[a-z]:%u:%u%c", kind, &rank, &step, &extra) != 3 ||
+	    (strcmp(kind, "kv") != 0 && strcmp(kind, "msg") != 0))
+		return cim_err_set(err,
+				   "CIMSIM_FAULT='%s': expected KIND:RANK:STEP with KIND kv or "
+				   "msg (a test hook; unset it for a normal run)",
+				   f);
+	out->kind = strcmp(kind, "kv") == 0 ? CIM_FAULT_KV : CIM_FAULT_MSG;
+	out->rank = rank;
+	out->step = step;
+	return 0;
 }
 
 /* Ends the whole job from inside a run: no rank may wait for this one. */
@@ -61,21 +90,24 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 	    .coll = cim_trace_probe_coll,
 	    .poll = cim_trace_probe_poll,
 	};
-	if (tw && cim_trace_install_signals(err) < 0)
+	/* Every run stops cleanly on SIGINT or SIGTERM, traced or not. */
+	struct cim_exec_opts opts = {.interruptible = true, .stop = cim_coord_stop_flag()};
+	if (read_fault(&opts.fault, err) < 0 || cim_coord_signals_install(err) < 0)
 		abort_job(world_rank, err->msg);
 	double wall0 = MPI_Wtime(), cpu0 = cpu_seconds();
-	if (cim_exec_run(e, plan, net, comm, &probe, tw ? 1 : 0, &st, seqs, err) < 0) {
+	if (cim_exec_run(e, plan, net, comm, &opts, &probe, tw ? 1 : 0, &st, seqs, err) < 0) {
 		/* Keep what the traces hold, then end the whole job. */
-		cim_trace_abort_all();
+		char reason[64];
+		cim_coord_signals_saving();
+		cim_coord_stop_reason(reason, sizeof(reason));
+		cim_trace_abort_all(reason);
 		fprintf(stderr, "cimsim: %s\n", err->msg); /* the message names the rank */
 		fflush(stderr);
-		MPI_Abort(MPI_COMM_WORLD, cim_trace_interrupted() ? 130 : 1);
+		MPI_Abort(MPI_COMM_WORLD, cim_coord_signal() ? 130 : 1);
 	}
-	if (tw) {
-		cim_trace_restore_signals();
-		if (cim_trace_close(tw, err) < 0)
-			abort_job(world_rank, err->msg);
-	}
+	cim_coord_signals_restore();
+	if (tw && cim_trace_close(tw, err) < 0)
+		abort_job(world_rank, err->msg);
 	double wall = MPI_Wtime() - wall0, cpu = cpu_seconds() - cpu0, wall_max, cpu_sum;
 	double rss = peak_rss_mib(), rss_max;
 

@@ -7,40 +7,72 @@
  * each).  A pass waits for its input (activations from the previous stage,
  * or the token returning from the last stage) as a real MPI message that
  * carries virtual times; its steps (partitioner.h, cim_part_program()) take
- * the chip's resources at the earliest time each is free for them;
+ * the chip's resources at the earliest time each is free for them
+ * (calendar.h);
  * collectives exchange the members' ready times with one MPI_Allgather on
  * the TP group's communicator and every member replays the algorithm on the
- * interconnect model.  Events reach probes (statistics, traces) through one
- * interface.  Deterministic: results depend only on the plan, never on when
- * a message arrived.  docs/results.md describes the model and its outputs.
+ * interconnect model.  Every event becomes a record (record.h) handed to
+ * the probes: the built-in statistics probe (stats.c) first, then the
+ * caller's (traces).  Probes observe; they never change which MPI calls are
+ * made nor what is computed.  Deterministic: results depend only on the
+ * plan, never on when a message arrived.  docs/results.md describes the
+ * model and its outputs.
  */
-#ifndef CIM_NODE_EXEC_H
-#define CIM_NODE_EXEC_H
+#ifndef CIM_EXEC_EXEC_H
+#define CIM_EXEC_EXEC_H
 
 #include <mpi.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "interconnect.h"
 #include "partitioner.h"
 #include "record.h"
 
-/* What the executor tells its probes; any pointer may be NULL. */
+/* What the executor tells a probe; any pointer may be NULL. */
 struct cim_exec_probe {
 	void *ctx;
+	void (*pass)(void *ctx, const struct cim_rec_pass *r); /* a pass begins */
 	void (*op)(void *ctx, const struct cim_rec_op *r);
 	void (*msg)(void *ctx, const struct cim_rec_msg *r);
 	void (*coll)(void *ctx, const struct cim_rec_coll *r);
-	/* Called between passes and while waiting for a peer's message or
-	 * collective; returns nonzero to stop the run (an interrupted run). */
-	int (*poll)(void *ctx);
+	/* Called between passes and, in an interruptible run, while waiting
+	 * for a peer: a chance to make progress (write buffers out). */
+	void (*poll)(void *ctx);
 };
 
+/* Busy time by class of resource; the first three are the resources of
+ * the same name (partitioner.h), the last all crossbar groups. */
 enum cim_exec_res_class {
-	CIM_BUSY_DIGITAL,
-	CIM_BUSY_KV,
-	CIM_BUSY_LINK,
-	CIM_BUSY_XBAR,
+	CIM_BUSY_DIGITAL = CIM_RES_DIGITAL,
+	CIM_BUSY_KV = CIM_RES_KV,
+	CIM_BUSY_LINK = CIM_RES_LINK,
+	CIM_BUSY_XBAR = CIM_RES_XBAR0,
 	CIM_BUSY_NCLASS
+};
+
+/* A deliberate failure, for tests: at pass step `step` (kv: from it on) of
+ * rank `rank`, the KV memory is full (kv) or the message sent is wrong
+ * (msg), so a mid-run error can be shown to end every rank. */
+enum cim_exec_fault_kind { CIM_FAULT_NONE, CIM_FAULT_KV, CIM_FAULT_MSG };
+
+struct cim_exec_fault {
+	enum cim_exec_fault_kind kind;
+	uint32_t rank, step;
+};
+
+/* How a run behaves; the same on every rank of the run. */
+struct cim_exec_opts {
+	/* Waits poll instead of blocking: nonblocking receives and
+	 * collectives, tested in a loop that calls the probes' poll and reads
+	 * *stop.  Off: MPI_Recv and MPI_Allgather. */
+	bool interruptible;
+	/* Nonzero stops the run at its next poll (a signal handler sets it);
+	 * NULL: never.  Read between passes, and while waiting when
+	 * interruptible. */
+	const volatile sig_atomic_t *stop;
+	struct cim_exec_fault fault;
 };
 
 /* One rank's statistics: plain data, gathered to rank 0. */
@@ -52,9 +84,10 @@ struct cim_exec_stats {
 	uint64_t busy_ps[CIM_BUSY_NCLASS]; /* Σ time each class was busy (crossbars:
 					      summed over the groups) */
 	uint64_t active_ps;		   /* time any resource was busy */
-	double energy_pj[CIM_E_NCOMP];	   /* dynamic, by component; link: sends and
-					      this member's share of collectives */
-	double phase_pj[2];		   /* dynamic, prefill and decode */
+	double energy_pj[CIM_E_NCOMP];	   /* dynamic, by component; interconnect:
+					      sends and this member's share of
+					      collectives */
+	double phase_pj[CIM_PHASE_N];	   /* dynamic, prefill and decode */
 	uint64_t steps, msgs, colls;	   /* events */
 	uint64_t bytes_sent;		   /* activations and tokens sent */
 	uint64_t link_bytes;		   /* bytes × hops of its sends */
@@ -69,20 +102,22 @@ struct cim_exec_seq {
 
 /*
  * Runs the rank's chip of plan over comm (whose size must equal plan->chips;
- * rank r of comm is rank r of the plan) on net.  Fills *stats_out and, on
- * ranks that sample (the last stage's member 0), seqs_out[i] for every
- * sequence i of its replica (seqs_out has workload.batch entries, zeroed by
- * the caller).  On an error (KV overflow, a message the plan does not
- * expect) fills err with the rank, what and where, and returns −1: the caller
- * must then abort the job, as other ranks may be waiting for this one.
+ * rank r of comm is rank r of the plan) on net, with opts (NULL: blocking,
+ * no fault).  Fills *stats_out and, on ranks that sample (the last stage's
+ * member 0), seqs_out[i] for every sequence i of its replica (seqs_out has
+ * workload.batch entries, zeroed by the caller).  On an error (KV overflow,
+ * a message the plan does not expect, a stop) fills err with the rank, what
+ * and where, and returns −1: the caller must then abort the job, as other
+ * ranks may be waiting for this one.
  */
 int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *plan,
-		 const struct cim_net *net, MPI_Comm comm, const struct cim_exec_probe *probes,
-		 size_t nprobes, struct cim_exec_stats *stats_out, struct cim_exec_seq *seqs_out,
+		 const struct cim_net *net, MPI_Comm comm, const struct cim_exec_opts *opts,
+		 const struct cim_exec_probe *probes, size_t nprobes,
+		 struct cim_exec_stats *stats_out, struct cim_exec_seq *seqs_out,
 		 struct cim_err *err);
 
 /* The global index of the first sequence of replica q's micro-batch m. */
 uint32_t cim_exec_first_seq(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			    uint32_t q, uint32_t m);
 
-#endif /* CIM_NODE_EXEC_H */
+#endif /* CIM_EXEC_EXEC_H */

@@ -96,7 +96,7 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 		for (size_t j = 0; j < pr.n; j++) {
 			const struct cim_prog_op *o = &pr.ops[j];
 			/* 0: layer, 1: before the layers, 2: after */
-			int where = o->layer >= 0 ? 0 : strcmp(o->name, "embed") == 0 ? 1 : 2;
+			int where = o->layer >= 0 ? 0 : o->role == CIM_ROLE_EMBED ? 1 : 2;
 			uint64_t times = where == 0 ? nl : 1;
 
 			if (o->kind == CIM_PROG_COLL) {

@@ -14,7 +14,7 @@
 
 #include "part_int.h"
 
-#define PACK_VERSION 1
+#define PACK_VERSION 2
 
 #define PLAN_FIELDS(U, F)                                                                          \
 	U(tp)                                                                                      \
@@ -23,20 +23,20 @@
 
 #define RANK_FIELDS(U, F)                                                                          \
 	U(rank)                                                                                    \
-	U(replica) U(stage) U(tp_index) U(first_layer) U(nlayers) U(embed) U(head) U(heads)        \
+	U(replica) U(stage) U(tp_index) U(group_first) U(prev_rank) U(next_rank) U(token_peer) U(first_layer) U(nlayers) U(embed) U(head) U(heads)        \
 	    U(kv_heads) U(crossbars) U(cells_used) F(fill) U(weight_bytes) U(memory_params)        \
 		U(memory_bytes) U(kv_bytes) U(act_bytes) U(kv_where) U(buffer_bytes) U(dram_bytes) \
 		    U(engine_bytes)
 
 #define SHARD_FIELDS(U, F)                                                                         \
-	U(split)                                                                                   \
+	U(role) U(split)                                                                                   \
 	U(k) U(n) U(count) U(holders) U(times) U(crossbars_one) U(crossbars) U(cells_used)         \
 	    U(weights) U(bias) U(has_bias)
 
 #define COUNT(x) +1
 #define NPLAN	 (0 PLAN_FIELDS(COUNT, COUNT))
 #define NRANK	 (0 RANK_FIELDS(COUNT, COUNT))
-#define NSHARD	 (1 SHARD_FIELDS(COUNT, COUNT)) /* + the name */
+#define NSHARD	 (0 SHARD_FIELDS(COUNT, COUNT))
 
 int cim_part_pack(const struct cim_part_plan *plan, char **buf_p, size_t *len_p,
 		  struct cim_err *err)
@@ -71,9 +71,7 @@ int cim_part_pack(const struct cim_part_plan *plan, char **buf_p, size_t *len_p,
 		rc |= msgpack_pack_array(&pk, r->nshards);
 		for (uint32_t j = 0; j < r->nshards; j++) {
 			const struct cim_part_shard *sh = &r->shards[j];
-			size_t nl = strlen(sh->name);
 			rc |= msgpack_pack_array(&pk, NSHARD);
-			rc |= msgpack_pack_str(&pk, nl) || msgpack_pack_str_body(&pk, sh->name, nl);
 #define OBJ sh
 			SHARD_FIELDS(PU, PF)
 #undef OBJ
@@ -186,18 +184,13 @@ static bool read_plan(const msgpack_object *root, struct cim_part_plan *plan)
 		r->nshards = ss.n;
 		for (uint32_t j = 0; j < ss.n; j++) {
 			struct cur sc = array_at(next(&ss), NSHARD);
-			const msgpack_object *name = next(&sc);
 			struct cim_part_shard *sh = &r->shards[j];
-			if (sc.bad || name->type != MSGPACK_OBJECT_STR ||
-			    name->via.str.size >= sizeof(sh->name))
-				return false;
-			memcpy(sh->name, name->via.str.ptr, name->via.str.size);
 #define OBJ sh
 #define CUR (&sc)
 			SHARD_FIELDS(GU, GF)
 #undef OBJ
 #undef CUR
-			if (sc.bad)
+			if (sc.bad || sh->role >= CIM_ROLE_NROLES)
 				return false;
 		}
 	}

@@ -5,7 +5,6 @@
 #define CIM_PARTITIONER_PART_INT_H
 
 #include "partitioner.h"
-#include "record.h"
 
 /* Most program steps one layer makes, and the embedding and head. */
 #define PART_MAX_LAYER_OPS 24

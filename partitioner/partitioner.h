@@ -21,9 +21,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chip.h"
 #include "interconnect.h"
-#include "node.h"
 #include "spec.h"
+
+/* ------------------------------------------------------------ vocabulary */
+
+/* Resources of a chip that program steps hold: the digital unit, the
+ * KV-cache memory port, the link port, then one crossbar group per layer the
+ * chip holds (CIM_RES_XBAR0 + i) and one for the LM head. */
+enum cim_part_res {
+	CIM_RES_DIGITAL = 0,
+	CIM_RES_KV = 1,
+	CIM_RES_LINK = 2,
+	CIM_RES_XBAR0 = 3,
+};
+
+/* Which phase a pass belongs to. */
+enum cim_part_phase { CIM_PHASE_PREFILL = 0, CIM_PHASE_DECODE = 1, CIM_PHASE_N };
+
+const char *cim_part_phase_name(enum cim_part_phase phase);
 
 /* ------------------------------------------------------------------ plan */
 
@@ -35,7 +52,7 @@ enum cim_part_split {
 
 /* One weight matrix of one layer (or the LM head) as one chip holds it. */
 struct cim_part_shard {
-	char name[16];		/* the operator: "q_proj" … "lm_head" */
+	uint32_t role;		/* enum cim_op_role: q_proj … lm_head */
 	uint32_t split;		/* enum cim_part_split */
 	uint32_t k, n;		/* this chip's shard: inputs, outputs */
 	uint32_t count;		/* copies (MoE experts) */
@@ -53,9 +70,18 @@ struct cim_part_shard {
 
 #define CIM_PART_MAX_SHARDS 12
 
+#define CIM_PART_NO_RANK UINT32_MAX
+
 /* One chip of the plan. */
 struct cim_part_rank {
 	uint32_t rank, replica, stage, tp_index;
+	/* The layout around it, decided here and read everywhere else. */
+	uint32_t group_first; /* rank of member 0 of its TP group */
+	uint32_t prev_rank;   /* same TP index, previous stage, or CIM_PART_NO_RANK */
+	uint32_t next_rank;   /* same TP index, next stage, or CIM_PART_NO_RANK */
+	uint32_t token_peer;  /* first stage: the last-stage member its tokens
+				 come from; last stage: the first-stage member
+				 it returns them to (itself when pp = 1) */
 	uint32_t first_layer, nlayers; /* layers [first, first + n) */
 	bool embed;		       /* holds the embedding table (first stage) */
 	bool head;		       /* holds the final norm and LM head (last stage) */
@@ -138,7 +164,7 @@ int cim_part_unpack(const char *buf, size_t len, struct cim_part_plan **plan_p,
 
 /* What one pass of one micro-batch through a stage does. */
 struct cim_part_pass {
-	uint32_t phase;	  /* enum cim_rec_phase: 0 prefill, 1 decode */
+	uint32_t phase;	  /* enum cim_part_phase */
 	uint32_t seqs;	  /* sequences of the micro-batch */
 	uint32_t queries; /* new tokens per sequence: the chunk, or 1 */
 	uint64_t past;	  /* tokens already cached per sequence */
@@ -150,11 +176,11 @@ enum cim_prog_kind { CIM_PROG_COMPUTE, CIM_PROG_COLL };
 
 /* One step of a chip's program for one pass, priced. */
 struct cim_prog_op {
-	char name[16];
+	uint32_t role;		       /* enum cim_op_role */
 	uint32_t kind;		       /* enum cim_prog_kind */
 	uint32_t op_kind;	       /* enum cim_op_kind of a compute step */
 	int32_t layer;		       /* model layer, −1 for embedding and head */
-	uint32_t res, res2;	       /* resources (traces/record.h); res2 UINT32_MAX
+	uint32_t res, res2;	       /* enum cim_part_res; res2 UINT32_MAX
 					  when one */
 	uint64_t ps;		       /* compute: how long it holds its resources */
 	uint64_t bytes;		       /* compute: memory bytes; collective: size */
@@ -166,6 +192,10 @@ struct cim_prog_op {
 /* The number of resources of a rank: digital, KV, link, one crossbar group
  * per layer, the head's. */
 uint32_t cim_part_nres(const struct cim_part_rank *r);
+
+/* Names resource res of rank r for display: "digital", "kv", "link",
+ * "xbar L<layer>", "lm_head". */
+void cim_part_res_name(const struct cim_part_rank *r, uint32_t res, char *buf, size_t size);
 
 /*
  * Writes the program of rank r for pass p into ops[0..cap) and returns its

@@ -134,32 +134,40 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 	uint64_t k = op->k, n = op->n;
 	uint32_t split = CIM_SPLIT_COLUMN, holders = 1;
 
-	if (strcmp(op->name, "q_proj") == 0) {
+	switch (op->role) {
+	case CIM_ROLE_Q_PROJ:
 		n = (uint64_t)m->heads / tp * hd;
-	} else if (strcmp(op->name, "k_proj") == 0 || strcmp(op->name, "v_proj") == 0) {
+		break;
+	case CIM_ROLE_K_PROJ:
+	case CIM_ROLE_V_PROJ:
 		if (tp <= m->kv_heads) {
 			n = (uint64_t)m->kv_heads / tp * hd;
 		} else {
 			n = hd; /* one KV head, shared by tp/kv members */
 			holders = tp / m->kv_heads;
 		}
-	} else if (strcmp(op->name, "o_proj") == 0) {
+		break;
+	case CIM_ROLE_O_PROJ:
 		split = CIM_SPLIT_ROW;
 		k = (uint64_t)m->heads / tp * hd;
-	} else if (strcmp(op->name, "ffn_down") == 0) {
+		break;
+	case CIM_ROLE_FFN_DOWN:
 		split = CIM_SPLIT_ROW;
 		k = part_share(op->k, tp, i);
-	} else if (strcmp(op->name, "router") == 0) {
+		break;
+	case CIM_ROLE_ROUTER:
 		split = CIM_SPLIT_REPLICATED;
 		holders = tp;
-	} else { /* ffn_up, ffn_gate, lm_head */
+		break;
+	default: /* ffn_up, ffn_gate, lm_head */
 		n = part_share(op->n, tp, i);
+		break;
 	}
 	if (tp == 1) {
 		split = CIM_SPLIT_REPLICATED;
 		holders = 1;
 	}
-	memcpy(s->name, op->name, sizeof(s->name));
+	s->role = op->role;
 	s->split = split;
 	s->k = (uint32_t)k;
 	s->n = (uint32_t)n;
@@ -170,6 +178,23 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 	 * all-reduce sums the partial products. */
 	if (split == CIM_SPLIT_ROW && i != 0)
 		s->has_bias = false;
+}
+
+/* Rank r's neighbours: ranks are laid out replica by replica, stage by
+ * stage, TP member by member (docs/partitioner.md). */
+static void layout(const struct cim_part_plan *plan, struct cim_part_rank *r)
+{
+	const uint32_t tp = plan->tp, first_stage = r->replica * plan->pp * tp;
+
+	r->group_first = r->rank - r->tp_index;
+	r->prev_rank = r->stage > 0 ? r->rank - tp : CIM_PART_NO_RANK;
+	r->next_rank = r->stage + 1 < plan->pp ? r->rank + tp : CIM_PART_NO_RANK;
+	if (r->stage + 1 == plan->pp)
+		r->token_peer = first_stage + r->tp_index;
+	else if (r->stage == 0)
+		r->token_peer = first_stage + (plan->pp - 1) * tp + r->tp_index;
+	else
+		r->token_peer = CIM_PART_NO_RANK;
 }
 
 /* The shapes every chip of the plan holds, before layers are assigned. */
@@ -186,6 +211,7 @@ static void build_shards(const struct cim_experiment *e, struct cim_part_plan *p
 		r->tp_index = rank % plan->tp;
 		r->stage = rank / plan->tp % plan->pp;
 		r->replica = rank / (plan->tp * plan->pp);
+		layout(plan, r);
 		r->embed = r->stage == 0;
 		r->head = r->stage == plan->pp - 1;
 		r->heads = m->heads / plan->tp;
@@ -290,7 +316,7 @@ static void stage_costs(const struct cim_experiment *e, struct cim_part_plan *pl
 	r.head = true;
 	size_t n = cim_part_program(e, plan, &r, &p, ops, sizeof(ops) / sizeof(ops[0]));
 	for (size_t i = 0; i < n; i++) {
-		int part = ops[i].layer >= 0 ? 0 : strcmp(ops[i].name, "embed") == 0 ? 1 : 2;
+		int part = ops[i].layer >= 0 ? 0 : ops[i].role == CIM_ROLE_EMBED ? 1 : 2;
 		sum[part] += ops[i].ps;
 	}
 	*layer = sum[0];
@@ -335,7 +361,7 @@ static int assign_layers(const struct cim_experiment *e, struct cim_part_plan *p
 			layer = 0;
 			for (uint32_t j = 0; j < r->nshards; j++) {
 				uint64_t x = part_shard_crossbars(&e->chip, &r->shards[j]);
-				if (strcmp(r->shards[j].name, "lm_head") == 0)
+				if (r->shards[j].role == CIM_ROLE_LM_HEAD)
 					last = x;
 				else
 					layer += x;
@@ -378,7 +404,7 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 	for (uint32_t j = 0; j < r->nshards; j++) {
 		struct cim_part_shard *s = &r->shards[j];
 		struct cim_chip_map map;
-		bool head = strcmp(s->name, "lm_head") == 0;
+		bool head = s->role == CIM_ROLE_LM_HEAD;
 
 		cim_chip_map(c, s->k, s->n, &map);
 		s->times = head ? 1 : r->nlayers;
@@ -392,7 +418,7 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 		r->weight_bytes += part_bytes(s->weights, c->weight_bits);
 		bias += s->bias;
 		uint64_t wide =
-		    (uint64_t)s->n * (strcmp(s->name, "ffn_up") == 0 && m->gated_ffn ? 2 : 1);
+		    (uint64_t)s->n * (s->role == CIM_ROLE_FFN_UP && m->gated_ffn ? 2 : 1);
 		if (wide > widest)
 			widest = wide;
 	}

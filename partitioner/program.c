@@ -10,6 +10,7 @@
  * the digital unit and the KV memory together.  The executor runs these
  * steps; the estimate sums them.  Equations: docs/partitioner.md.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,15 +21,15 @@ struct prog {
 	size_t n, cap;
 };
 
-static struct cim_prog_op *emit(struct prog *pg, const char *name, uint32_t op_kind, int32_t layer,
-				uint32_t res, uint32_t res2)
+static struct cim_prog_op *emit(struct prog *pg, enum cim_op_role role, uint32_t op_kind,
+				int32_t layer, uint32_t res, uint32_t res2)
 {
 	static struct cim_prog_op sink;
 	struct cim_prog_op *o = pg->n < pg->cap ? &pg->ops[pg->n] : &sink;
 
 	pg->n++;
 	memset(o, 0, sizeof(*o));
-	snprintf(o->name, sizeof(o->name), "%.15s", name);
+	o->role = role;
 	o->kind = CIM_PROG_COMPUTE;
 	o->op_kind = op_kind;
 	o->layer = layer;
@@ -37,11 +38,11 @@ static struct cim_prog_op *emit(struct prog *pg, const char *name, uint32_t op_k
 	return o;
 }
 
-static void vector_step(struct prog *pg, const struct cim_experiment *e, const char *name,
+static void vector_step(struct prog *pg, const struct cim_experiment *e, enum cim_op_role role,
 			enum cim_op_kind kind, int32_t layer, uint64_t elems)
 {
 	struct cim_chip_cost c;
-	struct cim_prog_op *o = emit(pg, name, kind, layer, CIM_RES_DIGITAL, UINT32_MAX);
+	struct cim_prog_op *o = emit(pg, role, kind, layer, CIM_RES_DIGITAL, UINT32_MAX);
 
 	cim_chip_vector_op(&e->chip, kind, e->model.norm, e->model.act, elems, &c);
 	o->ps = c.ps;
@@ -49,21 +50,25 @@ static void vector_step(struct prog *pg, const struct cim_experiment *e, const c
 	o->bytes = 2 * part_bytes(elems, e->chip.input_bits);
 }
 
-static void coll_step(struct prog *pg, const char *name, enum cim_net_coll coll, int32_t layer,
-		      uint64_t bytes)
+static void coll_step(struct prog *pg, enum cim_op_role role, enum cim_net_coll coll,
+		      int32_t layer, uint64_t bytes)
 {
-	struct cim_prog_op *o = emit(pg, name, 0, layer, CIM_RES_LINK, UINT32_MAX);
+	struct cim_prog_op *o = emit(pg, role, 0, layer, CIM_RES_LINK, UINT32_MAX);
 
 	o->kind = CIM_PROG_COLL;
 	o->coll = coll;
 	o->bytes = bytes;
 }
 
-static const struct cim_part_shard *find_shard(const struct cim_part_rank *r, const char *name)
+/* The rank's shard of the matrix of role; every rank holds every layer
+ * matrix of the model, and the last stage the LM head. */
+static const struct cim_part_shard *find_shard(const struct cim_part_rank *r,
+					       enum cim_op_role role)
 {
 	for (uint32_t i = 0; i < r->nshards; i++)
-		if (strcmp(r->shards[i].name, name) == 0)
+		if (r->shards[i].role == (uint32_t)role)
 			return &r->shards[i];
+	assert(!"a program step names a matrix the rank does not hold");
 	return NULL;
 }
 
@@ -116,52 +121,59 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 		const struct cim_op *op = &ops[i];
 		struct cim_chip_cost c;
 		struct cim_prog_op *o;
+		int rc;
 
 		if (op->scope != CIM_SCOPE_LAYER)
 			continue;
 		switch (op->kind) {
 		case CIM_OP_MATMUL: {
-			const char *nm = op->name;
+			const enum cim_op_role role = op->role;
 			/* K and V join Q's step, up joins gate's: same input, own
 			 * crossbars. */
-			if (strcmp(nm, "k_proj") == 0 || strcmp(nm, "v_proj") == 0 ||
-			    (strcmp(nm, "ffn_up") == 0 && m->gated_ffn))
+			if (role == CIM_ROLE_K_PROJ || role == CIM_ROLE_V_PROJ ||
+			    (role == CIM_ROLE_FFN_UP && m->gated_ffn))
 				break;
 			o = emit(pg,
-				 strcmp(nm, "q_proj") == 0     ? "qkv_proj"
-				 : strcmp(nm, "ffn_gate") == 0 ? "ffn_gate_up"
-							       : nm,
+				 role == CIM_ROLE_Q_PROJ     ? CIM_ROLE_QKV_PROJ
+				 : role == CIM_ROLE_FFN_GATE ? CIM_ROLE_FFN_GATE_UP
+							     : role,
 				 CIM_OP_MATMUL, L, res, UINT32_MAX);
-			matmul_into(o, e, find_shard(r, nm), T, op->active);
-			if (strcmp(nm, "q_proj") == 0) {
-				matmul_into(o, e, find_shard(r, "k_proj"), T, 1);
-				matmul_into(o, e, find_shard(r, "v_proj"), T, 1);
-			} else if (strcmp(nm, "ffn_gate") == 0) {
-				matmul_into(o, e, find_shard(r, "ffn_up"), T, op->active);
+			matmul_into(o, e, find_shard(r, role), T, op->active);
+			if (role == CIM_ROLE_Q_PROJ) {
+				matmul_into(o, e, find_shard(r, CIM_ROLE_K_PROJ), T, 1);
+				matmul_into(o, e, find_shard(r, CIM_ROLE_V_PROJ), T, 1);
+			} else if (role == CIM_ROLE_FFN_GATE) {
+				matmul_into(o, e, find_shard(r, CIM_ROLE_FFN_UP), T, op->active);
 			}
-			if (tp > 1 && (strcmp(nm, "o_proj") == 0 || strcmp(nm, "ffn_down") == 0))
+			if (tp > 1 && (role == CIM_ROLE_O_PROJ || role == CIM_ROLE_FFN_DOWN))
 				coll_step(pg,
-					  strcmp(nm, "o_proj") == 0 ? "attn_allreduce"
-								    : "ffn_allreduce",
+					  role == CIM_ROLE_O_PROJ ? CIM_ROLE_ATTN_ALLREDUCE
+								  : CIM_ROLE_FFN_ALLREDUCE,
 					  CIM_NET_ALLREDUCE, L, act);
 			break;
 		}
 		case CIM_OP_ROPE:
-			vector_step(pg, e, op->name, op->kind, L,
+			vector_step(pg, e, op->role, op->kind, L,
 				    T * (uint64_t)(r->heads + r->kv_heads) * m->head_dim);
 			break;
 		case CIM_OP_ATTN_QK: {
 			enum cim_kv_where w = part_kv_where(&e->chip);
-			o = emit(pg, "kv_append", CIM_OP_ATTN_QK, L, CIM_RES_KV, UINT32_MAX);
-			cim_chip_kv_append(&e->chip, &a, w, &c);
+			o = emit(pg, CIM_ROLE_KV_APPEND, CIM_OP_ATTN_QK, L, CIM_RES_KV, UINT32_MAX);
+			/* Fails only for a part the chip lacks; w is where it keeps its
+			 * cache (part_kv_where()). */
+			rc = cim_chip_kv_append(&e->chip, &a, w, &c);
+			assert(rc == 0);
+			(void)rc;
 			o->ps = c.ps * p->seqs;
 			cim_chip_energy_add(&o->energy, &c.energy, p->seqs);
 			o->bytes =
 			    p->seqs * part_bytes((uint64_t)p->queries * 2 * a.kv_heads * a.head_dim,
 						 a.kv_bits);
-			o = emit(pg, "attention", CIM_OP_ATTN_QK, L, CIM_RES_KV,
+			o = emit(pg, CIM_ROLE_ATTENTION, CIM_OP_ATTN_QK, L, CIM_RES_KV,
 				 w == CIM_KV_ENGINE ? UINT32_MAX : CIM_RES_DIGITAL);
-			cim_chip_attention(&e->chip, &a, w, &c);
+			rc = cim_chip_attention(&e->chip, &a, w, &c);
+			assert(rc == 0);
+			(void)rc;
 			o->ps = c.ps * p->seqs;
 			cim_chip_energy_add(&o->energy, &c.energy, p->seqs);
 			/* q·kᵀ and p·V: d_h MACs per head per position, each */
@@ -173,19 +185,19 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			break;
 		}
 		case CIM_OP_SOFTMAX:
-			vector_step(pg, e, op->name, op->kind, L,
+			vector_step(pg, e, op->role, op->kind, L,
 				    (uint64_t)p->seqs * r->heads * cim_chip_attn_positions(&a));
 			break;
 		case CIM_OP_ATTN_AV:
 			break; /* priced with q·kᵀ as "attention" */
 		case CIM_OP_ACT:
 		case CIM_OP_GATE_MUL: {
-			const struct cim_part_shard *up = find_shard(r, "ffn_up");
-			vector_step(pg, e, op->name, op->kind, L, T * up->n * op->elems / m->ffn);
+			const struct cim_part_shard *up = find_shard(r, CIM_ROLE_FFN_UP);
+			vector_step(pg, e, op->role, op->kind, L, T * up->n * op->elems / m->ffn);
 			break;
 		}
 		default: /* norms and residual adds: the whole width */
-			vector_step(pg, e, op->name, op->kind, L, T * op->elems);
+			vector_step(pg, e, op->role, op->kind, L, T * op->elems);
 			break;
 		}
 	}
@@ -202,29 +214,49 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 	const uint64_t T = (uint64_t)p->seqs * p->queries;
 
 	if (r->embed)
-		vector_step(&pg, e, "embed", CIM_OP_EMBED, -1, T * m->hidden);
+		vector_step(&pg, e, CIM_ROLE_EMBED, CIM_OP_EMBED, -1, T * m->hidden);
 	for (uint32_t l = r->first_layer; l < r->first_layer + r->nlayers; l++)
 		layer_program(&pg, e, plan, r, p, mops, nops, l);
 	if (r->head && p->sample) {
 		const uint32_t head_res = CIM_RES_XBAR0 + r->nlayers;
-		const struct cim_part_shard *s = find_shard(r, "lm_head");
+		const struct cim_part_shard *s = find_shard(r, CIM_ROLE_LM_HEAD);
 		/* Only the last position of each sequence needs logits. */
-		vector_step(&pg, e, "final_norm", CIM_OP_NORM, -1, (uint64_t)p->seqs * m->hidden);
+		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1, (uint64_t)p->seqs * m->hidden);
 		struct cim_prog_op *o =
-		    emit(&pg, "lm_head", CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
+		    emit(&pg, CIM_ROLE_LM_HEAD, CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
 		matmul_into(o, e, s, p->seqs, 1);
-		vector_step(&pg, e, "sample", CIM_OP_SAMPLE, -1, (uint64_t)p->seqs * s->n);
+		vector_step(&pg, e, CIM_ROLE_SAMPLE, CIM_OP_SAMPLE, -1, (uint64_t)p->seqs * s->n);
 		/* Each member's best (value, index) per sequence, gathered. */
 		if (plan->tp > 1)
-			coll_step(&pg, "sample_gather", CIM_NET_ALLGATHER, -1,
+			coll_step(&pg, CIM_ROLE_SAMPLE_GATHER, CIM_NET_ALLGATHER, -1,
 				  (uint64_t)plan->tp * p->seqs * 8);
 	}
 	return pg.n;
 }
 
+const char *cim_part_phase_name(enum cim_part_phase phase)
+{
+	static const char *const names[] = {"prefill", "decode"};
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) == CIM_PHASE_N, "a name per phase");
+	return (unsigned)phase < CIM_PHASE_N ? names[phase] : "?";
+}
+
 uint32_t cim_part_nres(const struct cim_part_rank *r)
 {
 	return CIM_RES_XBAR0 + r->nlayers + 1;
+}
+
+void cim_part_res_name(const struct cim_part_rank *r, uint32_t res, char *buf, size_t size)
+{
+	static const char *const fixed[] = {"digital", "kv", "link"};
+
+	if (res < CIM_RES_XBAR0)
+		snprintf(buf, size, "%s", fixed[res]);
+	else if (res < CIM_RES_XBAR0 + r->nlayers)
+		snprintf(buf, size, "xbar L%u", r->first_layer + (res - CIM_RES_XBAR0));
+	else
+		snprintf(buf, size, "%s", cim_op_role_name(CIM_ROLE_LM_HEAD));
 }
 
 uint64_t cim_part_act_bytes(const struct cim_experiment *e, const struct cim_part_pass *p)

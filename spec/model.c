@@ -273,20 +273,78 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 
 /* ---------------------------------------------------------------- the ops */
 
-static struct cim_op *push(struct cim_op *ops, size_t *n, const char *name,
+static const char *const role_names[] = {
+    [CIM_ROLE_EMBED] = "embed",
+    [CIM_ROLE_ATTN_NORM] = "attn_norm",
+    [CIM_ROLE_Q_PROJ] = "q_proj",
+    [CIM_ROLE_K_PROJ] = "k_proj",
+    [CIM_ROLE_V_PROJ] = "v_proj",
+    [CIM_ROLE_ROPE] = "rope",
+    [CIM_ROLE_ATTN_QK] = "attn_qk",
+    [CIM_ROLE_SOFTMAX] = "softmax",
+    [CIM_ROLE_ATTN_AV] = "attn_av",
+    [CIM_ROLE_O_PROJ] = "o_proj",
+    [CIM_ROLE_ATTN_RESIDUAL] = "attn_residual",
+    [CIM_ROLE_FFN_NORM] = "ffn_norm",
+    [CIM_ROLE_ROUTER] = "router",
+    [CIM_ROLE_FFN_GATE] = "ffn_gate",
+    [CIM_ROLE_FFN_UP] = "ffn_up",
+    [CIM_ROLE_FFN_ACT] = "ffn_act",
+    [CIM_ROLE_FFN_GATE_MUL] = "ffn_gate_mul",
+    [CIM_ROLE_FFN_DOWN] = "ffn_down",
+    [CIM_ROLE_FFN_RESIDUAL] = "ffn_residual",
+    [CIM_ROLE_FINAL_NORM] = "final_norm",
+    [CIM_ROLE_LM_HEAD] = "lm_head",
+    [CIM_ROLE_SAMPLE] = "sample",
+    [CIM_ROLE_QKV_PROJ] = "qkv_proj",
+    [CIM_ROLE_FFN_GATE_UP] = "ffn_gate_up",
+    [CIM_ROLE_KV_APPEND] = "kv_append",
+    [CIM_ROLE_ATTENTION] = "attention",
+    [CIM_ROLE_ATTN_ALLREDUCE] = "attn_allreduce",
+    [CIM_ROLE_FFN_ALLREDUCE] = "ffn_allreduce",
+    [CIM_ROLE_SAMPLE_GATHER] = "sample_gather",
+};
+_Static_assert(sizeof(role_names) / sizeof(role_names[0]) == CIM_ROLE_NROLES,
+	       "one name per operator role");
+
+static const char *const kind_names[] = {
+    [CIM_OP_EMBED] = "embed",	  [CIM_OP_NORM] = "norm",	  [CIM_OP_MATMUL] = "matmul",
+    [CIM_OP_ROPE] = "rope",	  [CIM_OP_ATTN_QK] = "attn_qk",	  [CIM_OP_SOFTMAX] = "softmax",
+    [CIM_OP_ATTN_AV] = "attn_av", [CIM_OP_ACT] = "act",		  [CIM_OP_GATE_MUL] = "gate_mul",
+    [CIM_OP_RESIDUAL] = "residual", [CIM_OP_SAMPLE] = "sample",
+};
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == CIM_OP_SAMPLE + 1,
+	       "one name per operator kind");
+
+const char *cim_op_kind_name(enum cim_op_kind kind)
+{
+	return (unsigned)kind <= CIM_OP_SAMPLE ? kind_names[kind] : "?";
+}
+
+const char *cim_op_role_name(enum cim_op_role role)
+{
+	return (unsigned)role < CIM_ROLE_NROLES ? role_names[role] : "?";
+}
+
+bool cim_op_role_is_ffn_matrix(enum cim_op_role role)
+{
+	return role == CIM_ROLE_FFN_GATE || role == CIM_ROLE_FFN_UP || role == CIM_ROLE_FFN_DOWN;
+}
+
+static struct cim_op *push(struct cim_op *ops, size_t *n, enum cim_op_role role,
 			   enum cim_op_kind kind, enum cim_op_scope scope)
 {
 	struct cim_op *op = &ops[(*n)++];
 
-	*op = (struct cim_op){ .kind = kind, .scope = scope, .count = 1, .active = 1 };
-	snprintf(op->name, sizeof(op->name), "%s", name);
+	*op = (struct cim_op){
+	    .role = role, .kind = kind, .scope = scope, .count = 1, .active = 1};
 	return op;
 }
 
-static void matmul(struct cim_op *ops, size_t *n, const char *name, enum cim_op_scope scope,
+static void matmul(struct cim_op *ops, size_t *n, enum cim_op_role role, enum cim_op_scope scope,
 		   uint32_t k, uint32_t nout, uint32_t count, uint32_t active, bool bias)
 {
-	struct cim_op *op = push(ops, n, name, CIM_OP_MATMUL, scope);
+	struct cim_op *op = push(ops, n, role, CIM_OP_MATMUL, scope);
 
 	op->k = k;
 	op->n = nout;
@@ -296,10 +354,10 @@ static void matmul(struct cim_op *ops, size_t *n, const char *name, enum cim_op_
 	op->params = (uint64_t)count * ((uint64_t)k * nout + (bias ? nout : 0));
 }
 
-static void vector(struct cim_op *ops, size_t *n, const char *name, enum cim_op_kind kind,
+static void vector(struct cim_op *ops, size_t *n, enum cim_op_role role, enum cim_op_kind kind,
 		   enum cim_op_scope scope, uint64_t elems, uint64_t params)
 {
-	struct cim_op *op = push(ops, n, name, kind, scope);
+	struct cim_op *op = push(ops, n, role, kind, scope);
 
 	op->elems = elems;
 	op->params = params;
@@ -314,42 +372,42 @@ size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL
 	const enum cim_op_scope L = CIM_SCOPE_LAYER;
 	size_t n = 0;
 
-	vector(ops, &n, "embed", CIM_OP_EMBED, CIM_SCOPE_PRE, d,
+	vector(ops, &n, CIM_ROLE_EMBED, CIM_OP_EMBED, CIM_SCOPE_PRE, d,
 	       (uint64_t)m->vocab * d + (uint64_t)m->pos_table * d);
 
-	vector(ops, &n, "attn_norm", CIM_OP_NORM, L, d, norm_params);
-	matmul(ops, &n, "q_proj", L, m->hidden, q, 1, 1, b);
-	matmul(ops, &n, "k_proj", L, m->hidden, kv, 1, 1, b);
-	matmul(ops, &n, "v_proj", L, m->hidden, kv, 1, 1, b);
+	vector(ops, &n, CIM_ROLE_ATTN_NORM, CIM_OP_NORM, L, d, norm_params);
+	matmul(ops, &n, CIM_ROLE_Q_PROJ, L, m->hidden, q, 1, 1, b);
+	matmul(ops, &n, CIM_ROLE_K_PROJ, L, m->hidden, kv, 1, 1, b);
+	matmul(ops, &n, CIM_ROLE_V_PROJ, L, m->hidden, kv, 1, 1, b);
 	if (m->pos == CIM_POS_ROPE)
-		vector(ops, &n, "rope", CIM_OP_ROPE, L, (uint64_t)q + kv, 0);
+		vector(ops, &n, CIM_ROLE_ROPE, CIM_OP_ROPE, L, (uint64_t)q + kv, 0);
 	/* Per attended position: one q·k MAC per query channel, one score per
 	 * head for the softmax, one p·v MAC per query channel. */
-	vector(ops, &n, "attn_qk", CIM_OP_ATTN_QK, L, q, 0);
-	vector(ops, &n, "softmax", CIM_OP_SOFTMAX, L, m->heads, 0);
-	vector(ops, &n, "attn_av", CIM_OP_ATTN_AV, L, q, 0);
-	matmul(ops, &n, "o_proj", L, q, m->hidden, 1, 1, b);
-	vector(ops, &n, "attn_residual", CIM_OP_RESIDUAL, L, d, 0);
+	vector(ops, &n, CIM_ROLE_ATTN_QK, CIM_OP_ATTN_QK, L, q, 0);
+	vector(ops, &n, CIM_ROLE_SOFTMAX, CIM_OP_SOFTMAX, L, m->heads, 0);
+	vector(ops, &n, CIM_ROLE_ATTN_AV, CIM_OP_ATTN_AV, L, q, 0);
+	matmul(ops, &n, CIM_ROLE_O_PROJ, L, q, m->hidden, 1, 1, b);
+	vector(ops, &n, CIM_ROLE_ATTN_RESIDUAL, CIM_OP_RESIDUAL, L, d, 0);
 
-	vector(ops, &n, "ffn_norm", CIM_OP_NORM, L, d, norm_params);
+	vector(ops, &n, CIM_ROLE_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
 	const uint32_t e = m->experts, k = m->experts_per_token;
 	if (e > 1)
-		matmul(ops, &n, "router", L, m->hidden, e, 1, 1, false);
+		matmul(ops, &n, CIM_ROLE_ROUTER, L, m->hidden, e, 1, 1, false);
 	const bool fb = m->arch == CIM_ARCH_GPT2 || m->arch == CIM_ARCH_OPT ? b : false;
 	if (m->gated_ffn)
-		matmul(ops, &n, "ffn_gate", L, m->hidden, m->ffn, e, k, fb);
-	matmul(ops, &n, "ffn_up", L, m->hidden, m->ffn, e, k, fb);
-	vector(ops, &n, "ffn_act", CIM_OP_ACT, L, (uint64_t)m->ffn * k, 0);
+		matmul(ops, &n, CIM_ROLE_FFN_GATE, L, m->hidden, m->ffn, e, k, fb);
+	matmul(ops, &n, CIM_ROLE_FFN_UP, L, m->hidden, m->ffn, e, k, fb);
+	vector(ops, &n, CIM_ROLE_FFN_ACT, CIM_OP_ACT, L, (uint64_t)m->ffn * k, 0);
 	if (m->gated_ffn)
-		vector(ops, &n, "ffn_gate_mul", CIM_OP_GATE_MUL, L, (uint64_t)m->ffn * k, 0);
-	matmul(ops, &n, "ffn_down", L, m->ffn, m->hidden, e, k, fb);
-	vector(ops, &n, "ffn_residual", CIM_OP_RESIDUAL, L, d, 0);
+		vector(ops, &n, CIM_ROLE_FFN_GATE_MUL, CIM_OP_GATE_MUL, L, (uint64_t)m->ffn * k, 0);
+	matmul(ops, &n, CIM_ROLE_FFN_DOWN, L, m->ffn, m->hidden, e, k, fb);
+	vector(ops, &n, CIM_ROLE_FFN_RESIDUAL, CIM_OP_RESIDUAL, L, d, 0);
 
-	vector(ops, &n, "final_norm", CIM_OP_NORM, CIM_SCOPE_POST, d, norm_params);
-	matmul(ops, &n, "lm_head", CIM_SCOPE_POST, m->hidden, m->vocab, 1, 1, false);
+	vector(ops, &n, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, CIM_SCOPE_POST, d, norm_params);
+	matmul(ops, &n, CIM_ROLE_LM_HEAD, CIM_SCOPE_POST, m->hidden, m->vocab, 1, 1, false);
 	if (m->tied_embeddings)
 		ops[n - 1].params = 0; /* the embedding table serves as the head */
-	vector(ops, &n, "sample", CIM_OP_SAMPLE, CIM_SCOPE_POST, m->vocab, 0);
+	vector(ops, &n, CIM_ROLE_SAMPLE, CIM_OP_SAMPLE, CIM_SCOPE_POST, m->vocab, 0);
 	return n;
 }
 
@@ -372,11 +430,11 @@ void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out
 			s.params_embedding += p;
 		} else if (op->kind == CIM_OP_NORM) {
 			s.params_norm += p;
-		} else if (strcmp(op->name, "router") == 0) {
+		} else if (op->role == CIM_ROLE_ROUTER) {
 			s.params_router += p;
-		} else if (strcmp(op->name, "lm_head") == 0) {
+		} else if (op->role == CIM_ROLE_LM_HEAD) {
 			s.params_lm_head += p;
-		} else if (strncmp(op->name, "ffn_", 4) == 0) {
+		} else if (cim_op_role_is_ffn_matrix(op->role)) {
 			s.params_ffn += p;
 		} else {
 			s.params_attention += p;

@@ -115,8 +115,58 @@ enum cim_op_kind {
 
 enum cim_op_scope { CIM_SCOPE_PRE, CIM_SCOPE_LAYER, CIM_SCOPE_POST };
 
+/*
+ * What an operator is for: the one vocabulary by which the partitioner
+ * splits matrices, the program fuses steps and the executor keeps the KV
+ * cache.  Decisions ask the role; cim_op_role_name() is for display only.
+ * The first group are the model's operators (cim_model_ops()); the second
+ * are steps of a chip's program that fuse or add to them (partitioner.h).
+ */
+enum cim_op_role {
+	CIM_ROLE_EMBED,
+	CIM_ROLE_ATTN_NORM,
+	CIM_ROLE_Q_PROJ,
+	CIM_ROLE_K_PROJ,
+	CIM_ROLE_V_PROJ,
+	CIM_ROLE_ROPE,
+	CIM_ROLE_ATTN_QK,
+	CIM_ROLE_SOFTMAX,
+	CIM_ROLE_ATTN_AV,
+	CIM_ROLE_O_PROJ,
+	CIM_ROLE_ATTN_RESIDUAL,
+	CIM_ROLE_FFN_NORM,
+	CIM_ROLE_ROUTER,
+	CIM_ROLE_FFN_GATE,
+	CIM_ROLE_FFN_UP,
+	CIM_ROLE_FFN_ACT,
+	CIM_ROLE_FFN_GATE_MUL,
+	CIM_ROLE_FFN_DOWN,
+	CIM_ROLE_FFN_RESIDUAL,
+	CIM_ROLE_FINAL_NORM,
+	CIM_ROLE_LM_HEAD,
+	CIM_ROLE_SAMPLE,
+	/* steps of a chip's program */
+	CIM_ROLE_QKV_PROJ,	 /* Q, K and V at once, each on its crossbars */
+	CIM_ROLE_FFN_GATE_UP,	 /* gate and up at once */
+	CIM_ROLE_KV_APPEND,	 /* the new K and V written to the cache */
+	CIM_ROLE_ATTENTION,	 /* q·kᵀ and p·V against the cache */
+	CIM_ROLE_ATTN_ALLREDUCE, /* after the row-split o_proj */
+	CIM_ROLE_FFN_ALLREDUCE,	 /* after the row-split ffn_down */
+	CIM_ROLE_SAMPLE_GATHER,	 /* members' best tokens gathered */
+	CIM_ROLE_NROLES
+};
+
+/* "embed", "norm", "matmul" …: the kind's name. */
+const char *cim_op_kind_name(enum cim_op_kind kind);
+
+/* "q_proj", "ffn_down", "lm_head" …: at most 15 characters. */
+const char *cim_op_role_name(enum cim_op_role role);
+/* The FFN's weight matrices (gate, up, down), whose parameters count as
+ * the FFN's. */
+bool cim_op_role_is_ffn_matrix(enum cim_op_role role);
+
 struct cim_op {
-	char name[16];           /* "q_proj", "ffn_down", "lm_head" … */
+	enum cim_op_role role;
 	enum cim_op_kind kind;
 	enum cim_op_scope scope; /* before the layers, in every layer, after */
 	uint32_t k, n;           /* matmul: inputs K, outputs N */

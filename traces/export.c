@@ -287,7 +287,7 @@ static void write_energy(FILE *f, const double *e)
 		total += e[i];
 		if (e[i] == 0)
 			continue;
-		fprintf(f, "%s\"%s\":", first ? "" : ",", trace_energy_name(i));
+		fprintf(f, "%s\"%s\":", first ? "" : ",", cim_chip_ecomp_name((enum cim_chip_ecomp)i));
 		jnum(f, e[i]);
 		first = false;
 	}
@@ -314,7 +314,7 @@ static void write_span(struct ctx *c, const struct cim_trace_reader *r, const st
 		fprintf(f, ",\"args\":{\"kind\":\"%s\",\"layer\":%d,\"micro_batch\":%u,"
 			   "\"step\":%u,\"phase\":\"%s\",\"bytes\":%llu",
 			trace_op_kind_name(op->op_kind), (int)op->layer, op->micro_batch, op->step,
-			trace_phase_name(op->phase), (unsigned long long)op->bytes);
+			cim_part_phase_name((enum cim_part_phase)op->phase), (unsigned long long)op->bytes);
 		if (rec->count > 1)
 			fprintf(f, ",\"merged_ops\":%u", rec->count);
 		if (s->second) {
@@ -333,7 +333,7 @@ static void write_span(struct ctx *c, const struct cim_trace_reader *r, const st
 	case CIM_TREC_MSG: {
 		const struct cim_rec_msg *m = &rec->u.msg;
 		snprintf(name, sizeof(name), m->is_send ? "send %s → %u" : "recv %s ← %u",
-			 trace_msg_kind_name(m->kind), m->peer);
+			 cim_exec_msg_kind_name(m->kind), m->peer);
 		jstr(f, name, sizeof(name));
 		fprintf(f, ",\"cat\":\"msg\",\"pid\":%u,\"tid\":%u,\"ts\":", pid, s->tid);
 		jts(f, s->start);
@@ -341,8 +341,8 @@ static void write_span(struct ctx *c, const struct cim_trace_reader *r, const st
 		jts(f, s->end - s->start);
 		fprintf(f, ",\"args\":{\"peer\":%u,\"kind\":\"%s\",\"micro_batch\":%u,\"step\":%u,"
 			   "\"phase\":\"%s\",\"bytes\":%llu,\"energy_pj\":",
-			m->peer, trace_msg_kind_name(m->kind), m->micro_batch, m->step,
-			trace_phase_name(m->phase), (unsigned long long)m->bytes);
+			m->peer, cim_exec_msg_kind_name(m->kind), m->micro_batch, m->step,
+			cim_part_phase_name((enum cim_part_phase)m->phase), (unsigned long long)m->bytes);
 		jnum(f, m->energy_pj);
 		fputs("}}", f);
 		break;
@@ -357,7 +357,7 @@ static void write_span(struct ctx *c, const struct cim_trace_reader *r, const st
 		fprintf(f, ",\"args\":{\"algo\":\"%s\",\"group\":%u,\"group_size\":%u,\"layer\":%d,"
 			   "\"micro_batch\":%u,\"step\":%u,\"phase\":\"%s\",\"bytes\":%llu",
 			trace_algo_name(k->algo), k->group, k->group_size, (int)k->layer,
-			k->micro_batch, k->step, trace_phase_name(k->phase),
+			k->micro_batch, k->step, cim_part_phase_name((enum cim_part_phase)k->phase),
 			(unsigned long long)k->bytes);
 		if (rec->count > 1)
 			fprintf(f, ",\"merged_collectives\":%u", rec->count);
@@ -550,7 +550,7 @@ static void flow_end(struct ctx *c, const struct endpoint *e, uint64_t id, char 
 	fprintf(f, "{\"ph\":\"%c\",%s\"id\":%llu,\"cat\":\"msg\",\"name\":\"%s\",\"pid\":%u,"
 		   "\"tid\":%u,\"ts\":",
 		ph, ph == 'f' ? "\"bp\":\"e\"," : "", (unsigned long long)id,
-		trace_msg_kind_name(e->kind), e->pid, e->tid);
+		cim_exec_msg_kind_name(e->kind), e->pid, e->tid);
 	jts(f, e->bind_ps);
 	fputc('}', f);
 }

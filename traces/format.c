@@ -74,19 +74,11 @@ uint32_t trace_crc32c(uint32_t crc, const void *buf, size_t n)
 	return crc_impl(crc, buf, n);
 }
 
-/* The order of enum cim_op_kind in spec.h. */
-static const char *const op_kind_names[] = {
-	"embed", "norm", "matmul", "rope", "attn_qk", "softmax",
-	"attn_av", "act", "gate_mul", "residual", "sample",
-};
-_Static_assert(sizeof(op_kind_names) / sizeof(op_kind_names[0]) == CIM_OP_SAMPLE + 1,
-	       "op_kind_names must follow enum cim_op_kind");
-
 const char *trace_op_kind_name(uint32_t kind)
 {
 	if (kind == CIM_TRACE_MIXED)
 		return "mixed";
-	return kind < sizeof(op_kind_names) / sizeof(op_kind_names[0]) ? op_kind_names[kind] : "?";
+	return cim_op_kind_name((enum cim_op_kind)kind);
 }
 
 const char *trace_coll_name(uint32_t coll)
@@ -101,38 +93,4 @@ const char *trace_algo_name(uint32_t algo)
 	if (algo == CIM_TRACE_MIXED)
 		return "mixed";
 	return algo <= CIM_NET_ALGO_AUTO ? cim_net_algo_name((enum cim_net_algo)algo) : "?";
-}
-
-const char *trace_msg_kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case CIM_MSG_ACT:
-		return "act";
-	case CIM_MSG_TOKEN:
-		return "token";
-	}
-	return "?";
-}
-
-const char *trace_phase_name(uint32_t phase)
-{
-	switch (phase) {
-	case CIM_PHASE_PREFILL:
-		return "prefill";
-	case CIM_PHASE_DECODE:
-		return "decode";
-	}
-	return "?";
-}
-
-/* The order of enum cim_rec_energy in record.h. */
-static const char *const energy_names[] = {
-	"array", "adc", "dac", "shift_add", "sample_hold", "digital", "buffer", "dram", "link",
-};
-_Static_assert(sizeof(energy_names) / sizeof(energy_names[0]) == CIM_E_NCOMP,
-	       "energy_names must follow enum cim_rec_energy");
-
-const char *trace_energy_name(unsigned comp)
-{
-	return comp < CIM_E_NCOMP ? energy_names[comp] : "?";
 }

@@ -476,7 +476,7 @@ static int parse_trailer(struct cim_trace_reader *r, const msgpack_object *a, ui
 		if (!same_bits(t->op_energy_pj[i], r->op_e[i]))
 			return fail(r, err, off, "the trailer's %s energy (%.17g pJ) differs from "
 						 "the records' sum (%.17g pJ)",
-				    trace_energy_name((unsigned)i), t->op_energy_pj[i], r->op_e[i]);
+				    cim_chip_ecomp_name((enum cim_chip_ecomp)i), t->op_energy_pj[i], r->op_e[i]);
 	if (!same_bits(t->msg_energy_pj, r->msg_e) || !same_bits(t->coll_energy_pj, r->coll_e))
 		return fail(r, err, off, "the trailer's link energy differs from the records' sum");
 	r->done = true;

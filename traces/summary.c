@@ -120,7 +120,7 @@ static int add(struct rows *t, uint32_t rank, const struct cim_trace_rec *rec, u
 			energy += rec->u.op.energy_pj[i];
 		break;
 	case CIM_TREC_MSG: {
-		const char *k = trace_msg_kind_name(rec->u.msg.kind);
+		const char *k = cim_exec_msg_kind_name(rec->u.msg.kind);
 		x = row(t, rank, rec->u.msg.is_send ? "send" : "recv", k, strlen(k));
 		s = rec->u.msg.depart_ps, e = rec->u.msg.arrive_ps;
 		energy = rec->u.msg.energy_pj;

@@ -212,9 +212,8 @@ static inline unsigned char *mp_bool(unsigned char *p, bool v)
 const char *trace_op_kind_name(uint32_t kind); /* enum cim_op_kind, or "mixed" */
 const char *trace_coll_name(uint32_t coll);    /* enum cim_net_coll, or "mixed" */
 const char *trace_algo_name(uint32_t algo);    /* enum cim_net_algo, or "mixed" */
-const char *trace_msg_kind_name(uint32_t kind);/* "act", "token" */
-const char *trace_phase_name(uint32_t phase);  /* "prefill", "decode" */
-const char *trace_energy_name(unsigned comp);  /* "array", "adc", … "link" */
+/* Message kinds, phases and energy components are named by their owners:
+ * cim_exec_msg_kind_name(), cim_part_phase_name(), cim_chip_ecomp_name(). */
 
 /* The trace files of a run's directory, by rank. */
 struct trace_run {

@@ -135,16 +135,16 @@ void cim_trace_coll(struct cim_trace_writer *w, const struct cim_rec_coll *r);
 
 /*
  * The same with the signatures of the executor's probe slots (struct
- * cim_exec_probe in node/exec.h, ctx = the writer), so wiring is a table:
+ * cim_exec_probe in exec/exec.h, ctx = the writer), so wiring is a table:
  *   { .ctx = w, .op = cim_trace_probe_op, .msg = cim_trace_probe_msg,
  *     .coll = cim_trace_probe_coll, .poll = cim_trace_probe_poll }
- * cim_trace_probe_poll runs cim_trace_poll and returns 1 once SIGINT or
- * SIGTERM arrived (cim_trace_interrupted), which stops the run.
+ * cim_trace_probe_poll runs cim_trace_poll.  Stopping a run on a signal is
+ * the coordinator's (coordinator/signals.c), not the writer's.
  */
 void cim_trace_probe_op(void *w, const struct cim_rec_op *r);
 void cim_trace_probe_msg(void *w, const struct cim_rec_msg *r);
 void cim_trace_probe_coll(void *w, const struct cim_rec_coll *r);
-int cim_trace_probe_poll(void *w);
+void cim_trace_probe_poll(void *w);
 
 /* Runs the writer's loop without blocking (UV_RUN_NOWAIT) so finished
  * writes release their buffers; the executor calls it between steps.  Makes
@@ -162,34 +162,16 @@ int cim_trace_close(struct cim_trace_writer *w, struct cim_err *err);
 
 /*
  * Ends the trace of an interrupted run: waits for the writes in flight,
- * writes what is buffered synchronously and a trailer marked partial (with
- * the reason: the signal received, or "aborted"), closes and frees w.
- * Nothing recorded before the call is lost.  For error paths: it reports
- * its own failures on stderr.  w may be NULL.
+ * writes what is buffered synchronously and a trailer marked partial with
+ * the reason ("interrupted by signal 15 (SIGTERM)", "aborted"), closes and
+ * frees w.  Nothing recorded before the call is lost.  For error paths: it
+ * reports its own failures on stderr.  w may be NULL.
  */
-void cim_trace_abort(struct cim_trace_writer *w);
+void cim_trace_abort(struct cim_trace_writer *w, const char *reason);
 
 /* cim_trace_abort on every writer still open in this process: call it on an
  * error path before MPI_Abort. */
-void cim_trace_abort_all(void);
-
-/*
- * Installs SIGINT and SIGTERM handlers that only set a flag (async-signal
- * safe); the executor polls cim_trace_interrupted() between steps and
- * while it waits for a peer, stops, calls cim_trace_abort and exits.  A
- * second SIGINT ends the process at once with the default action, unless
- * the run has begun to stop (cim_trace_probe_poll returned 1, or
- * cim_trace_abort was called): the save comes first.  A second SIGTERM is
- * ignored: Open MPI sends one to every rank when another aborts, a second
- * before SIGKILL.  cim_trace_restore_signals puts the previous handlers
- * back.
- */
-int cim_trace_install_signals(struct cim_err *err);
-void cim_trace_restore_signals(void);
-/* True once SIGINT or SIGTERM arrived after cim_trace_install_signals. */
-bool cim_trace_interrupted(void);
-/* The signal that arrived, or 0. */
-int cim_trace_signal(void);
+void cim_trace_abort_all(const char *reason);
 
 /* What a writer did, for statistics and for tests. */
 struct cim_trace_stats {

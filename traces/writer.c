@@ -18,7 +18,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -88,10 +87,6 @@ struct cim_trace_writer {
 
 static struct cim_trace_writer *open_writers;
 
-/* Signals (the end of this file): the first SIGINT or SIGTERM, and whether
- * the run has begun to stop and save its traces. */
-static volatile sig_atomic_t got_signal;
-static volatile sig_atomic_t stopping;
 
 /* ------------------------------------------------------------- errors */
 
@@ -416,7 +411,7 @@ static void emit_acc_op(struct cim_trace_writer *w, struct acc_op *a)
 	} else if (w->level == CIM_TRACE_LAYER) {
 		set_name(r->name, a->first_kind == CIM_OP_EMBED ? "embedding" : "head");
 	} else {
-		set_name(r->name, trace_phase_name(r->phase));
+		set_name(r->name, cim_part_phase_name((enum cim_part_phase)r->phase));
 	}
 	emit_op(w, r, a->count);
 	a->used = false;
@@ -551,13 +546,9 @@ void cim_trace_probe_coll(void *w, const struct cim_rec_coll *r)
 	cim_trace_coll(w, r);
 }
 
-int cim_trace_probe_poll(void *w)
+void cim_trace_probe_poll(void *w)
 {
 	cim_trace_poll(w);
-	if (!cim_trace_interrupted())
-		return 0;
-	stopping = 1; /* the executor stops now; cim_trace_abort follows */
-	return 1;
 }
 
 /* ------------------------------------------------------- open and close */
@@ -793,21 +784,13 @@ int cim_trace_close(struct cim_trace_writer *w, struct cim_err *err)
 	return finish(w, err);
 }
 
-void cim_trace_abort(struct cim_trace_writer *w)
+void cim_trace_abort(struct cim_trace_writer *w, const char *reason)
 {
 	struct cim_err err;
-	char reason[64];
-	int sig = cim_trace_signal();
 
 	if (!w)
 		return;
-	stopping = 1;
 	uint32_t rank = w->rank;
-	if (sig)
-		snprintf(reason, sizeof(reason), "interrupted by signal %d (%s)", sig,
-			 sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "?");
-	else
-		snprintf(reason, sizeof(reason), "aborted");
 	/* Emit what merging holds and the trailer (which may hand a full
 	 * buffer to the pool), wait for every write in flight, then write the
 	 * rest ourselves: nothing may still be writing when the file closes. */
@@ -823,10 +806,10 @@ void cim_trace_abort(struct cim_trace_writer *w)
 		fprintf(stderr, "cimsim: rank %u: %s\n", rank, err.msg);
 }
 
-void cim_trace_abort_all(void)
+void cim_trace_abort_all(const char *reason)
 {
 	while (open_writers)
-		cim_trace_abort(open_writers);
+		cim_trace_abort(open_writers, reason);
 }
 
 void cim_trace_writer_stats(const struct cim_trace_writer *w, struct cim_trace_stats *stats_out)
@@ -839,68 +822,4 @@ void cim_trace_writer_stats(const struct cim_trace_writer *w, struct cim_trace_s
 const char *cim_trace_writer_path(const struct cim_trace_writer *w)
 {
 	return w ? w->path : NULL;
-}
-
-/* ------------------------------------------------------------- signals */
-
-static struct sigaction old_int, old_term;
-static bool installed;
-
-static void on_signal(int sig)
-{
-	if (got_signal) {
-		/* A second SIGTERM is not the user: when one rank aborts,
-		 * Open MPI sends SIGTERM to every rank a second before
-		 * SIGKILL (batch systems do alike), which must not cut short
-		 * a rank still on its way to saving.  A second SIGINT is the
-		 * user insisting: end now, unless the save has begun. */
-		if (stopping || sig == SIGTERM)
-			return;
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
-	}
-	got_signal = sig;
-}
-
-int cim_trace_install_signals(struct cim_err *err)
-{
-	struct sigaction sa;
-
-	if (installed)
-		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART; /* MPI's and libuv's waits go on */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, &old_int) != 0)
-		return cim_err_set(err, "trace: cannot handle SIGINT: %s", strerror(errno));
-	if (sigaction(SIGTERM, &sa, &old_term) != 0) {
-		int e = errno;
-		sigaction(SIGINT, &old_int, NULL);
-		return cim_err_set(err, "trace: cannot handle SIGTERM: %s", strerror(e));
-	}
-	installed = true;
-	got_signal = 0;
-	stopping = 0;
-	return 0;
-}
-
-void cim_trace_restore_signals(void)
-{
-	if (!installed)
-		return;
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	installed = false;
-}
-
-bool cim_trace_interrupted(void)
-{
-	return got_signal != 0;
-}
-
-int cim_trace_signal(void)
-{
-	return (int)got_signal;
 }

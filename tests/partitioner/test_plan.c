@@ -47,10 +47,10 @@ static struct cim_part_plan *plan_of(const struct cim_experiment *e, uint32_t tp
 	return plan;
 }
 
-static const struct cim_part_shard *shard(const struct cim_part_rank *r, const char *name)
+static const struct cim_part_shard *shard(const struct cim_part_rank *r, enum cim_op_role role)
 {
 	for (uint32_t i = 0; i < r->nshards; i++)
-		if (strcmp(r->shards[i].name, name) == 0)
+		if (r->shards[i].role == (uint32_t)role)
 			return &r->shards[i];
 	CU_FAIL("no such shard");
 	return &r->shards[0];
@@ -69,24 +69,24 @@ static void test_shards_tp2(void)
 	CIM_ASSERT_EQ_U64(r->heads, 2);	   /* 4 heads / 2 */
 	CIM_ASSERT_EQ_U64(r->kv_heads, 1); /* 2 KV heads / 2 */
 	/* q: 256 × (2 heads · 64) = 256 × 128 → 4 · ⌈256/64⌉ = 16 crossbars */
-	CIM_ASSERT_EQ_U64(shard(r, "q_proj")->k, 256);
-	CIM_ASSERT_EQ_U64(shard(r, "q_proj")->n, 128);
-	CIM_ASSERT_EQ_U64(shard(r, "q_proj")->crossbars, 16);
-	CIM_ASSERT_EQ_U64(shard(r, "q_proj")->split, CIM_SPLIT_COLUMN);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_Q_PROJ)->k, 256);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_Q_PROJ)->n, 128);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_Q_PROJ)->crossbars, 16);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_Q_PROJ)->split, CIM_SPLIT_COLUMN);
 	/* k, v: 256 × 64 → 4 · 2 = 8 */
-	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->n, 64);
-	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->crossbars, 8);
-	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->holders, 1);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_K_PROJ)->n, 64);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_K_PROJ)->crossbars, 8);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_K_PROJ)->holders, 1);
 	/* o: rows split, 128 × 256 → 2 · 8 = 16 */
-	CIM_ASSERT_EQ_U64(shard(r, "o_proj")->k, 128);
-	CIM_ASSERT_EQ_U64(shard(r, "o_proj")->n, 256);
-	CIM_ASSERT_EQ_U64(shard(r, "o_proj")->crossbars, 16);
-	CIM_ASSERT_EQ_U64(shard(r, "o_proj")->split, CIM_SPLIT_ROW);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_O_PROJ)->k, 128);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_O_PROJ)->n, 256);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_O_PROJ)->crossbars, 16);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_O_PROJ)->split, CIM_SPLIT_ROW);
 	/* gate, up: 256 × 256 → 4 · 8 = 32; down: 256 × 256 rows split → 32 */
-	CIM_ASSERT_EQ_U64(shard(r, "ffn_gate")->crossbars, 32);
-	CIM_ASSERT_EQ_U64(shard(r, "ffn_up")->crossbars, 32);
-	CIM_ASSERT_EQ_U64(shard(r, "ffn_down")->k, 256);
-	CIM_ASSERT_EQ_U64(shard(r, "ffn_down")->crossbars, 32);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_FFN_GATE)->crossbars, 32);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_FFN_UP)->crossbars, 32);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_FFN_DOWN)->k, 256);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_FFN_DOWN)->crossbars, 32);
 	/* 16 + 8 + 8 + 16 + 32 + 32 + 32 = 144 per layer, one layer */
 	CIM_ASSERT_EQ_U64(r->crossbars, 144);
 	CU_ASSERT_TRUE(r->embed);
@@ -94,11 +94,11 @@ static void test_shards_tp2(void)
 	/* The last stage adds the LM head, 256 × 500 → 4 · ⌈1000/64⌉ = 64. */
 	const struct cim_part_rank *last = &p->ranks[7];
 	CU_ASSERT_TRUE(last->head);
-	CIM_ASSERT_EQ_U64(shard(last, "lm_head")->n, 500);
-	CIM_ASSERT_EQ_U64(shard(last, "lm_head")->crossbars, 64);
+	CIM_ASSERT_EQ_U64(shard(last, CIM_ROLE_LM_HEAD)->n, 500);
+	CIM_ASSERT_EQ_U64(shard(last, CIM_ROLE_LM_HEAD)->crossbars, 64);
 	CIM_ASSERT_EQ_U64(last->crossbars, 208);
 	/* Fill of q: 256 · 128 weights · 2 cells / (16 · 64 · 64) = 1. */
-	CU_ASSERT_DOUBLE_EQUAL((double)shard(r, "q_proj")->cells_used / (16.0 * 64 * 64), 1.0,
+	CU_ASSERT_DOUBLE_EQUAL((double)shard(r, CIM_ROLE_Q_PROJ)->cells_used / (16.0 * 64 * 64), 1.0,
 			       1e-12);
 	/* KV: 2 sequences × (16 + 8 − 1) positions × K and V × 1 head × 64
 	 * × 1 byte × 1 layer = 5,888 bytes. */
@@ -118,8 +118,8 @@ static void test_kv_heads_replicated(void)
 
 	CIM_ASSERT_EQ_U64(r->heads, 1);
 	CIM_ASSERT_EQ_U64(r->kv_heads, 1);
-	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->n, 64);
-	CIM_ASSERT_EQ_U64(shard(r, "k_proj")->holders, 2);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_K_PROJ)->n, 64);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_K_PROJ)->holders, 2);
 	/* q 256×64: 4·2 = 8; k, v 8 each; o 64×256: 1·8 = 8; gate, up 256×128:
 	 * 4·4 = 16 each; down 128×256: 2·8 = 16 → 80 per layer, 2 layers. */
 	CIM_ASSERT_EQ_U64(r->crossbars, 160);
@@ -349,7 +349,7 @@ static void test_pack(void)
 	CIM_ASSERT_EQ_U64(lc, la);
 	CU_ASSERT_EQUAL(memcmp(ba, bc, la), 0);
 	CIM_ASSERT_EQ_U64(c->ranks[7].shards[7].crossbars, 64);
-	CU_ASSERT_STRING_EQUAL(c->ranks[7].shards[7].name, "lm_head");
+	CIM_ASSERT_EQ_U64(c->ranks[7].shards[7].role, CIM_ROLE_LM_HEAD);
 	/* Truncated or foreign bytes are refused, never read past. */
 	for (size_t cut = 0; cut < la; cut += 7) {
 		struct cim_part_plan *d = NULL;

@@ -683,7 +683,7 @@ static void test_abort_partial(void)
 	c.buffer_bytes = CIM_TRACE_MIN_BUFFER;
 	CU_ASSERT_FATAL(cim_trace_open(&c, &w, &err) == 0);
 	syn_feed(w, ev, n);
-	cim_trace_abort(w);
+	cim_trace_abort(w, "aborted");
 
 	struct readback rb;
 	read_all(rank_path(dir, 0), 0, &rb);
@@ -702,7 +702,7 @@ static void test_abort_partial(void)
 	syn_config(&c, dir, 1, CIM_TRACE_STEP);
 	CU_ASSERT_FATAL(cim_trace_open(&c, &w, &err) == 0);
 	syn_feed(w, ev, n);
-	cim_trace_abort(w);
+	cim_trace_abort(w, "aborted");
 	read_all(rank_path(dir, 1), 0, &rb);
 	CU_ASSERT(rb.partial && rb.has_tot);
 	CIM_ASSERT_EQ_U64(rb.tot.events[CIM_TREC_OP], 36);
@@ -725,7 +725,7 @@ static void test_abort_all(void)
 	CU_ASSERT_FATAL(cim_trace_open(&c, &w1, &err) == 0);
 	syn_feed(w0, ev, syn_events(0, ev));
 	syn_feed(w1, ev, syn_events(1, ev));
-	cim_trace_abort_all();
+	cim_trace_abort_all("aborted");
 	for (uint32_t r = 0; r < 2; r++) {
 		struct readback rb;
 		read_all(rank_path(dir, r), 0, &rb);
@@ -737,7 +737,9 @@ static void test_abort_all(void)
 	done_dir(dir);
 }
 
-static void test_signal_flag(void)
+/* An abort keeps the reason the caller gives (the coordinator names the
+ * signal) in the trailer. */
+static void test_abort_reason(void)
 {
 	char *dir = fresh_dir();
 	struct cim_trace_config c;
@@ -745,58 +747,22 @@ static void test_signal_flag(void)
 	struct cim_err err;
 	struct syn_ev ev[SYN_MAX_EVENTS];
 
-	CU_ASSERT_FATAL(cim_trace_install_signals(&err) == 0);
-	CU_ASSERT(!cim_trace_interrupted());
 	syn_config(&c, dir, 0, CIM_TRACE_OP);
 	CU_ASSERT_FATAL(cim_trace_open(&c, &w, &err) == 0);
 	syn_feed(w, ev, syn_events(0, ev));
-	CIM_ASSERT_EQ_U64(cim_trace_probe_poll(w), 0);
-	raise(SIGINT); /* only sets the flag */
-	raise(SIGTERM); /* a second SIGTERM is ignored */
-	CIM_ASSERT_EQ_U64(cim_trace_probe_poll(w), 1); /* the executor stops */
-	raise(SIGINT); /* the save has begun: even a second SIGINT waits */
-	CU_ASSERT(cim_trace_interrupted());
-	CIM_ASSERT_EQ_U64(cim_trace_signal(), SIGINT);
-	cim_trace_abort(w);
-	cim_trace_restore_signals();
+	cim_trace_probe_poll(w);
+	cim_trace_abort(w, "interrupted by signal 2 (SIGINT)");
 
 	struct readback rb;
 	read_all(rank_path(dir, 0), 0, &rb);
 	CU_ASSERT(rb.partial);
 	CIM_ASSERT_HAS(rb.note, "interrupted by signal 2 (SIGINT)");
+	CIM_ASSERT_EQ_U64(rb.n, syn_events(0, ev));
 	rb_free(&rb);
 	done_dir(dir);
 }
 
 /* ---------------------------------------------------------- I/O errors */
-
-/* Before the run stops, a second SIGINT ends the process at once (the user
- * insists); a second SIGTERM does not (Open MPI's, after another rank's
- * MPI_Abort). */
-static void test_second_signal(void)
-{
-	for (int i = 0; i < 2; i++) {
-		int second = i == 0 ? SIGINT : SIGTERM, status = 0;
-		fflush(NULL);
-		pid_t pid = fork();
-		CU_ASSERT_FATAL(pid >= 0);
-		if (pid == 0) {
-			struct cim_err err;
-			if (cim_trace_install_signals(&err) != 0)
-				_exit(3);
-			raise(SIGTERM);
-			raise(second);
-			_exit(cim_trace_signal() == SIGTERM ? 0 : 4);
-		}
-		CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
-		if (second == SIGINT) {
-			CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
-		} else {
-			CU_ASSERT(WIFEXITED(status));
-			CIM_ASSERT_EQ_U64(WEXITSTATUS(status), 0);
-		}
-	}
-}
 
 static void test_io_errors(void)
 {
@@ -903,7 +869,7 @@ static void test_config_errors(void)
 	syn_feed(NULL, ev, syn_events(0, ev));
 	cim_trace_poll(NULL);
 	CU_ASSERT(cim_trace_close(NULL, &err) == 0);
-	cim_trace_abort(NULL);
+	cim_trace_abort(NULL, "aborted");
 }
 
 /* ------------------------------------------------------------ options */
@@ -1478,8 +1444,7 @@ static const struct cim_test tests[] = {
 	{ "foreign files are refused", test_foreign_files },
 	{ "abort writes a readable partial file", test_abort_partial },
 	{ "abort_all ends every writer", test_abort_all },
-	{ "SIGINT sets the flag, abort says why", test_signal_flag },
-	{ "a second SIGINT ends the process, a second SIGTERM does not", test_second_signal },
+	{ "abort keeps the reason it is given", test_abort_reason },
 	{ "I/O errors are reported, never silent", test_io_errors },
 	{ "bad configurations are refused", test_config_errors },
 	{ "rank filter 0,3-5", test_rank_filter },

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 		if (cim_trace_open(&c, &w, &err))
 			return fail(err.msg);
 		syn_feed(w, ev, syn_events(1, ev) / 2);
-		cim_trace_abort(w);
+		cim_trace_abort(w, "aborted");
 	}
 	char p[8192];
 	snprintf(p, sizeof(p), "%s/rank-00002.cimtrace", sub);

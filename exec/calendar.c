@@ -1,0 +1,136 @@
+/*
+ * calendar.c — the busy intervals of one resource (calendar.h).
+ *
+ * Intervals live in two arrays from index head on; pruning advances head,
+ * and the space before it is reused when the arrays would grow.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+
+void cim_exec_cal_free(struct cim_exec_cal *c)
+{
+	free(c->s);
+	free(c->e);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The first interval (from head) that ends after t. */
+static size_t after(const struct cim_exec_cal *c, uint64_t t)
+{
+	size_t lo = c->head, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->e[mid] <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+uint64_t cim_exec_cal_fit(const struct cim_exec_cal *c, uint64_t t, uint64_t len)
+{
+	for (size_t i = after(c, t); i < c->n; i++) {
+		if (c->s[i] >= t + len)
+			break;
+		if (c->e[i] > t)
+			t = c->e[i];
+	}
+	return t;
+}
+
+uint64_t cim_exec_cal_fit2(const struct cim_exec_cal *a, const struct cim_exec_cal *b,
+			   uint64_t t, uint64_t len)
+{
+	uint64_t start = cim_exec_cal_fit(a, t, len);
+
+	while (b) { /* both free for the whole length */
+		uint64_t sb = cim_exec_cal_fit(b, start, len);
+		if (sb == start)
+			break;
+		start = cim_exec_cal_fit(a, sb, len);
+	}
+	return start;
+}
+
+int cim_exec_cal_add(struct cim_exec_cal *c, uint64_t a, uint64_t b)
+{
+	assert(a <= b);
+	if (a == b)
+		return 0;
+	size_t i = after(c, a == 0 ? 0 : a - 1); /* first that may touch */
+	size_t j = i;
+	while (j < c->n && c->s[j] <= b) { /* absorb what overlaps */
+		if (c->s[j] < a)
+			a = c->s[j];
+		if (c->e[j] > b)
+			b = c->e[j];
+		j++;
+	}
+	if (i < j) { /* replace i..j−1 by one */
+		c->s[i] = a;
+		c->e[i] = b;
+		memmove(c->s + i + 1, c->s + j, (c->n - j) * sizeof(*c->s));
+		memmove(c->e + i + 1, c->e + j, (c->n - j) * sizeof(*c->e));
+		c->n -= j - i - 1;
+		return 0;
+	}
+	if (c->n == c->cap) {
+		if (c->head > c->n / 2) { /* compact before growing */
+			memmove(c->s, c->s + c->head, (c->n - c->head) * sizeof(*c->s));
+			memmove(c->e, c->e + c->head, (c->n - c->head) * sizeof(*c->e));
+			i -= c->head;
+			c->n -= c->head;
+			c->head = 0;
+		} else {
+			size_t cap = c->cap ? 2 * c->cap : 64;
+			uint64_t *s = realloc(c->s, cap * sizeof(*s));
+			if (!s)
+				return -1;
+			c->s = s;
+			uint64_t *e = realloc(c->e, cap * sizeof(*e));
+			if (!e)
+				return -1;
+			c->e = e;
+			c->cap = cap;
+		}
+	}
+	memmove(c->s + i + 1, c->s + i, (c->n - i) * sizeof(*c->s));
+	memmove(c->e + i + 1, c->e + i, (c->n - i) * sizeof(*c->e));
+	c->s[i] = a;
+	c->e[i] = b;
+	c->n++;
+	return 0;
+}
+
+void cim_exec_cal_prune(struct cim_exec_cal *c, uint64_t t)
+{
+	while (c->head < c->n && c->e[c->head] <= t) {
+		c->dropped += c->e[c->head] - c->s[c->head];
+		c->head++;
+	}
+}
+
+uint64_t cim_exec_cal_total(const struct cim_exec_cal *c)
+{
+	uint64_t t = c->dropped;
+
+	for (size_t i = c->head; i < c->n; i++)
+		t += c->e[i] - c->s[i];
+	return t;
+}
+
+bool cim_exec_cal_check(const struct cim_exec_cal *c)
+{
+	for (size_t i = c->head; i < c->n; i++) {
+		if (c->s[i] >= c->e[i])
+			return false;
+		if (i + 1 < c->n && c->e[i] >= c->s[i + 1])
+			return false;
+	}
+	return true;
+}
