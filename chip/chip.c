@@ -3,7 +3,7 @@
  * leakage, area, capacity and peaks of one compute-in-memory chip.
  *
  * Pure functions of the chip description and an operator's shape.  The
- * equations follow DESIGN.md §4 "Chip"; docs/chip-model.md writes each one
+ * equations are those of docs/chip-model.md, which writes each one
  * down with its source.  Scheduling (which resource is busy when) is the
  * executor's business, not this file's.
  */
@@ -94,7 +94,7 @@ static uint32_t offset_cols(const struct cim_chip_spec *c)
 }
 
 /*
- * DESIGN.md §4: a weight takes ceil(weight_bits / cell_bits) cells, twice
+ * docs/chip-model.md, "Mapping": a weight takes ceil(weight_bits / cell_bits) cells, twice
  * that as a differential pair; the matrix takes ceil(K / rows) row blocks of
  * ceil(N · cells_per_weight / weight_cols) column blocks.  A crossbar holds
  * one block of one matrix; the rest of it is fill loss.
@@ -123,7 +123,7 @@ void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n, struct 
 /* -------------------------------------------------------------------- MVM */
 
 /*
- * One MVM (DESIGN.md §4, ISAAC ISCA'16 §4): inputs enter dac_bits at a time,
+ * One MVM (docs/chip-model.md, ISAAC ISCA'16 §4): inputs enter dac_bits at a time,
  * n = ceil(input_bits / dac_bits) cycles.  In a cycle each ADC converts
  * ceil(widest block / adcs) columns.  With a sample-and-hold the next read
  * overlaps the conversions (ISAAC's pipeline): cycle = max(read, convert);
