@@ -70,44 +70,27 @@ bad:
 	return -1;
 }
 
-/* A whole decimal rank at *s (no sign, no leading zeros); advances *s. */
-static bool rank_at(const char **s, uint32_t *out)
-{
-	const char *p = *s;
-	uint64_t v = 0;
-
-	if (*p < '0' || *p > '9' || (*p == '0' && p[1] >= '0' && p[1] <= '9'))
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (uint64_t)(*p - '0');
-		if (v >= MAX_GROUP)
-			return false;
-	}
-	*out = (uint32_t)v;
-	*s = p;
-	return true;
-}
-
-/* RANKS: items N or A-B (A ≤ B) separated by commas, no rank twice. */
+/* RANKS: a rank list (cim_spec_parse_ranks) naming no rank twice. */
 static int parse_group(const char *arg, uint32_t *ranks, uint32_t *n_out)
 {
+	static const struct cim_rank_rules rules = {
+		.what = "--group",
+		.like = "0-7, 0,2,4,6 or 0-3,8-11",
+		.max_rank = MAX_GROUP - 1,
+		.max_ranges = MAX_GROUP,
+	};
+	static struct cim_rank_range items[MAX_GROUP];
 	static bool seen[MAX_GROUP];
-	const char *s = arg;
-	uint32_t n = 0;
+	struct cim_err err;
+	uint32_t nitems, n = 0;
 
+	if (cim_spec_parse_ranks(arg, &rules, items, &nitems, &err) < 0) {
+		cim_cli_error("%s", err.msg);
+		return -1;
+	}
 	memset(seen, 0, sizeof(seen));
-	for (;;) {
-		uint32_t a, b;
-
-		if (!rank_at(&s, &a))
-			goto bad;
-		b = a;
-		if (*s == '-') {
-			s++;
-			if (!rank_at(&s, &b) || b < a)
-				goto bad;
-		}
-		for (uint32_t r = a; r <= b; r++) {
+	for (uint32_t i = 0; i < nitems; i++)
+		for (uint32_t r = items[i].lo; r <= items[i].hi; r++) {
 			if (seen[r]) {
 				cim_cli_error("--group: rank %u is named twice in \"%s\"", r, arg);
 				return -1;
@@ -115,27 +98,29 @@ static int parse_group(const char *arg, uint32_t *ranks, uint32_t *n_out)
 			seen[r] = true;
 			ranks[n++] = r;
 		}
-		if (*s == '\0')
-			break;
-		if (*s++ != ',')
-			goto bad;
-	}
 	*n_out = n;
 	return 0;
-bad:
-	cim_cli_error("--group: expected ranks from 0 to %u like 0-7, 0,2,4,6 or 0-3,8-11; "
-		      "found \"%s\"", MAX_GROUP - 1, arg);
-	return -1;
 }
 
+/* A,B: two ranks of a rank list, each named alone. */
 static int parse_pair(const char *arg, uint32_t pair[2])
 {
-	const char *s = arg;
+	static const struct cim_rank_rules rules = {
+		.what = "--p2p",
+		.like = "0,5",
+		.max_rank = MAX_GROUP - 1,
+		.max_ranges = 2,
+	};
+	struct cim_rank_range items[2];
+	uint32_t n;
 
-	if (!rank_at(&s, &pair[0]) || *s++ != ',' || !rank_at(&s, &pair[1]) || *s) {
+	if (cim_spec_parse_ranks(arg, &rules, items, &n, NULL) < 0 || n != 2 ||
+	    items[0].lo != items[0].hi || items[1].lo != items[1].hi) {
 		cim_cli_error("--p2p: expected two ranks A,B like 0,5; found \"%s\"", arg);
 		return -1;
 	}
+	pair[0] = items[0].lo;
+	pair[1] = items[1].lo;
 	return 0;
 }
 
@@ -400,24 +385,28 @@ int cim_cmd_net(int argc, char **argv)
 		goto out_net;
 	}
 	for (int c = 0; c < CIM_NET_NCOLL; c++) {
-		size_t best = SIZE_MAX;
+		struct cim_net_coll_req req = { .coll = c, .bytes = o.bytes };
+		struct cim_net_coll_result res[CIM_NET_NALGO];
+		bool ok[CIM_NET_NALGO];
+		enum cim_net_algo fastest;
 
 		if (!o.all_algos) {
 			rows[nrows] = (struct row){ .coll = c, .algo = o.algo };
 			run_row(net, &o, ready, fin, &rows[nrows++]);
 			continue;
 		}
-		for (int a = 0; a < CIM_NET_NALGO; a++) {
-			rows[nrows] = (struct row){ .coll = c, .algo = a };
-			run_row(net, &o, ready, fin, &rows[nrows]);
-			/* the fastest; ties to the first, as auto does */
-			if (rows[nrows].ok && (best == SIZE_MAX || rows[nrows].res.finish_max_ps <
-								   rows[best].res.finish_max_ps))
-				best = nrows;
-			nrows++;
+		/* every algorithm, the fastest marked as auto picks it */
+		if (cim_net_collective_each(net, &req, o.group, ready, o.ngroup, res, ok, &fastest,
+					    &err)) {
+			cim_cli_error("%s", err.msg);
+			goto out_net;
 		}
-		if (best != SIZE_MAX)
-			rows[best].best = true;
+		for (int a = 0; a < CIM_NET_NALGO; a++) {
+			struct row *r = &rows[nrows++];
+
+			*r = (struct row){ .coll = c, .algo = a, .ok = ok[a], .res = res[a] };
+			r->best = a == (int)fastest;
+		}
 	}
 	cim_net_p2p(net, o.pair[0], o.pair[1], o.bytes, 0, 0, &x);
 	if (o.json)

@@ -2,9 +2,10 @@
  * cmd_run.c — `mpirun -np N cimsim run EXPERIMENT`: the whole inference on
  * N simulated chips, one per rank.
  *
- * Rank 0 reads and broadcasts the experiment; every rank builds the same
- * plan and runs its chip (node/exec.h); rank 0 gathers the statistics in
- * rank order and reports them.  Bad input ends every rank with rank 0's
+ * Rank 0 reads and broadcasts the experiment, then plans it and broadcasts
+ * the packed plan (partitioner/pack.c); every rank runs its chip of that
+ * plan (exec/exec.h); rank 0 gathers the statistics in rank order and
+ * reports them.  Bad input ends every rank with rank 0's
  * message and exit code 2; an error during the run ends the whole job with
  * the failing rank's message (MPI_Abort).
  */
@@ -207,7 +208,11 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 			    par->tp * par->pp * par->dp, o->path, ranks);
 		return refuse(rank, o->path, &err);
 	}
-	if (cim_part_choose(e, (uint32_t)ranks, &plan, &err) < 0)
+	/* Rank 0 plans; the others take its plan, or refuse with it (plan
+	 * stays NULL when it does not fit). */
+	if (rank == 0)
+		cim_part_choose(e, (uint32_t)ranks, &plan, &err);
+	if (cim_coord_bcast_plan(MPI_COMM_WORLD, &plan) < 0)
 		return refuse(rank, o->path, &err);
 	if (plan->chips != (uint32_t)ranks) {
 		/* min-chips may choose fewer chips than there are ranks */

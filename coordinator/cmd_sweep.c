@@ -6,7 +6,8 @@
  * the points (sweep.c) and broadcasts the files and the points.  The points
  * that run are placed in rounds; in each round every rank either simulates
  * a chip of one point (MPI_Comm_split by point) or waits at the next round's
- * split.  A point's leader sends its figures and JSON to rank 0, which
+ * split.  A point's leader plans it and broadcasts the packed plan to the
+ * point's other ranks.  A point's leader sends its figures and JSON to rank 0, which
  * reports them.  A point's results depend only on the point: its ranks run
  * it on their own communicator, in virtual time.
  */
@@ -77,15 +78,6 @@ static int parse(int argc, char **argv, struct sweep_opts *o, bool loud)
 	return 0;
 }
 
-/* Broadcasts len bytes from rank 0 in pieces below MPI's int count. */
-static void bcast_bytes(void *buf, size_t len)
-{
-	for (size_t off = 0; off < len; off += 1u << 30) {
-		size_t n = len - off < (1u << 30) ? len - off : 1u << 30;
-		MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD);
-	}
-}
-
 /*
  * Rank 0 reads and expands the study; every rank gets the files, the study
  * and the points.  Returns CIM_EXIT_INPUT on every rank when the study is
@@ -98,28 +90,22 @@ static int load(const char *path, int rank, struct cim_files **files_p,
 	struct cim_study *s = NULL;
 	struct cim_sweep_point *pts = NULL;
 	struct cim_err err = {{0}};
-	char *buf = NULL;
-	size_t len = 0, n = 0;
+	char *buf = NULL, *pbuf;
+	size_t len = 0, n = 0, plen;
+	bool ok = false;
 	int ranks;
-	/* [0] status, [1] bytes of the packed files, [2] points */
-	unsigned long long head[3] = {0, 0, 0};
 
 	MPI_Comm_size(MPI_COMM_WORLD, &ranks);
 	if (rank == 0) {
 		files = cim_files_create(true);
-		if (!files) {
+		if (!files)
 			cim_err_set(&err, "out of memory");
-			head[0] = 1;
-		} else if (cim_spec_load_study(files, path, &s, &err) ||
-			   cim_sweep_expand(files, s, (uint32_t)ranks, &pts, &n, &err) ||
-			   cim_files_pack(files, &buf, &len, &err)) {
-			head[0] = 1;
-		}
-		head[1] = len;
-		head[2] = n;
+		else
+			ok = cim_spec_load_study(files, path, &s, &err) == 0 &&
+			     cim_sweep_expand(files, s, (uint32_t)ranks, &pts, &n, &err) == 0 &&
+			     cim_files_pack(files, &buf, &len, &err) == 0;
 	}
-	MPI_Bcast(head, 3, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
-	if (head[0]) {
+	if (cim_coord_bcast_bytes(MPI_COMM_WORLD, ok, &buf, &len, "the study") < 0) {
 		if (rank == 0)
 			cim_cli_error("%s", err.msg);
 		cim_files_destroy(files);
@@ -127,18 +113,13 @@ static int load(const char *path, int rank, struct cim_files **files_p,
 		free(pts);
 		return CIM_EXIT_INPUT;
 	}
+	pbuf = (char *)pts;
+	plen = n * sizeof(*pts);
+	cim_coord_bcast_bytes(MPI_COMM_WORLD, true, &pbuf, &plen, "the study");
 	if (rank != 0) {
-		buf = malloc(head[1] ? head[1] : 1);
-		pts = calloc(head[2] ? head[2] : 1, sizeof(*pts));
-		if (!buf || !pts) {
-			fprintf(stderr, "cimsim: rank %d: out of memory for the study\n", rank);
-			MPI_Abort(MPI_COMM_WORLD, 1);
-		}
-	}
-	bcast_bytes(buf, head[1]);
-	bcast_bytes(pts, head[2] * sizeof(*pts));
-	if (rank != 0) {
-		if (cim_files_unpack(buf, head[1], &files, &err) ||
+		pts = (struct cim_sweep_point *)pbuf;
+		n = plen / sizeof(*pts);
+		if (cim_files_unpack(buf, len, &files, &err) ||
 		    cim_spec_load_study(files, path, &s, &err)) {
 			fprintf(stderr, "cimsim: rank %d: %s\n", rank, err.msg);
 			MPI_Abort(MPI_COMM_WORLD, 1);
@@ -148,7 +129,7 @@ static int load(const char *path, int rank, struct cim_files **files_p,
 	*files_p = files;
 	*study_p = s;
 	*pts_p = pts;
-	*n_p = head[2];
+	*n_p = n;
 	return 0;
 }
 
@@ -180,8 +161,11 @@ static void run_point(struct cim_files *files, const struct cim_study *s,
 	MPI_Comm_rank(comm, &lead);
 	cim_sweep_sets(s, p, &sets);
 	if (cim_spec_load_experiment(files, s->experiment, sets.v, sets.n, &e, &err) ||
-	    cim_part_plan(e, p->tp, p->pp, p->dp, &plan, &err) ||
-	    cim_net_create(&e->net, plan->chips, &net, &err))
+	    (lead == 0 && cim_part_plan(e, p->tp, p->pp, p->dp, &plan, &err)))
+		abort_point(s, p, rank, err.msg);
+	/* The leader plans the point; its other ranks take that plan. */
+	cim_coord_bcast_plan(comm, &plan);
+	if (cim_net_create(&e->net, plan->chips, &net, &err))
 		abort_point(s, p, rank, err.msg);
 	if (cim_coord_simulate(comm, e, plan, net, NULL, &r, &err) < 0)
 		abort_point(s, p, rank, err.msg);

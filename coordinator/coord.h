@@ -1,6 +1,6 @@
 /*
  * coord.h — what the coordinator does across ranks: reading the experiment
- * on rank 0 and handing the same bytes to every rank.
+ * on rank 0 and handing the same bytes (files, plans) to every rank.
  */
 #ifndef CIM_COORDINATOR_COORD_H
 #define CIM_COORDINATOR_COORD_H
@@ -11,6 +11,29 @@
 #include "spec.h"
 
 struct cim_trace_writer;
+
+/*
+ * Hands rank 0's *len_p bytes at *buf_p to every member of comm.  On rank 0,
+ * ok says whether it has them: when it has not, every member returns -1 and
+ * nothing more is sent, so that all can end together with rank 0's
+ * message.  Otherwise every other member gets *buf_p, a malloc'd copy it
+ * frees (not NULL, even for no bytes), and *len_p, and every member
+ * returns 0; rank 0's buffer stays its own.  ok is read on rank 0 only;
+ * what names the bytes in the message when a member has no memory for
+ * them, which aborts the job.  Collective over comm.
+ */
+int cim_coord_bcast_bytes(MPI_Comm comm, bool ok, char **buf_p, size_t *len_p, const char *what);
+
+/*
+ * Hands comm's rank 0 plan *plan_p to every member of comm, packed
+ * (partitioner/pack.c).  A NULL *plan_p on rank 0 means it has none: every
+ * member then returns -1, and the members can refuse together with rank
+ * 0's message.  Otherwise the other members get their own copy in *plan_p
+ * (free with cim_part_plan_destroy; what was there is not read) and every
+ * member returns 0.  A plan that cannot be packed or unpacked aborts the
+ * job.  Collective over comm.
+ */
+int cim_coord_bcast_plan(MPI_Comm comm, struct cim_part_plan **plan_p);
 
 /*
  * Rank 0 reads the experiment at path and every file it names, checks it,

@@ -453,20 +453,21 @@ void cim_sweep_table(FILE *f, const struct cim_study *s, const struct cim_sweep_
 	}
 }
 
-/* Writes text as one CSV field, quoted when it needs to be. */
+/* Writes text as one CSV field (cim_csv_field) on one line: line breaks
+ * become spaces, so that every row stays one line for readers that split
+ * on lines (tools/sweep-plots.sh, awk). */
 static void csv_field(FILE *f, const char *text)
 {
-	if (!strpbrk(text, ",\"\n\r")) {
-		fputs(text, f);
+	char *flat = strpbrk(text, "\r\n") ? strdup(text) : NULL;
+
+	if (!flat) {
+		cim_csv_field(f, text);
 		return;
 	}
-	fputc('"', f);
-	for (const char *c = text; *c; c++) {
-		if (*c == '"')
-			fputc('"', f);
-		fputc(*c == '\n' || *c == '\r' ? ' ' : *c, f);
-	}
-	fputc('"', f);
+	for (char *c = flat; (c = strpbrk(c, "\r\n")) != NULL; c++)
+		*c = ' ';
+	cim_csv_field(f, flat);
+	free(flat);
 }
 
 void cim_sweep_csv(FILE *f, const struct cim_study *s, const struct cim_sweep_point *pts,

@@ -189,7 +189,8 @@ static int compute(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	    .macs = o->macs,
 	    .kv_bytes = r->kv_held,
 	};
-	snprintf(rec.name, sizeof(rec.name), "%s", cim_op_role_name(o->role));
+	const char *name = cim_op_role_name(o->role); /* at most 15 characters */
+	memcpy(rec.name, name, strnlen(name, sizeof(rec.name) - 1));
 	memcpy(rec.energy_pj, o->energy.pj, sizeof(rec.energy_pj));
 	probe_op(r, &rec);
 	*end_out = end;

@@ -138,6 +138,21 @@ int cim_net_collective(const struct cim_net *net, const struct cim_net_coll_req 
 		       uint64_t *finish_ps_out, uint64_t *link_bytes_out,
 		       struct cim_net_coll_result *res_out, struct cim_err *err);
 
+/*
+ * Replays req once with every algorithm, in table order (req->algo is not
+ * read): res_out[a] is algorithm a's result and ok_out[a] whether it
+ * applies.  *fastest_out is the algorithm CIM_NET_ALGO_AUTO picks, the
+ * fastest that applies with ties going to the first in table order, or
+ * CIM_NET_ALGO_AUTO when none applies.  Fails, setting nothing, when a rank
+ * is unknown or repeated in a group or memory runs out.  For tools that
+ * compare the algorithms; a run asks cim_net_collective for auto.
+ */
+int cim_net_collective_each(const struct cim_net *net, const struct cim_net_coll_req *req,
+			    const uint32_t *ranks, const uint64_t *ready_ps, uint32_t n,
+			    struct cim_net_coll_result res_out[CIM_NET_NALGO],
+			    bool ok_out[CIM_NET_NALGO], enum cim_net_algo *fastest_out,
+			    struct cim_err *err);
+
 /* Bus-bandwidth factor of NCCL's performance notes: bus bandwidth =
  * bytes / time · factor, with 2(p−1)/p for all-reduce, (p−1)/p for
  * all-gather and reduce-scatter, 1 for broadcast. */

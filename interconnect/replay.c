@@ -323,16 +323,42 @@ static int run_algo(const struct cim_net *net, enum cim_net_algo algo,
 	return rc;
 }
 
+/* Replays req with every algorithm in table order into each[] and ok[]
+ * (fin is scratch for n finish times).  Returns the fastest that applies,
+ * ties going to the first in table order, or CIM_NET_ALGO_AUTO when none
+ * does: the one choice of CIM_NET_ALGO_AUTO. */
+static enum cim_net_algo run_each(const struct cim_net *net, const struct cim_net_coll_req *req,
+				  uint32_t p, const uint32_t *ranks, const uint64_t *ready,
+				  uint32_t n, uint64_t *fin,
+				  struct cim_net_coll_result each[CIM_NET_NALGO],
+				  bool ok[CIM_NET_NALGO])
+{
+	enum cim_net_algo best = CIM_NET_ALGO_AUTO;
+
+	for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
+		struct cim_err skip;
+
+		each[a] = (struct cim_net_coll_result){ .algo = (enum cim_net_algo)a };
+		ok[a] = cim_net_algos[a].coll[req->coll] &&
+			run_algo(net, (enum cim_net_algo)a, req, p, ranks, ready, n, fin, NULL,
+				 &each[a], &skip) == 0;
+		if (ok[a] &&
+		    (best == CIM_NET_ALGO_AUTO || each[a].finish_max_ps < each[best].finish_max_ps))
+			best = (enum cim_net_algo)a;
+	}
+	return best;
+}
+
 int cim_net_collective(const struct cim_net *net, const struct cim_net_coll_req *req,
 		       const uint32_t *ranks, const uint64_t *ready_ps, uint32_t n,
 		       uint64_t *finish_ps_out, uint64_t *link_bytes_out,
 		       struct cim_net_coll_result *res_out, struct cim_err *err)
 {
 	uint32_t p = req->group_size ? req->group_size : n;
-	struct cim_net_coll_result res = { 0 }, best = { 0 };
+	struct cim_net_coll_result res = { 0 }, each[CIM_NET_NALGO];
+	bool ok[CIM_NET_NALGO];
 	enum cim_net_algo algo = req->algo;
 	uint64_t *fin;
-	bool found = false;
 
 	if (check_members(net, req, ranks, n, p, err))
 		return -1;
@@ -340,26 +366,12 @@ int cim_net_collective(const struct cim_net *net, const struct cim_net_coll_req 
 	if (!fin)
 		return cim_err_set(err, "collective: out of memory");
 	if (algo == CIM_NET_ALGO_AUTO) {
-		/* The fastest that applies; ties go to the first in table order. */
-		for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
-			struct cim_err skip;
-
-			if (!cim_net_algos[a].coll[req->coll])
-				continue;
-			if (run_algo(net, (enum cim_net_algo)a, req, p, ranks, ready_ps, n, fin,
-				     NULL, &res, &skip))
-				continue;
-			if (!found || res.finish_max_ps < best.finish_max_ps) {
-				best = res;
-				found = true;
-			}
-		}
-		if (!found) {
+		algo = run_each(net, req, p, ranks, ready_ps, n, fin, each, ok);
+		if (algo == CIM_NET_ALGO_AUTO) {
 			free(fin);
 			return cim_err_set(err, "%s: no algorithm applies to a group of %u",
 					   cim_net_coll_name(req->coll), p);
 		}
-		algo = best.algo;
 	}
 	if (run_algo(net, algo, req, p, ranks, ready_ps, n, fin, link_bytes_out, &res, err)) {
 		free(fin);
@@ -367,6 +379,31 @@ int cim_net_collective(const struct cim_net *net, const struct cim_net_coll_req 
 	}
 	memcpy(finish_ps_out, fin, n * sizeof(*fin));
 	*res_out = res;
+	free(fin);
+	return 0;
+}
+
+int cim_net_collective_each(const struct cim_net *net, const struct cim_net_coll_req *req,
+			    const uint32_t *ranks, const uint64_t *ready_ps, uint32_t n,
+			    struct cim_net_coll_result res_out[CIM_NET_NALGO],
+			    bool ok_out[CIM_NET_NALGO], enum cim_net_algo *fastest_out,
+			    struct cim_err *err)
+{
+	struct cim_net_coll_req all = *req;
+	uint32_t p = req->group_size ? req->group_size : n;
+	struct cim_net_coll_result each[CIM_NET_NALGO];
+	bool ok[CIM_NET_NALGO];
+	uint64_t *fin;
+
+	all.algo = CIM_NET_ALGO_AUTO; /* every algorithm, whatever req asked */
+	if (check_members(net, &all, ranks, n, p, err))
+		return -1;
+	fin = malloc(n * sizeof(*fin));
+	if (!fin)
+		return cim_err_set(err, "collective: out of memory");
+	*fastest_out = run_each(net, &all, p, ranks, ready_ps, n, fin, each, ok);
+	memcpy(res_out, each, sizeof(each));
+	memcpy(ok_out, ok, sizeof(ok));
 	free(fin);
 	return 0;
 }

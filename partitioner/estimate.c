@@ -352,9 +352,7 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 			struct cim_part_plan *plan;
 			struct cim_err why;
 
-			if (chips / dp % tp || pp > e->model.layers || e->model.heads % tp ||
-			    (e->model.kv_heads % tp && tp % e->model.kv_heads) ||
-			    dp > e->workload.batch)
+			if (chips / dp % tp || !part_split_shape_ok(e, tp, pp, dp, NULL))
 				continue; /* splits the model cannot take */
 			if (n == cap) {
 				cap = cap ? 2 * cap : 16;
@@ -474,7 +472,7 @@ uint32_t cim_part_min_chips(const struct cim_experiment *e, uint32_t max_chips, 
 			struct cim_part_plan *plan;
 			struct cim_err why;
 
-			if (chips % pp || m->heads % tp || (m->kv_heads % tp && tp % m->kv_heads))
+			if (chips % pp || !part_split_shape_ok(e, tp, pp, 1, NULL))
 				continue;
 			if (cim_part_plan(e, tp, pp, 1, &plan, &why) < 0)
 				continue;

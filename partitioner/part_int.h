@@ -16,6 +16,19 @@ enum cim_kv_where part_kv_where(const struct cim_chip_spec *c);
 /* KV positions each sequence holds at the end: prompt + generated − 1,
  * capped by the sliding window. */
 uint64_t part_context(const struct cim_experiment *e);
+/*
+ * Whether a split (tp chips per stage, pp stages, dp replicas) can be
+ * planned; when not, err (which may be NULL) says why.  part_split_shape_ok
+ * is the part about the model and the batch: tp divides the heads and
+ * divides or is a multiple of the KV heads, pp ≤ layers, dp ≤ batch, none
+ * 0.  part_split_ok adds the plan's limits: pp ≤ CIM_MAX_STAGES,
+ * micro-batches ≤ the smallest replica's sequences, tp·pp·dp chips ≤
+ * CIM_NET_MAX_POSITIONS.
+ */
+bool part_split_shape_ok(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp,
+			 struct cim_err *err);
+bool part_split_ok(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp,
+		   struct cim_err *err);
 uint64_t part_shard_crossbars(const struct cim_chip_spec *c, const struct cim_part_shard *s);
 
 #endif /* CIM_PARTITIONER_PART_INT_H */

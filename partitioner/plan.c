@@ -60,7 +60,7 @@ static uint32_t micro_batches(const struct cim_experiment *e, uint32_t seqs)
 	/* Default: one sequence per micro-batch, so every layer's crossbars and
 	 * every stage can work on a different sequence at once
 	 * (docs/partitioner.md, "Micro-batches").  A larger count is refused
-	 * by check_split(). */
+	 * by part_split_ok(). */
 	return m == 0 ? seqs : m;
 }
 
@@ -74,54 +74,88 @@ uint32_t cim_part_mb_seqs(const struct cim_experiment *e, const struct cim_part_
 
 /* ------------------------------------------------------------- the split */
 
-static int check_split(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp,
-		       struct cim_err *err)
+/* Whether tp members can hold the KV heads: each a share of them, or a
+ * group of members a copy of each. */
+static bool kv_heads_split(const struct cim_model_spec *m, uint32_t tp)
+{
+	return m->kv_heads % tp == 0 || tp % m->kv_heads == 0;
+}
+
+/* The split's shape against the model and the batch: the tests a listing
+ * of splits leaves out (cim_part_enumerate) and cim_part_plan refuses. */
+bool part_split_shape_ok(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp,
+			 struct cim_err *err)
 {
 	const struct cim_model_spec *m = &e->model;
 	char list[256];
 	size_t len = 0;
 
-	if (tp == 0 || pp == 0 || dp == 0)
-		return cim_err_set(err, "tp, pp and dp must be at least 1 (tp %u, pp %u, dp %u)",
-				   tp, pp, dp);
+	if (tp == 0 || pp == 0 || dp == 0) {
+		cim_err_set(err, "tp, pp and dp must be at least 1 (tp %u, pp %u, dp %u)", tp, pp,
+			    dp);
+		return false;
+	}
 	if (m->heads % tp != 0) {
 		for (uint32_t t = 1; t <= m->heads && len < sizeof(list) - 16; t++)
-			if (m->heads % t == 0 && (m->kv_heads % t == 0 || t % m->kv_heads == 0))
+			if (m->heads % t == 0 && kv_heads_split(m, t))
 				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%u",
 							len ? ", " : "", t);
-		return cim_err_set(err,
-				   "tp %u does not divide the %u attention heads of %s: a head "
-				   "cannot be split over chips; tp may be %s",
-				   tp, m->heads, m->name, list);
+		cim_err_set(err,
+			    "tp %u does not divide the %u attention heads of %s: a head "
+			    "cannot be split over chips; tp may be %s",
+			    tp, m->heads, m->name, list);
+		return false;
 	}
-	if (m->kv_heads % tp != 0 && tp % m->kv_heads != 0)
-		return cim_err_set(err,
-				   "tp %u neither divides nor is a multiple of the %u key/value "
-				   "heads of %s, so KV heads cannot be split or replicated evenly",
-				   tp, m->kv_heads, m->name);
-	if (pp > m->layers || pp > CIM_MAX_STAGES)
-		return cim_err_set(err,
-				   "pp %u exceeds the %u layers of %s: every stage needs a layer",
-				   pp, m->layers, m->name);
-	if (dp > e->workload.batch)
-		return cim_err_set(err,
-				   "dp %u exceeds the batch of %u sequences: every replica "
-				   "needs a sequence",
-				   dp, e->workload.batch);
+	if (!kv_heads_split(m, tp)) {
+		cim_err_set(err,
+			    "tp %u neither divides nor is a multiple of the %u key/value "
+			    "heads of %s, so KV heads cannot be split or replicated evenly",
+			    tp, m->kv_heads, m->name);
+		return false;
+	}
+	if (pp > m->layers) {
+		cim_err_set(err, "pp %u exceeds the %u layers of %s: every stage needs a layer", pp,
+			    m->layers, m->name);
+		return false;
+	}
+	if (dp > e->workload.batch) {
+		cim_err_set(err,
+			    "dp %u exceeds the batch of %u sequences: every replica "
+			    "needs a sequence",
+			    dp, e->workload.batch);
+		return false;
+	}
+	return true;
+}
+
+/* Everything cim_part_plan asks of a split before it builds the plan. */
+bool part_split_ok(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp,
+		   struct cim_err *err)
+{
+	if (!part_split_shape_ok(e, tp, pp, dp, err))
+		return false;
+	if (pp > CIM_MAX_STAGES) {
+		cim_err_set(err, "pp %u exceeds the %u stages a plan may have", pp, CIM_MAX_STAGES);
+		return false;
+	}
 	/* The smallest replica holds ⌊batch/dp⌋ sequences. */
-	if (e->workload.micro_batches > e->workload.batch / dp)
-		return cim_err_set(err,
-				   "workload.micro_batches %u exceeds the %u sequences of a "
-				   "replica (batch %u over dp %u): a micro-batch needs a sequence; "
-				   "use at most %u, or 0 for one sequence each",
-				   e->workload.micro_batches, e->workload.batch / dp,
-				   e->workload.batch, dp, e->workload.batch / dp);
-	if ((uint64_t)tp * pp * dp > CIM_NET_MAX_POSITIONS)
-		return cim_err_set(err,
-				   "tp·pp·dp = %" PRIu64 " chips exceeds the %u an "
-				   "interconnect may have",
-				   (uint64_t)tp * pp * dp, CIM_NET_MAX_POSITIONS);
-	return 0;
+	if (e->workload.micro_batches > e->workload.batch / dp) {
+		cim_err_set(err,
+			    "workload.micro_batches %u exceeds the %u sequences of a "
+			    "replica (batch %u over dp %u): a micro-batch needs a sequence; "
+			    "use at most %u, or 0 for one sequence each",
+			    e->workload.micro_batches, e->workload.batch / dp, e->workload.batch,
+			    dp, e->workload.batch / dp);
+		return false;
+	}
+	if ((uint64_t)tp * pp * dp > CIM_NET_MAX_POSITIONS) {
+		cim_err_set(err,
+			    "tp·pp·dp = %" PRIu64 " chips exceeds the %u an "
+			    "interconnect may have",
+			    (uint64_t)tp * pp * dp, CIM_NET_MAX_POSITIONS);
+		return false;
+	}
+	return true;
 }
 
 /* Adds the shard of matrix op (one layer's, or the head) for TP member i. */
@@ -497,7 +531,7 @@ int cim_part_plan(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint
 {
 	struct cim_part_plan *plan;
 
-	if (check_split(e, tp, pp, dp, err) < 0)
+	if (!part_split_ok(e, tp, pp, dp, err))
 		return -1;
 	plan = calloc(1, sizeof(*plan));
 	if (!plan)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit code of every input error (bad file, bad key, bad value). */
 #define CIM_EXIT_INPUT 2
@@ -28,6 +29,32 @@ struct cim_err {
 /* Writes a formatted message into err (truncating); returns -1. */
 int cim_err_set(struct cim_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------ ranks */
+
+/* Ranks lo..hi, both included. */
+struct cim_rank_range {
+	uint32_t lo, hi;
+};
+
+/* What a rank list may hold, and how its messages name it. */
+struct cim_rank_rules {
+	const char *what;    /* the option, first in every message: "--group" */
+	const char *like;    /* examples for messages: "0,3-5" */
+	uint32_t max_rank;   /* the highest rank a list may name */
+	uint32_t max_ranges; /* the most items a list may have */
+};
+
+/*
+ * Parses a rank list such as "0,3-5": items N or A-B (A ≤ B) separated by
+ * commas, each rank a decimal without sign or leading zeros, at most
+ * rules->max_rank.  On success writes the items as written into
+ * ranges_out[0..*n_out) (room for rules->max_ranges); on failure fills err
+ * with rules->what, what was expected and what was found, sets nothing and
+ * returns -1.  A rank named twice is the caller's to refuse.
+ */
+int cim_spec_parse_ranks(const char *text, const struct cim_rank_rules *rules,
+			 struct cim_rank_range *ranges_out, uint32_t *n_out, struct cim_err *err);
 
 /* ------------------------------------------------------------------ files */
 
@@ -63,6 +90,12 @@ int cim_files_pack(const struct cim_files *files, char **buf_p, size_t *len_p,
 /* Makes a bundle (not reading the disk) from packed bytes. */
 int cim_files_unpack(const char *buf, size_t len, struct cim_files **files_p,
 		     struct cim_err *err);
+
+/* -------------------------------------------------------------------- csv */
+
+/* Writes text as one CSV field (RFC 4180): as it is, or in double quotes,
+ * inner quotes doubled, when it holds a comma, a quote, a CR or an LF. */
+void cim_csv_field(FILE *f, const char *text);
 
 /* ------------------------------------------------------------------ model */
 

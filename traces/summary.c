@@ -285,22 +285,6 @@ void cim_trace_summary_print(const struct cim_trace_summary *s, FILE *f)
 	}
 }
 
-/* A CSV field: quoted when it holds a comma, a quote or a line break. */
-static void csv_str(FILE *f, const char *v)
-{
-	if (!strpbrk(v, ",\"\r\n")) {
-		fputs(v, f);
-		return;
-	}
-	fputc('"', f);
-	for (const char *p = v; *p; p++) {
-		if (*p == '"')
-			fputc('"', f);
-		fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 int cim_trace_summary_csv(const struct cim_trace_summary *s, FILE *f)
 {
 	fputs("rank,stage,tp,replica,chip,kind,name,count,records,busy_ps,busy_share,"
@@ -311,11 +295,11 @@ int cim_trace_summary_csv(const struct cim_trace_summary *s, FILE *f)
 		const struct cim_trace_info *in = file_of(s, x->rank, &fi);
 
 		fprintf(f, "%u,%u,%u,%u,", x->rank, in->stage, in->tp, in->replica);
-		csv_str(f, in->chip);
+		cim_csv_field(f, in->chip);
 		fputc(',', f);
-		csv_str(f, x->kind);
+		cim_csv_field(f, x->kind);
 		fputc(',', f);
-		csv_str(f, x->name);
+		cim_csv_field(f, x->name);
 		/* energy with 15 digits, so that the rows add up to the run's
 		 * energy (9 digits would round each by up to 5e-9) */
 		fprintf(f, ",%llu,%llu,%llu,%.9g,%.15g\n", (unsigned long long)x->count,

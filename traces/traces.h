@@ -68,15 +68,13 @@ int cim_trace_level_parse(const char *word, enum cim_trace_level *level_out,
 struct cim_trace_ranks {
 	bool all;        /* every rank ("all"); the ranges are then unused */
 	uint32_t n;      /* ranges used */
-	struct cim_trace_range {
-		uint32_t lo, hi; /* ranks lo..hi, both included */
-	} v[CIM_TRACE_MAX_RANGES];
+	struct cim_rank_range v[CIM_TRACE_MAX_RANGES]; /* as written */
 };
 
-/* Parses a rank list such as "0,3-5" (items N or A-B with A ≤ B, separated
- * by commas, decimal without sign or leading zeros) or "all".  On failure
- * fills err with what was expected, what was found and where, and returns
- * -1; *out is set only on success. */
+/* Parses "all" or a rank list such as "0,3-5" (cim_spec_parse_ranks: items
+ * N or A-B with A ≤ B, separated by commas, decimal without sign or leading
+ * zeros).  On failure fills err with what was expected, what was found and
+ * where, and returns -1; *out is set only on success. */
 int cim_trace_ranks_parse(const char *text, struct cim_trace_ranks *ranks_out,
 			  struct cim_err *err);
 /* True when rank is in the list. */

@@ -400,6 +400,33 @@ static void test_auto(void)
 	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_AUTO, 8 * MIB, 8, 0, NULL, fin, NULL);
 	CU_ASSERT_EQUAL(r.algo, CIM_NET_ALGO_DIRECT);
 	CIM_ASSERT_EQ_U64(r.finish_max_ps, 21171520);
+
+	/* Every algorithm at once gives the same four times and the same pick. */
+	struct cim_net_coll_req req = { .coll = CIM_NET_ALLREDUCE, .bytes = 8 * MIB };
+	struct cim_net_coll_result each[CIM_NET_NALGO];
+	bool ok[CIM_NET_NALGO];
+	enum cim_net_algo fastest = CIM_NET_ALGO_AUTO;
+	const uint32_t ranks[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	const uint64_t ready[8] = { 0 };
+	struct cim_err err = { "" };
+
+	CU_ASSERT_EQUAL_FATAL(
+	    cim_net_collective_each(net, &req, ranks, ready, 8, each, ok, &fastest, &err), 0);
+	CU_ASSERT_EQUAL(fastest, CIM_NET_ALGO_DIRECT);
+	for (int a = 0; a < CIM_NET_NALGO; a++)
+		CU_ASSERT_TRUE(ok[a]);
+	CIM_ASSERT_EQ_U64(each[CIM_NET_ALGO_RING].finish_max_ps, 148200640);
+	CIM_ASSERT_EQ_U64(each[CIM_NET_ALGO_TREE].finish_max_ps, 503916480);
+	CIM_ASSERT_EQ_U64(each[CIM_NET_ALGO_HD].finish_max_ps, 147400640);
+	CIM_ASSERT_EQ_U64(each[CIM_NET_ALGO_DIRECT].finish_max_ps, 21171520);
+	/* Tree has no all-gather: it does not apply, the others do. */
+	req.coll = CIM_NET_ALLGATHER;
+	CU_ASSERT_EQUAL_FATAL(
+	    cim_net_collective_each(net, &req, ranks, ready, 8, each, ok, &fastest, &err), 0);
+	CU_ASSERT_FALSE(ok[CIM_NET_ALGO_TREE]);
+	CU_ASSERT_TRUE(ok[CIM_NET_ALGO_RING]);
+	CU_ASSERT_NOT_EQUAL(fastest, CIM_NET_ALGO_TREE);
+	CU_ASSERT_NOT_EQUAL(fastest, CIM_NET_ALGO_AUTO);
 	cim_net_destroy(net);
 }
 

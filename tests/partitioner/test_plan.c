@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "part_int.h"
 #include "partitioner.h"
 #include "test.h"
 
@@ -433,6 +434,35 @@ static void test_enumerate(void)
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].fits)
 			CU_ASSERT(rows[b].est.tokens_per_s >= rows[i].est.tokens_per_s);
+	free(rows);
+	free(e);
+
+	/* A split the model takes but a plan refuses stays listed, with why:
+	 * at dp 2 a replica has 1 of the batch's 2 sequences, too few for 2
+	 * micro-batches; the same 5 splits in the same order as above. */
+	const char *mb[] = { "workload.micro_batches=2" };
+	static const uint32_t order[5][3] = {
+		{ 2, 4, 1 }, { 4, 2, 1 }, { 1, 4, 2 }, { 2, 2, 2 }, { 4, 1, 2 }
+	};
+	e = load(tiny, mb, 1);
+	CU_ASSERT_EQUAL_FATAL(cim_part_enumerate(e, 8, &rows, &n, &err), 0);
+	CIM_ASSERT_EQ_U64(n, 5);
+	for (size_t i = 0; i < n && i < 5; i++) {
+		CIM_ASSERT_EQ_U64(rows[i].tp, order[i][0]);
+		CIM_ASSERT_EQ_U64(rows[i].pp, order[i][1]);
+		CIM_ASSERT_EQ_U64(rows[i].dp, order[i][2]);
+		if (rows[i].dp == 2) {
+			CU_ASSERT_FALSE(rows[i].fits);
+			CIM_ASSERT_HAS(rows[i].why, "workload.micro_batches 2 exceeds");
+		}
+	}
+	/* The predicates behind both: the shape alone, then the plan's limits;
+	 * err may be NULL. */
+	CU_ASSERT_TRUE(part_split_shape_ok(e, 1, 1, 2, NULL));
+	CU_ASSERT_FALSE(part_split_ok(e, 1, 1, 2, NULL));
+	CU_ASSERT_FALSE(part_split_shape_ok(e, 3, 1, 1, NULL));
+	CU_ASSERT_FALSE(part_split_ok(e, 0, 1, 1, &err));
+	CIM_ASSERT_HAS(err.msg, "tp, pp and dp must be at least 1 (tp 0, pp 1, dp 1)");
 	free(rows);
 	free(e);
 }

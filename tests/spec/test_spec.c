@@ -478,6 +478,70 @@ static void test_bundle_roundtrip(void)
 	cim_files_destroy(disk);
 }
 
+/* ------------------------------------------------------------ ranks */
+
+static void test_ranks(void)
+{
+	static const struct cim_rank_rules rules = {
+		.what = "--demo",
+		.like = "0,3-5",
+		.max_rank = 99,
+		.max_ranges = 3,
+	};
+	struct cim_rank_range v[3];
+	struct cim_err err;
+	uint32_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(cim_spec_parse_ranks("0,3-5", &rules, v, &n, &err), 0);
+	CIM_ASSERT_EQ_U64(n, 2);
+	CIM_ASSERT_EQ_U64(v[0].lo, 0);
+	CIM_ASSERT_EQ_U64(v[0].hi, 0);
+	CIM_ASSERT_EQ_U64(v[1].lo, 3);
+	CIM_ASSERT_EQ_U64(v[1].hi, 5);
+	CU_ASSERT_EQUAL_FATAL(cim_spec_parse_ranks("7", &rules, v, &n, &err), 0);
+	CIM_ASSERT_EQ_U64(n, 1);
+	CIM_ASSERT_EQ_U64(v[0].lo, 7);
+	CIM_ASSERT_EQ_U64(v[0].hi, 7);
+	/* 99 is the highest rank of these rules; items as written, repeats kept */
+	CU_ASSERT_EQUAL_FATAL(cim_spec_parse_ranks("99,4-4,4", &rules, v, &n, &err), 0);
+	CIM_ASSERT_EQ_U64(n, 3);
+	CIM_ASSERT_EQ_U64(v[0].lo, 99);
+	CIM_ASSERT_EQ_U64(v[2].hi, 4);
+
+	static const struct {
+		const char *in, *msg;
+	} bad[] = {
+		{ "2-1", "--demo: range 2-1 goes down (write 1-2); in \"2-1\"" },
+		{ "", "--demo: expected ranks like 0,3-5; found nothing" },
+		{ "a", "--demo: expected ranks like 0,3-5 (numbers N or ranges A-B" },
+		{ "a", "\"a\" is wrong at character 1" },
+		{ "01", "\"01\" is wrong at character 1" },
+		{ "-3", "\"-3\" is wrong at character 1" },
+		{ "+3", "\"+3\" is wrong at character 1" },
+		{ "3-", "\"3-\" is wrong at character 3" },
+		{ "1,,2", "\"1,,2\" is wrong at character 3" },
+		{ "1,", "\"1,\" is wrong at character 3" },
+		{ "1 ,2", "\"1 ,2\" is wrong at character 2" },
+		{ "0x10", "\"0x10\" is wrong at character 2" },
+		{ "100", "--demo: rank 100 is above 99, the highest allowed; in \"100\"" },
+		{ "5-100", "rank 100 is above 99" },
+		/* 2^64 + 1 would wrap a 64-bit sum; it is still a rank above 99 */
+		{ "18446744073709551617", "rank 18446744073709551617 is above 99" },
+		{ "1,2,3,4", "--demo: more than 3 ranges in \"1,2,3,4\"" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v[0].lo = 42;
+		n = 42;
+		CU_ASSERT_EQUAL(cim_spec_parse_ranks(bad[i].in, &rules, v, &n, &err), -1);
+		CIM_ASSERT_HAS(err.msg, bad[i].msg);
+		CIM_ASSERT_EQ_U64(n, 42); /* nothing set on failure */
+		CIM_ASSERT_EQ_U64(v[0].lo, 42);
+	}
+	CU_ASSERT_EQUAL(cim_spec_parse_ranks(NULL, &rules, v, &n, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "found nothing");
+	CU_ASSERT_EQUAL(cim_spec_parse_ranks("x", &rules, v, &n, NULL), -1); /* err may be NULL */
+}
+
 static const struct cim_test tests[] = {
 	{ "published parameter counts: GPT-2 and OPT", test_params_gpt2_opt },
 	{ "published parameter counts: Llama, Mistral, TinyLlama", test_params_llama },
@@ -493,6 +557,7 @@ static const struct cim_test tests[] = {
 	{ "--set overrides any key and is checked the same", test_overrides },
 	{ "parallel.layers and pp against the model", test_parallel_checks },
 	{ "the broadcast bundle parses to the same experiment", test_bundle_roundtrip },
+	{ "rank lists: 0,3-5 and what is refused", test_ranks },
 };
 
 CIM_TEST_MAIN("spec", tests)

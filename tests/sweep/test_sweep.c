@@ -1,7 +1,7 @@
 /*
  * test_sweep.c — studies and sweeps without MPI: reading study files,
  * expanding their points, placing them in rounds, marking the best and the
- * Pareto front, and the CSV's shape.
+ * Pareto front, the CSV's shape and its quoting.
  *
  * The model and chip are the partitioner's tiny ones (tests/data/part): the
  * model needs 1,280 crossbars and a chip has 256, so 4 chips (1,024) can
@@ -333,6 +333,37 @@ static void test_csv(void)
 	cim_files_destroy(files);
 }
 
+/* One CSV field (spec/csv.c), by RFC 4180: quoted only when it holds a
+ * comma, a quote, a CR or an LF; inner quotes doubled; line breaks kept. */
+static void test_csv_field(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"", ""},
+	    {"plain text", "plain text"},
+	    {"a,b", "\"a,b\""},
+	    {"say \"hi\"", "\"say \"\"hi\"\"\""},
+	    {"\"", "\"\"\"\""},
+	    {"two\nlines", "\"two\nlines\""},
+	    {"cr\rhere", "\"cr\rhere\""},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		cim_csv_field(f, cases[i].in);
+		fclose(f);
+		if (strcmp(buf, cases[i].out) != 0)
+			fprintf(stderr, "\n  cim_csv_field(\"%s\"): [%s], expected [%s]\n",
+				cases[i].in, buf, cases[i].out);
+		CU_ASSERT_STRING_EQUAL(buf, cases[i].out);
+		free(buf);
+	}
+}
+
 static const struct cim_test tests[] = {
     {"a study file is read strictly", test_study_read},
     {"bad study files are refused with file, line and key", test_study_errors},
@@ -342,6 +373,7 @@ static const struct cim_test tests[] = {
     {"rounds: largest first, first fit, by hand", test_schedule},
     {"best per chip count and the Pareto front, by hand", test_mark},
     {"CSV: one row per point, all as wide as the header", test_csv},
+    {"a CSV field is quoted as RFC 4180 says", test_csv_field},
 };
 
 CIM_TEST_MAIN("sweep", tests)

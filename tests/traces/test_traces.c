@@ -906,7 +906,8 @@ static void test_rank_filter(void)
 		{ "1 ,2", "\"1 ,2\" is wrong at character 2" },
 		{ "-1", "is wrong at character 1" },
 		{ "5-3", "range 5-3 goes down (write 3-5)" },
-		{ "99999999999", "is wrong at character 1" },
+		{ "99999999999", "rank 99999999999 is above 4294967294, the highest allowed" },
+		{ "0-4294967295", "rank 4294967295 is above 4294967294" }, /* UINT32_MAX */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r.n = 99;
