@@ -21,6 +21,25 @@
 # proves nothing: the test then tries a longer one, and fails if even that
 # was too short.  Every wait is bounded: 20 s for the first records, 30 s
 # for mpirun to end after the signal (it needs about 2 s, see below).
+#
+# LEVEL `none` runs untraced (EXPORT is then ignored): every run installs
+# the handlers (coordinator/signals.c), so an untraced run must stop the
+# same way.  There are no files to wait for, so the run counts as under way
+# once every rank catches SIGTERM (its SigCgt in /proc/PID/status: the
+# handlers are installed just before the executor starts).  Open MPI 4.1's
+# mpirun, told to stop, sends the ranks SIGCONT, SIGTERM only after the
+# kill timeout T (OMPI_MCA_odls_base_sigkill_timeout; CMake gives 10 s),
+# then SIGKILL after another T, and ends after that, exit status 1 whatever
+# the ranks did; a rank that called MPI_Abort waits for that SIGKILL too
+# (its process ends at 2T, not when it stopped).  So "promptly" is asked of
+# what the ranks say: a rank has said "interrupted at step" or
+# "interrupted waiting" within T + 2 s of the signal, well before the
+# SIGKILL at 2T (a rank that ignored its SIGTERM, or hung in a blocking MPI
+# call, would say nothing).  mpirun forwards the ranks' output only when it
+# wakes for the SIGKILL, so each rank writes its stderr to DIR.rank-N.err
+# itself (through sh), and those files are watched; mpirun ends non-zero within 2T + 10 s (no
+# hang); and no rank process is left.  An untraced run is fast, so it runs
+# 64 sequences (3900 tokens take well over 2T).
 set -u
 target=$1
 sig=$2
@@ -39,6 +58,9 @@ buffer=65536
 fail() {
 	echo "FAIL: $*"
 	[ -f "$dir.log" ] && { echo "--- run output:"; cat "$dir.log"; }
+	for f in "$dir".rank-*.err; do
+		[ -f "$f" ] && { echo "--- $f:"; cat "$f"; }
+	done
 	exit 1
 }
 
@@ -57,7 +79,7 @@ kill_run() {
 }
 
 # wait_exit PID TENTHS: waits up to TENTHS tenths of a second for PID to end;
-# returns 0 when it ended.
+# returns 0 when it ended; i is then the tenths it waited.
 wait_exit() {
 	i=0
 	while kill -0 "$1" 2>/dev/null; do
@@ -68,22 +90,54 @@ wait_exit() {
 	return 0
 }
 
+# said: true when a rank has written that it stopped on its signal.
+said() {
+	cat "$dir".rank-*.err 2>/dev/null |
+		grep -Eq "cimsim: rank [0-9]+: interrupted (at step|waiting)"
+}
+
+# catching PID: how many of mpirun PID's ranks catch SIGTERM (signal 15,
+# bit 14 of SigCgt; the low 32 bits are taken, as the shell's arithmetic is
+# signed).
+catching() {
+	n=0
+	for k in $(ranks_of "$1"); do
+		m=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$k/status" 2>/dev/null)
+		[ -n "$m" ] || continue
+		[ $((0x${m#????????} & 0x4000)) -ne 0 ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
 # One attempt with TOKENS generated tokens: 0 = interrupted as wanted, 2 =
 # the run ended before the signal reached it, anything else = failure.
 attempt() {
 	tokens=$1
-	rm -rf "$dir" "$dir.log"
-	# shellcheck disable=SC2086
-	CIMSIM_TRACE_BUFFER=$buffer $mpirun -np $np "$cimsim" run "$exp" \
-		--set workload.generate_tokens="$tokens" --quiet --trace "$dir" \
-		--trace-level "$level" > "$dir.log" 2>&1 &
+	rm -rf "$dir" "$dir.log" "$dir".rank-*.err
+	if [ "$level" = none ]; then
+		# shellcheck disable=SC2016,SC2086
+		CIM_ERR="$dir" $mpirun -np $np \
+			sh -c 'exec "$0" "$@" 2> "$CIM_ERR.rank-$OMPI_COMM_WORLD_RANK.err"' \
+			"$cimsim" run "$exp" --set workload.generate_tokens="$tokens" --quiet \
+			--set workload.batch=64 > "$dir.log" 2>&1 &
+	else
+		# shellcheck disable=SC2086
+		CIMSIM_TRACE_BUFFER=$buffer $mpirun -np $np "$cimsim" run "$exp" \
+			--set workload.generate_tokens="$tokens" --quiet --trace "$dir" \
+			--trace-level "$level" > "$dir.log" 2>&1 &
+	fi
 	pid=$!
-	# Every rank has handed at least one full buffer to the disk: the run
-	# is under way and its signal handlers are installed.
+	# Every rank has handed at least one full buffer to the disk (untraced:
+	# every rank catches SIGTERM): the run is under way and its signal
+	# handlers are installed.
 	i=0
 	while :; do
-		ready=$(find "$dir" -name 'rank-*.cimtrace' -size +$((buffer / 1024))k 2>/dev/null |
-			wc -l)
+		if [ "$level" = none ]; then
+			ready=$(catching "$pid")
+		else
+			ready=$(find "$dir" -name 'rank-*.cimtrace' -size +$((buffer / 1024))k \
+				2>/dev/null | wc -l)
+		fi
 		[ "$ready" -eq "$np" ] && break
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid"
@@ -95,9 +149,9 @@ attempt() {
 		sleep 0.1
 		i=$((i + 1))
 	done
+	kids=$(ranks_of "$pid")
 	if [ "$target" != mpirun ]; then
 		# Open MPI puts each rank's number in its environment.
-		kids=$(ranks_of "$pid")
 		[ "$(printf '%s\n' "$kids" | wc -w)" -eq "$np" ] ||
 			{ kill_run "$pid"; fail "found ranks '$kids' under mpirun $pid"; }
 		pids=""
@@ -114,30 +168,74 @@ attempt() {
 	else
 		kill -"$sig" "$pid" 2>/dev/null || { wait "$pid"; return 2; }
 	fi
-	if ! wait_exit "$pid" 300; then
+	if [ "$level" = none ]; then
+		# tenths: when a rank said it stopped, and when mpirun ended
+		i=0
+		gone=""
+		while kill -0 "$pid" 2>/dev/null; do
+			[ -z "$gone" ] && said && gone=$i
+			if [ "$i" -ge $((20 * kill_s + 100)) ]; then
+				kill_run "$pid"
+				fail "mpirun still running $((2 * kill_s + 10)) s after SIG$sig"
+			fi
+			sleep 0.1
+			i=$((i + 1))
+		done
+		[ -n "$gone" ] || { said && gone=$i; } || gone=never
+	elif ! wait_exit "$pid" 300; then
 		kill_run "$pid"
 		fail "mpirun still running 30 s after SIG$sig"
 	fi
+	took=$i
 	wait "$pid"
 	status=$?
-	if ! grep -q "cimsim: rank [0-9]*: interrupted" "$dir.log"; then
+	if ! cat "$dir.log" "$dir".rank-*.err 2>/dev/null |
+		grep -q "cimsim: rank [0-9]*: interrupted"; then
 		# the signal came after the last step: the run was too short
 		echo "run with $tokens tokens was not interrupted (status $status)"
 		return 2
 	fi
 	[ "$status" -ne 0 ] || fail "an interrupted run exited with status 0"
+	if [ "$level" = none ]; then
+		[ "$gone" != never ] || fail "no rank said it was interrupted at a step or waiting"
+		[ "$gone" -le $((10 * kill_s + 20)) ] ||
+			fail "a rank said it was interrupted $gone tenths of a second after SIG$sig" \
+				"to mpirun, more than ${kill_s} s (when the ranks get SIGTERM) + 2 s"
+		# (a zombie is not running: it waits for whoever adopted it to reap it)
+		for k in $kids; do
+			st=$(awk '{ print $3 }' "/proc/$k/stat" 2>/dev/null)
+			[ -z "$st" ] || [ "$st" = Z ] ||
+				fail "rank process $k is still running (state $st) after mpirun ended"
+		done
+		n=$(cat "$dir".rank-*.err | grep -Ec "cimsim: rank [0-9]+: interrupted")
+		echo "untraced: a rank said it stopped $gone and mpirun ended $took tenths after" \
+			"SIG$sig (kill timeout ${kill_s} s); $n rank(s) said they were interrupted:"
+		cat "$dir".rank-*.err | grep -E "cimsim: rank [0-9]+: interrupted"
+	fi
 	echo "SIG$sig stopped the run with $tokens tokens; mpirun exit status $status"
 	return 0
 }
 
+kill_s=${OMPI_MCA_odls_base_sigkill_timeout:-1}
+tries="1024 3900"
+if [ "$level" = none ]; then
+	tries=3900
+	# T + 2 s must come well before 2T
+	[ "$kill_s" -ge 4 ] ||
+		fail "OMPI_MCA_odls_base_sigkill_timeout is $kill_s s: give at least 4 (CMake gives 10)"
+fi
 rc=2
-for tokens in 1024 3900; do
+for tokens in $tries; do
 	attempt "$tokens"
 	rc=$?
 	[ "$rc" -eq 2 ] || break
 done
 [ "$rc" -eq 2 ] && fail "even 3900 tokens ended before SIG$sig arrived"
 [ "$rc" -eq 0 ] || exit 1
+if [ "$level" = none ]; then
+	rm -rf "$dir" "$dir.log" "$dir".rank-*.err
+	exit 0
+fi
 
 # The signal each trailer names, as an extended regular expression.  Open
 # MPI's mpirun meets SIGINT and SIGTERM alike: SIGCONT to every rank,
