@@ -55,11 +55,15 @@ static uint64_t bytes_of(uint64_t elems, uint32_t bits)
 }
 
 static const char *const ecomp_names[] = {
-    [CIM_E_ARRAY] = "array",	     [CIM_E_ADC] = "adc",
-    [CIM_E_DAC] = "dac",	     [CIM_E_SHIFT_ADD] = "shift_add",
-    [CIM_E_SAMPLE_HOLD] = "sample_hold", [CIM_E_DIGITAL] = "digital",
-    [CIM_E_BUFFER] = "buffer",	     [CIM_E_DRAM] = "dram",
-    [CIM_E_INTERCONNECT] = "interconnect",
+	[CIM_E_ARRAY] = "array",
+	[CIM_E_ADC] = "adc",
+	[CIM_E_DAC] = "dac",
+	[CIM_E_SHIFT_ADD] = "shift_add",
+	[CIM_E_SAMPLE_HOLD] = "sample_hold",
+	[CIM_E_DIGITAL] = "digital",
+	[CIM_E_BUFFER] = "buffer",
+	[CIM_E_DRAM] = "dram",
+	[CIM_E_INTERCONNECT] = "interconnect",
 };
 _Static_assert(sizeof(ecomp_names) / sizeof(ecomp_names[0]) == CIM_E_NCOMP,
 	       "a name per energy component");
@@ -101,7 +105,7 @@ static uint32_t offset_cols(const struct cim_chip_spec *c)
  */
 void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n, struct cim_chip_map *out)
 {
-	struct cim_chip_map m = {.k = k, .n = n};
+	struct cim_chip_map m = { .k = k, .n = n };
 	uint32_t off = offset_cols(c);
 
 	assert(k > 0 && n > 0 && c->xbar.cell_bits > 0 && c->xbar.cols > off);
@@ -134,7 +138,7 @@ void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n, struct 
 void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 		  struct cim_chip_mvm *out)
 {
-	struct cim_chip_mvm v = {0};
+	struct cim_chip_mvm v = { 0 };
 	uint64_t convert_ps, cells_active;
 
 	assert(c->dac.bits > 0 && c->adc.per_crossbar > 0);
@@ -163,8 +167,9 @@ void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 	 * driven (rows used × columns read). */
 	cells_active = m->k * m->cols_converted;
 	v.energy.pj[CIM_E_ARRAY] = v.input_cycles * c->xbar.read_pj * (double)cells_active /
-			 ((double)c->xbar.rows * c->xbar.cols);
-	v.energy.pj[CIM_E_DAC] = (double)v.input_cycles * (double)(m->k * m->col_blocks) * c->dac.energy_pj;
+				   ((double)c->xbar.rows * c->xbar.cols);
+	v.energy.pj[CIM_E_DAC] =
+	    (double)v.input_cycles * (double)(m->k * m->col_blocks) * c->dac.energy_pj;
 	v.energy.pj[CIM_E_ADC] = (double)v.conversions * c->adc.energy_pj;
 	v.energy.pj[CIM_E_SAMPLE_HOLD] =
 	    c->has_sample_hold ? (double)v.conversions * c->sample_hold.energy_pj : 0;
@@ -182,7 +187,7 @@ void cim_chip_mvm_stream(const struct cim_chip_spec *c, const struct cim_chip_ma
 			 uint64_t vectors, uint64_t copies, struct cim_chip_cost *out)
 {
 	struct cim_chip_mvm v;
-	struct cim_chip_cost r = {0};
+	struct cim_chip_cost r = { 0 };
 	uint64_t per_copy;
 
 	assert(copies > 0);
@@ -245,7 +250,7 @@ uint32_t cim_chip_ops_per_elem(enum cim_op_kind kind, enum cim_norm norm, enum c
 void cim_chip_vector_op(const struct cim_chip_spec *c, enum cim_op_kind kind, enum cim_norm norm,
 			enum cim_act act, uint64_t elems, struct cim_chip_cost *out)
 {
-	struct cim_chip_cost r = {0};
+	struct cim_chip_cost r = { 0 };
 	uint64_t ops = elems * cim_chip_ops_per_elem(kind, norm, act);
 	uint64_t bytes = 2 * bytes_of(elems, c->input_bits); /* read and write */
 
@@ -279,7 +284,7 @@ static bool has_part(const struct cim_chip_spec *c, enum cim_kv_where where)
 int cim_chip_attention(const struct cim_chip_spec *c, const struct cim_attn_shape *a,
 		       enum cim_kv_where where, struct cim_chip_cost *out)
 {
-	struct cim_chip_cost r = {0};
+	struct cim_chip_cost r = { 0 };
 	uint64_t macs = 2 * (uint64_t)a->heads * a->head_dim * cim_chip_attn_positions(a);
 	uint64_t bytes =
 	    bytes_of(2 * (uint64_t)a->kv_heads * a->head_dim * (a->past + a->queries), a->kv_bits);
@@ -315,7 +320,7 @@ int cim_chip_attention(const struct cim_chip_spec *c, const struct cim_attn_shap
 int cim_chip_kv_append(const struct cim_chip_spec *c, const struct cim_attn_shape *a,
 		       enum cim_kv_where where, struct cim_chip_cost *out)
 {
-	struct cim_chip_cost r = {0};
+	struct cim_chip_cost r = { 0 };
 	uint64_t bytes = bytes_of(2 * (uint64_t)a->kv_heads * a->head_dim * a->queries, a->kv_bits);
 
 	if (!has_part(c, where))
@@ -358,7 +363,7 @@ static uint64_t chip_crossbars(const struct cim_chip_spec *c)
 /* Area is the sum of the parts (ISAAC Table I adds its parts the same way). */
 void cim_chip_area(const struct cim_chip_spec *c, struct cim_chip_area *out)
 {
-	struct cim_chip_area a = {0};
+	struct cim_chip_area a = { 0 };
 	double x = (double)chip_crossbars(c);
 
 	a.crossbars = x * c->xbar.area_mm2;
@@ -378,7 +383,7 @@ void cim_chip_area(const struct cim_chip_spec *c, struct cim_chip_area *out)
 
 void cim_chip_capacity(const struct cim_chip_spec *c, struct cim_chip_capacity *out)
 {
-	struct cim_chip_capacity r = {0};
+	struct cim_chip_capacity r = { 0 };
 	struct cim_chip_map m;
 
 	cim_chip_map(c, 1, 1, &m);
@@ -400,7 +405,7 @@ void cim_chip_capacity(const struct cim_chip_spec *c, struct cim_chip_capacity *
  */
 void cim_chip_peak(const struct cim_chip_spec *c, struct cim_chip_peak *out)
 {
-	struct cim_chip_peak p = {0};
+	struct cim_chip_peak p = { 0 };
 	struct cim_chip_area area;
 	struct cim_chip_map one;
 	double x = (double)chip_crossbars(c), per_ps;

@@ -55,36 +55,35 @@ void cim_chip_energy_add(struct cim_chip_energy *acc, const struct cim_chip_ener
 /* How a K×N weight matrix (K inputs, N outputs) lies on crossbars. */
 struct cim_chip_map {
 	uint64_t k, n;
-	uint32_t slices;          /* ceil(weight_bits / cell_bits) */
-	uint32_t cells_per_weight;/* slices, ×2 when differential */
-	uint32_t weight_cols;     /* columns of a crossbar that hold weights */
-	uint64_t row_blocks;      /* ceil(K / rows) */
-	uint64_t col_blocks;      /* ceil(N · cells_per_weight / weight_cols) */
-	uint64_t crossbars;       /* row_blocks · col_blocks */
-	uint64_t cols_used;       /* columns holding weights, all column blocks */
-	uint64_t cols_converted;  /* columns read per row block: cols_used plus
-				     offset columns */
-	uint64_t widest_block;    /* converted columns of the widest block */
-	uint64_t cells_used;      /* K · cols_used */
-	uint64_t cells_total;     /* crossbars · rows · cols */
-	double fill;              /* cells_used / cells_total */
+	uint32_t slices;	   /* ceil(weight_bits / cell_bits) */
+	uint32_t cells_per_weight; /* slices, ×2 when differential */
+	uint32_t weight_cols;	   /* columns of a crossbar that hold weights */
+	uint64_t row_blocks;	   /* ceil(K / rows) */
+	uint64_t col_blocks;	   /* ceil(N · cells_per_weight / weight_cols) */
+	uint64_t crossbars;	   /* row_blocks · col_blocks */
+	uint64_t cols_used;	   /* columns holding weights, all column blocks */
+	uint64_t cols_converted;   /* columns read per row block: cols_used plus
+				      offset columns */
+	uint64_t widest_block;	   /* converted columns of the widest block */
+	uint64_t cells_used;	   /* K · cols_used */
+	uint64_t cells_total;	   /* crossbars · rows · cols */
+	double fill;		   /* cells_used / cells_total */
 };
 
 /* Maps a K×N matrix (k, n ≥ 1). */
-void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n,
-		  struct cim_chip_map *out);
+void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n, struct cim_chip_map *out);
 
 /* -------------------------------------------------------------------- MVM */
 
 struct cim_chip_mvm {
-	uint32_t input_cycles;    /* ceil(input_bits / dac_bits) */
-	uint64_t cols_per_adc;    /* conversions one ADC makes per cycle */
-	uint64_t cycle_ps;        /* one input cycle (throughput) */
-	uint64_t latency_ps;      /* one MVM alone, first read to last sum */
-	uint64_t interval_ps;     /* between MVMs streamed through one copy */
-	uint64_t conversions;     /* ADC conversions of one MVM */
-	uint64_t shift_adds;      /* shift-and-add operations of one MVM */
-	uint64_t buffer_bytes;    /* inputs read plus outputs written */
+	uint32_t input_cycles;	       /* ceil(input_bits / dac_bits) */
+	uint64_t cols_per_adc;	       /* conversions one ADC makes per cycle */
+	uint64_t cycle_ps;	       /* one input cycle (throughput) */
+	uint64_t latency_ps;	       /* one MVM alone, first read to last sum */
+	uint64_t interval_ps;	       /* between MVMs streamed through one copy */
+	uint64_t conversions;	       /* ADC conversions of one MVM */
+	uint64_t shift_adds;	       /* shift-and-add operations of one MVM */
+	uint64_t buffer_bytes;	       /* inputs read plus outputs written */
 	struct cim_chip_energy energy; /* one MVM */
 };
 
@@ -110,27 +109,26 @@ uint32_t cim_chip_ops_per_elem(enum cim_op_kind kind, enum cim_norm norm, enum c
 
 /* A vector operator over elems elements on the digital unit: operations,
  * plus the elements read from and written to the buffer at input_bits. */
-void cim_chip_vector_op(const struct cim_chip_spec *c, enum cim_op_kind kind,
-			enum cim_norm norm, enum cim_act act, uint64_t elems,
-			struct cim_chip_cost *out);
+void cim_chip_vector_op(const struct cim_chip_spec *c, enum cim_op_kind kind, enum cim_norm norm,
+			enum cim_act act, uint64_t elems, struct cim_chip_cost *out);
 
 /* ------------------------------------------------------------- attention */
 
 enum cim_kv_where {
-	CIM_KV_BUFFER,  /* KV cache in the on-chip buffer, read by the vector unit */
-	CIM_KV_DRAM,    /* KV cache in the chip's DRAM, read by the vector unit */
-	CIM_KV_ENGINE,  /* KV cache inside the SRAM-CIM attention engine */
+	CIM_KV_BUFFER, /* KV cache in the on-chip buffer, read by the vector unit */
+	CIM_KV_DRAM,   /* KV cache in the chip's DRAM, read by the vector unit */
+	CIM_KV_ENGINE, /* KV cache inside the SRAM-CIM attention engine */
 };
 
 /* One attention layer's share on this chip. */
 struct cim_attn_shape {
-	uint32_t heads;       /* query heads on this chip */
-	uint32_t kv_heads;    /* key/value heads on this chip */
+	uint32_t heads;	   /* query heads on this chip */
+	uint32_t kv_heads; /* key/value heads on this chip */
 	uint32_t head_dim;
-	uint32_t kv_bits;     /* precision of cached K and V */
-	uint64_t past;        /* positions already cached before these queries */
-	uint64_t queries;     /* new tokens: 1 in decode, the prompt (chunk) in
-				 prefill, attending causally */
+	uint32_t kv_bits; /* precision of cached K and V */
+	uint64_t past;	  /* positions already cached before these queries */
+	uint64_t queries; /* new tokens: 1 in decode, the prompt (chunk) in
+			     prefill, attending causally */
 };
 
 /* Positions attended summed over the queries: queries·past + q(q+1)/2. */
@@ -155,18 +153,18 @@ double cim_chip_static_w(const struct cim_chip_spec *c);
 double cim_chip_leakage_pj(const struct cim_chip_spec *c, uint64_t ps);
 
 struct cim_chip_area {
-	double crossbars, adc, dac, sample_hold, shift_add, digital, buffer, dram,
-		attn_engine, other;
-	double total;         /* mm² */
+	double crossbars, adc, dac, sample_hold, shift_add, digital, buffer, dram, attn_engine,
+	    other;
+	double total; /* mm² */
 };
 
 void cim_chip_area(const struct cim_chip_spec *c, struct cim_chip_area *out);
 
 struct cim_chip_capacity {
-	uint64_t crossbars;       /* tiles · crossbars_per_tile */
-	uint64_t weights_per_xbar;/* rows · floor(weight_cols / cells_per_weight) */
-	uint64_t weights;         /* parameters the crossbars hold */
-	uint64_t weight_bytes;    /* weights · weight_bits / 8 */
+	uint64_t crossbars;	   /* tiles · crossbars_per_tile */
+	uint64_t weights_per_xbar; /* rows · floor(weight_cols / cells_per_weight) */
+	uint64_t weights;	   /* parameters the crossbars hold */
+	uint64_t weight_bytes;	   /* weights · weight_bits / 8 */
 	uint64_t buffer_bytes;
 	uint64_t dram_bytes;
 	uint64_t engine_bytes;
@@ -176,13 +174,13 @@ void cim_chip_capacity(const struct cim_chip_spec *c, struct cim_chip_capacity *
 
 /* Peak figures with every crossbar streaming full-crossbar MVMs. */
 struct cim_chip_peak {
-	struct cim_chip_map map;  /* one full crossbar: rows × weights per row */
-	struct cim_chip_mvm mvm;  /* one MVM on it */
-	double ops_per_s;         /* 2 · MACs per MVM · crossbars / interval */
-	double dynamic_w;         /* crossbars · MVM energy / interval */
-	double power_w;           /* dynamic + static */
-	double ops_per_j;         /* ops_per_s / power_w */
-	double ops_per_s_mm2;     /* ops_per_s / area */
+	struct cim_chip_map map;	      /* one full crossbar: rows × weights per row */
+	struct cim_chip_mvm mvm;	      /* one MVM on it */
+	double ops_per_s;		      /* 2 · MACs per MVM · crossbars / interval */
+	double dynamic_w;		      /* crossbars · MVM energy / interval */
+	double power_w;			      /* dynamic + static */
+	double ops_per_j;		      /* ops_per_s / power_w */
+	double ops_per_s_mm2;		      /* ops_per_s / area */
 	struct cim_chip_energy power_by_part; /* W by component at peak */
 };
 

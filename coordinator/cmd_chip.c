@@ -21,7 +21,7 @@ static const char chip_usage[] =
     "are computed from the parts; docs/chip-model.md has the equations.\n\n"
     "  --json  print JSON instead of a table\n";
 
-static const char *const sign_names[] = {"none", "differential", "offset"};
+static const char *const sign_names[] = { "none", "differential", "offset" };
 
 /* Everything the command prints, computed once. */
 struct chip_view {
@@ -47,8 +47,8 @@ static void area_parts(const struct cim_chip_area *a, double v[NAREAS])
 }
 
 static const char *const area_names[NAREAS] = {
-    "crossbars", "adc",	   "dac",  "sample_hold",      "shift_add",
-    "digital",	 "buffer", "dram", "attention_engine", "other",
+	"crossbars", "adc",    "dac",  "sample_hold",	   "shift_add",
+	"digital",   "buffer", "dram", "attention_engine", "other",
 };
 
 static void print_text(FILE *f, const struct chip_view *v)
@@ -205,7 +205,7 @@ int cim_cmd_chip(int argc, char **argv)
 		return CIM_EXIT_INPUT;
 	}
 
-	struct chip_view v = {.c = &c};
+	struct chip_view v = { .c = &c };
 	cim_chip_capacity(&c, &v.cap);
 	cim_chip_area(&c, &v.area);
 	cim_chip_peak(&c, &v.peak);

@@ -12,15 +12,15 @@
 #include "report.h"
 
 static const char model_usage[] =
-	"usage: cimsim model FILE [--weight-bits N] [--kv-bits N] [--context N] [--json]\n\n"
-	"Prints a model's shape, parameters (total and by kind), weight bytes, MACs per\n"
-	"token in prefill and decode, and KV-cache bytes per token.  FILE is a Hugging\n"
-	"Face config.json or a YAML preset (configs/models/).\n\n"
-	"  --weight-bits N  precision of weights for the byte count (default 16)\n"
-	"  --kv-bits N      precision of cached keys and values (default 16)\n"
-	"  --context N      context length for decode and prefill MACs\n"
-	"                   (default: the model's longest context)\n"
-	"  --json           print JSON instead of a table\n";
+    "usage: cimsim model FILE [--weight-bits N] [--kv-bits N] [--context N] [--json]\n\n"
+    "Prints a model's shape, parameters (total and by kind), weight bytes, MACs per\n"
+    "token in prefill and decode, and KV-cache bytes per token.  FILE is a Hugging\n"
+    "Face config.json or a YAML preset (configs/models/).\n\n"
+    "  --weight-bits N  precision of weights for the byte count (default 16)\n"
+    "  --kv-bits N      precision of cached keys and values (default 16)\n"
+    "  --context N      context length for decode and prefill MACs\n"
+    "                   (default: the model's longest context)\n"
+    "  --json           print JSON instead of a table\n";
 
 int cim_cmd_model(int argc, char **argv)
 {

@@ -45,8 +45,14 @@ static int parse_bytes(const char *arg, uint64_t *out)
 		const char *unit;
 		uint64_t scale;
 	} units[] = {
-		{ "", 1 }, { "B", 1 }, { "KB", 1000 }, { "MB", 1000000 }, { "GB", 1000000000 },
-		{ "KiB", 1ull << 10 }, { "MiB", 1ull << 20 }, { "GiB", 1ull << 30 },
+		{ "", 1 },
+		{ "B", 1 },
+		{ "KB", 1000 },
+		{ "MB", 1000000 },
+		{ "GB", 1000000000 },
+		{ "KiB", 1ull << 10 },
+		{ "MiB", 1ull << 20 },
+		{ "GiB", 1ull << 30 },
 	};
 	char *end;
 	unsigned long long v;
@@ -66,7 +72,8 @@ static int parse_bytes(const char *arg, uint64_t *out)
 		}
 bad:
 	cim_cli_error("--bytes: expected a whole number of bytes up to 1 TiB with an optional "
-		      "unit (B, KB, MB, GB, KiB, MiB, GiB), e.g. 1MiB; found \"%s\"", arg);
+		      "unit (B, KB, MB, GB, KiB, MiB, GiB), e.g. 1MiB; found \"%s\"",
+		      arg);
 	return -1;
 }
 
@@ -180,7 +187,8 @@ static int parse_opts(int argc, char **argv, struct net_opts *o)
 		} else if (strcmp(opt, "--algo") == 0) {
 			if (!cim_net_algo_parse(val, &a)) {
 				cim_cli_error("--algo: expected ring, tree, hd, direct or auto; "
-					      "found \"%s\"", val);
+					      "found \"%s\"",
+					      val);
 				return -1;
 			}
 			o->algo = a;
@@ -224,8 +232,8 @@ static void print_table(const struct net_opts *o, const struct cim_net_spec *spe
 {
 	const struct cim_net_shape *sh = cim_net_shape(net);
 
-	printf("interconnect %s: %s, %u positions", spec->name,
-	       cim_net_topo_name(spec->topology), sh->positions);
+	printf("interconnect %s: %s, %u positions", spec->name, cim_net_topo_name(spec->topology),
+	       sh->positions);
 	if (spec->topology == CIM_NET_TOPO_HIER)
 		printf(" (%u boards of %u)", sh->size[1], sh->size[0]);
 	else if (sh->dims[0][0])
@@ -236,8 +244,8 @@ static void print_table(const struct net_opts *o, const struct cim_net_spec *spe
 		print_link("network", &spec->level[1]);
 	printf("group of %u, %llu bytes, all ready at 0\n\n", o->ngroup,
 	       (unsigned long long)o->bytes);
-	printf("%-15s %-8s %14s %13s %13s %6s\n", "collective", "algo", "time (us)",
-	       "busbw (GB/s)", "energy (uJ)", "steps");
+	printf("%-15s %-8s %14s %13s %13s %6s\n", "collective", "algo", "time (us)", "busbw (GB/s)",
+	       "energy (uJ)", "steps");
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
 		char algo[16];
@@ -250,9 +258,9 @@ static void print_table(const struct net_opts *o, const struct cim_net_spec *spe
 			continue;
 		}
 		double t = (double)r->res.finish_max_ps;
-		double busbw = t > 0 ? o->bytes / (t * 1e-12) *
-					       cim_net_busbw_factor(r->coll, o->ngroup) / 1e9
-				     : 0;
+		double busbw =
+		    t > 0 ? o->bytes / (t * 1e-12) * cim_net_busbw_factor(r->coll, o->ngroup) / 1e9
+			  : 0;
 
 		printf("%-15s %-8s %14.3f %13.2f %13.3f %6u\n", cim_net_coll_name(r->coll), algo,
 		       t / 1e6, busbw, r->res.energy_pj / 1e6, r->res.steps);
@@ -297,7 +305,7 @@ static void print_json(const struct net_opts *o, const struct cim_net_spec *spec
 			json_f64(&w, "algbw_gb_per_s", t > 0 ? o->bytes / (t * 1e-12) / 1e9 : 0);
 			json_f64(&w, "busbw_gb_per_s",
 				 t > 0 ? o->bytes / (t * 1e-12) *
-						 cim_net_busbw_factor(r->coll, o->ngroup) / 1e9
+					     cim_net_busbw_factor(r->coll, o->ngroup) / 1e9
 				       : 0);
 			json_f64(&w, "energy_pj", r->res.energy_pj);
 			json_u64(&w, "link_bytes", r->res.link_bytes);

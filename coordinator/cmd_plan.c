@@ -26,8 +26,8 @@ static const char plan_usage[] =
     "  --json           print JSON: the plan, the fewest chips, the table of splits\n";
 
 static const enum cim_strategy named[] = {
-    CIM_STRAT_TP_FIRST,	       CIM_STRAT_PP_FIRST,    CIM_STRAT_BALANCED,
-    CIM_STRAT_BEST_THROUGHPUT, CIM_STRAT_BEST_ENERGY,
+	CIM_STRAT_TP_FIRST,	   CIM_STRAT_PP_FIRST,	  CIM_STRAT_BALANCED,
+	CIM_STRAT_BEST_THROUGHPUT, CIM_STRAT_BEST_ENERGY,
 };
 #define NNAMED (sizeof(named) / sizeof(named[0]))
 

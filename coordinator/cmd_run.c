@@ -136,7 +136,7 @@ static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
 		      struct cim_err *err)
 {
 	enum cim_trace_level level = CIM_TRACE_OP;
-	struct cim_trace_ranks ranks = {.all = true};
+	struct cim_trace_ranks ranks = { .all = true };
 	uint64_t run_id = 0;
 
 	*w_p = NULL;
@@ -171,18 +171,18 @@ static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
 		res[i] = names[i];
 	}
 	struct cim_trace_config cfg = {
-	    .dir = o->trace_dir,
-	    .level = level,
-	    .rank = (uint32_t)rank,
-	    .nranks = plan->chips,
-	    .stage = me->stage,
-	    .tp = me->tp_index,
-	    .replica = me->replica,
-	    .run_id = run_id,
-	    .chip = e->chip.name,
-	    .experiment = e->name,
-	    .resources = res,
-	    .nres = nres,
+		.dir = o->trace_dir,
+		.level = level,
+		.rank = (uint32_t)rank,
+		.nranks = plan->chips,
+		.stage = me->stage,
+		.tp = me->tp_index,
+		.replica = me->replica,
+		.run_id = run_id,
+		.chip = e->chip.name,
+		.experiment = e->name,
+		.resources = res,
+		.nres = nres,
 	};
 	rc = cim_trace_open(&cfg, w_p, err);
 out:
@@ -258,7 +258,7 @@ out:
 
 int cim_cmd_run(int argc, char **argv)
 {
-	struct run_opts o = {0};
+	struct run_opts o = { 0 };
 	struct cim_experiment *e = NULL;
 	int rank, ranks, rc;
 

@@ -19,12 +19,12 @@
 #define MAX_SETS 64
 
 static const char show_usage[] =
-	"usage: [mpirun -np N] cimsim show EXPERIMENT [--set KEY=VALUE]... [--json]\n\n"
-	"Reads and validates an experiment (model, chip, interconnect, workload,\n"
-	"parallelism) on rank 0, broadcasts it to every rank, and prints it.\n\n"
-	"  --set KEY=VALUE  override any key, e.g. --set workload.batch=16\n"
-	"                   or --set chip=configs/chips/isaac.yaml (repeatable)\n"
-	"  --json           print JSON instead of a table\n";
+    "usage: [mpirun -np N] cimsim show EXPERIMENT [--set KEY=VALUE]... [--json]\n\n"
+    "Reads and validates an experiment (model, chip, interconnect, workload,\n"
+    "parallelism) on rank 0, broadcasts it to every rank, and prints it.\n\n"
+    "  --set KEY=VALUE  override any key, e.g. --set workload.batch=16\n"
+    "                   or --set chip=configs/chips/isaac.yaml (repeatable)\n"
+    "  --json           print JSON instead of a table\n";
 
 /* The model as this experiment runs it: weights at the chip's precision, KV
  * at the workload's, MACs at the longest context the workload reaches. */
@@ -57,8 +57,8 @@ static void print_text(const struct cim_experiment *e, int ranks)
 	printf("\nworkload: batch %u, prompt %u tokens, generate %u tokens, micro-batches %s,\n"
 	       "          prefill chunk %u%s, KV %u bits, activations %u bits, seed %llu\n",
 	       w->batch, w->prompt_tokens, w->generate_tokens, w->micro_batches ? mb : "auto",
-	       w->prefill_chunk, w->prefill_chunk ? "" : " (whole prompt)",
-	       w->kv_bits, w->act_bits, (unsigned long long)w->seed);
+	       w->prefill_chunk, w->prefill_chunk ? "" : " (whole prompt)", w->kv_bits, w->act_bits,
+	       (unsigned long long)w->seed);
 	printf("parallelism: strategy %s, tp %u, pp %u, dp %u (%u chips)\n",
 	       cim_part_strategy_name(p->strategy), p->tp, p->pp, p->dp, p->tp * p->pp * p->dp);
 	if (p->nlayers) {

@@ -83,13 +83,13 @@ static int parse(int argc, char **argv, struct sweep_opts *o, bool loud)
  * and the points.  Returns CIM_EXIT_INPUT on every rank when the study is
  * invalid (rank 0 says why).
  */
-static int load(const char *path, int rank, struct cim_files **files_p,
-		struct cim_study **study_p, struct cim_sweep_point **pts_p, size_t *n_p)
+static int load(const char *path, int rank, struct cim_files **files_p, struct cim_study **study_p,
+		struct cim_sweep_point **pts_p, size_t *n_p)
 {
 	struct cim_files *files = NULL;
 	struct cim_study *s = NULL;
 	struct cim_sweep_point *pts = NULL;
-	struct cim_err err = {{0}};
+	struct cim_err err = { { 0 } };
 	char *buf = NULL, *pbuf;
 	size_t len = 0, n = 0, plen;
 	bool ok = false;
@@ -170,7 +170,7 @@ static void run_point(struct cim_files *files, const struct cim_study *s,
 	if (cim_coord_simulate(comm, e, plan, net, NULL, &r, &err) < 0)
 		abort_point(s, p, rank, err.msg);
 	if (lead == 0) {
-		struct cim_sweep_result mine = {.ran = true};
+		struct cim_sweep_result mine = { .ran = true };
 		size_t len = 0;
 		FILE *mem = open_memstream(&mine.json, &len);
 		if (!mem)
@@ -412,7 +412,7 @@ static int report(const struct sweep_opts *o, const struct cim_study *s,
 
 int cim_cmd_sweep(int argc, char **argv)
 {
-	struct sweep_opts o = {0};
+	struct sweep_opts o = { 0 };
 	struct cim_files *files = NULL;
 	struct cim_study *s = NULL;
 	struct cim_sweep_point *pts = NULL;

@@ -59,7 +59,7 @@ static void summary_usage(FILE *f)
 
 struct trace_opts {
 	const char *dir;
-	const char *out;   /* -o or --csv */
+	const char *out; /* -o or --csv */
 	bool strict;
 };
 
@@ -80,7 +80,8 @@ static int parse(const char *sub, int argc, char **argv, const char *opt, const 
 			o->out = argv[++i];
 		} else if (a[0] == '-' && a[1] != '\0') {
 			cim_cli_error("trace %s: unknown option \"%s\"; 'cimsim trace %s --help' "
-				      "lists them", sub, a, sub);
+				      "lists them",
+				      sub, a, sub);
 			return -1;
 		} else if (o->dir) {
 			cim_cli_error("trace %s: one DIR only; found \"%s\" after \"%s\"", sub, a,
@@ -118,8 +119,8 @@ static int cmd_export(int argc, char **argv)
 	if (parse("export", argc, argv, "-o", "--output", &o))
 		return CIM_EXIT_INPUT;
 	if (o.out && strcmp(o.out, "-") == 0) {
-		rc = cim_trace_export_chrome(o.dir, stdout, o.strict ? CIM_TRACE_STRICT : 0,
-					     stderr, &err);
+		rc = cim_trace_export_chrome(o.dir, stdout, o.strict ? CIM_TRACE_STRICT : 0, stderr,
+					     &err);
 		if (rc)
 			cim_cli_error("trace export: %s", err.msg);
 		return rc ? exit_code(rc) : 0;

@@ -26,26 +26,26 @@
  * (as configs/interconnects/nvlink-switch.yaml counts it).
  */
 static const struct cim_gpu_spec gpu_table[] = {
-    {
-	/* NVIDIA A100 datasheet (80GB SXM): 312 TFLOPS bf16, 2,039 GB/s
-	 * HBM2e, 400 W, NVLink 3 600 GB/s. */
-	.name = "A100-SXM4-80GB",
-	.peak_flops = 312000000000000ull,
-	.mem_bw = 2039000000000ull,
-	.mem_bytes = 80ull << 30,
-	.link_bw = 300000000000ull,
-	.tdp_w = 400.0,
-    },
-    {
-	/* NVIDIA H100 datasheet (SXM5): 989 TFLOPS bf16 dense (1,979
-	 * with sparsity), 3.35 TB/s HBM3, 700 W, NVLink 4 900 GB/s. */
-	.name = "H100-SXM5-80GB",
-	.peak_flops = 989000000000000ull,
-	.mem_bw = 3350000000000ull,
-	.mem_bytes = 80ull << 30,
-	.link_bw = 450000000000ull,
-	.tdp_w = 700.0,
-    },
+	{
+	    /* NVIDIA A100 datasheet (80GB SXM): 312 TFLOPS bf16, 2,039 GB/s
+	     * HBM2e, 400 W, NVLink 3 600 GB/s. */
+	    .name = "A100-SXM4-80GB",
+	    .peak_flops = 312000000000000ull,
+	    .mem_bw = 2039000000000ull,
+	    .mem_bytes = 80ull << 30,
+	    .link_bw = 300000000000ull,
+	    .tdp_w = 400.0,
+	},
+	{
+	    /* NVIDIA H100 datasheet (SXM5): 989 TFLOPS bf16 dense (1,979
+	     * with sparsity), 3.35 TB/s HBM3, 700 W, NVLink 4 900 GB/s. */
+	    .name = "H100-SXM5-80GB",
+	    .peak_flops = 989000000000000ull,
+	    .mem_bw = 3350000000000ull,
+	    .mem_bytes = 80ull << 30,
+	    .link_bw = 450000000000ull,
+	    .tdp_w = 700.0,
+	},
 };
 
 size_t cim_gpu_count(void)

@@ -69,10 +69,22 @@ void json_end(struct json_w *w)
 	fputc('\n', w->f);
 }
 
-void json_obj(struct json_w *w, const char *key) { open_nest(w, key, '{'); }
-void json_obj_end(struct json_w *w) { close_nest(w, '}'); }
-void json_arr(struct json_w *w, const char *key) { open_nest(w, key, '['); }
-void json_arr_end(struct json_w *w) { close_nest(w, ']'); }
+void json_obj(struct json_w *w, const char *key)
+{
+	open_nest(w, key, '{');
+}
+void json_obj_end(struct json_w *w)
+{
+	close_nest(w, '}');
+}
+void json_arr(struct json_w *w, const char *key)
+{
+	open_nest(w, key, '[');
+}
+void json_arr_end(struct json_w *w)
+{
+	close_nest(w, ']');
+}
 
 void json_str(struct json_w *w, const char *key, const char *v)
 {

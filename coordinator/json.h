@@ -21,8 +21,8 @@ struct json_w {
 };
 
 /* key is NULL inside arrays and at the top level. */
-void json_begin(struct json_w *w, FILE *f);   /* starts the top-level object */
-void json_end(struct json_w *w);              /* ends it, with a newline */
+void json_begin(struct json_w *w, FILE *f); /* starts the top-level object */
+void json_end(struct json_w *w);	    /* ends it, with a newline */
 void json_obj(struct json_w *w, const char *key);
 void json_obj_end(struct json_w *w);
 void json_arr(struct json_w *w, const char *key);

@@ -71,7 +71,7 @@ int cim_coord_load(MPI_Comm comm, const char *path, const char *const *sets, siz
 {
 	struct cim_experiment *e = NULL;
 	struct cim_files *files = NULL;
-	struct cim_err err = {{0}};
+	struct cim_err err = { { 0 } };
 	char *buf = NULL;
 	size_t len = 0;
 	bool ok = false;

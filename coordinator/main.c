@@ -21,22 +21,23 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"model", "model FILE [--json]", "what a model is: shapes, parameters, MACs, KV bytes",
-     cim_cmd_model},
-    {"chip", "chip FILE [--json]", "what a chip is: crossbars, capacity, peak TOPS, power",
-     cim_cmd_chip},
-    {"net", "net FILE --group 0-7 --bytes 1MiB [--algo A] [--json]",
-     "time and energy of collectives on an interconnect", cim_cmd_net},
-    {"plan", "plan EXPERIMENT [--chips N] [--json]",
-     "split the model over the chips; every split with its estimate", cim_cmd_plan},
-    {"run", "run EXPERIMENT [--json FILE] [--csv FILE]",
-     "simulate the inference, one MPI rank per chip, and report it", cim_cmd_run},
-    {"sweep", "sweep STUDY [--csv FILE] [--json FILE] [--plots DIR]",
-     "run every point of a study in one job; best splits, Pareto front, plots", cim_cmd_sweep},
-    {"show", "show EXPERIMENT [--set KEY=VALUE]... [--json]",
-     "validate an experiment on every rank and print it", cim_cmd_show},
-    {"trace", "trace export|summary DIR", "Perfetto/Chrome JSON and summaries of trace files",
-     cim_cmd_trace},
+	{ "model", "model FILE [--json]", "what a model is: shapes, parameters, MACs, KV bytes",
+	  cim_cmd_model },
+	{ "chip", "chip FILE [--json]", "what a chip is: crossbars, capacity, peak TOPS, power",
+	  cim_cmd_chip },
+	{ "net", "net FILE --group 0-7 --bytes 1MiB [--algo A] [--json]",
+	  "time and energy of collectives on an interconnect", cim_cmd_net },
+	{ "plan", "plan EXPERIMENT [--chips N] [--json]",
+	  "split the model over the chips; every split with its estimate", cim_cmd_plan },
+	{ "run", "run EXPERIMENT [--json FILE] [--csv FILE]",
+	  "simulate the inference, one MPI rank per chip, and report it", cim_cmd_run },
+	{ "sweep", "sweep STUDY [--csv FILE] [--json FILE] [--plots DIR]",
+	  "run every point of a study in one job; best splits, Pareto front, plots",
+	  cim_cmd_sweep },
+	{ "show", "show EXPERIMENT [--set KEY=VALUE]... [--json]",
+	  "validate an experiment on every rank and print it", cim_cmd_show },
+	{ "trace", "trace export|summary DIR", "Perfetto/Chrome JSON and summaries of trace files",
+	  cim_cmd_trace },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 		if (argc > 2 && strcmp(argv[1], "help") == 0) {
 			for (size_t i = 0; i < NCOMMANDS; i++)
 				if (strcmp(argv[2], commands[i].name) == 0) {
-					char *help_argv[] = {argv[2], "--help", NULL};
+					char *help_argv[] = { argv[2], "--help", NULL };
 					return commands[i].run(2, help_argv);
 				}
 			cim_cli_error("help: no command '%s'; 'cimsim help' lists them", argv[2]);

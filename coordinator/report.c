@@ -72,12 +72,12 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 
 	cim_model_stats(m, &s);
 	fprintf(f, "model %s (%s)\n", m->name, cim_arch_name(m->arch));
-	fprintf(f, "  layers %u, hidden %u, heads %u, KV heads %u, head dim %u, FFN %u%s,\n"
-		   "  vocabulary %u, longest context %u, %s, %s, %s positions%s\n",
+	fprintf(f,
+		"  layers %u, hidden %u, heads %u, KV heads %u, head dim %u, FFN %u%s,\n"
+		"  vocabulary %u, longest context %u, %s, %s, %s positions%s\n",
 		m->layers, m->hidden, m->heads, m->kv_heads, m->head_dim, m->ffn,
 		m->gated_ffn ? " (gated)" : "", m->vocab, m->max_positions, norm_name(m->norm),
-		act_name(m->act),
-		m->pos == CIM_POS_ROPE ? "rotary" : "learned",
+		act_name(m->act), m->pos == CIM_POS_ROPE ? "rotary" : "learned",
 		m->tied_embeddings ? ", tied embeddings" : "");
 	if (m->experts > 1)
 		fprintf(f, "  mixture of experts: %u experts per layer, %u per token\n", m->experts,
@@ -103,8 +103,8 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 			cim_fmt_si((double)kinds[i].v, b, sizeof(b)),
 			!kinds[i].v ? "  (tied to the embedding)" : "");
 	}
-	fprintf(f, "    %-26s %20s %10s\n", "used per token", cim_fmt_count(s.params_active, a,
-										  sizeof(a)),
+	fprintf(f, "    %-26s %20s %10s\n", "used per token",
+		cim_fmt_count(s.params_active, a, sizeof(a)),
 		cim_fmt_si((double)s.params_active, b, sizeof(b)));
 
 	uint64_t wbytes = bytes_of(s.params, r->weight_bits);
@@ -117,9 +117,8 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 	fprintf(f, "\n  MACs at context %llu\n", (unsigned long long)r->context);
 	fprintf(f, "    %-26s %20s %10s\n", "decode, per token", cim_fmt_count(dec, a, sizeof(a)),
 		cim_fmt_si((double)dec, b, sizeof(b)));
-	fprintf(f, "    %-26s %20s %10s\n", "prefill, whole prompt", cim_fmt_count(pre, a,
-										   sizeof(a)),
-		cim_fmt_si((double)pre, b, sizeof(b)));
+	fprintf(f, "    %-26s %20s %10s\n", "prefill, whole prompt",
+		cim_fmt_count(pre, a, sizeof(a)), cim_fmt_si((double)pre, b, sizeof(b)));
 	fprintf(f, "    %-26s %20s %10s\n", "prefill, per token",
 		cim_fmt_count(pre / r->context, a, sizeof(a)),
 		cim_fmt_si((double)pre / (double)r->context, b, sizeof(b)));
@@ -179,13 +178,15 @@ void cim_report_chip_line(FILE *f, const struct cim_chip_spec *c)
 
 	cim_chip_capacity(c, &cap);
 	cim_chip_peak(c, &peak);
-	fprintf(f, "chip %s: %llu crossbars of %u×%u, %s weights (%s at %u bits);\n"
-		   "  peak %.1f TOPS, %.2f TOPS/W; buffer %s%s%s\n",
+	fprintf(f,
+		"chip %s: %llu crossbars of %u×%u, %s weights (%s at %u bits);\n"
+		"  peak %.1f TOPS, %.2f TOPS/W; buffer %s%s%s\n",
 		c->name, (unsigned long long)cap.crossbars, c->xbar.rows, c->xbar.cols,
 		cim_fmt_si((double)cap.weights, a, sizeof(a)),
 		cim_fmt_bytes((double)cap.weight_bytes, b, sizeof(b)), c->weight_bits,
 		peak.ops_per_s / 1e12, peak.ops_per_j / 1e12,
-		cim_fmt_bytes((double)cap.buffer_bytes, bb, sizeof(bb)), c->has_dram ? ", DRAM " : "",
+		cim_fmt_bytes((double)cap.buffer_bytes, bb, sizeof(bb)),
+		c->has_dram ? ", DRAM " : "",
 		c->has_dram ? cim_fmt_bytes((double)cap.dram_bytes, db, sizeof(db)) : "");
 }
 

@@ -7,9 +7,9 @@
 
 #include "report.h"
 
-static const char *const split_name[] = {"column", "row", "replicated"};
-static const char *const balance_name[] = {"cost", "capacity", "list"};
-static const char *const where_name[] = {"buffer", "dram", "engine"};
+static const char *const split_name[] = { "column", "row", "replicated" };
+static const char *const balance_name[] = { "cost", "capacity", "list" };
+static const char *const where_name[] = { "buffer", "dram", "engine" };
 
 static void print_shards(FILE *f, const struct cim_experiment *e, const struct cim_part_rank *r)
 {
@@ -21,8 +21,8 @@ static void print_shards(FILE *f, const struct cim_experiment *e, const struct c
 		const struct cim_part_shard *s = &r->shards[j];
 		double fill = (double)s->cells_used /
 			      ((double)s->crossbars * e->chip.xbar.rows * e->chip.xbar.cols);
-		fprintf(f, "    %-9s %-10s %6u × %-6u", cim_op_role_name(s->role), split_name[s->split],
-			s->k, s->n);
+		fprintf(f, "    %-9s %-10s %6u × %-6u", cim_op_role_name(s->role),
+			split_name[s->split], s->k, s->n);
 		if (s->count > 1)
 			fprintf(f, " × %u experts", s->count);
 		fprintf(f, "  %s crossbars, fill %5.1f%%%s%s\n",

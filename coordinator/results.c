@@ -20,7 +20,7 @@ static int cmp_double(const void *a, const void *b)
 /* Mean, and the nearest-rank 50th and 99th percentiles. */
 static struct cim_dist dist(double *v, size_t n)
 {
-	struct cim_dist d = {0};
+	struct cim_dist d = { 0 };
 
 	if (n == 0)
 		return d;
@@ -147,7 +147,8 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 		r->energy_j, r->energy_per_token_j * 1e3, r->power_w);
 	fprintf(f, "  by component:");
 	for (int c = 0; c < CIM_E_NCOMP; c++)
-		fprintf(f, " %s %.1f%%", cim_chip_ecomp_name((enum cim_chip_ecomp)c), pct(r->comp_j[c], r->energy_j));
+		fprintf(f, " %s %.1f%%", cim_chip_ecomp_name((enum cim_chip_ecomp)c),
+			pct(r->comp_j[c], r->energy_j));
 	fprintf(f, " leakage %.1f%%\n", pct(r->leakage_j, r->energy_j));
 	fprintf(f, "  by phase: prefill %.4f J, decode %.4f J (dynamic), leakage %.4f J\n",
 		r->phase_j[0], r->phase_j[1], r->leakage_j);

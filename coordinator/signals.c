@@ -86,7 +86,9 @@ void cim_coord_stop_reason(char *buf, size_t size)
 
 	if (sig)
 		snprintf(buf, size, "interrupted by signal %d (%s)", sig,
-			 sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "?");
+			 sig == SIGINT	  ? "SIGINT"
+			 : sig == SIGTERM ? "SIGTERM"
+					  : "?");
 	else
 		snprintf(buf, size, "aborted");
 }

@@ -44,7 +44,7 @@ static int read_fault(struct cim_exec_fault *out, struct cim_err *err)
 	char kind[8], extra;
 	unsigned rank, step;
 
-	*out = (struct cim_exec_fault){.kind = CIM_FAULT_NONE};
+	*out = (struct cim_exec_fault){ .kind = CIM_FAULT_NONE };
 	if (!f || !*f)
 		return 0;
 	if (sscanf(f, "%7[a-z]:%u:%u%c", kind, &rank, &step, &extra) != 3 ||
@@ -84,14 +84,14 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 		abort_job(world_rank, "out of memory");
 
 	const struct cim_exec_probe probe = {
-	    .ctx = tw,
-	    .op = cim_trace_probe_op,
-	    .msg = cim_trace_probe_msg,
-	    .coll = cim_trace_probe_coll,
-	    .poll = cim_trace_probe_poll,
+		.ctx = tw,
+		.op = cim_trace_probe_op,
+		.msg = cim_trace_probe_msg,
+		.coll = cim_trace_probe_coll,
+		.poll = cim_trace_probe_poll,
 	};
 	/* Every run stops cleanly on SIGINT or SIGTERM, traced or not. */
-	struct cim_exec_opts opts = {.interruptible = true, .stop = cim_coord_stop_flag()};
+	struct cim_exec_opts opts = { .interruptible = true, .stop = cim_coord_stop_flag() };
 	if (read_fault(&opts.fault, err) < 0 || cim_coord_signals_install(err) < 0)
 		abort_job(world_rank, err->msg);
 	double wall0 = MPI_Wtime(), cpu0 = cpu_seconds();

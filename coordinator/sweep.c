@@ -51,10 +51,10 @@ void cim_sweep_label(const struct cim_study *s, const struct cim_sweep_point *p,
 	size_t at = 0;
 
 	buf[0] = 0;
-#define ADD(...)                                                                    \
-	do {                                                                        \
-		if (at < size)                                                      \
-			at += (size_t)snprintf(buf + at, size - at, __VA_ARGS__);   \
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (at < size)                                                                     \
+			at += (size_t)snprintf(buf + at, size - at, __VA_ARGS__);                  \
 	} while (0)
 	for (uint32_t a = 0; a < s->naxes; a++)
 		ADD("%s%s=%s", at ? " " : "", short_key(s->axis[a].key),
@@ -111,8 +111,8 @@ static int load_point(struct cim_files *files, const struct cim_study *s,
 
 /* Plans point p (split and chips as the study gives them) and says whether
  * it fits. */
-static int plan_point(struct cim_files *files, const struct cim_study *s,
-		      struct cim_sweep_point *p, struct cim_err *err)
+static int plan_point(struct cim_files *files, const struct cim_study *s, struct cim_sweep_point *p,
+		      struct cim_err *err)
 {
 	struct cim_experiment *e;
 	struct cim_part_plan *plan;
@@ -123,8 +123,8 @@ static int plan_point(struct cim_files *files, const struct cim_study *s,
 	if (cim_part_choose(e, p->chips_asked, &plan, &why) < 0) {
 		p->status = CIM_POINT_INFEASIBLE;
 		copy_text(p->why, sizeof(p->why), why.msg);
-		p->chips = p->chips_asked ? p->chips_asked : e->parallel.tp * e->parallel.pp *
-								 e->parallel.dp;
+		p->chips = p->chips_asked ? p->chips_asked
+					  : e->parallel.tp * e->parallel.pp * e->parallel.dp;
 		if (p->strategy == CIM_STRAT_MANUAL && s->splits == CIM_SPLITS_EXPERIMENT) {
 			p->tp = e->parallel.tp;
 			p->pp = e->parallel.pp;
@@ -165,8 +165,8 @@ static int expand_all(struct cim_files *files, const struct cim_study *s,
 		struct cim_sweep_point *p = &pts[*n];
 		if (*n == CIM_STUDY_MAX_POINTS) {
 			free(rows);
-			return cim_err_set(err, "%s: more than %d points; split the study",
-					   s->path, CIM_STUDY_MAX_POINTS);
+			return cim_err_set(err, "%s: more than %d points; split the study", s->path,
+					   CIM_STUDY_MAX_POINTS);
 		}
 		*p = *t;
 		p->index = (uint32_t)*n;
@@ -203,7 +203,7 @@ int cim_sweep_expand(struct cim_files *files, const struct cim_study *s, uint32_
 		combos *= s->axis[a].n;
 	for (uint32_t c = 0; c < nchips; c++)
 		for (size_t k = 0; k < combos; k++) {
-			struct cim_sweep_point t = {.split = -1};
+			struct cim_sweep_point t = { .split = -1 };
 			size_t rest = k;
 			t.chips_asked = s->nchips ? s->chips[c] : 0;
 			for (uint32_t a = s->naxes; a-- > 0;) {
@@ -313,7 +313,8 @@ void cim_sweep_metrics_of(const struct cim_results *r, struct cim_sweep_metrics 
  * either, better on one). */
 static bool dominates(const struct cim_sweep_metrics *a, const struct cim_sweep_metrics *b)
 {
-	return a->tokens_per_s >= b->tokens_per_s && a->energy_per_token_j <= b->energy_per_token_j &&
+	return a->tokens_per_s >= b->tokens_per_s &&
+	       a->energy_per_token_j <= b->energy_per_token_j &&
 	       (a->tokens_per_s > b->tokens_per_s || a->energy_per_token_j < b->energy_per_token_j);
 }
 
@@ -352,8 +353,9 @@ void cim_sweep_mark(const struct cim_sweep_point *pts, struct cim_sweep_result *
 
 static const char *status_word(uint32_t status)
 {
-	return status == CIM_POINT_RUN ? "ran" : status == CIM_POINT_TOO_BIG ? "too-big"
-									      : "infeasible";
+	return status == CIM_POINT_RUN	     ? "ran"
+	       : status == CIM_POINT_TOO_BIG ? "too-big"
+					     : "infeasible";
 }
 
 void cim_sweep_table(FILE *f, const struct cim_study *s, const struct cim_sweep_point *pts,
@@ -405,9 +407,8 @@ void cim_sweep_table(FILE *f, const struct cim_study *s, const struct cim_sweep_
 			continue;
 		}
 		fprintf(f, " %11.1f %10.3f %10.4f %9.3f %8.1f  %s%s\n", m->tokens_per_s,
-			m->ttft_p50_s * 1e3,
-			m->tpot_p50_s * 1e3, m->energy_per_token_j * 1e3, m->power_w,
-			res[i].best ? "*" : " ", res[i].pareto ? "P" : "");
+			m->ttft_p50_s * 1e3, m->tpot_p50_s * 1e3, m->energy_per_token_j * 1e3,
+			m->power_w, res[i].best ? "*" : " ", res[i].pareto ? "P" : "");
 	}
 	fprintf(f, "\n* the highest throughput of its chip count (among points with the same "
 		   "values of the axes)\nP on the Pareto front of throughput against energy "
@@ -435,8 +436,7 @@ void cim_sweep_table(FILE *f, const struct cim_study *s, const struct cim_sweep_
 			char label[200];
 			cim_sweep_label(s, &pts[pick], label, sizeof(label));
 			fprintf(f, "  #%zu %s: %.1f tokens/s at %.3f mJ/token\n", pick, label,
-				res[pick].m.tokens_per_s,
-				res[pick].m.energy_per_token_j * 1e3);
+				res[pick].m.tokens_per_s, res[pick].m.energy_per_token_j * 1e3);
 			last = res[pick].m.tokens_per_s;
 			last_i = pick;
 		}
@@ -448,7 +448,8 @@ void cim_sweep_table(FILE *f, const struct cim_study *s, const struct cim_sweep_
 			if (res[i].ran)
 				continue;
 			cim_sweep_label(s, &pts[i], label, sizeof(label));
-			fprintf(f, "  #%zu %s (%u chips): %s\n", i, label, pts[i].chips, pts[i].why);
+			fprintf(f, "  #%zu %s (%u chips): %s\n", i, label, pts[i].chips,
+				pts[i].why);
 		}
 	}
 }
@@ -498,8 +499,9 @@ void cim_sweep_csv(FILE *f, const struct cim_study *s, const struct cim_sweep_po
 			fputc(',', f);
 			csv_field(f, s->axis[a].v[p->value[a]].label);
 		}
-		fprintf(f, ",%s,%u,%u,%u,%u,", cim_part_strategy_name((enum cim_strategy)p->strategy),
-			p->chips, p->tp, p->pp, p->dp);
+		fprintf(f, ",%s,%u,%u,%u,%u,",
+			cim_part_strategy_name((enum cim_strategy)p->strategy), p->chips, p->tp,
+			p->pp, p->dp);
 		if (res[i].ran)
 			fprintf(f,
 				"%u,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,"

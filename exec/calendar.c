@@ -43,8 +43,8 @@ uint64_t cim_exec_cal_fit(const struct cim_exec_cal *c, uint64_t t, uint64_t len
 	return t;
 }
 
-uint64_t cim_exec_cal_fit2(const struct cim_exec_cal *a, const struct cim_exec_cal *b,
-			   uint64_t t, uint64_t len)
+uint64_t cim_exec_cal_fit2(const struct cim_exec_cal *a, const struct cim_exec_cal *b, uint64_t t,
+			   uint64_t len)
 {
 	uint64_t start = cim_exec_cal_fit(a, t, len);
 

@@ -37,8 +37,8 @@ uint64_t cim_exec_cal_fit(const struct cim_exec_cal *c, uint64_t t, uint64_t len
 
 /* The earliest start ≥ t at which a and b (b may be NULL) are both free
  * for len ps. */
-uint64_t cim_exec_cal_fit2(const struct cim_exec_cal *a, const struct cim_exec_cal *b,
-			   uint64_t t, uint64_t len);
+uint64_t cim_exec_cal_fit2(const struct cim_exec_cal *a, const struct cim_exec_cal *b, uint64_t t,
+			   uint64_t len);
 
 /* Books [a, b) (a ≤ b; empty does nothing), merged with what it touches or
  * overlaps; the caller makes sure it is free when a resource may serve one

@@ -56,14 +56,14 @@ struct run {
 	size_t capops;
 	uint32_t *group; /* the TP group's ranks */
 	uint64_t *ready, *finish;
-	uint64_t my_ready;         /* this member's part of the exchange in flight */
-	bool stopped;              /* the run stopped while MPI held buffers */
-	struct memo *memo;         /* MEMO_SLOTS replays of this group's collectives */
-	uint64_t *memo_times;      /* 2 · tp times per slot: ready and finish offsets */
-	uint64_t *kv_pos;    /* positions cached per micro-batch */
-	uint64_t kv_room;    /* bytes the KV cache may take */
-	uint64_t kv_per_pos; /* bytes per position per sequence */
-	uint64_t kv_held;    /* bytes the KV cache holds now */
+	uint64_t my_ready;	     /* this member's part of the exchange in flight */
+	bool stopped;		     /* the run stopped while MPI held buffers */
+	struct memo *memo;	     /* MEMO_SLOTS replays of this group's collectives */
+	uint64_t *memo_times;	     /* 2 · tp times per slot: ready and finish offsets */
+	uint64_t *kv_pos;	     /* positions cached per micro-batch */
+	uint64_t kv_room;	     /* bytes the KV cache may take */
+	uint64_t kv_per_pos;	     /* bytes per position per sequence */
+	uint64_t kv_held;	     /* bytes the KV cache holds now */
 	struct cim_exec_fault fault; /* this rank's, or CIM_FAULT_NONE */
 	struct cim_err *err;
 };
@@ -176,18 +176,18 @@ static int compute(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	if (o->role == CIM_ROLE_KV_APPEND && o->layer == (int32_t)r->me->first_layer)
 		rc = kv_grow(r, m, p, k);
 	struct cim_rec_op rec = {
-	    .start_ps = start,
-	    .end_ps = end,
-	    .resource = o->res,
-	    .resource2 = o->res2,
-	    .op_kind = o->op_kind,
-	    .layer = o->layer,
-	    .micro_batch = m,
-	    .step = k,
-	    .phase = p->phase,
-	    .bytes = o->bytes,
-	    .macs = o->macs,
-	    .kv_bytes = r->kv_held,
+		.start_ps = start,
+		.end_ps = end,
+		.resource = o->res,
+		.resource2 = o->res2,
+		.op_kind = o->op_kind,
+		.layer = o->layer,
+		.micro_batch = m,
+		.step = k,
+		.phase = p->phase,
+		.bytes = o->bytes,
+		.macs = o->macs,
+		.kv_bytes = r->kv_held,
 	};
 	const char *name = cim_op_role_name(o->role); /* at most 15 characters */
 	memcpy(rec.name, name, strnlen(name, sizeof(rec.name) - 1));
@@ -215,7 +215,7 @@ struct memo {
 
 static size_t memo_slot(uint32_t coll, uint64_t bytes, const uint64_t *rel, uint32_t n)
 {
-	uint64_t h = 1469598103934665603ull ^ coll;   /* FNV-1a over the key */
+	uint64_t h = 1469598103934665603ull ^ coll; /* FNV-1a over the key */
 
 	h = (h ^ bytes) * 1099511628211ull;
 	for (uint32_t i = 0; i < n; i++)
@@ -245,8 +245,11 @@ static int replay(struct run *r, const struct cim_net_coll_req *req, uint32_t *a
 				       r->err) < 0)
 			return -1;
 		memcpy(rel, r->ready, tp * sizeof(*rel));
-		*m = (struct memo){ .used = true, .coll = req->coll, .algo = res.algo,
-				    .bytes = req->bytes, .energy_pj = res.energy_pj };
+		*m = (struct memo){ .used = true,
+				    .coll = req->coll,
+				    .algo = res.algo,
+				    .bytes = req->bytes,
+				    .energy_pj = res.energy_pj };
 	}
 	for (uint32_t i = 0; i < tp; i++)
 		r->finish[i] = fin[i] + base;
@@ -260,8 +263,9 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		      const struct cim_part_pass *p, uint32_t m, uint32_t k, uint64_t *end_out)
 {
 	const uint32_t tp = r->plan->tp;
-	struct cim_net_coll_req req = {
-	    .coll = o->coll, .algo = CIM_NET_ALGO_AUTO, .bytes = o->bytes};
+	struct cim_net_coll_req req = { .coll = o->coll,
+					.algo = CIM_NET_ALGO_AUTO,
+					.bytes = o->bytes };
 	uint32_t algo;
 	double energy;
 
@@ -273,7 +277,8 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		MPI_Iallgather(&r->my_ready, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm,
 			       &ag);
 		if (wait_polling(r, &ag, false))
-			return cim_err_set(r->err, "rank %u: interrupted at step %u in a collective",
+			return cim_err_set(r->err,
+					   "rank %u: interrupted at step %u in a collective",
 					   r->me->rank, k);
 	}
 	if (replay(r, &req, &algo, &energy) < 0)
@@ -281,18 +286,18 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	uint64_t end = r->finish[r->me->tp_index];
 	assert(end >= t);
 	struct cim_rec_coll rec = {
-	    .ready_ps = t,
-	    .finish_ps = end,
-	    .coll = o->coll,
-	    .algo = algo,
-	    .group = r->me->group_first,
-	    .group_size = tp,
-	    .layer = o->layer,
-	    .micro_batch = m,
-	    .step = k,
-	    .phase = p->phase,
-	    .bytes = o->bytes,
-	    .energy_pj = energy / tp,
+		.ready_ps = t,
+		.finish_ps = end,
+		.coll = o->coll,
+		.algo = algo,
+		.group = r->me->group_first,
+		.group_size = tp,
+		.layer = o->layer,
+		.micro_batch = m,
+		.step = k,
+		.phase = p->phase,
+		.bytes = o->bytes,
+		.energy_pj = energy / tp,
 	};
 	probe_coll(r, &rec);
 	*end_out = end;
@@ -336,36 +341,36 @@ static int send_out(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, 
 	cim_net_p2p(r->net, r->me->rank, dst, bytes, t, r->port_free, &x);
 	r->port_free = x.port_free_ps;
 	struct send *s = &r->sends[r->nsends++];
-	s->h = (struct hdr){.depart_ps = x.depart_ps,
-			    .arrive_ps = x.arrive_ps,
-			    .bytes = bytes,
-			    .kind = kind,
-			    .micro_batch = m,
-			    .step = k,
-			    .seqs = p->seqs};
+	s->h = (struct hdr){ .depart_ps = x.depart_ps,
+			     .arrive_ps = x.arrive_ps,
+			     .bytes = bytes,
+			     .kind = kind,
+			     .micro_batch = m,
+			     .step = k,
+			     .seqs = p->seqs };
 	if (r->fault.kind == CIM_FAULT_MSG && k == r->fault.step)
 		s->h.step += 1; /* a deliberately wrong message, for tests */
 	MPI_Isend(&s->h, sizeof(s->h), MPI_BYTE, (int)dst, (int)kind, r->comm, &s->req);
 	struct cim_rec_msg rec = {
-	    .depart_ps = x.depart_ps,
-	    .arrive_ps = x.arrive_ps,
-	    .peer = dst,
-	    .kind = kind,
-	    .is_send = 1,
-	    .micro_batch = m,
-	    .step = k,
-	    .phase = p->phase,
-	    .bytes = bytes,
-	    .hops = x.hops,
-	    /* A token sent to this chip itself (pp = 1) crosses no link. */
-	    .port_busy_ps = x.hops ? x.port_free_ps - x.depart_ps : 0,
-	    .energy_pj = x.energy_pj,
+		.depart_ps = x.depart_ps,
+		.arrive_ps = x.arrive_ps,
+		.peer = dst,
+		.kind = kind,
+		.is_send = 1,
+		.micro_batch = m,
+		.step = k,
+		.phase = p->phase,
+		.bytes = bytes,
+		.hops = x.hops,
+		/* A token sent to this chip itself (pp = 1) crosses no link. */
+		.port_busy_ps = x.hops ? x.port_free_ps - x.depart_ps : 0,
+		.energy_pj = x.energy_pj,
 	};
 	probe_msg(r, &rec);
 	return 0;
 }
 
-static const char *const kind_name[] = {"activations", "a token"};
+static const char *const kind_name[] = { "activations", "a token" };
 
 /* Waits for the pass's input and returns when it arrived. */
 static int receive(struct run *r, uint32_t src, uint32_t kind, uint64_t bytes, uint32_t m,
@@ -379,9 +384,9 @@ static int receive(struct run *r, uint32_t src, uint32_t kind, uint64_t bytes, u
 	} else {
 		MPI_Irecv(&h, sizeof(h), MPI_BYTE, (int)src, (int)kind, r->comm, &req);
 		if (wait_polling(r, &req, true))
-			return cim_err_set(r->err,
-					   "rank %u: interrupted waiting for %s of step %u from rank %u",
-					   r->me->rank, kind_name[kind], k, src);
+			return cim_err_set(
+			    r->err, "rank %u: interrupted waiting for %s of step %u from rank %u",
+			    r->me->rank, kind_name[kind], k, src);
 	}
 	if (h.kind != kind || h.micro_batch != m || h.step != k || h.bytes != bytes ||
 	    h.seqs != p->seqs)
@@ -392,14 +397,14 @@ static int receive(struct run *r, uint32_t src, uint32_t kind, uint64_t bytes, u
 				   r->me->rank, kind_name[kind], m, k, bytes, src, h.micro_batch,
 				   h.step, h.bytes);
 	struct cim_rec_msg rec = {
-	    .depart_ps = h.depart_ps,
-	    .arrive_ps = h.arrive_ps,
-	    .peer = src,
-	    .kind = kind,
-	    .micro_batch = m,
-	    .step = k,
-	    .phase = p->phase,
-	    .bytes = bytes,
+		.depart_ps = h.depart_ps,
+		.arrive_ps = h.arrive_ps,
+		.peer = src,
+		.kind = kind,
+		.micro_batch = m,
+		.step = k,
+		.phase = p->phase,
+		.bytes = bytes,
 	};
 	probe_msg(r, &rec);
 	*arrive_out = h.arrive_ps;
@@ -448,7 +453,8 @@ static int run_pass(struct run *r, uint32_t m, uint32_t k, uint32_t npasses,
 	for (uint32_t i = 0; i < r->nres; i++)
 		cim_exec_cal_prune(&r->cal[i], t);
 	const struct cim_rec_pass pass = {
-	    .start_ps = t, .micro_batch = m, .step = k, .phase = p.phase};
+		.start_ps = t, .micro_batch = m, .step = k, .phase = p.phase
+	};
 	probe_pass(r, &pass);
 
 	size_t n = cim_part_program(r->e, plan, me, &p, r->ops, r->capops);
@@ -528,8 +534,7 @@ static int setup(struct run *r)
 	    (2ull * me->kv_heads * e->model.head_dim * me->nlayers * e->workload.kv_bits + 7) / 8;
 	if (r->opts->fault.kind != CIM_FAULT_NONE && r->opts->fault.rank == me->rank)
 		r->fault = r->opts->fault;
-	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index,
-		       &r->tp_comm);
+	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index, &r->tp_comm);
 	return 0;
 }
 
@@ -570,15 +575,15 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 		 struct cim_exec_stats *stats_out, struct cim_exec_seq *seqs_out,
 		 struct cim_err *err)
 {
-	static const struct cim_exec_opts defaults = {.interruptible = false};
+	static const struct cim_exec_opts defaults = { .interruptible = false };
 	int rank, size, rc = -1;
-	struct run r = {.e = e,
-			.plan = plan,
-			.net = net,
-			.comm = comm,
-			.tp_comm = MPI_COMM_NULL,
-			.opts = opts ? opts : &defaults,
-			.err = err};
+	struct run r = { .e = e,
+			 .plan = plan,
+			 .net = net,
+			 .comm = comm,
+			 .tp_comm = MPI_COMM_NULL,
+			 .opts = opts ? opts : &defaults,
+			 .err = err };
 
 	MPI_Comm_rank(comm, &rank);
 	MPI_Comm_size(comm, &size);

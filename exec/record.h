@@ -20,7 +20,7 @@ enum cim_exec_msg_kind { CIM_MSG_ACT = 0, CIM_MSG_TOKEN = 1, CIM_MSG_NKIND };
 /* "act", "token". */
 static inline const char *cim_exec_msg_kind_name(uint32_t kind)
 {
-	static const char *const names[] = {"act", "token"};
+	static const char *const names[] = { "act", "token" };
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) == CIM_MSG_NKIND, "a name per kind");
 	return kind < CIM_MSG_NKIND ? names[kind] : "?";
@@ -38,12 +38,12 @@ struct cim_rec_op {
 			       ("qkv_proj", "attention" …), or a merged span's */
 	int32_t layer;	    /* model layer, −1 for embedding and head */
 	uint32_t micro_batch;
-	uint32_t step;	/* 0 = prefill (chunk index in prefill_chunks),
-			   then one per decode step */
-	uint32_t phase; /* enum cim_part_phase */
-	uint64_t bytes; /* buffer or memory bytes moved */
-	uint64_t macs;	/* multiply-accumulates of a matrix or attention step */
-	uint64_t kv_bytes; /* KV cache the chip holds after this step */
+	uint32_t step;		       /* 0 = prefill (chunk index in prefill_chunks),
+					  then one per decode step */
+	uint32_t phase;		       /* enum cim_part_phase */
+	uint64_t bytes;		       /* buffer or memory bytes moved */
+	uint64_t macs;		       /* multiply-accumulates of a matrix or attention step */
+	uint64_t kv_bytes;	       /* KV cache the chip holds after this step */
 	double energy_pj[CIM_E_NCOMP]; /* enum cim_chip_ecomp */
 };
 
@@ -56,10 +56,10 @@ struct cim_rec_msg {
 	uint32_t is_send; /* 1 on the sender, 0 on the receiver */
 	uint32_t micro_batch, step, phase;
 	uint64_t bytes;
-	uint32_t hops;	      /* links crossed (sender; 0 to itself) */
+	uint32_t hops; /* links crossed (sender; 0 to itself) */
 	uint32_t pad;
 	uint64_t port_busy_ps; /* the sender's port was busy sending it */
-	double energy_pj;     /* link energy (counted on the sender only) */
+	double energy_pj;      /* link energy (counted on the sender only) */
 };
 
 /* One collective of the rank's TP group, from this member's point of view. */

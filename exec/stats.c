@@ -80,10 +80,10 @@ static void on_coll(void *ctx, const struct cim_rec_coll *r)
 }
 
 const struct cim_exec_probe exec_stats_probe = {
-    .pass = on_pass,
-    .op = on_op,
-    .msg = on_msg,
-    .coll = on_coll,
+	.pass = on_pass,
+	.op = on_op,
+	.msg = on_msg,
+	.coll = on_coll,
 };
 
 int exec_stats_failed(const struct exec_stats *s)

@@ -252,8 +252,7 @@ static int hd_core(struct sched *s, const uint32_t *act, uint32_t q, uint64_t n,
  * q others run halving-doubling; then 2i + 1 sends the result back to 2i
  * (MPICH's allreduce for non-powers of two).
  */
-static int hd_allreduce(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
-			struct cim_err *err)
+static int hd_allreduce(struct sched *s, uint32_t p, uint64_t n, uint32_t root, struct cim_err *err)
 {
 	uint32_t q = 1u << floor_log2(p), r = p - q, *act;
 
@@ -282,8 +281,10 @@ static int hd_part(struct sched *s, uint32_t p, uint64_t n, bool halve, struct c
 	uint32_t *act;
 
 	if (!pow2(p))
-		return cim_err_set(err, "hd %s needs a group whose size is a power of two, "
-				   "not %u", halve ? "reduce-scatter" : "all-gather", p);
+		return cim_err_set(err,
+				   "hd %s needs a group whose size is a power of two, "
+				   "not %u",
+				   halve ? "reduce-scatter" : "all-gather", p);
 	act = malloc(p * sizeof(*act));
 	if (!act) {
 		s->oom = true;
@@ -303,8 +304,7 @@ static int hd_reduce_scatter(struct sched *s, uint32_t p, uint64_t n, uint32_t r
 	return hd_part(s, p, n, true, err);
 }
 
-static int hd_allgather(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
-			struct cim_err *err)
+static int hd_allgather(struct sched *s, uint32_t p, uint64_t n, uint32_t root, struct cim_err *err)
 {
 	(void)root;
 	return hd_part(s, p, n, false, err);
@@ -313,8 +313,7 @@ static int hd_allgather(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
 /* Binomial tree, far half first (MPICH's binomial broadcast): with m the
  * largest power of two below p, then m/2 … 1, every v that is a multiple of
  * 2m sends the message to v + m. */
-static int hd_broadcast(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
-			struct cim_err *err)
+static int hd_broadcast(struct sched *s, uint32_t p, uint64_t n, uint32_t root, struct cim_err *err)
 {
 	uint32_t m = 1;
 
@@ -388,22 +387,22 @@ static int direct_broadcast(struct sched *s, uint32_t p, uint64_t n, uint32_t ro
 }
 
 const struct algo_ops cim_net_algos[CIM_NET_NALGO] = {
-	[CIM_NET_ALGO_RING] = { .name = "ring", .coll = {
-		[CIM_NET_ALLREDUCE] = ring_allreduce,
-		[CIM_NET_ALLGATHER] = ring_allgather,
-		[CIM_NET_REDUCE_SCATTER] = ring_reduce_scatter,
-		[CIM_NET_BROADCAST] = ring_broadcast } },
-	[CIM_NET_ALGO_TREE] = { .name = "tree", .coll = {
-		[CIM_NET_ALLREDUCE] = tree_allreduce,
-		[CIM_NET_BROADCAST] = tree_broadcast } },
-	[CIM_NET_ALGO_HD] = { .name = "hd", .coll = {
-		[CIM_NET_ALLREDUCE] = hd_allreduce,
-		[CIM_NET_ALLGATHER] = hd_allgather,
-		[CIM_NET_REDUCE_SCATTER] = hd_reduce_scatter,
-		[CIM_NET_BROADCAST] = hd_broadcast } },
-	[CIM_NET_ALGO_DIRECT] = { .name = "direct", .coll = {
-		[CIM_NET_ALLREDUCE] = direct_allreduce,
-		[CIM_NET_ALLGATHER] = direct_allgather,
-		[CIM_NET_REDUCE_SCATTER] = direct_reduce_scatter,
-		[CIM_NET_BROADCAST] = direct_broadcast } },
+	[CIM_NET_ALGO_RING] = { .name = "ring",
+				.coll = { [CIM_NET_ALLREDUCE] = ring_allreduce,
+					  [CIM_NET_ALLGATHER] = ring_allgather,
+					  [CIM_NET_REDUCE_SCATTER] = ring_reduce_scatter,
+					  [CIM_NET_BROADCAST] = ring_broadcast } },
+	[CIM_NET_ALGO_TREE] = { .name = "tree",
+				.coll = { [CIM_NET_ALLREDUCE] = tree_allreduce,
+					  [CIM_NET_BROADCAST] = tree_broadcast } },
+	[CIM_NET_ALGO_HD] = { .name = "hd",
+			      .coll = { [CIM_NET_ALLREDUCE] = hd_allreduce,
+					[CIM_NET_ALLGATHER] = hd_allgather,
+					[CIM_NET_REDUCE_SCATTER] = hd_reduce_scatter,
+					[CIM_NET_BROADCAST] = hd_broadcast } },
+	[CIM_NET_ALGO_DIRECT] = { .name = "direct",
+				  .coll = { [CIM_NET_ALLREDUCE] = direct_allreduce,
+					    [CIM_NET_ALLGATHER] = direct_allgather,
+					    [CIM_NET_REDUCE_SCATTER] = direct_reduce_scatter,
+					    [CIM_NET_BROADCAST] = direct_broadcast } },
 };

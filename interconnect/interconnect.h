@@ -46,9 +46,9 @@ uint32_t cim_net_position(const struct cim_net *net, uint32_t rank);
  * number of positions are chips; the others are switches. */
 struct cim_net_link {
 	uint32_t from, to;
-	uint32_t level;           /* 0: chips (or chips on a board); 1: boards */
-	double bandwidth_bps;     /* bytes/s */
-	uint64_t latency_ps;      /* one traversal, a switch's own latency included */
+	uint32_t level;	      /* 0: chips (or chips on a board); 1: boards */
+	double bandwidth_bps; /* bytes/s */
+	uint64_t latency_ps;  /* one traversal, a switch's own latency included */
 	double energy_pj_per_bit;
 };
 
@@ -67,11 +67,11 @@ uint32_t cim_net_route(const struct cim_net *net, uint32_t src, uint32_t dst, ui
 /* --------------------------------------------------------- point-to-point */
 
 struct cim_net_xfer {
-	uint64_t depart_ps;      /* first byte leaves: max(ready, port free) */
-	uint64_t port_free_ps;   /* the sender's port is free again (last byte left) */
-	uint64_t arrive_ps;      /* last byte arrived */
+	uint64_t depart_ps;    /* first byte leaves: max(ready, port free) */
+	uint64_t port_free_ps; /* the sender's port is free again (last byte left) */
+	uint64_t arrive_ps;    /* last byte arrived */
 	uint32_t hops;
-	double energy_pj;        /* bytes · 8 · Σ pJ/bit over the hops */
+	double energy_pj; /* bytes · 8 · Σ pJ/bit over the hops */
 };
 
 /*
@@ -85,42 +85,42 @@ void cim_net_p2p(const struct cim_net *net, uint32_t src, uint32_t dst, uint64_t
 /* ------------------------------------------------------------ collectives */
 
 enum cim_net_coll {
-	CIM_NET_ALLREDUCE,      /* bytes: each member's vector, reduced on all */
-	CIM_NET_ALLGATHER,      /* bytes: the gathered vector (each member gives bytes/p) */
+	CIM_NET_ALLREDUCE,	/* bytes: each member's vector, reduced on all */
+	CIM_NET_ALLGATHER,	/* bytes: the gathered vector (each member gives bytes/p) */
 	CIM_NET_REDUCE_SCATTER, /* bytes: each member's input (each keeps bytes/p) */
-	CIM_NET_BROADCAST,      /* bytes: the root's message */
+	CIM_NET_BROADCAST,	/* bytes: the root's message */
 	CIM_NET_NCOLL,
 };
 
 enum cim_net_algo {
-	CIM_NET_ALGO_RING,    /* ring (broadcast: a chain from the root) */
-	CIM_NET_ALGO_TREE,    /* binary tree: reduce then broadcast */
-	CIM_NET_ALGO_HD,      /* recursive halving-doubling (broadcast: binomial tree) */
-	CIM_NET_ALGO_DIRECT,  /* every member to every member in one step per phase */
+	CIM_NET_ALGO_RING,   /* ring (broadcast: a chain from the root) */
+	CIM_NET_ALGO_TREE,   /* binary tree: reduce then broadcast */
+	CIM_NET_ALGO_HD,     /* recursive halving-doubling (broadcast: binomial tree) */
+	CIM_NET_ALGO_DIRECT, /* every member to every member in one step per phase */
 	CIM_NET_NALGO,
 	CIM_NET_ALGO_AUTO = CIM_NET_NALGO, /* the fastest of those available */
 };
 
 const char *cim_net_coll_name(enum cim_net_coll c);
-const char *cim_net_algo_name(enum cim_net_algo a);  /* "ring", "tree", "hd", "direct", "auto" */
+const char *cim_net_algo_name(enum cim_net_algo a); /* "ring", "tree", "hd", "direct", "auto" */
 /* The algorithm named word; returns false when there is none. */
 bool cim_net_algo_parse(const char *word, enum cim_net_algo *out);
 
 struct cim_net_coll_req {
 	enum cim_net_coll coll;
-	enum cim_net_algo algo;   /* or CIM_NET_ALGO_AUTO */
-	uint64_t bytes;           /* see enum cim_net_coll */
-	uint32_t root;            /* broadcast: index of the root within each group */
-	uint32_t group_size;      /* members per group, consecutive in ranks[]; the
-				     groups run at once and share links; 0 = one group */
+	enum cim_net_algo algo; /* or CIM_NET_ALGO_AUTO */
+	uint64_t bytes;		/* see enum cim_net_coll */
+	uint32_t root;		/* broadcast: index of the root within each group */
+	uint32_t group_size;	/* members per group, consecutive in ranks[]; the
+				   groups run at once and share links; 0 = one group */
 };
 
 struct cim_net_coll_result {
-	enum cim_net_algo algo;   /* the algorithm replayed (auto resolved) */
-	uint32_t steps;           /* steps of the schedule */
-	uint64_t finish_max_ps;   /* the last member's finish */
-	uint64_t link_bytes;      /* Σ bytes · hops over every flow */
-	double energy_pj;         /* Σ bytes · 8 · pJ/bit over every hop */
+	enum cim_net_algo algo; /* the algorithm replayed (auto resolved) */
+	uint32_t steps;		/* steps of the schedule */
+	uint64_t finish_max_ps; /* the last member's finish */
+	uint64_t link_bytes;	/* Σ bytes · hops over every flow */
+	double energy_pj;	/* Σ bytes · 8 · pJ/bit over every hop */
 };
 
 /*

@@ -25,12 +25,12 @@ struct topo_ops {
 
 struct level {
 	const struct topo_ops *ops;
-	uint32_t n;               /* positions */
-	uint32_t cols, rows;      /* mesh2d/torus2d */
-	uint32_t nlinks;          /* local link ids of one instance */
-	double bw;                /* bytes/s */
-	uint64_t lat_ps;          /* per hop */
-	uint64_t switch_ps;       /* added on each link into the switch */
+	uint32_t n;	     /* positions */
+	uint32_t cols, rows; /* mesh2d/torus2d */
+	uint32_t nlinks;     /* local link ids of one instance */
+	double bw;	     /* bytes/s */
+	uint64_t lat_ps;     /* per hop */
+	uint64_t switch_ps;  /* added on each link into the switch */
 	double pj_per_bit;
 };
 
@@ -38,13 +38,13 @@ struct cim_net {
 	struct cim_net_shape shape;
 	uint32_t nranks;
 	bool hier;
-	uint32_t boards;          /* instances of level 0 (1 when flat) */
-	uint32_t bsize;           /* positions per board (all, when flat) */
-	struct level lv[2];       /* lv[1] used only when hier */
-	uint32_t nlinks;          /* global link ids */
+	uint32_t boards;    /* instances of level 0 (1 when flat) */
+	uint32_t bsize;	    /* positions per board (all, when flat) */
+	struct level lv[2]; /* lv[1] used only when hier */
+	uint32_t nlinks;    /* global link ids */
 	uint32_t max_hops;
-	double injection_bps;     /* 0 = none */
-	uint32_t *pos_of_rank;    /* [nranks] */
+	double injection_bps;  /* 0 = none */
+	uint32_t *pos_of_rank; /* [nranks] */
 };
 
 extern const struct topo_ops *const cim_net_topos[]; /* by enum cim_net_topo */

@@ -44,7 +44,8 @@ void cim_net_p2p(const struct cim_net *net, uint32_t src, uint32_t dst, uint64_t
 
 	h = net_route_pos(net, net->pos_of_rank[src], net->pos_of_rank[dst], ids);
 	if (h == 0) { /* to itself: nothing crosses a link */
-		*out = (struct cim_net_xfer){ .depart_ps = ready_ps, .port_free_ps = port_free_ps,
+		*out = (struct cim_net_xfer){ .depart_ps = ready_ps,
+					      .port_free_ps = port_free_ps,
 					      .arrive_ps = ready_ps };
 		return;
 	}
@@ -113,12 +114,12 @@ double cim_net_busbw_factor(enum cim_net_coll c, uint32_t p)
 
 /* Scratch of one replay, sized for its largest step. */
 struct scratch {
-	uint32_t *route;      /* link ids of every flow of the step, back to back */
+	uint32_t *route; /* link ids of every flow of the step, back to back */
 	size_t route_cap;
-	size_t *route_off;    /* [flows + 1] */
-	uint32_t *sorted;     /* route, sorted, for counting flows per link */
-	uint32_t *out_flows;  /* [n]: flows each member sends in the step */
-	uint64_t *t, *nt;     /* [n]: each member's time before and after the step */
+	size_t *route_off;   /* [flows + 1] */
+	uint32_t *sorted;    /* route, sorted, for counting flows per link */
+	uint32_t *out_flows; /* [n]: flows each member sends in the step */
+	uint64_t *t, *nt;    /* [n]: each member's time before and after the step */
 };
 
 static int cmp_u32(const void *a, const void *b)

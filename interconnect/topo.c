@@ -78,8 +78,7 @@ static bool grid_step(const struct level *lv, bool wrap, uint32_t p, uint32_t di
 	return true;
 }
 
-static bool grid_ends(const struct level *lv, bool wrap, uint32_t id, uint32_t *from,
-		      uint32_t *to)
+static bool grid_ends(const struct level *lv, bool wrap, uint32_t id, uint32_t *from, uint32_t *to)
 {
 	if (id >= grid_nlinks(lv) || !grid_step(lv, wrap, id / 4, id % 4, to))
 		return false;
@@ -99,8 +98,7 @@ static bool torus_ends(const struct level *lv, uint32_t id, uint32_t *from, uint
 
 /* Dimension order: columns (x) first, then rows (y).  On a torus each
  * dimension goes the shorter way, half-way going the positive way. */
-static uint32_t grid_route(const struct level *lv, bool wrap, uint32_t a, uint32_t b,
-			   uint32_t *ids)
+static uint32_t grid_route(const struct level *lv, bool wrap, uint32_t a, uint32_t b, uint32_t *ids)
 {
 	uint32_t h = 0, p = a;
 
@@ -207,39 +205,51 @@ static uint32_t full_diameter(const struct level *lv)
 }
 
 static const struct topo_ops ring_ops = {
-	.name = "ring", .nlinks = ring_nlinks, .ends = ring_ends, .route = ring_route,
+	.name = "ring",
+	.nlinks = ring_nlinks,
+	.ends = ring_ends,
+	.route = ring_route,
 	.diameter = ring_diameter,
 };
 static const struct topo_ops mesh_ops = {
-	.name = "mesh2d", .nlinks = grid_nlinks, .ends = mesh_ends, .route = mesh_route,
+	.name = "mesh2d",
+	.nlinks = grid_nlinks,
+	.ends = mesh_ends,
+	.route = mesh_route,
 	.diameter = mesh_diameter,
 };
 static const struct topo_ops torus_ops = {
-	.name = "torus2d", .nlinks = grid_nlinks, .ends = torus_ends, .route = torus_route,
+	.name = "torus2d",
+	.nlinks = grid_nlinks,
+	.ends = torus_ends,
+	.route = torus_route,
 	.diameter = torus_diameter,
 };
 static const struct topo_ops switch_ops = {
-	.name = "switch", .nlinks = switch_nlinks, .ends = switch_ends, .route = switch_route,
+	.name = "switch",
+	.nlinks = switch_nlinks,
+	.ends = switch_ends,
+	.route = switch_route,
 	.diameter = switch_diameter,
 };
 static const struct topo_ops full_ops = {
-	.name = "full", .nlinks = full_nlinks, .ends = full_ends, .route = full_route,
+	.name = "full",
+	.nlinks = full_nlinks,
+	.ends = full_ends,
+	.route = full_route,
 	.diameter = full_diameter,
 };
 
 const struct topo_ops *const cim_net_topos[] = {
-	[CIM_NET_TOPO_RING] = &ring_ops,
-	[CIM_NET_TOPO_MESH2D] = &mesh_ops,
-	[CIM_NET_TOPO_TORUS2D] = &torus_ops,
-	[CIM_NET_TOPO_SWITCH] = &switch_ops,
-	[CIM_NET_TOPO_FULL] = &full_ops,
-	[CIM_NET_TOPO_HIER] = NULL,
+	[CIM_NET_TOPO_RING] = &ring_ops,     [CIM_NET_TOPO_MESH2D] = &mesh_ops,
+	[CIM_NET_TOPO_TORUS2D] = &torus_ops, [CIM_NET_TOPO_SWITCH] = &switch_ops,
+	[CIM_NET_TOPO_FULL] = &full_ops,     [CIM_NET_TOPO_HIER] = NULL,
 };
 
 /* ---------------------------------------------------------------- layout */
 
-static void level_init(struct level *lv, const struct cim_net_level_spec *s,
-		       enum cim_net_topo topo, uint32_t n, const uint32_t dims[2])
+static void level_init(struct level *lv, const struct cim_net_level_spec *s, enum cim_net_topo topo,
+		       uint32_t n, const uint32_t dims[2])
 {
 	lv->ops = cim_net_topos[topo];
 	lv->n = n;
@@ -289,8 +299,10 @@ int cim_net_create(const struct cim_net_spec *spec, uint32_t nranks, struct cim_
 		net->max_hops = 2 * net->max_hops + net->lv[1].ops->diameter(&net->lv[1]);
 	}
 	if (net->max_hops > NET_ROUTE_MAX) { /* cannot happen within CIM_NET_MAX_POSITIONS */
-		cim_err_set(err, "interconnect '%s': routes of %u hops are more than the %u "
-			    "allowed", spec->name, net->max_hops, NET_ROUTE_MAX);
+		cim_err_set(err,
+			    "interconnect '%s': routes of %u hops are more than the %u "
+			    "allowed",
+			    spec->name, net->max_hops, NET_ROUTE_MAX);
 		cim_net_destroy(net);
 		return -1;
 	}
@@ -390,8 +402,7 @@ bool cim_net_link_get(const struct cim_net *net, uint32_t id, struct cim_net_lin
 }
 
 /* Appends the route of level 0 on board b from local a to local c. */
-static uint32_t route0(const struct cim_net *net, uint32_t b, uint32_t a, uint32_t c,
-		       uint32_t *ids)
+static uint32_t route0(const struct cim_net *net, uint32_t b, uint32_t a, uint32_t c, uint32_t *ids)
 {
 	const struct level *lv = &net->lv[0];
 	uint32_t h;

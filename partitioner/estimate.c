@@ -54,7 +54,7 @@ static int coll_time(const struct cim_net *net, const struct cim_part_plan *plan
 {
 	uint32_t ranks[CIM_NET_MAX_POSITIONS];
 	uint64_t ready[CIM_NET_MAX_POSITIONS], finish[CIM_NET_MAX_POSITIONS];
-	struct cim_net_coll_req req = {.coll = coll, .algo = CIM_NET_ALGO_AUTO, .bytes = bytes};
+	struct cim_net_coll_req req = { .coll = coll, .algo = CIM_NET_ALGO_AUTO, .bytes = bytes };
 	struct cim_net_coll_result res;
 
 	for (uint32_t i = 0; i < plan->tp; i++) {
@@ -79,18 +79,18 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 {
 	const uint32_t tp = plan->tp, base = (q * plan->pp + s) * tp;
 	const uint32_t nl = plan->stage_layers[s];
-	uint64_t seg_max[3][OPS_CAP] = {{0}}, coll_ps[3][OPS_CAP] = {{0}};
-	size_t nseg[3] = {0};
+	uint64_t seg_max[3][OPS_CAP] = { { 0 } }, coll_ps[3][OPS_CAP] = { { 0 } };
+	size_t nseg[3] = { 0 };
 	uint64_t busy_max = 0;
 	uint32_t busiest = 0;
-	struct stage_cost c = {0};
+	struct stage_cost c = { 0 };
 
 	for (uint32_t i = 0; i < tp; i++) {
 		const struct cim_part_rank *r = &plan->ranks[base + i];
 		struct parts pr;
-		uint64_t busy[CIM_RES_XBAR0 + 2] = {0};
-		uint64_t seg[3] = {0};
-		size_t k[3] = {0};
+		uint64_t busy[CIM_RES_XBAR0 + 2] = { 0 };
+		uint64_t seg[3] = { 0 };
+		size_t k[3] = { 0 };
 
 		part_program(e, plan, r, p, &pr);
 		for (size_t j = 0; j < pr.n; j++) {
@@ -166,7 +166,7 @@ static int pass_cost(const struct cim_experiment *e, const struct cim_part_plan 
 		     const struct cim_net *net, uint32_t q, const struct cim_part_pass *p,
 		     bool returns, struct pass_cost *out, struct cim_err *err)
 {
-	struct pass_cost pc = {0};
+	struct pass_cost pc = { 0 };
 	const uint32_t tp = plan->tp;
 
 	for (uint32_t s = 0; s < plan->pp; s++) {
@@ -229,7 +229,7 @@ static int replica_estimate(const struct cim_experiment *e, const struct cim_par
 	for (uint32_t k = 0; k < P; k++) {
 		/* Micro-batch sizes differ by at most one: price each size once. */
 		struct pass_cost pcs[2];
-		uint32_t sizes[2] = {0, 0};
+		uint32_t sizes[2] = { 0, 0 };
 		for (uint32_t m = 0; m < M; m++) {
 			uint32_t seqs = cim_part_mb_seqs(e, plan, q, m);
 			struct cim_part_pass p;
@@ -277,7 +277,7 @@ out:
 int cim_part_estimate(const struct cim_experiment *e, const struct cim_part_plan *plan,
 		      const struct cim_net *net, struct cim_part_estimate *out, struct cim_err *err)
 {
-	struct cim_part_estimate est = {0};
+	struct cim_part_estimate est = { 0 };
 	const struct cim_workload_spec *w = &e->workload;
 	double ttft = 0, tpot = 0;
 
@@ -313,8 +313,9 @@ int cim_part_estimate(const struct cim_experiment *e, const struct cim_part_plan
 
 /* ----------------------------------------------------------- strategies */
 
-static const char *const strategy_names[] = {
-    "manual", "tp-first", "pp-first", "balanced", "min-chips", "best-throughput", "best-energy"};
+static const char *const strategy_names[] = { "manual",	    "tp-first",	 "pp-first",
+					      "balanced",   "min-chips", "best-throughput",
+					      "best-energy" };
 
 const char *cim_part_strategy_name(enum cim_strategy s)
 {

@@ -18,20 +18,63 @@
 
 #define PLAN_FIELDS(U, F)                                                                          \
 	U(tp)                                                                                      \
-	U(pp) U(dp) U(chips) U(balance) U(micro_batches) U(seqs[0]) U(seqs[1]) U(context)          \
-	    U(chip_crossbars) U(crossbars) U(cells_used) F(fill) F(headroom) U(weights)
+	U(pp)                                                                                      \
+	U(dp)                                                                                      \
+	U(chips)                                                                                   \
+	U(balance)                                                                                 \
+	U(micro_batches)                                                                           \
+	U(seqs[0])                                                                                 \
+	U(seqs[1])                                                                                 \
+	U(context)                                                                                 \
+	U(chip_crossbars)                                                                          \
+	U(crossbars)                                                                               \
+	U(cells_used)                                                                              \
+	F(fill)                                                                                    \
+	F(headroom)                                                                                \
+	U(weights)
 
 #define RANK_FIELDS(U, F)                                                                          \
 	U(rank)                                                                                    \
-	U(replica) U(stage) U(tp_index) U(group_first) U(prev_rank) U(next_rank) U(token_peer) U(first_layer) U(nlayers) U(embed) U(head) U(heads)        \
-	    U(kv_heads) U(crossbars) U(cells_used) F(fill) U(weight_bytes) U(memory_params)        \
-		U(memory_bytes) U(kv_bytes) U(act_bytes) U(kv_where) U(buffer_bytes) U(dram_bytes) \
-		    U(engine_bytes)
+	U(replica)                                                                                 \
+	U(stage)                                                                                   \
+	U(tp_index)                                                                                \
+	U(group_first)                                                                             \
+	U(prev_rank)                                                                               \
+	U(next_rank)                                                                               \
+	U(token_peer)                                                                              \
+	U(first_layer)                                                                             \
+	U(nlayers)                                                                                 \
+	U(embed)                                                                                   \
+	U(head)                                                                                    \
+	U(heads)                                                                                   \
+	U(kv_heads)                                                                                \
+	U(crossbars)                                                                               \
+	U(cells_used)                                                                              \
+	F(fill)                                                                                    \
+	U(weight_bytes)                                                                            \
+	U(memory_params)                                                                           \
+	U(memory_bytes)                                                                            \
+	U(kv_bytes)                                                                                \
+	U(act_bytes)                                                                               \
+	U(kv_where)                                                                                \
+	U(buffer_bytes)                                                                            \
+	U(dram_bytes)                                                                              \
+	U(engine_bytes)
 
 #define SHARD_FIELDS(U, F)                                                                         \
-	U(role) U(split)                                                                                   \
-	U(k) U(n) U(count) U(holders) U(times) U(crossbars_one) U(crossbars) U(cells_used)         \
-	    U(weights) U(bias) U(has_bias)
+	U(role)                                                                                    \
+	U(split)                                                                                   \
+	U(k)                                                                                       \
+	U(n)                                                                                       \
+	U(count)                                                                                   \
+	U(holders)                                                                                 \
+	U(times)                                                                                   \
+	U(crossbars_one)                                                                           \
+	U(crossbars)                                                                               \
+	U(cells_used)                                                                              \
+	U(weights)                                                                                 \
+	U(bias)                                                                                    \
+	U(has_bias)
 
 #define COUNT(x) +1
 #define NPLAN	 (0 PLAN_FIELDS(COUNT, COUNT))
@@ -97,7 +140,7 @@ struct cur {
 
 static struct cur array_at(const msgpack_object *o, uint32_t want)
 {
-	struct cur c = {0};
+	struct cur c = { 0 };
 
 	if (o->type != MSGPACK_OBJECT_ARRAY || (want && o->via.array.size != want)) {
 		c.bad = true;
@@ -110,7 +153,7 @@ static struct cur array_at(const msgpack_object *o, uint32_t want)
 
 static const msgpack_object *next(struct cur *c)
 {
-	static const msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};
+	static const msgpack_object nil = { .type = MSGPACK_OBJECT_NIL };
 
 	if (c->i >= c->n) {
 		c->bad = true;

@@ -76,12 +76,12 @@ struct cim_part_shard {
 struct cim_part_rank {
 	uint32_t rank, replica, stage, tp_index;
 	/* The layout around it, decided here and read everywhere else. */
-	uint32_t group_first; /* rank of member 0 of its TP group */
-	uint32_t prev_rank;   /* same TP index, previous stage, or CIM_PART_NO_RANK */
-	uint32_t next_rank;   /* same TP index, next stage, or CIM_PART_NO_RANK */
-	uint32_t token_peer;  /* first stage: the last-stage member its tokens
-				 come from; last stage: the first-stage member
-				 it returns them to (itself when pp = 1) */
+	uint32_t group_first;	       /* rank of member 0 of its TP group */
+	uint32_t prev_rank;	       /* same TP index, previous stage, or CIM_PART_NO_RANK */
+	uint32_t next_rank;	       /* same TP index, next stage, or CIM_PART_NO_RANK */
+	uint32_t token_peer;	       /* first stage: the last-stage member its tokens
+					  come from; last stage: the first-stage member
+					  it returns them to (itself when pp = 1) */
 	uint32_t first_layer, nlayers; /* layers [first, first + n) */
 	bool embed;		       /* holds the embedding table (first stage) */
 	bool head;		       /* holds the final norm and LM head (last stage) */

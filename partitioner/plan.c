@@ -335,14 +335,14 @@ static void stage_costs(const struct cim_experiment *e, struct cim_part_plan *pl
 	struct cim_part_rank r = plan->ranks[plan->chips - 1]; /* the last stage */
 	struct cim_prog_op ops[PART_MAX_LAYER_OPS * 2 + PART_MAX_END_OPS];
 	struct cim_part_pass p = {
-	    .phase = 1,
-	    .seqs = 1,
-	    .queries = 1,
-	    .past = ((uint64_t)e->workload.prompt_tokens + part_context(e)) / 2,
-	    .sample = true,
-	    .last_chunk = true,
+		.phase = 1,
+		.seqs = 1,
+		.queries = 1,
+		.past = ((uint64_t)e->workload.prompt_tokens + part_context(e)) / 2,
+		.sample = true,
+		.last_chunk = true,
 	};
-	uint64_t sum[3] = {0};
+	uint64_t sum[3] = { 0 };
 
 	r.first_layer = 0;
 	r.nlayers = 1;
@@ -568,7 +568,7 @@ void cim_part_plan_destroy(struct cim_part_plan *plan)
 
 /* ------------------------------------------------------------- capacity */
 
-static const char *const where_name[] = {"buffer", "DRAM", "attention engine"};
+static const char *const where_name[] = { "buffer", "DRAM", "attention engine" };
 
 bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *plan,
 		   struct cim_err *err)
@@ -578,15 +578,16 @@ bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *p
 	const struct cim_part_rank *worst = NULL;
 	uint32_t over = 0, worst_part = 0;
 	double worst_ratio = 0;
-	static const char *const what[] = {"crossbars", "buffer bytes", "DRAM bytes",
-					   "attention-engine bytes"};
+	static const char *const what[] = { "crossbars", "buffer bytes", "DRAM bytes",
+					    "attention-engine bytes" };
 
 	cim_chip_capacity(c, &cap);
-	const uint64_t have[] = {cap.crossbars, cap.buffer_bytes, cap.dram_bytes, cap.engine_bytes};
+	const uint64_t have[] = { cap.crossbars, cap.buffer_bytes, cap.dram_bytes,
+				  cap.engine_bytes };
 	for (uint32_t i = 0; i < plan->chips; i++) {
 		const struct cim_part_rank *r = &plan->ranks[i];
-		const uint64_t used[] = {r->crossbars, r->buffer_bytes, r->dram_bytes,
-					 r->engine_bytes};
+		const uint64_t used[] = { r->crossbars, r->buffer_bytes, r->dram_bytes,
+					  r->engine_bytes };
 		bool bad = false;
 		for (uint32_t j = 0; j < 4; j++) {
 			if (used[j] <= have[j])
@@ -605,8 +606,8 @@ bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *p
 		return true;
 	if (err) {
 		const struct cim_part_rank *r = worst;
-		const uint64_t used[] = {r->crossbars, r->buffer_bytes, r->dram_bytes,
-					 r->engine_bytes};
+		const uint64_t used[] = { r->crossbars, r->buffer_bytes, r->dram_bytes,
+					  r->engine_bytes };
 		const uint32_t j = worst_part;
 		cim_err_set(err,
 			    "rank %u (stage %u, tp %u, layers %u-%u%s) needs %" PRIu64

@@ -50,8 +50,8 @@ static void vector_step(struct prog *pg, const struct cim_experiment *e, enum ci
 	o->bytes = 2 * part_bytes(elems, e->chip.input_bits);
 }
 
-static void coll_step(struct prog *pg, enum cim_op_role role, enum cim_net_coll coll,
-		      int32_t layer, uint64_t bytes)
+static void coll_step(struct prog *pg, enum cim_op_role role, enum cim_net_coll coll, int32_t layer,
+		      uint64_t bytes)
 {
 	struct cim_prog_op *o = emit(pg, role, 0, layer, CIM_RES_LINK, UINT32_MAX);
 
@@ -62,8 +62,7 @@ static void coll_step(struct prog *pg, enum cim_op_role role, enum cim_net_coll 
 
 /* The rank's shard of the matrix of role; every rank holds every layer
  * matrix of the model, and the last stage the LM head. */
-static const struct cim_part_shard *find_shard(const struct cim_part_rank *r,
-					       enum cim_op_role role)
+static const struct cim_part_shard *find_shard(const struct cim_part_rank *r, enum cim_op_role role)
 {
 	for (uint32_t i = 0; i < r->nshards; i++)
 		if (r->shards[i].role == (uint32_t)role)
@@ -107,12 +106,12 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 	const uint64_t act = part_bytes(T * m->hidden, e->workload.act_bits);
 	const int32_t L = (int32_t)layer;
 	struct cim_attn_shape a = {
-	    .heads = r->heads,
-	    .kv_heads = r->kv_heads,
-	    .head_dim = m->head_dim,
-	    .kv_bits = e->workload.kv_bits,
-	    .past = p->past,
-	    .queries = p->queries,
+		.heads = r->heads,
+		.kv_heads = r->kv_heads,
+		.head_dim = m->head_dim,
+		.kv_bits = e->workload.kv_bits,
+		.past = p->past,
+		.queries = p->queries,
 	};
 	if (m->sliding_window && a.past > m->sliding_window)
 		a.past = m->sliding_window;
@@ -210,7 +209,7 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 	const struct cim_model_spec *m = &e->model;
 	struct cim_op mops[CIM_MODEL_MAX_OPS];
 	size_t nops = cim_model_ops(m, mops);
-	struct prog pg = {.ops = ops, .cap = cap};
+	struct prog pg = { .ops = ops, .cap = cap };
 	const uint64_t T = (uint64_t)p->seqs * p->queries;
 
 	if (r->embed)
@@ -221,7 +220,8 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 		const uint32_t head_res = CIM_RES_XBAR0 + r->nlayers;
 		const struct cim_part_shard *s = find_shard(r, CIM_ROLE_LM_HEAD);
 		/* Only the last position of each sequence needs logits. */
-		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1, (uint64_t)p->seqs * m->hidden);
+		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1,
+			    (uint64_t)p->seqs * m->hidden);
 		struct cim_prog_op *o =
 		    emit(&pg, CIM_ROLE_LM_HEAD, CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
 		matmul_into(o, e, s, p->seqs, 1);
@@ -236,7 +236,7 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 
 const char *cim_part_phase_name(enum cim_part_phase phase)
 {
-	static const char *const names[] = {"prefill", "decode"};
+	static const char *const names[] = { "prefill", "decode" };
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) == CIM_PHASE_N, "a name per phase");
 	return (unsigned)phase < CIM_PHASE_N ? names[phase] : "?";
@@ -249,7 +249,7 @@ uint32_t cim_part_nres(const struct cim_part_rank *r)
 
 void cim_part_res_name(const struct cim_part_rank *r, uint32_t res, char *buf, size_t size)
 {
-	static const char *const fixed[] = {"digital", "kv", "link"};
+	static const char *const fixed[] = { "digital", "kv", "link" };
 
 	if (res < CIM_RES_XBAR0)
 		snprintf(buf, size, "%s", fixed[res]);
@@ -292,7 +292,7 @@ void cim_part_pass_at(const struct cim_experiment *e, uint32_t seqs, uint32_t st
 {
 	const struct cim_workload_spec *w = &e->workload;
 	uint32_t c = chunk_len(e), chunks = (w->prompt_tokens + c - 1) / c;
-	struct cim_part_pass p = {.seqs = seqs};
+	struct cim_part_pass p = { .seqs = seqs };
 
 	if (step < chunks) {
 		p.phase = CIM_PHASE_PREFILL;

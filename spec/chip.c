@@ -16,13 +16,17 @@
 #include "schema.h"
 
 /* A number field that also records whether it was given. */
-#define FF64P(k, T, m, fl, lo, hi, sc, h, pres) \
-	{ .key = k, .type = F_F64, .offset = offsetof(T, m), .flags = fl, .min = lo, \
-	  .max = hi, .scale = sc, .hint = h, .present = (long)offsetof(T, pres) }
+#define FF64P(k, T, m, fl, lo, hi, sc, h, pres)                                                    \
+	{                                                                                          \
+		.key = k, .type = F_F64, .offset = offsetof(T, m), .flags = fl, .min = lo,         \
+		.max = hi, .scale = sc, .hint = h, .present = (long)offsetof(T, pres)              \
+	}
 /* A nested part, with a hint for the "missing" message. */
-#define FPART(k, T, m, fl, s, pres, h) \
-	{ .key = k, .type = F_MAP, .offset = offsetof(T, m), .flags = fl, .sub = s, \
-	  .present = pres, .hint = h }
+#define FPART(k, T, m, fl, s, pres, h)                                                             \
+	{                                                                                          \
+		.key = k, .type = F_MAP, .offset = offsetof(T, m), .flags = fl, .sub = s,          \
+		.present = pres, .hint = h                                                         \
+	}
 
 #define REQ FIELD_REQUIRED
 #define POS FIELD_POSITIVE
@@ -122,11 +126,13 @@ static const char *const sign_words[] = { "none", "differential", "offset", NULL
 
 static const struct field weights_fields[] = {
 	FU32("bits", struct weights_doc, bits, REQ | POS, 1, 32, "stored weight precision"),
-	FENUM("signed", struct weights_doc, sign, REQ, sign_words,
-	      "how signed weights are stored"),
-	{ .key = "offset_columns", .type = F_U32, .offset = offsetof(struct weights_doc,
-								       offset_cols),
-	  .min = 0, .max = 65535, .hint = "reference columns per crossbar",
+	FENUM("signed", struct weights_doc, sign, REQ, sign_words, "how signed weights are stored"),
+	{ .key = "offset_columns",
+	  .type = F_U32,
+	  .offset = offsetof(struct weights_doc, offset_cols),
+	  .min = 0,
+	  .max = 65535,
+	  .hint = "reference columns per crossbar",
 	  .present = (long)offsetof(struct weights_doc, has_offset_cols) },
 };
 SCHEMA(weights_schema, "weights", weights_fields, false);
@@ -147,12 +153,11 @@ static const struct field adc_fields[] = {
 	FU32("bits", struct adc_doc, bits, REQ | POS, 1, 32, "resolution"),
 	FU32("per_crossbar", struct adc_doc, per_crossbar, REQ, 0, 65536,
 	     "ADCs shared by a crossbar's columns"),
-	FF64P("latency_ns", struct adc_doc, latency_ps, POS, 0, 1e9, U_NS_TO_PS,
-	      "one conversion", has_latency),
+	FF64P("latency_ns", struct adc_doc, latency_ps, POS, 0, 1e9, U_NS_TO_PS, "one conversion",
+	      has_latency),
 	FF64P("sample_rate_gsps", struct adc_doc, rate_hz, POS, 0, 1e6, U_GHZ_TO_HZ,
 	      "conversions per second, in G/s", has_rate),
-	FF64P("energy_pj", struct adc_doc, energy_pj, 0, 0, 1e6, 0, "one conversion",
-	      has_energy),
+	FF64P("energy_pj", struct adc_doc, energy_pj, 0, 0, 1e6, 0, "one conversion", has_energy),
 	FF64P("fom_fj_per_step", struct adc_doc, fom_pj, POS, 0, 1e6, U_FJ_TO_PJ,
 	      "Walden figure of merit", has_fom),
 	FF64("area_um2", struct adc_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2, "one ADC"),
@@ -163,16 +168,13 @@ static const struct field shift_add_fields[] = {
 	FF64("energy_pj", struct shift_add_doc, energy_pj, 0, 0, 1e6, 0, "one shift-and-add"),
 	FF64("latency_ns", struct shift_add_doc, latency_ps, 0, 0, 1e9, U_NS_TO_PS,
 	     "one adder-tree level"),
-	FF64("area_um2", struct shift_add_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2,
-	     "per crossbar"),
+	FF64("area_um2", struct shift_add_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2, "per crossbar"),
 };
 SCHEMA(shift_add_schema, "shift_add", shift_add_fields, false);
 
 static const struct field sample_hold_fields[] = {
-	FF64("energy_pj", struct sample_hold_doc, energy_pj, REQ, 0, 1e6, 0,
-	     "one column sampled"),
-	FF64("area_um2", struct sample_hold_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2,
-	     "per column"),
+	FF64("energy_pj", struct sample_hold_doc, energy_pj, REQ, 0, 1e6, 0, "one column sampled"),
+	FF64("area_um2", struct sample_hold_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2, "per column"),
 };
 SCHEMA(sample_hold_schema, "sample_hold", sample_hold_fields, false);
 
@@ -186,10 +188,9 @@ SCHEMA(digital_schema, "digital", digital_fields, false);
 
 static const struct field buffer_fields[] = {
 	FF64("capacity_mib", struct buffer_doc, bytes, REQ | POS, 0, 1e9, MIB, "capacity"),
-	FF64("bandwidth_gb_per_s", struct buffer_doc, bandwidth, REQ | POS, 0, 1e9,
-	     U_GBPS_TO_BPS, "all banks together"),
-	FF64("energy_pj_per_byte", struct buffer_doc, energy_pj, REQ, 0, 1e6, 0,
-	     "read or written"),
+	FF64("bandwidth_gb_per_s", struct buffer_doc, bandwidth, REQ | POS, 0, 1e9, U_GBPS_TO_BPS,
+	     "all banks together"),
+	FF64("energy_pj_per_byte", struct buffer_doc, energy_pj, REQ, 0, 1e6, 0, "read or written"),
 	FF64("area_mm2", struct buffer_doc, area_mm2, 0, 0, 1e6, 0, "the buffer"),
 };
 SCHEMA(buffer_schema, "buffer", buffer_fields, false);
@@ -223,8 +224,7 @@ static const struct field other_fields[] = {
 	FF64("area_mm2", struct other_doc, area_mm2, 0, 0, 1e6, 0, "chip level"),
 	FF64("per_tile_power_mw", struct other_doc, tile_power_w, 0, 0, 1e9, U_MW_TO_W,
 	     "in every tile"),
-	FF64("per_tile_area_mm2", struct other_doc, tile_area_mm2, 0, 0, 1e6, 0,
-	     "in every tile"),
+	FF64("per_tile_area_mm2", struct other_doc, tile_area_mm2, 0, 0, 1e6, 0, "in every tile"),
 };
 SCHEMA(other_schema, "other", other_fields, false);
 
@@ -238,10 +238,10 @@ static const struct field chip_fields[] = {
 	FPART("inputs", struct chip_doc, inputs, REQ, &inputs_schema, NOPRES, "bits"),
 	/* dac and adc are required, checked in chip_convert(): the framework's
 	 * misspelling guess would take one for the other (edit distance 2). */
-	FPART("dac", struct chip_doc, dac, 0, &dac_schema,
-	      (long)offsetof(struct chip_doc, has_dac), NULL),
-	FPART("adc", struct chip_doc, adc, 0, &adc_schema,
-	      (long)offsetof(struct chip_doc, has_adc), NULL),
+	FPART("dac", struct chip_doc, dac, 0, &dac_schema, (long)offsetof(struct chip_doc, has_dac),
+	      NULL),
+	FPART("adc", struct chip_doc, adc, 0, &adc_schema, (long)offsetof(struct chip_doc, has_adc),
+	      NULL),
 	FPART("shift_add", struct chip_doc, shift_add, 0, &shift_add_schema, NOPRES, NULL),
 	FPART("sample_hold", struct chip_doc, sample_hold, 0, &sample_hold_schema,
 	      (long)offsetof(struct chip_doc, has_sample_hold), NULL),
@@ -276,15 +276,17 @@ static const struct tnode *at_key(const struct tnode *node, const char *path, co
 }
 
 /* A time in ps from a value written in ns: whole picoseconds, at least one. */
-static int to_ps(const struct tnode *node, const char *path, const char *part,
-		 const char *key, double ps, uint64_t *out, struct cim_err *err)
+static int to_ps(const struct tnode *node, const char *path, const char *part, const char *key,
+		 double ps, uint64_t *out, struct cim_err *err)
 {
 	char full[256];
 	const struct tnode *at = at_key(node, path, part, key, full, sizeof(full));
 
 	if (llround(ps) < 1)
-		return spec_errf(err, at, full, "%g ns rounds to 0 ps; times are whole "
-				 "picoseconds", ps / U_NS_TO_PS);
+		return spec_errf(err, at, full,
+				 "%g ns rounds to 0 ps; times are whole "
+				 "picoseconds",
+				 ps / U_NS_TO_PS);
 	*out = (uint64_t)llround(ps);
 	return 0;
 }
@@ -297,31 +299,35 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	uint32_t slices, cells, off;
 
 	if (!d->has_dac)
-		return spec_errf(err, node, *path ? path : "chip", "missing part 'dac' (the input "
+		return spec_errf(err, node, *path ? path : "chip",
+				 "missing part 'dac' (the input "
 				 "drivers: bits, energy_pj, area_um2); add it");
 	if (!d->has_adc)
-		return spec_errf(err, node, *path ? path : "chip", "missing part 'adc' (the "
+		return spec_errf(err, node, *path ? path : "chip",
+				 "missing part 'adc' (the "
 				 "converters: bits, per_crossbar, latency_ns or sample_rate_gsps, "
 				 "energy_pj or fom_fj_per_step, area_um2); add it");
 	if (d->adc.per_crossbar == 0)
 		return spec_errf(err, at_key(node, path, "adc", "per_crossbar", full, sizeof(full)),
-				 full, "a crossbar needs at least one ADC to read its columns, "
+				 full,
+				 "a crossbar needs at least one ADC to read its columns, "
 				 "found 0");
 	if (d->adc.per_crossbar > d->xbar.cols)
 		return spec_errf(err, at_key(node, path, "adc", "per_crossbar", full, sizeof(full)),
 				 full, "%u ADCs for %u columns: at most one ADC per column",
 				 d->adc.per_crossbar, d->xbar.cols);
 	if (d->xbar.cell_bits > d->weights.bits)
-		return spec_errf(err, at_key(node, path, "crossbar", "cell_bits", full,
-					     sizeof(full)),
-				 full, "a cell of %u bits is wider than a %u-bit weight "
-				 "(weights.bits); the extra levels would never be used: make "
-				 "cell_bits at most %u", d->xbar.cell_bits, d->weights.bits,
-				 d->weights.bits);
+		return spec_errf(
+		    err, at_key(node, path, "crossbar", "cell_bits", full, sizeof(full)), full,
+		    "a cell of %u bits is wider than a %u-bit weight "
+		    "(weights.bits); the extra levels would never be used: make "
+		    "cell_bits at most %u",
+		    d->xbar.cell_bits, d->weights.bits, d->weights.bits);
 	if (d->dac.bits > d->inputs.bits)
 		return spec_errf(err, at_key(node, path, "dac", "bits", full, sizeof(full)), full,
 				 "a %u-bit DAC is wider than the %u-bit inputs (inputs.bits); make "
-				 "dac.bits at most %u", d->dac.bits, d->inputs.bits, d->inputs.bits);
+				 "dac.bits at most %u",
+				 d->dac.bits, d->inputs.bits, d->inputs.bits);
 	if (d->adc.has_latency == d->adc.has_rate)
 		return spec_errf(err, at_key(node, path, "adc", NULL, full, sizeof(full)), full,
 				 "give exactly one of latency_ns and sample_rate_gsps, found %s",
@@ -331,22 +337,23 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 				 "give exactly one of energy_pj and fom_fj_per_step, found %s",
 				 d->adc.has_energy ? "both" : "neither");
 	if (d->weights.has_offset_cols && d->weights.sign != CIM_SIGN_OFFSET)
-		return spec_errf(err, at_key(node, path, "weights", "offset_columns", full,
-					     sizeof(full)),
-				 full, "offset columns need `signed: offset`, found `signed: %s`",
-				 sign_words[d->weights.sign]);
-	off = d->weights.sign != CIM_SIGN_OFFSET ? 0 :
-	      d->weights.has_offset_cols         ? d->weights.offset_cols :
-						   1;
+		return spec_errf(
+		    err, at_key(node, path, "weights", "offset_columns", full, sizeof(full)), full,
+		    "offset columns need `signed: offset`, found `signed: %s`",
+		    sign_words[d->weights.sign]);
+	off = d->weights.sign != CIM_SIGN_OFFSET ? 0
+	      : d->weights.has_offset_cols	 ? d->weights.offset_cols
+						 : 1;
 	slices = (d->weights.bits + d->xbar.cell_bits - 1) / d->xbar.cell_bits;
 	cells = slices * (d->weights.sign == CIM_SIGN_DIFFERENTIAL ? 2 : 1);
 	if (off >= d->xbar.cols || cells > d->xbar.cols - off)
-		return spec_errf(err, at_key(node, path, "crossbar", "cols", full, sizeof(full)),
-				 full, "a weight takes %u cells%s but a crossbar row has only %u "
-				 "columns for weights (%u columns, %u of them offset columns); "
-				 "use wider crossbars or fewer cells per weight", cells,
-				 d->weights.sign == CIM_SIGN_DIFFERENTIAL ? " (differential)" : "",
-				 off >= d->xbar.cols ? 0 : d->xbar.cols - off, d->xbar.cols, off);
+		return spec_errf(
+		    err, at_key(node, path, "crossbar", "cols", full, sizeof(full)), full,
+		    "a weight takes %u cells%s but a crossbar row has only %u "
+		    "columns for weights (%u columns, %u of them offset columns); "
+		    "use wider crossbars or fewer cells per weight",
+		    cells, d->weights.sign == CIM_SIGN_DIFFERENTIAL ? " (differential)" : "",
+		    off >= d->xbar.cols ? 0 : d->xbar.cols - off, d->xbar.cols, off);
 
 	memset(c, 0, sizeof(*c));
 	memcpy(c->name, d->name, sizeof(c->name));
@@ -370,8 +377,8 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	c->adc.latency_ps = d->adc.has_latency ? d->adc.latency_ps : 1e12 / d->adc.rate_hz;
 	/* Walden FoM = P / (2^ENOB · f_s), so one conversion costs FoM · 2^bits. */
 	c->adc.fom_fj = d->adc.has_fom ? d->adc.fom_pj / U_FJ_TO_PJ : 0;
-	c->adc.energy_pj = d->adc.has_fom ? d->adc.fom_pj * ldexp(1.0, (int)d->adc.bits) :
-					    d->adc.energy_pj;
+	c->adc.energy_pj =
+	    d->adc.has_fom ? d->adc.fom_pj * ldexp(1.0, (int)d->adc.bits) : d->adc.energy_pj;
 	c->adc.area_mm2 = d->adc.area_mm2;
 	c->shift_add.energy_pj = d->shift_add.energy_pj;
 	c->shift_add.latency_ps = (uint64_t)llround(d->shift_add.latency_ps);

@@ -14,21 +14,21 @@
 
 #include "schema.h"
 
-const char *const spec_strategy_words[] = { "manual",	  "tp-first",	     "pp-first",
-					    "balanced", "min-chips",	     "best-throughput",
+const char *const spec_strategy_words[] = { "manual",	   "tp-first",	"pp-first",
+					    "balanced",	   "min-chips", "best-throughput",
 					    "best-energy", NULL };
 static const char *const balance_words[] = { "cost", "capacity", "list", NULL };
 
 /* Reads `layers` into the whole parallel struct (its field's offset is 0),
  * as it fills both the list and its length. */
-static int read_layers(const struct tnode *node, const char *path, void *dst,
-		       struct cim_err *err)
+static int read_layers(const struct tnode *node, const char *path, void *dst, struct cim_err *err)
 {
 	struct cim_parallel_spec *p = dst;
 	char what[64], item[280];
 
 	if (node->kind != TN_SEQ)
-		return spec_errf(err, node, path, "expected a list of layer counts per stage "
+		return spec_errf(err, node, path,
+				 "expected a list of layer counts per stage "
 				 "such as [10, 10, 12], found %s",
 				 tnode_describe(node, what, sizeof(what)));
 	if (node->n == 0 || node->n > CIM_MAX_STAGES)
@@ -48,8 +48,8 @@ static int read_layers(const struct tnode *node, const char *path, void *dst,
 static const struct field workload_fields[] = {
 	FU32("batch", struct cim_workload_spec, batch, FIELD_REQUIRED, 1, 1u << 20,
 	     "sequences in the batch"),
-	FU32("prompt_tokens", struct cim_workload_spec, prompt_tokens, FIELD_REQUIRED, 1,
-	     1u << 24, "prompt length of each sequence"),
+	FU32("prompt_tokens", struct cim_workload_spec, prompt_tokens, FIELD_REQUIRED, 1, 1u << 24,
+	     "prompt length of each sequence"),
 	FU32("generate_tokens", struct cim_workload_spec, generate_tokens, FIELD_REQUIRED, 0,
 	     1u << 24, "tokens generated per sequence"),
 	FU32("micro_batches", struct cim_workload_spec, micro_batches, 0, 0, 1u << 20,
@@ -71,26 +71,27 @@ static const struct field parallel_fields[] = {
 	FU32("dp", struct cim_parallel_spec, dp, 0, 1, 1u << 16, "model replicas"),
 	FENUM("balance", struct cim_parallel_spec, balance, 0, balance_words,
 	      "how layers are split over stages"),
-	{ .key = "layers", .type = F_FUNC, .offset = 0, .read = read_layers,
-	  .hint = "layers per stage, e.g. [10, 10, 12]", .present = FIELD_PRESENT_NONE },
+	{ .key = "layers",
+	  .type = F_FUNC,
+	  .offset = 0,
+	  .read = read_layers,
+	  .hint = "layers per stage, e.g. [10, 10, 12]",
+	  .present = FIELD_PRESENT_NONE },
 };
 SCHEMA(parallel_schema, "parallel", parallel_fields, false);
 
 /* F_FUNC adapters with the exact slot signature, one per part. */
-static int read_model_field(const struct tnode *n, const char *path, void *dst,
-			    struct cim_err *err)
+static int read_model_field(const struct tnode *n, const char *path, void *dst, struct cim_err *err)
 {
 	return spec_read_model(n, path, dst, err);
 }
 
-static int read_chip_field(const struct tnode *n, const char *path, void *dst,
-			   struct cim_err *err)
+static int read_chip_field(const struct tnode *n, const char *path, void *dst, struct cim_err *err)
 {
 	return spec_read_chip(n, path, dst, err);
 }
 
-static int read_net_field(const struct tnode *n, const char *path, void *dst,
-			  struct cim_err *err)
+static int read_net_field(const struct tnode *n, const char *path, void *dst, struct cim_err *err)
 {
 	return spec_read_net(n, path, dst, err);
 }
@@ -105,8 +106,7 @@ static const struct field experiment_fields[] = {
 	      "an interconnect: a path to a file in configs/interconnects/ or the keys inline"),
 	FMAP("workload", struct cim_experiment, workload, FIELD_REQUIRED, &workload_schema,
 	     FIELD_PRESENT_NONE),
-	FMAP("parallel", struct cim_experiment, parallel, 0, &parallel_schema,
-	     FIELD_PRESENT_NONE),
+	FMAP("parallel", struct cim_experiment, parallel, 0, &parallel_schema, FIELD_PRESENT_NONE),
 };
 SCHEMA(experiment_schema, "experiment", experiment_fields, false);
 
@@ -164,8 +164,7 @@ static void name_after_file(struct tnode *root, const char *path, struct cim_err
 }
 
 /* Replaces a part written as a path by the root of the file it names. */
-static int follow(struct cim_files *files, struct tnode *root, const char *key,
-		  struct cim_err *err)
+static int follow(struct cim_files *files, struct tnode *root, const char *key, struct cim_err *err)
 {
 	struct tnode *v = tnode_get(root, key), *sub;
 	char path[1024];
@@ -192,8 +191,8 @@ static int apply_set(struct docs *d, struct tnode *root, const char *set, bool p
 	char key[256];
 
 	if (!eq || eq == set || (size_t)(eq - set) >= sizeof(key))
-		return cim_err_set(err, "--set %s: expected KEY=VALUE, e.g. --set workload.batch=16",
-				   set);
+		return cim_err_set(
+		    err, "--set %s: expected KEY=VALUE, e.g. --set workload.batch=16", set);
 	memcpy(key, set, (size_t)(eq - set));
 	key[eq - set] = 0;
 	if (parts_only != !strchr(key, '.'))
@@ -237,11 +236,10 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 	return 0;
 }
 
-int cim_spec_load_experiment(struct cim_files *files, const char *path,
-			     const char *const *sets, size_t nsets,
-			     struct cim_experiment **exp_p, struct cim_err *err)
+int cim_spec_load_experiment(struct cim_files *files, const char *path, const char *const *sets,
+			     size_t nsets, struct cim_experiment **exp_p, struct cim_err *err)
 {
-	struct docs d = {0};
+	struct docs d = { 0 };
 	struct tnode *root;
 	struct cim_experiment *e = NULL;
 	static const char *const parts[] = { "model", "chip", "interconnect" };

@@ -87,7 +87,8 @@ static int read_disk(const char *path, char **data_p, size_t *len_p, struct cim_
 	}
 	if ((uint64_t)st.st_size > MAX_FILE_BYTES) {
 		fclose(f);
-		return cim_err_set(err, "%s: %lld bytes is too large for a configuration file "
+		return cim_err_set(err,
+				   "%s: %lld bytes is too large for a configuration file "
 				   "(at most %u)",
 				   path, (long long)st.st_size, MAX_FILE_BYTES);
 	}
@@ -113,8 +114,8 @@ static int read_disk(const char *path, char **data_p, size_t *len_p, struct cim_
 	return 0;
 }
 
-int cim_files_get(struct cim_files *files, const char *path, const char **data_p,
-		  size_t *len_p, struct cim_err *err)
+int cim_files_get(struct cim_files *files, const char *path, const char **data_p, size_t *len_p,
+		  struct cim_err *err)
 {
 	char *data = NULL, *pc;
 	size_t len = 0;
@@ -175,8 +176,7 @@ int cim_files_put(struct cim_files *files, const char *path, const char *data, s
 	return 0;
 }
 
-int cim_files_pack(const struct cim_files *files, char **buf_p, size_t *len_p,
-		   struct cim_err *err)
+int cim_files_pack(const struct cim_files *files, char **buf_p, size_t *len_p, struct cim_err *err)
 {
 	msgpack_sbuffer sbuf;
 	msgpack_packer pk;
@@ -200,8 +200,7 @@ int cim_files_pack(const struct cim_files *files, char **buf_p, size_t *len_p,
 	return 0;
 }
 
-int cim_files_unpack(const char *buf, size_t len, struct cim_files **files_p,
-		     struct cim_err *err)
+int cim_files_unpack(const char *buf, size_t len, struct cim_files **files_p, struct cim_err *err)
 {
 	msgpack_unpacked u;
 	size_t off = 0;

@@ -21,13 +21,14 @@ const char *cim_arch_name(enum cim_arch a)
 }
 
 /* Activation names in HF configs, and what each is to the cost model. */
-static const char *const act_words[] = { "gelu_new", "gelu", "gelu_fast", "gelu_pytorch_tanh",
-					  "quick_gelu", "relu", "silu", "swish", NULL };
+static const char *const act_words[] = { "gelu_new",   "gelu", "gelu_fast", "gelu_pytorch_tanh",
+					 "quick_gelu", "relu", "silu",	    "swish",
+					 NULL };
 static const enum cim_act act_kind[] = { CIM_ACT_GELU, CIM_ACT_GELU, CIM_ACT_GELU, CIM_ACT_GELU,
 					 CIM_ACT_GELU, CIM_ACT_RELU, CIM_ACT_SILU, CIM_ACT_SILU };
 
-static const char *const rope_words[] = { "default", "linear", "dynamic", "llama3", "yarn",
-					  "longrope", NULL };
+static const char *const rope_words[] = { "default", "linear",	 "dynamic", "llama3",
+					  "yarn",    "longrope", NULL };
 
 struct rope {
 	int type;
@@ -77,8 +78,12 @@ static const struct field gpt2_fields[] = {
 	U32("n_embd", hidden, FIELD_REQUIRED, "model width"),
 	U32("n_layer", layers, FIELD_REQUIRED, "decoder blocks"),
 	U32("n_head", heads, FIELD_REQUIRED, "attention heads"),
-	{ .key = "n_inner", .type = F_U32, .offset = offsetof(struct hf, ffn),
-	  .flags = FIELD_NULL_OK, .min = 1, .hint = "FFN width, null for 4·n_embd",
+	{ .key = "n_inner",
+	  .type = F_U32,
+	  .offset = offsetof(struct hf, ffn),
+	  .flags = FIELD_NULL_OK,
+	  .min = 1,
+	  .hint = "FFN width, null for 4·n_embd",
 	  .present = offsetof(struct hf, has_ffn) },
 	U32("n_positions", max_pos, FIELD_REQUIRED, "longest context"),
 	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
@@ -95,8 +100,12 @@ static const struct field opt_fields[] = {
 	U32("ffn_dim", ffn, FIELD_REQUIRED, "FFN width"),
 	U32("max_position_embeddings", max_pos, FIELD_REQUIRED, "longest context"),
 	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
-	{ .key = "word_embed_proj_dim", .type = F_U32, .offset = offsetof(struct hf, proj_dim),
-	  .flags = FIELD_NULL_OK, .min = 1, .hint = "embedding width",
+	{ .key = "word_embed_proj_dim",
+	  .type = F_U32,
+	  .offset = offsetof(struct hf, proj_dim),
+	  .flags = FIELD_NULL_OK,
+	  .min = 1,
+	  .hint = "embedding width",
 	  .present = offsetof(struct hf, has_proj_dim) },
 	FENUM("activation_function", struct hf, act, 0, act_words, "FFN activation"),
 	FBOOL("enable_bias", struct hf, enable_bias, 0, "linear layers carry biases"),
@@ -108,33 +117,50 @@ static const struct field llama_fields[] = {
 	U32("hidden_size", hidden, FIELD_REQUIRED, "model width"),
 	U32("num_hidden_layers", layers, FIELD_REQUIRED, "decoder blocks"),
 	U32("num_attention_heads", heads, FIELD_REQUIRED, "attention heads"),
-	{ .key = "num_key_value_heads", .type = F_U32, .offset = offsetof(struct hf, kv_heads),
-	  .flags = FIELD_NULL_OK, .min = 1, .hint = "key/value heads",
+	{ .key = "num_key_value_heads",
+	  .type = F_U32,
+	  .offset = offsetof(struct hf, kv_heads),
+	  .flags = FIELD_NULL_OK,
+	  .min = 1,
+	  .hint = "key/value heads",
 	  .present = offsetof(struct hf, has_kv_heads) },
-	{ .key = "head_dim", .type = F_U32, .offset = offsetof(struct hf, head_dim),
-	  .flags = FIELD_NULL_OK, .min = 1, .hint = "width of one head",
+	{ .key = "head_dim",
+	  .type = F_U32,
+	  .offset = offsetof(struct hf, head_dim),
+	  .flags = FIELD_NULL_OK,
+	  .min = 1,
+	  .hint = "width of one head",
 	  .present = offsetof(struct hf, has_head_dim) },
 	U32("intermediate_size", ffn, FIELD_REQUIRED, "FFN width"),
 	U32("max_position_embeddings", max_pos, FIELD_REQUIRED, "longest context"),
 	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
 	FF64("rms_norm_eps", struct hf, eps, 0, 0, 1, 0, "RMSNorm epsilon"),
 	FF64("rope_theta", struct hf, rope_theta, FIELD_POSITIVE, 0, 0, 0, "RoPE base"),
-	{ .key = "rope_scaling", .type = F_MAP, .offset = offsetof(struct hf, rope),
-	  .flags = FIELD_NULL_OK, .sub = &rope_schema, .present = offsetof(struct hf, has_rope) },
+	{ .key = "rope_scaling",
+	  .type = F_MAP,
+	  .offset = offsetof(struct hf, rope),
+	  .flags = FIELD_NULL_OK,
+	  .sub = &rope_schema,
+	  .present = offsetof(struct hf, has_rope) },
 	FENUM("hidden_act", struct hf, act, 0, act_words, "FFN activation"),
 	FBOOL("tie_word_embeddings", struct hf, tie, 0, "LM head shares the embedding"),
 	FBOOL("attention_bias", struct hf, attention_bias, 0, "q/k/v/o carry biases"),
 	FBOOL("mlp_bias", struct hf, mlp_bias, 0, "FFN carries biases"),
-	{ .key = "sliding_window", .type = F_U32, .offset = offsetof(struct hf, window),
-	  .flags = FIELD_NULL_OK, .min = 1, .hint = "attention window", .present = -1 },
+	{ .key = "sliding_window",
+	  .type = F_U32,
+	  .offset = offsetof(struct hf, window),
+	  .flags = FIELD_NULL_OK,
+	  .min = 1,
+	  .hint = "attention window",
+	  .present = -1 },
 	U32("num_local_experts", experts, 0, "FFN experts per layer"),
 	U32("num_experts_per_tok", experts_per_tok, 0, "experts per token"),
 };
 SCHEMA(llama_schema, "Llama-family config", llama_fields, true);
 
 static const struct schema *const arch_schema[] = {
-	[CIM_ARCH_GPT2] = &gpt2_schema,  [CIM_ARCH_OPT] = &opt_schema,
-	[CIM_ARCH_LLAMA] = &llama_schema, [CIM_ARCH_MISTRAL] = &llama_schema,
+	[CIM_ARCH_GPT2] = &gpt2_schema,	    [CIM_ARCH_OPT] = &opt_schema,
+	[CIM_ARCH_LLAMA] = &llama_schema,   [CIM_ARCH_MISTRAL] = &llama_schema,
 	[CIM_ARCH_MIXTRAL] = &llama_schema,
 };
 
@@ -153,9 +179,12 @@ static void join_path(char *out, size_t size, const char *path, const char *key)
 int spec_read_model(const struct tnode *node, const char *path, struct cim_model_spec *out,
 		    struct cim_err *err)
 {
-	struct hf h = { .experts = 1, .experts_per_tok = 1, .tie = false, .enable_bias = true,
+	struct hf h = { .experts = 1,
+			.experts_per_tok = 1,
+			.tie = false,
+			.enable_bias = true,
 			.rope = { .factor = 1 } };
-	struct cim_model_spec m = {0};
+	struct cim_model_spec m = { 0 };
 	char kp[256];
 
 	if (spec_read_map(node, &type_schema, path, &h, err))
@@ -274,44 +303,46 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 /* ---------------------------------------------------------------- the ops */
 
 static const char *const role_names[] = {
-    [CIM_ROLE_EMBED] = "embed",
-    [CIM_ROLE_ATTN_NORM] = "attn_norm",
-    [CIM_ROLE_Q_PROJ] = "q_proj",
-    [CIM_ROLE_K_PROJ] = "k_proj",
-    [CIM_ROLE_V_PROJ] = "v_proj",
-    [CIM_ROLE_ROPE] = "rope",
-    [CIM_ROLE_ATTN_QK] = "attn_qk",
-    [CIM_ROLE_SOFTMAX] = "softmax",
-    [CIM_ROLE_ATTN_AV] = "attn_av",
-    [CIM_ROLE_O_PROJ] = "o_proj",
-    [CIM_ROLE_ATTN_RESIDUAL] = "attn_residual",
-    [CIM_ROLE_FFN_NORM] = "ffn_norm",
-    [CIM_ROLE_ROUTER] = "router",
-    [CIM_ROLE_FFN_GATE] = "ffn_gate",
-    [CIM_ROLE_FFN_UP] = "ffn_up",
-    [CIM_ROLE_FFN_ACT] = "ffn_act",
-    [CIM_ROLE_FFN_GATE_MUL] = "ffn_gate_mul",
-    [CIM_ROLE_FFN_DOWN] = "ffn_down",
-    [CIM_ROLE_FFN_RESIDUAL] = "ffn_residual",
-    [CIM_ROLE_FINAL_NORM] = "final_norm",
-    [CIM_ROLE_LM_HEAD] = "lm_head",
-    [CIM_ROLE_SAMPLE] = "sample",
-    [CIM_ROLE_QKV_PROJ] = "qkv_proj",
-    [CIM_ROLE_FFN_GATE_UP] = "ffn_gate_up",
-    [CIM_ROLE_KV_APPEND] = "kv_append",
-    [CIM_ROLE_ATTENTION] = "attention",
-    [CIM_ROLE_ATTN_ALLREDUCE] = "attn_allreduce",
-    [CIM_ROLE_FFN_ALLREDUCE] = "ffn_allreduce",
-    [CIM_ROLE_SAMPLE_GATHER] = "sample_gather",
+	[CIM_ROLE_EMBED] = "embed",
+	[CIM_ROLE_ATTN_NORM] = "attn_norm",
+	[CIM_ROLE_Q_PROJ] = "q_proj",
+	[CIM_ROLE_K_PROJ] = "k_proj",
+	[CIM_ROLE_V_PROJ] = "v_proj",
+	[CIM_ROLE_ROPE] = "rope",
+	[CIM_ROLE_ATTN_QK] = "attn_qk",
+	[CIM_ROLE_SOFTMAX] = "softmax",
+	[CIM_ROLE_ATTN_AV] = "attn_av",
+	[CIM_ROLE_O_PROJ] = "o_proj",
+	[CIM_ROLE_ATTN_RESIDUAL] = "attn_residual",
+	[CIM_ROLE_FFN_NORM] = "ffn_norm",
+	[CIM_ROLE_ROUTER] = "router",
+	[CIM_ROLE_FFN_GATE] = "ffn_gate",
+	[CIM_ROLE_FFN_UP] = "ffn_up",
+	[CIM_ROLE_FFN_ACT] = "ffn_act",
+	[CIM_ROLE_FFN_GATE_MUL] = "ffn_gate_mul",
+	[CIM_ROLE_FFN_DOWN] = "ffn_down",
+	[CIM_ROLE_FFN_RESIDUAL] = "ffn_residual",
+	[CIM_ROLE_FINAL_NORM] = "final_norm",
+	[CIM_ROLE_LM_HEAD] = "lm_head",
+	[CIM_ROLE_SAMPLE] = "sample",
+	[CIM_ROLE_QKV_PROJ] = "qkv_proj",
+	[CIM_ROLE_FFN_GATE_UP] = "ffn_gate_up",
+	[CIM_ROLE_KV_APPEND] = "kv_append",
+	[CIM_ROLE_ATTENTION] = "attention",
+	[CIM_ROLE_ATTN_ALLREDUCE] = "attn_allreduce",
+	[CIM_ROLE_FFN_ALLREDUCE] = "ffn_allreduce",
+	[CIM_ROLE_SAMPLE_GATHER] = "sample_gather",
 };
 _Static_assert(sizeof(role_names) / sizeof(role_names[0]) == CIM_ROLE_NROLES,
 	       "one name per operator role");
 
 static const char *const kind_names[] = {
-    [CIM_OP_EMBED] = "embed",	  [CIM_OP_NORM] = "norm",	  [CIM_OP_MATMUL] = "matmul",
-    [CIM_OP_ROPE] = "rope",	  [CIM_OP_ATTN_QK] = "attn_qk",	  [CIM_OP_SOFTMAX] = "softmax",
-    [CIM_OP_ATTN_AV] = "attn_av", [CIM_OP_ACT] = "act",		  [CIM_OP_GATE_MUL] = "gate_mul",
-    [CIM_OP_RESIDUAL] = "residual", [CIM_OP_SAMPLE] = "sample",
+	[CIM_OP_EMBED] = "embed",	[CIM_OP_NORM] = "norm",
+	[CIM_OP_MATMUL] = "matmul",	[CIM_OP_ROPE] = "rope",
+	[CIM_OP_ATTN_QK] = "attn_qk",	[CIM_OP_SOFTMAX] = "softmax",
+	[CIM_OP_ATTN_AV] = "attn_av",	[CIM_OP_ACT] = "act",
+	[CIM_OP_GATE_MUL] = "gate_mul", [CIM_OP_RESIDUAL] = "residual",
+	[CIM_OP_SAMPLE] = "sample",
 };
 _Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == CIM_OP_SAMPLE + 1,
 	       "one name per operator kind");
@@ -336,8 +367,8 @@ static struct cim_op *push(struct cim_op *ops, size_t *n, enum cim_op_role role,
 {
 	struct cim_op *op = &ops[(*n)++];
 
-	*op = (struct cim_op){
-	    .role = role, .kind = kind, .scope = scope, .count = 1, .active = 1};
+	*op =
+	    (struct cim_op){ .role = role, .kind = kind, .scope = scope, .count = 1, .active = 1 };
 	return op;
 }
 
@@ -414,7 +445,7 @@ size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL
 void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out)
 {
 	struct cim_op ops[CIM_MODEL_MAX_OPS];
-	struct cim_model_stats s = {0};
+	struct cim_model_stats s = { 0 };
 	size_t n = cim_model_ops(m, ops);
 
 	for (size_t i = 0; i < n; i++) {

@@ -106,8 +106,13 @@ static const struct field level_fields[] = {
 	      "ring, mesh2d, torus2d, switch or full"),
 	FU32("size", LEVEL, size, 0, 1, CIM_NET_MAX_POSITIONS, "positions at this level"),
 	FFUNC("dims", LEVEL, dims, 0, read_dims, "mesh2d/torus2d [columns, rows]"),
-	{ .key = "switch_latency_ns", .type = F_F64, .offset = offsetof(LEVEL, switch_latency_ps),
-	  .min = 0, .max = 1e9, .scale = U_NS_TO_PS, .hint = "latency through the switch in ns",
+	{ .key = "switch_latency_ns",
+	  .type = F_F64,
+	  .offset = offsetof(LEVEL, switch_latency_ps),
+	  .min = 0,
+	  .max = 1e9,
+	  .scale = U_NS_TO_PS,
+	  .hint = "latency through the switch in ns",
 	  .present = offsetof(LEVEL, has_switch_latency) },
 	FMAP("link", LEVEL, link, 0, &link_schema, offsetof(LEVEL, has_link)),
 };
@@ -122,17 +127,20 @@ static const struct field net_fields[] = {
 	FU32("size", NET, level[0].size, 0, 1, CIM_NET_MAX_POSITIONS,
 	     "positions (chips); default: the number of ranks run"),
 	FFUNC("dims", NET, level[0].dims, 0, read_dims, "mesh2d/torus2d [columns, rows]"),
-	{ .key = "switch_latency_ns", .type = F_F64,
-	  .offset = offsetof(NET, level[0].switch_latency_ps), .min = 0, .max = 1e9,
-	  .scale = U_NS_TO_PS, .hint = "latency through the switch in ns",
+	{ .key = "switch_latency_ns",
+	  .type = F_F64,
+	  .offset = offsetof(NET, level[0].switch_latency_ps),
+	  .min = 0,
+	  .max = 1e9,
+	  .scale = U_NS_TO_PS,
+	  .hint = "latency through the switch in ns",
 	  .present = offsetof(NET, level[0].has_switch_latency) },
 	FMAP("link", NET, level[0].link, 0, &link_schema, offsetof(NET, level[0].has_link)),
 	FMAP("board", NET, level[0], 0, &level_schema, offsetof(NET, has_board)),
 	FMAP("network", NET, level[1], 0, &level_schema, offsetof(NET, has_network)),
 	FF64("injection_gb_per_s", NET, injection_bps, 0, 0, 0, U_GBPS_TO_BPS,
 	     "GB/s one chip may send at once over all its links; 0 = no limit"),
-	FBOOL("allow_unused", NET, allow_unused, 0,
-	      "whether positions may be left without a rank"),
+	FBOOL("allow_unused", NET, allow_unused, 0, "whether positions may be left without a rank"),
 	FFUNC("placement", NET, placement, 0, read_placement,
 	      "`linear` or the rank at each position"),
 };
@@ -171,7 +179,8 @@ static int check_level(const struct cim_net_level_spec *lv, const struct tnode *
 		join(kpath, sizeof(kpath), path, "link");
 		return spec_errf(err, node, kpath,
 				 "missing: the %s link (bandwidth_gb_per_s, latency_ns, "
-				 "energy_pj_per_bit)", nested ? "level's" : "interconnect's");
+				 "energy_pj_per_bit)",
+				 nested ? "level's" : "interconnect's");
 	}
 	if (!(lv->link.bandwidth_bps > 0)) {
 		const struct tnode *ln = at(node, "link");
@@ -234,7 +243,8 @@ int spec_read_net(const struct tnode *node, const char *path, struct cim_net_spe
 				join(kpath, sizeof(kpath), path, flat_keys[i]);
 				return spec_errf(err, tnode_get(node, flat_keys[i]), kpath,
 						 "a hierarchical interconnect gives %s inside "
-						 "board: or network:", flat_keys[i]);
+						 "board: or network:",
+						 flat_keys[i]);
 			}
 		if (!c.has_board || !c.has_network) {
 			join(kpath, sizeof(kpath), path, c.has_board ? "network" : "board");
@@ -293,40 +303,42 @@ static int level_size(const struct cim_net_spec *net, const struct cim_net_level
 	if (lv->topology == CIM_NET_TOPO_FULL && n > CIM_NET_MAX_FULL)
 		return cim_err_set(err,
 				   "interconnect '%s': %s: a fully connected level of %u "
-				   "positions is more than the %u allowed", net->name, what, n,
-				   CIM_NET_MAX_FULL);
+				   "positions is more than the %u allowed",
+				   net->name, what, n, CIM_NET_MAX_FULL);
 	*size_p = n;
 	return 0;
 }
 
 /* An explicit placement must name each of ranks 0..nranks−1 exactly once.
  * Duplicates are refused when read too, but a spec may be filled in C. */
-static int check_placement(const struct cim_net_spec *net, uint32_t nranks,
-			   struct cim_err *err)
+static int check_placement(const struct cim_net_spec *net, uint32_t nranks, struct cim_err *err)
 {
 	const struct cim_net_placement *pl = &net->placement;
 	bool seen[CIM_NET_MAX_POSITIONS] = { false };
 
 	if (pl->n != nranks)
-		return cim_err_set(err, "interconnect '%s': placement lists %u ranks, but %u "
-				   "ranks are run; list each rank 0..%u once", net->name, pl->n,
-				   nranks, nranks - 1);
+		return cim_err_set(err,
+				   "interconnect '%s': placement lists %u ranks, but %u "
+				   "ranks are run; list each rank 0..%u once",
+				   net->name, pl->n, nranks, nranks - 1);
 	for (uint32_t i = 0; i < pl->n; i++) {
 		if (pl->rank[i] >= nranks)
-			return cim_err_set(err, "interconnect '%s': placement[%u] is rank %u, "
-					   "but only ranks 0..%u are run", net->name, i,
-					   pl->rank[i], nranks - 1);
+			return cim_err_set(err,
+					   "interconnect '%s': placement[%u] is rank %u, "
+					   "but only ranks 0..%u are run",
+					   net->name, i, pl->rank[i], nranks - 1);
 		if (seen[pl->rank[i]])
-			return cim_err_set(err, "interconnect '%s': placement names rank %u "
-					   "twice; each rank takes one position", net->name,
-					   pl->rank[i]);
+			return cim_err_set(err,
+					   "interconnect '%s': placement names rank %u "
+					   "twice; each rank takes one position",
+					   net->name, pl->rank[i]);
 		seen[pl->rank[i]] = true;
 	}
 	return 0;
 }
 
-int cim_net_check(const struct cim_net_spec *net, uint32_t nranks,
-		  struct cim_net_shape *shape_out, struct cim_err *err)
+int cim_net_check(const struct cim_net_spec *net, uint32_t nranks, struct cim_net_shape *shape_out,
+		  struct cim_err *err)
 {
 	struct cim_net_shape s = { .nranks = nranks };
 	const char *given;
@@ -352,18 +364,21 @@ int cim_net_check(const struct cim_net_spec *net, uint32_t nranks,
 		given = "given";
 	}
 	if ((uint64_t)s.size[0] * s.size[1] > CIM_NET_MAX_POSITIONS)
-		return cim_err_set(err, "interconnect '%s': %u×%u positions is more than the %u "
-				   "allowed", net->name, s.size[0], s.size[1],
-				   CIM_NET_MAX_POSITIONS);
+		return cim_err_set(err,
+				   "interconnect '%s': %u×%u positions is more than the %u "
+				   "allowed",
+				   net->name, s.size[0], s.size[1], CIM_NET_MAX_POSITIONS);
 	s.positions = s.size[0] * s.size[1];
 	if (s.positions < nranks) {
 		if (net->topology == CIM_NET_TOPO_HIER)
-			return cim_err_set(err, "interconnect '%s': %u boards of %u chips hold %u "
-					   "positions, but %u ranks are run", net->name, s.size[1],
-					   s.size[0], s.positions, nranks);
-		return cim_err_set(err, "interconnect '%s': %s %s of %u positions%s cannot hold "
-				   "the %u ranks run", net->name, given,
-				   cim_net_topo_name(net->topology), s.positions,
+			return cim_err_set(err,
+					   "interconnect '%s': %u boards of %u chips hold %u "
+					   "positions, but %u ranks are run",
+					   net->name, s.size[1], s.size[0], s.positions, nranks);
+		return cim_err_set(err,
+				   "interconnect '%s': %s %s of %u positions%s cannot hold "
+				   "the %u ranks run",
+				   net->name, given, cim_net_topo_name(net->topology), s.positions,
 				   s.dims[0][0] ? " (dims as given)" : "", nranks);
 	}
 	if (s.positions > nranks && !net->allow_unused) {
@@ -373,11 +388,12 @@ int cim_net_check(const struct cim_net_spec *net, uint32_t nranks,
 			snprintf(shape, sizeof(shape), " %u×%u", s.dims[0][0], s.dims[0][1]);
 		else if (net->topology == CIM_NET_TOPO_HIER)
 			snprintf(shape, sizeof(shape), " (%u boards of %u)", s.size[1], s.size[0]);
-		return cim_err_set(err, "interconnect '%s': %s%s has %u positions but %u ranks are "
+		return cim_err_set(err,
+				   "interconnect '%s': %s%s has %u positions but %u ranks are "
 				   "run, leaving %u unused; give a size that matches, or set "
-				   "allow_unused: true to leave positions empty", net->name,
-				   cim_net_topo_name(net->topology), shape, s.positions, nranks,
-				   s.positions - nranks);
+				   "allow_unused: true to leave positions empty",
+				   net->name, cim_net_topo_name(net->topology), shape, s.positions,
+				   nranks, s.positions - nranks);
 	}
 	if (net->placement.n && check_placement(net, nranks, err))
 		return -1;

@@ -16,8 +16,7 @@
 
 #include "schema.h"
 
-int spec_errf(struct cim_err *err, const struct tnode *node, const char *path,
-	      const char *fmt, ...)
+int spec_errf(struct cim_err *err, const struct tnode *node, const char *path, const char *fmt, ...)
 {
 	char where[1200], what[900];
 	va_list ap;
@@ -102,8 +101,8 @@ static bool plain_number_chars(const char *s, bool allow_float)
 	return true;
 }
 
-int spec_u64(const struct tnode *node, const char *path, uint64_t min, uint64_t max,
-	     uint64_t *out, struct cim_err *err)
+int spec_u64(const struct tnode *node, const char *path, uint64_t min, uint64_t max, uint64_t *out,
+	     struct cim_err *err)
 {
 	char what[64];
 	const char *s = node->kind == TN_SCALAR ? node->scalar : NULL;
@@ -125,13 +124,15 @@ int spec_u64(const struct tnode *node, const char *path, uint64_t min, uint64_t 
 			why = " (in quotes: write the number without quotes)";
 		else if (s && strpbrk(s, ".eE"))
 			why = " (a whole number is needed here, not a fraction)";
-		return spec_errf(err, node, path, "expected a whole number from %llu to %llu, "
+		return spec_errf(err, node, path,
+				 "expected a whole number from %llu to %llu, "
 				 "found %s%s",
 				 (unsigned long long)min, (unsigned long long)max,
 				 tnode_describe(node, what, sizeof(what)), why);
 	}
 	if (v < min || v > max)
-		return spec_errf(err, node, path, "expected a whole number from %llu to %llu, "
+		return spec_errf(err, node, path,
+				 "expected a whole number from %llu to %llu, "
 				 "found %llu",
 				 (unsigned long long)min, (unsigned long long)max, v);
 	*out = v;
@@ -163,8 +164,8 @@ int spec_f64(const struct tnode *node, const char *path, double min, double max,
 	return 0;
 }
 
-static int read_enum(const struct tnode *node, const char *path, const struct field *f,
-		     int *out, struct cim_err *err)
+static int read_enum(const struct tnode *node, const char *path, const struct field *f, int *out,
+		     struct cim_err *err)
 {
 	char what[64], list[512] = "";
 	size_t n = 0;
@@ -178,11 +179,13 @@ static int read_enum(const struct tnode *node, const char *path, const struct fi
 			 f->words[n]);
 	}
 	const char *near = node->kind == TN_SCALAR
-				   ? nearest(node->scalar, f->words, n, sizeof(f->words[0]))
-				   : NULL;
+			       ? nearest(node->scalar, f->words, n, sizeof(f->words[0]))
+			       : NULL;
 	if (near)
-		return spec_errf(err, node, path, "expected one of %s, found %s; did you mean "
-				 "'%s'?", list, tnode_describe(node, what, sizeof(what)), near);
+		return spec_errf(err, node, path,
+				 "expected one of %s, found %s; did you mean "
+				 "'%s'?",
+				 list, tnode_describe(node, what, sizeof(what)), near);
 	return spec_errf(err, node, path, "expected one of %s, found %s", list,
 			 tnode_describe(node, what, sizeof(what)));
 }
@@ -214,8 +217,7 @@ static int read_field(const struct tnode *v, const char *path, const struct fiel
 			return -1;
 		if (f->flags & FIELD_POSITIVE && !(d > 0))
 			return spec_errf(err, v, path, "expected a number above zero%s%s, found %s",
-					 f->hint ? " for " : "", f->hint ? f->hint : "",
-					 v->scalar);
+					 f->hint ? " for " : "", f->hint ? f->hint : "", v->scalar);
 		*(double *)at = d * (f->scale != 0 ? f->scale : 1.0);
 		return 0;
 	case F_BOOL:
@@ -247,12 +249,12 @@ static int read_field(const struct tnode *v, const char *path, const struct fiel
 }
 
 /* The message for a key of node that is not in s. */
-static int unknown_key(const struct tnode *node, size_t i, const struct schema *s,
-		       const char *path, struct cim_err *err)
+static int unknown_key(const struct tnode *node, size_t i, const struct schema *s, const char *path,
+		       struct cim_err *err)
 {
 	char full[256], list[700] = "";
-	const char *near = nearest(node->keys[i], &s->fields[0].key, s->nfields,
-				   sizeof(s->fields[0]));
+	const char *near =
+	    nearest(node->keys[i], &s->fields[0].key, s->nfields, sizeof(s->fields[0]));
 	struct tnode at = *node;
 
 	at.line = node->key_lines[i];
@@ -278,15 +280,17 @@ static int missing_key(const struct tnode *node, const struct field *f, const ch
 		if (distance(node->keys[i], key) <= near && strcmp(node->keys[i], key) != 0) {
 			struct tnode at = *node;
 			at.line = node->key_lines[i];
-			return spec_errf(err, &at, full, "missing; '%s' is given instead: is it "
-					 "a misspelling of '%s'?", node->keys[i], key);
+			return spec_errf(err, &at, full,
+					 "missing; '%s' is given instead: is it "
+					 "a misspelling of '%s'?",
+					 node->keys[i], key);
 		}
 	return spec_errf(err, node, *path ? path : full, "missing key '%s'%s%s%s; add it", key,
 			 f->hint ? " (" : "", f->hint ? f->hint : "", f->hint ? ")" : "");
 }
 
-int spec_read_map(const struct tnode *node, const struct schema *s, const char *path,
-		  void *dst, struct cim_err *err)
+int spec_read_map(const struct tnode *node, const struct schema *s, const char *path, void *dst,
+		  struct cim_err *err)
 {
 	char full[256], what[64];
 

@@ -27,8 +27,7 @@ struct cim_err {
 };
 
 /* Writes a formatted message into err (truncating); returns -1. */
-int cim_err_set(struct cim_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cim_err_set(struct cim_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ------------------------------------------------------------------ ranks */
 
@@ -73,8 +72,8 @@ void cim_files_destroy(struct cim_files *files);
 
 /* Finds path in the bundle (reading it from disk first when allowed).  The
  * bytes stay owned by the bundle and are NUL-terminated. */
-int cim_files_get(struct cim_files *files, const char *path, const char **data_p,
-		  size_t *len_p, struct cim_err *err);
+int cim_files_get(struct cim_files *files, const char *path, const char **data_p, size_t *len_p,
+		  struct cim_err *err);
 
 /* The bundle's own copy of path (valid while the bundle lives), or NULL
  * when path is not in it. */
@@ -85,11 +84,9 @@ const char *cim_files_name(const struct cim_files *files, const char *path);
 int cim_files_put(struct cim_files *files, const char *path, const char *data, size_t len);
 
 /* Packs the bundle with msgpack into a malloc'd buffer the caller frees. */
-int cim_files_pack(const struct cim_files *files, char **buf_p, size_t *len_p,
-		   struct cim_err *err);
+int cim_files_pack(const struct cim_files *files, char **buf_p, size_t *len_p, struct cim_err *err);
 /* Makes a bundle (not reading the disk) from packed bytes. */
-int cim_files_unpack(const char *buf, size_t len, struct cim_files **files_p,
-		     struct cim_err *err);
+int cim_files_unpack(const char *buf, size_t len, struct cim_files **files_p, struct cim_err *err);
 
 /* -------------------------------------------------------------------- csv */
 
@@ -108,42 +105,42 @@ enum cim_pos { CIM_POS_LEARNED, CIM_POS_ROPE };
 struct cim_model_spec {
 	char name[64];
 	enum cim_arch arch;
-	uint32_t layers;            /* decoder blocks */
-	uint32_t hidden;            /* model width d */
-	uint32_t heads;             /* query heads */
-	uint32_t kv_heads;          /* key/value heads (grouped-query attention) */
-	uint32_t head_dim;          /* width of one head */
-	uint32_t ffn;               /* FFN inner width (per expert) */
-	uint32_t vocab;             /* vocabulary size */
-	uint32_t max_positions;     /* longest context the model supports */
-	uint32_t pos_table;         /* rows of the learned position table, 0 with RoPE */
-	uint32_t experts;           /* FFN experts per layer, 1 when dense */
+	uint32_t layers;	    /* decoder blocks */
+	uint32_t hidden;	    /* model width d */
+	uint32_t heads;		    /* query heads */
+	uint32_t kv_heads;	    /* key/value heads (grouped-query attention) */
+	uint32_t head_dim;	    /* width of one head */
+	uint32_t ffn;		    /* FFN inner width (per expert) */
+	uint32_t vocab;		    /* vocabulary size */
+	uint32_t max_positions;	    /* longest context the model supports */
+	uint32_t pos_table;	    /* rows of the learned position table, 0 with RoPE */
+	uint32_t experts;	    /* FFN experts per layer, 1 when dense */
 	uint32_t experts_per_token; /* experts each token is routed to */
 	uint32_t sliding_window;    /* attention window in tokens, 0 = full */
-	bool tied_embeddings;       /* the LM head shares the token embedding */
-	bool linear_bias;           /* projections carry biases (GPT-2, OPT) */
-	bool gated_ffn;             /* gate·up → act → down (SwiGLU) */
+	bool tied_embeddings;	    /* the LM head shares the token embedding */
+	bool linear_bias;	    /* projections carry biases (GPT-2, OPT) */
+	bool gated_ffn;		    /* gate·up → act → down (SwiGLU) */
 	enum cim_norm norm;
 	enum cim_act act;
 	enum cim_pos pos;
 	double norm_eps;
-	double rope_theta;          /* 0 without RoPE */
-	double rope_factor;         /* rope_scaling.factor, 1 when absent */
+	double rope_theta;  /* 0 without RoPE */
+	double rope_factor; /* rope_scaling.factor, 1 when absent */
 };
 
 /* The operators of the model, per token, as the chip model prices them. */
 enum cim_op_kind {
-	CIM_OP_EMBED,    /* token (and position) lookup: elems = d */
-	CIM_OP_NORM,     /* LayerNorm / RMSNorm over d elements */
-	CIM_OP_MATMUL,   /* weight-stationary K×N matrix, `count` copies */
-	CIM_OP_ROPE,     /* rotary embedding of q and k */
-	CIM_OP_ATTN_QK,  /* q·kᵀ against the KV cache (dynamic operands) */
-	CIM_OP_SOFTMAX,  /* softmax over the attended positions */
-	CIM_OP_ATTN_AV,  /* softmax·V against the KV cache */
-	CIM_OP_ACT,      /* GELU / ReLU / SiLU */
+	CIM_OP_EMBED,	 /* token (and position) lookup: elems = d */
+	CIM_OP_NORM,	 /* LayerNorm / RMSNorm over d elements */
+	CIM_OP_MATMUL,	 /* weight-stationary K×N matrix, `count` copies */
+	CIM_OP_ROPE,	 /* rotary embedding of q and k */
+	CIM_OP_ATTN_QK,	 /* q·kᵀ against the KV cache (dynamic operands) */
+	CIM_OP_SOFTMAX,	 /* softmax over the attended positions */
+	CIM_OP_ATTN_AV,	 /* softmax·V against the KV cache */
+	CIM_OP_ACT,	 /* GELU / ReLU / SiLU */
 	CIM_OP_GATE_MUL, /* act(gate) · up */
 	CIM_OP_RESIDUAL, /* residual add */
-	CIM_OP_SAMPLE,   /* argmax / sampling over the vocabulary */
+	CIM_OP_SAMPLE,	 /* argmax / sampling over the vocabulary */
 };
 
 enum cim_op_scope { CIM_SCOPE_PRE, CIM_SCOPE_LAYER, CIM_SCOPE_POST };
@@ -202,13 +199,13 @@ struct cim_op {
 	enum cim_op_role role;
 	enum cim_op_kind kind;
 	enum cim_op_scope scope; /* before the layers, in every layer, after */
-	uint32_t k, n;           /* matmul: inputs K, outputs N */
-	uint32_t count;          /* matmul: copies held (experts) */
-	uint32_t active;         /* matmul: copies each token uses */
-	bool bias;               /* matmul: N biases per copy */
-	uint64_t elems;          /* vector ops: elements per token; attention:
+	uint32_t k, n;		 /* matmul: inputs K, outputs N */
+	uint32_t count;		 /* matmul: copies held (experts) */
+	uint32_t active;	 /* matmul: copies each token uses */
+	bool bias;		 /* matmul: N biases per copy */
+	uint64_t elems;		 /* vector ops: elements per token; attention:
 				    MACs per token per attended position */
-	uint64_t params;         /* parameters this op holds (all copies) */
+	uint64_t params;	 /* parameters this op holds (all copies) */
 };
 
 #define CIM_MODEL_MAX_OPS 32
@@ -217,15 +214,15 @@ struct cim_op {
 size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL_MAX_OPS]);
 
 struct cim_model_stats {
-	uint64_t params;            /* everything */
-	uint64_t params_attention;  /* q, k, v, o projections with biases */
-	uint64_t params_ffn;        /* all experts' FFN weights and biases */
-	uint64_t params_router;     /* MoE gate */
-	uint64_t params_embedding;  /* token and position tables */
-	uint64_t params_lm_head;    /* 0 when tied */
-	uint64_t params_norm;       /* norm scales and shifts */
-	uint64_t params_active;     /* all but the experts a token skips */
-	uint64_t kv_elems_per_token;/* K and V elements cached per token */
+	uint64_t params;	     /* everything */
+	uint64_t params_attention;   /* q, k, v, o projections with biases */
+	uint64_t params_ffn;	     /* all experts' FFN weights and biases */
+	uint64_t params_router;	     /* MoE gate */
+	uint64_t params_embedding;   /* token and position tables */
+	uint64_t params_lm_head;     /* 0 when tied */
+	uint64_t params_norm;	     /* norm scales and shifts */
+	uint64_t params_active;	     /* all but the experts a token skips */
+	uint64_t kv_elems_per_token; /* K and V elements cached per token */
 };
 
 void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out);
@@ -244,18 +241,18 @@ const char *cim_arch_name(enum cim_arch a);
 /* --------------------------------------------------------------- workload */
 
 struct cim_workload_spec {
-	uint32_t batch;           /* sequences */
-	uint32_t prompt_tokens;   /* prompt length of each sequence */
+	uint32_t batch;		  /* sequences */
+	uint32_t prompt_tokens;	  /* prompt length of each sequence */
 	uint32_t generate_tokens; /* tokens generated per sequence */
-	uint32_t micro_batches;   /* 0 = chosen to keep the pipeline full */
-	uint32_t prefill_chunk;   /* tokens per prefill chunk, 0 = whole prompt */
-	uint32_t kv_bits;         /* precision of cached K and V */
-	uint32_t act_bits;        /* precision of activations sent between chips */
-	uint64_t seed;            /* seed of every random stream */
+	uint32_t micro_batches;	  /* 0 = chosen to keep the pipeline full */
+	uint32_t prefill_chunk;	  /* tokens per prefill chunk, 0 = whole prompt */
+	uint32_t kv_bits;	  /* precision of cached K and V */
+	uint32_t act_bits;	  /* precision of activations sent between chips */
+	uint64_t seed;		  /* seed of every random stream */
 };
 
 enum cim_strategy {
-	CIM_STRAT_MANUAL,     /* tp and pp as given */
+	CIM_STRAT_MANUAL, /* tp and pp as given */
 	CIM_STRAT_TP_FIRST,
 	CIM_STRAT_PP_FIRST,
 	CIM_STRAT_BALANCED,
@@ -270,11 +267,11 @@ enum cim_balance { CIM_BALANCE_COST, CIM_BALANCE_CAPACITY, CIM_BALANCE_LIST };
 
 struct cim_parallel_spec {
 	enum cim_strategy strategy;
-	uint32_t tp;          /* chips per stage (tensor parallel) */
-	uint32_t pp;          /* stages (pipeline parallel) */
-	uint32_t dp;          /* replicas (data parallel) */
+	uint32_t tp; /* chips per stage (tensor parallel) */
+	uint32_t pp; /* stages (pipeline parallel) */
+	uint32_t dp; /* replicas (data parallel) */
 	enum cim_balance balance;
-	uint32_t nlayers;     /* entries in layers[] when balance = list */
+	uint32_t nlayers; /* entries in layers[] when balance = list */
 	uint32_t layers[CIM_MAX_STAGES];
 };
 
@@ -282,7 +279,7 @@ struct cim_parallel_spec {
 
 struct cim_experiment {
 	char name[64];
-	char path[1024];      /* the experiment file as given */
+	char path[1024]; /* the experiment file as given */
 	struct cim_model_spec model;
 	struct cim_chip_spec chip;
 	struct cim_net_spec net;
@@ -297,36 +294,35 @@ struct cim_experiment {
  * frees with free(); on failure err says file, line, key, what was expected
  * and what was found.
  */
-int cim_spec_load_experiment(struct cim_files *files, const char *path,
-			     const char *const *sets, size_t nsets,
-			     struct cim_experiment **exp_p, struct cim_err *err);
+int cim_spec_load_experiment(struct cim_files *files, const char *path, const char *const *sets,
+			     size_t nsets, struct cim_experiment **exp_p, struct cim_err *err);
 
 /* Loads a model from a HF config.json or a YAML preset. */
-int cim_spec_load_model(struct cim_files *files, const char *path,
-			struct cim_model_spec *out, struct cim_err *err);
+int cim_spec_load_model(struct cim_files *files, const char *path, struct cim_model_spec *out,
+			struct cim_err *err);
 /* Loads a chip description (a file in configs/chips/). */
-int cim_spec_load_chip(struct cim_files *files, const char *path,
-		       struct cim_chip_spec *out, struct cim_err *err);
+int cim_spec_load_chip(struct cim_files *files, const char *path, struct cim_chip_spec *out,
+		       struct cim_err *err);
 /* Loads an interconnect description (a file in configs/interconnects/). */
-int cim_spec_load_net(struct cim_files *files, const char *path,
-		      struct cim_net_spec *out, struct cim_err *err);
+int cim_spec_load_net(struct cim_files *files, const char *path, struct cim_net_spec *out,
+		      struct cim_err *err);
 
 /* ------------------------------------------------------------------ study */
 
-#define CIM_STUDY_MAX_AXES   8    /* axes of one study */
-#define CIM_STUDY_MAX_VALUES 64   /* values of one axis */
-#define CIM_STUDY_MAX_SETS   32   /* fixed overrides of one study */
-#define CIM_STUDY_MAX_CHIPS  64   /* chip counts of one study */
-#define CIM_STUDY_MAX_SPLITS 64   /* splits listed in one study */
+#define CIM_STUDY_MAX_AXES   8	  /* axes of one study */
+#define CIM_STUDY_MAX_VALUES 64	  /* values of one axis */
+#define CIM_STUDY_MAX_SETS   32	  /* fixed overrides of one study */
+#define CIM_STUDY_MAX_CHIPS  64	  /* chip counts of one study */
+#define CIM_STUDY_MAX_SPLITS 64	  /* splits listed in one study */
 #define CIM_STUDY_MAX_POINTS 4096 /* points of one study */
 
 /* One value of an axis, or one fixed override. */
 struct cim_study_value {
-	char set[1280];	 /* "key=value" as the experiment loader takes it; a
-			    path is made relative to the working directory */
-	char label[64];	 /* the value for tables, CSV and plots: as written
-			    (a path: its file name without extension), no commas */
-	unsigned line;	 /* where the value is written in the study */
+	char set[1280]; /* "key=value" as the experiment loader takes it; a
+			   path is made relative to the working directory */
+	char label[64]; /* the value for tables, CSV and plots: as written
+			   (a path: its file name without extension), no commas */
+	unsigned line;	/* where the value is written in the study */
 };
 
 struct cim_study_axis {
@@ -338,7 +334,7 @@ struct cim_study_axis {
 
 enum cim_study_splits {
 	CIM_SPLITS_EXPERIMENT, /* as the experiment (and its overrides) say */
-	CIM_SPLITS_ALL,        /* every (tp, pp, dp) of each chip count */
+	CIM_SPLITS_ALL,	       /* every (tp, pp, dp) of each chip count */
 	CIM_SPLITS_LIST,       /* the listed splits and strategies */
 };
 
@@ -373,7 +369,7 @@ struct cim_study {
  * names is not read here).  On success *study_p is calloc'd; the caller
  * frees it with free().
  */
-int cim_spec_load_study(struct cim_files *files, const char *path,
-			struct cim_study **study_p, struct cim_err *err);
+int cim_spec_load_study(struct cim_files *files, const char *path, struct cim_study **study_p,
+			struct cim_err *err);
 
 #endif /* CIM_SPEC_SPEC_H */

@@ -14,7 +14,7 @@
 
 /* How signed weights are stored. */
 enum cim_sign {
-	CIM_SIGN_NONE,         /* the cell holds the signed value itself (or weights
+	CIM_SIGN_NONE,	       /* the cell holds the signed value itself (or weights
 				  are unsigned): one cell per slice */
 	CIM_SIGN_DIFFERENTIAL, /* a G+ / G- pair of columns per slice: 2 cells */
 	CIM_SIGN_OFFSET,       /* weights stored with a bias; offset_cols reference
@@ -23,87 +23,87 @@ enum cim_sign {
 
 /* The analog array. */
 struct cim_xbar_spec {
-	uint32_t rows;         /* wordlines: inputs per crossbar */
-	uint32_t cols;         /* bitlines: cells per row */
-	uint32_t cell_bits;    /* bits stored per cell */
-	uint64_t read_ps;      /* one activation: rows driven with one input slice */
-	double read_pj;        /* energy of one activation of the whole array, pJ */
-	double area_mm2;       /* one crossbar */
+	uint32_t rows;	    /* wordlines: inputs per crossbar */
+	uint32_t cols;	    /* bitlines: cells per row */
+	uint32_t cell_bits; /* bits stored per cell */
+	uint64_t read_ps;   /* one activation: rows driven with one input slice */
+	double read_pj;	    /* energy of one activation of the whole array, pJ */
+	double area_mm2;    /* one crossbar */
 };
 
 struct cim_dac_spec {
-	uint32_t bits;         /* input bits applied per cycle */
-	double energy_pj;      /* one row driven for one cycle */
-	double area_mm2;       /* one DAC; one per crossbar row */
+	uint32_t bits;	  /* input bits applied per cycle */
+	double energy_pj; /* one row driven for one cycle */
+	double area_mm2;  /* one DAC; one per crossbar row */
 };
 
 struct cim_adc_spec {
-	uint32_t bits;         /* resolution */
+	uint32_t bits;	       /* resolution */
 	uint32_t per_crossbar; /* ADCs shared by a crossbar's columns */
 	double latency_ps;     /* one conversion, ps; fractional (1.28 GS/s is
 				  781.25 ps), rounded up once per cycle */
 	double energy_pj;      /* one conversion (given, or FoM · 2^bits) */
-	double fom_fj;         /* Walden figure of merit, fJ/step; 0 when energy
+	double fom_fj;	       /* Walden figure of merit, fJ/step; 0 when energy
 				  was given directly */
 	double area_mm2;       /* one ADC */
 };
 
 struct cim_shift_add_spec {
-	double energy_pj;      /* one shift-and-add of an ADC output or partial sum */
-	uint64_t latency_ps;   /* one level of the row-block adder tree */
-	double area_mm2;       /* the shift-and-add logic of one crossbar */
+	double energy_pj;    /* one shift-and-add of an ADC output or partial sum */
+	uint64_t latency_ps; /* one level of the row-block adder tree */
+	double area_mm2;     /* the shift-and-add logic of one crossbar */
 };
 
 struct cim_sample_hold_spec {
-	double energy_pj;      /* one column sampled */
-	double area_mm2;       /* one per column */
+	double energy_pj; /* one column sampled */
+	double area_mm2;  /* one per column */
 };
 
 /* The digital vector unit: norms, activations, softmax, attention MACs. */
 struct cim_digital_spec {
-	uint32_t lanes;        /* operations (a MAC counts as one) per cycle */
+	uint32_t lanes; /* operations (a MAC counts as one) per cycle */
 	double clock_hz;
-	double energy_pj;      /* one lane operation */
+	double energy_pj; /* one lane operation */
 	double area_mm2;
 };
 
 struct cim_buffer_spec {
-	uint64_t bytes;        /* on-chip SRAM/eDRAM capacity */
-	double bandwidth;      /* bytes/s, all banks together */
-	double energy_pj;      /* per byte read or written */
+	uint64_t bytes;	  /* on-chip SRAM/eDRAM capacity */
+	double bandwidth; /* bytes/s, all banks together */
+	double energy_pj; /* per byte read or written */
 	double area_mm2;
 };
 
 struct cim_dram_spec {
-	uint64_t bytes;        /* capacity */
-	double bandwidth;      /* bytes/s */
-	double energy_pj;      /* per byte moved (written as pJ/bit) */
-	double area_mm2;       /* the PHY and controller on the die */
+	uint64_t bytes;	  /* capacity */
+	double bandwidth; /* bytes/s */
+	double energy_pj; /* per byte moved (written as pJ/bit) */
+	double area_mm2;  /* the PHY and controller on the die */
 };
 
 /* An SRAM-CIM array that holds K and V and computes q·kᵀ and p·V in place. */
 struct cim_attn_engine_spec {
-	uint64_t bytes;        /* K/V capacity */
+	uint64_t bytes; /* K/V capacity */
 	uint32_t macs_per_cycle;
 	double clock_hz;
-	double mac_pj;         /* one MAC */
-	uint64_t write_ps;     /* writing one new K or V vector (all heads) */
-	double write_pj;       /* per byte written */
+	double mac_pj;	   /* one MAC */
+	uint64_t write_ps; /* writing one new K or V vector (all heads) */
+	double write_pj;   /* per byte written */
 	double area_mm2;
 };
 
 struct cim_chip_spec {
 	char name[64];
 	struct cim_xbar_spec xbar;
-	uint32_t weight_bits;      /* stored weight precision */
-	enum cim_sign sign;        /* how signed weights are stored */
-	uint32_t offset_cols;      /* CIM_SIGN_OFFSET: reference columns per crossbar */
-	uint32_t input_bits;       /* activation precision fed to the crossbars */
+	uint32_t weight_bits; /* stored weight precision */
+	enum cim_sign sign;   /* how signed weights are stored */
+	uint32_t offset_cols; /* CIM_SIGN_OFFSET: reference columns per crossbar */
+	uint32_t input_bits;  /* activation precision fed to the crossbars */
 	struct cim_dac_spec dac;
 	struct cim_adc_spec adc;
 	struct cim_shift_add_spec shift_add;
-	bool has_sample_hold;      /* a sample-and-hold lets the next read overlap
-				      the conversions of the previous one */
+	bool has_sample_hold; /* a sample-and-hold lets the next read overlap
+				 the conversions of the previous one */
 	struct cim_sample_hold_spec sample_hold;
 	uint32_t crossbars_per_tile;
 	uint32_t tiles;
@@ -113,9 +113,9 @@ struct cim_chip_spec {
 	struct cim_dram_spec dram;
 	bool has_attn_engine;
 	struct cim_attn_engine_spec attn_engine;
-	double leakage_w;          /* static power of the whole chip, W */
-	double other_w;            /* parts not modelled per op (routers, buses, I/O
-				      links), drawn all the time, W */
+	double leakage_w; /* static power of the whole chip, W */
+	double other_w;	  /* parts not modelled per op (routers, buses, I/O
+			     links), drawn all the time, W */
 	double other_area_mm2;
 };
 

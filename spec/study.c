@@ -50,7 +50,8 @@ static int make_value(const struct tnode *node, const char *key, const char *pat
 	if (node->kind == TN_SCALAR && part_key(key)) {
 		spec_resolve(node, node->scalar, resolved, sizeof(resolved));
 		if (strchr(resolved, '"') || strchr(resolved, '\\'))
-			return spec_errf(err, node, path, "a path with '\"' or '\\\\' in it "
+			return spec_errf(err, node, path,
+					 "a path with '\"' or '\\\\' in it "
 					 "cannot be used; rename the file");
 		snprintf(v->set, sizeof(v->set), "%s=\"%s\"", key, resolved);
 		path_label(node->scalar, v->label, sizeof(v->label));
@@ -97,14 +98,15 @@ static int read_experiment(const struct tnode *node, const char *path, void *dst
 	char what[64];
 
 	if (node->kind != TN_SCALAR || !*node->scalar)
-		return spec_errf(err, node, path, "expected the path of an experiment file, "
-				 "found %s", tnode_describe(node, what, sizeof(what)));
+		return spec_errf(err, node, path,
+				 "expected the path of an experiment file, "
+				 "found %s",
+				 tnode_describe(node, what, sizeof(what)));
 	spec_resolve(node, node->scalar, s->experiment, sizeof(s->experiment));
 	return 0;
 }
 
-static int read_chips(const struct tnode *node, const char *path, void *dst,
-		      struct cim_err *err)
+static int read_chips(const struct tnode *node, const char *path, void *dst, struct cim_err *err)
 {
 	struct cim_study *s = dst;
 	const struct tnode *one = node;
@@ -147,7 +149,7 @@ static int read_split(const struct tnode *node, const char *path, struct cim_stu
 			}
 	}
 	if (node->kind == TN_SEQ && (node->n == 2 || node->n == 3)) {
-		uint64_t v[3] = {1, 1, 1};
+		uint64_t v[3] = { 1, 1, 1 };
 		for (size_t i = 0; i < node->n; i++)
 			if (spec_u64(node->vals[i], path, 1, 1u << 20, &v[i], err))
 				return -1;
@@ -163,8 +165,7 @@ static int read_split(const struct tnode *node, const char *path, struct cim_stu
 			 tnode_describe(node, what, sizeof(what)));
 }
 
-static int read_splits(const struct tnode *node, const char *path, void *dst,
-		       struct cim_err *err)
+static int read_splits(const struct tnode *node, const char *path, void *dst, struct cim_err *err)
 {
 	struct cim_study *s = dst;
 
@@ -173,8 +174,8 @@ static int read_splits(const struct tnode *node, const char *path, void *dst,
 		return 0;
 	}
 	s->splits = CIM_SPLITS_LIST;
-	if (node->kind != TN_SEQ || (node->n && node->vals[0]->kind != TN_SEQ &&
-				     node->vals[0]->kind != TN_SCALAR)) {
+	if (node->kind != TN_SEQ ||
+	    (node->n && node->vals[0]->kind != TN_SEQ && node->vals[0]->kind != TN_SCALAR)) {
 		s->nsplits = 1;
 		return read_split(node, path, &s->split[0], err);
 	}
@@ -205,7 +206,8 @@ static int read_set(const struct tnode *node, const char *path, void *dst, struc
 	char what[64], full[300];
 
 	if (node->kind != TN_MAP)
-		return spec_errf(err, node, path, "expected a mapping of experiment keys to "
+		return spec_errf(err, node, path,
+				 "expected a mapping of experiment keys to "
 				 "values (workload.generate_tokens: 64), found %s",
 				 tnode_describe(node, what, sizeof(what)));
 	if (node->n > CIM_STUDY_MAX_SETS)
@@ -225,7 +227,8 @@ static int read_axes(const struct tnode *node, const char *path, void *dst, stru
 	char what[64], full[300];
 
 	if (node->kind != TN_MAP || node->n == 0)
-		return spec_errf(err, node, path, "expected a mapping of experiment keys to lists "
+		return spec_errf(err, node, path,
+				 "expected a mapping of experiment keys to lists "
 				 "of values (workload.batch: [1, 8, 32]), found %s",
 				 tnode_describe(node, what, sizeof(what)));
 	if (node->n > CIM_STUDY_MAX_AXES)
@@ -238,8 +241,10 @@ static int read_axes(const struct tnode *node, const char *path, void *dst, stru
 		if (check_key(node, i, path, err))
 			return -1;
 		if (vals->kind != TN_SEQ || vals->n == 0 || vals->n > CIM_STUDY_MAX_VALUES)
-			return spec_errf(err, vals, full, "expected a list of 1 to %d values, "
-					 "found %s", CIM_STUDY_MAX_VALUES,
+			return spec_errf(err, vals, full,
+					 "expected a list of 1 to %d values, "
+					 "found %s",
+					 CIM_STUDY_MAX_VALUES,
 					 tnode_describe(vals, what, sizeof(what)));
 		snprintf(a->key, sizeof(a->key), "%s", node->keys[i]);
 		a->line = node->key_lines[i];
@@ -250,19 +255,21 @@ static int read_axes(const struct tnode *node, const char *path, void *dst, stru
 	return 0;
 }
 
-#define STUDY_FUNC(k, fl, fn, h) \
-	{ .key = k, .type = F_FUNC, .offset = 0, .flags = fl, .read = fn, .hint = h, \
-	  .present = FIELD_PRESENT_NONE }
+#define STUDY_FUNC(k, fl, fn, h)                                                                   \
+	{                                                                                          \
+		.key = k, .type = F_FUNC, .offset = 0, .flags = fl, .read = fn, .hint = h,         \
+		.present = FIELD_PRESENT_NONE                                                      \
+	}
 
 static const struct field study_fields[] = {
-    FSTR("name", struct cim_study, name, 0, "the study's name in reports"),
-    STUDY_FUNC("experiment", FIELD_REQUIRED, read_experiment,
-	       "the path of the base experiment, relative to the study"),
-    STUDY_FUNC("chips", 0, read_chips, "chip counts: 8 or [8, 16, 32]"),
-    STUDY_FUNC("splits", 0, read_splits,
-	       "all, a strategy, or a list of [tp, pp] and strategies"),
-    STUDY_FUNC("set", 0, read_set, "overrides applied to every point"),
-    STUDY_FUNC("axes", 0, read_axes, "experiment keys and the values each takes"),
+	FSTR("name", struct cim_study, name, 0, "the study's name in reports"),
+	STUDY_FUNC("experiment", FIELD_REQUIRED, read_experiment,
+		   "the path of the base experiment, relative to the study"),
+	STUDY_FUNC("chips", 0, read_chips, "chip counts: 8 or [8, 16, 32]"),
+	STUDY_FUNC("splits", 0, read_splits,
+		   "all, a strategy, or a list of [tp, pp] and strategies"),
+	STUDY_FUNC("set", 0, read_set, "overrides applied to every point"),
+	STUDY_FUNC("axes", 0, read_axes, "experiment keys and the values each takes"),
 };
 SCHEMA(study_schema, "study", study_fields, false);
 
@@ -308,8 +315,8 @@ static int check(const struct tnode *root, const struct cim_study *s, struct cim
 	return 0;
 }
 
-int cim_spec_load_study(struct cim_files *files, const char *path,
-			struct cim_study **study_p, struct cim_err *err)
+int cim_spec_load_study(struct cim_files *files, const char *path, struct cim_study **study_p,
+			struct cim_err *err)
 {
 	struct tnode *root;
 	struct cim_study *s;

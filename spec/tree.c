@@ -104,8 +104,8 @@ static struct tnode *convert(yaml_document_t *doc, yaml_node_t *y, const char *f
 			goto err_nomem;
 		for (yaml_node_item_t *it = y->data.sequence.items.start;
 		     it < y->data.sequence.items.top; it++) {
-			struct tnode *c = convert(doc, yaml_document_get_node(doc, *it), file,
-						  depth + 1, err);
+			struct tnode *c =
+			    convert(doc, yaml_document_get_node(doc, *it), file, depth + 1, err);
 			if (!c || node_push(n, NULL, 0, c)) {
 				tnode_free(c);
 				goto err_free;
@@ -121,8 +121,9 @@ static struct tnode *convert(yaml_document_t *doc, yaml_node_t *y, const char *f
 			yaml_node_t *k = yaml_document_get_node(doc, p->key);
 			unsigned kl = (unsigned)k->start_mark.line + 1;
 			if (k->type != YAML_SCALAR_NODE) {
-				cim_err_set(err, "%s:%u: a key must be a plain word, found %s", file,
-					    kl, k->type == YAML_MAPPING_NODE ? "a mapping" : "a list");
+				cim_err_set(err, "%s:%u: a key must be a plain word, found %s",
+					    file, kl,
+					    k->type == YAML_MAPPING_NODE ? "a mapping" : "a list");
 				goto err_free;
 			}
 			const char *key = (const char *)k->data.scalar.value;
@@ -172,7 +173,8 @@ static int parse_any(const char *file, const char *text, size_t len, struct tnod
 		return cim_err_set(err, "%s: out of memory", file);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		cim_err_set(err, "%s:%zu: not valid YAML or JSON: %s%s%s; check the file is text "
+		cim_err_set(err,
+			    "%s:%zu: not valid YAML or JSON: %s%s%s; check the file is text "
 			    "in YAML or JSON form",
 			    file, parser.problem_mark.line + 1,
 			    parser.problem ? parser.problem : "unreadable text",
@@ -203,7 +205,8 @@ int tnode_parse(const char *file, const char *text, size_t len, struct tnode **r
 	char what[64];
 
 	if (memchr(text, 0, len))
-		return cim_err_set(err, "%s: binary data (a NUL byte at offset %zu); expected a "
+		return cim_err_set(err,
+				   "%s: binary data (a NUL byte at offset %zu); expected a "
 				   "YAML or JSON text file",
 				   file, (size_t)((const char *)memchr(text, 0, len) - text));
 	if (parse_any(file, text, len, &root, err))
@@ -265,8 +268,10 @@ int tnode_set(struct tnode *root, const char *origin, const char *key, const cha
 		size_t n = dot ? (size_t)(dot - p) : strlen(p);
 		if (n == 0 || n >= sizeof(part)) {
 			tnode_free(val);
-			return cim_err_set(err, "%s: '%s' is not a key path; write it as "
-					   "part.key=value, e.g. workload.batch=16", origin, key);
+			return cim_err_set(err,
+					   "%s: '%s' is not a key path; write it as "
+					   "part.key=value, e.g. workload.batch=16",
+					   origin, key);
 		}
 		memcpy(part, p, n);
 		part[n] = 0;
@@ -296,7 +301,8 @@ int tnode_set(struct tnode *root, const char *origin, const char *key, const cha
 		} else if (next->kind != TN_MAP) {
 			char what[64];
 			tnode_free(val);
-			return cim_err_set(err, "%s: '%.*s' is %s (%s:%u), not a mapping, so it has "
+			return cim_err_set(err,
+					   "%s: '%.*s' is %s (%s:%u), not a mapping, so it has "
 					   "no key '%s'",
 					   origin, (int)(dot - key), key,
 					   tnode_describe(next, what, sizeof(what)), next->file,
@@ -354,7 +360,7 @@ static bool emit(const struct tnode *node, char *buf, size_t size, size_t *at)
 		if (!emit_raw(buf, size, at, "\""))
 			return false;
 		for (const char *c = node->scalar; *c; c++) {
-			char one[3] = {*c, 0, 0};
+			char one[3] = { *c, 0, 0 };
 			if (*c == '"' || *c == '\\') {
 				one[0] = '\\';
 				one[1] = *c;
@@ -370,9 +376,8 @@ static bool emit(const struct tnode *node, char *buf, size_t size, size_t *at)
 		for (size_t i = 0; i < node->n; i++) {
 			if (i && !emit_raw(buf, size, at, ", "))
 				return false;
-			if (node->kind == TN_MAP &&
-			    (!emit_raw(buf, size, at, node->keys[i]) ||
-			     !emit_raw(buf, size, at, ": ")))
+			if (node->kind == TN_MAP && (!emit_raw(buf, size, at, node->keys[i]) ||
+						     !emit_raw(buf, size, at, ": ")))
 				return false;
 			if (!emit(node->vals[i], buf, size, at))
 				return false;

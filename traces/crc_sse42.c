@@ -9,7 +9,7 @@
 #include "trace_int.h"
 
 __attribute__((target("sse4.2"))) uint32_t trace_crc32c_sse42(uint32_t crc, const void *buf,
-							       size_t n)
+							      size_t n)
 {
 	const unsigned char *p = buf;
 	uint64_t c = ~crc;

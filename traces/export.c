@@ -36,8 +36,11 @@ static void jstr(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 	while (p < end) {
 		unsigned c = *p;
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-			     : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t len = c < 0x80		  ? 1
+			     : (c & 0xe0) == 0xc0 ? 2
+			     : (c & 0xf0) == 0xe0 ? 3
+			     : (c & 0xf8) == 0xf0 ? 4
+						  : 0;
 		bool ok = len > 0 && (size_t)(end - p) >= len;
 		for (size_t i = 1; ok && i < len; i++)
 			ok = (p[i] & 0xc0) == 0x80;
@@ -45,8 +48,8 @@ static void jstr(FILE *f, const char *s, size_t n)
 			ok = false; /* overlong */
 		if (ok && len == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0)))
 			ok = false; /* overlong, surrogate */
-		if (ok && len == 4 && ((c == 0xf0 && p[1] < 0x90) || c > 0xf4 ||
-				       (c == 0xf4 && p[1] >= 0x90)))
+		if (ok && len == 4 &&
+		    ((c == 0xf0 && p[1] < 0x90) || c > 0xf4 || (c == 0xf4 && p[1] >= 0x90)))
 			ok = false;
 		if (!ok) {
 			fputs("\\ufffd", f);
@@ -85,10 +88,10 @@ static void jnum(FILE *f, double v)
 
 struct span {
 	uint64_t start, end;
-	uint32_t res;             /* resource id */
+	uint32_t res; /* resource id */
 	uint32_t lane, tid;
-	uint32_t rec;             /* index in recs */
-	bool second;              /* the op's second resource (resource2) */
+	uint32_t rec; /* index in recs */
+	bool second;  /* the op's second resource (resource2) */
 };
 
 /*
@@ -115,7 +118,7 @@ struct endpoint {
 	uint32_t is_send;
 	uint64_t depart_ps;
 	uint32_t pid, tid;
-	uint64_t bind_ps;         /* inside the slice it binds to (flow_bind_ps) */
+	uint64_t bind_ps; /* inside the slice it binds to (flow_bind_ps) */
 };
 
 struct pwr_ev {
@@ -192,13 +195,12 @@ static int by_res_start(const void *a, const void *b)
 	return (x->rec > y->rec) - (x->rec < y->rec);
 }
 
-static int add_span(struct ctx *c, uint64_t s, uint64_t e, uint32_t res, uint32_t rec,
-		    bool second)
+static int add_span(struct ctx *c, uint64_t s, uint64_t e, uint32_t res, uint32_t rec, bool second)
 {
 	if (!GROW(c, spans, nspans))
 		return -1;
-	c->spans[c->nspans++] = (struct span){ .start = s, .end = e, .res = res, .rec = rec,
-					       .second = second };
+	c->spans[c->nspans++] =
+	    (struct span){ .start = s, .end = e, .res = res, .rec = rec, .second = second };
 	return 0;
 }
 
@@ -246,12 +248,14 @@ static void write_meta(struct ctx *c, const struct cim_trace_reader *r)
 		snprintf(name, sizeof(name), "stage %u · tp %u · rank %u (%s)", in->stage, in->tp,
 			 in->rank, in->chip);
 	f = ev(c);
-	fprintf(f, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"args\":{\"name\":",
-		in->rank);
+	fprintf(f,
+		"{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%u,\"args\":{\"name\":", in->rank);
 	jstr(f, name, sizeof(name));
 	fputs("}}", f);
-	fprintf(ev(c), "{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%u,"
-		       "\"args\":{\"sort_index\":%u}}", in->rank, in->rank);
+	fprintf(ev(c),
+		"{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":%u,"
+		"\"args\":{\"sort_index\":%u}}",
+		in->rank, in->rank);
 	/* one thread per (resource, lane): a lane first appears after the
 	 * lanes below it, so tids first appear in increasing order */
 	uint32_t named = 0;
@@ -267,12 +271,15 @@ static void write_meta(struct ctx *c, const struct cim_trace_reader *r)
 		else
 			snprintf(tname, sizeof(tname), "%s", rn);
 		f = ev(c);
-		fprintf(f, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,"
-			   "\"args\":{\"name\":", in->rank, s->tid);
+		fprintf(f,
+			"{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%u,\"tid\":%u,"
+			"\"args\":{\"name\":",
+			in->rank, s->tid);
 		jstr(f, tname, sizeof(tname));
 		fputs("}}", f);
-		fprintf(ev(c), "{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%u,"
-			       "\"tid\":%u,\"args\":{\"sort_index\":%u}}",
+		fprintf(ev(c),
+			"{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":%u,"
+			"\"tid\":%u,\"args\":{\"sort_index\":%u}}",
 			in->rank, s->tid, s->tid);
 	}
 }
@@ -287,7 +294,8 @@ static void write_energy(FILE *f, const double *e)
 		total += e[i];
 		if (e[i] == 0)
 			continue;
-		fprintf(f, "%s\"%s\":", first ? "" : ",", cim_chip_ecomp_name((enum cim_chip_ecomp)i));
+		fprintf(f, "%s\"%s\":", first ? "" : ",",
+			cim_chip_ecomp_name((enum cim_chip_ecomp)i));
 		jnum(f, e[i]);
 		first = false;
 	}
@@ -311,10 +319,12 @@ static void write_span(struct ctx *c, const struct cim_trace_reader *r, const st
 		jts(f, s->start);
 		fputs(",\"dur\":", f);
 		jts(f, s->end - s->start);
-		fprintf(f, ",\"args\":{\"kind\":\"%s\",\"layer\":%d,\"micro_batch\":%u,"
-			   "\"step\":%u,\"phase\":\"%s\",\"bytes\":%llu",
+		fprintf(f,
+			",\"args\":{\"kind\":\"%s\",\"layer\":%d,\"micro_batch\":%u,"
+			"\"step\":%u,\"phase\":\"%s\",\"bytes\":%llu",
 			trace_op_kind_name(op->op_kind), (int)op->layer, op->micro_batch, op->step,
-			cim_part_phase_name((enum cim_part_phase)op->phase), (unsigned long long)op->bytes);
+			cim_part_phase_name((enum cim_part_phase)op->phase),
+			(unsigned long long)op->bytes);
 		if (rec->count > 1)
 			fprintf(f, ",\"merged_ops\":%u", rec->count);
 		if (s->second) {
@@ -339,10 +349,12 @@ static void write_span(struct ctx *c, const struct cim_trace_reader *r, const st
 		jts(f, s->start);
 		fputs(",\"dur\":", f);
 		jts(f, s->end - s->start);
-		fprintf(f, ",\"args\":{\"peer\":%u,\"kind\":\"%s\",\"micro_batch\":%u,\"step\":%u,"
-			   "\"phase\":\"%s\",\"bytes\":%llu,\"energy_pj\":",
+		fprintf(f,
+			",\"args\":{\"peer\":%u,\"kind\":\"%s\",\"micro_batch\":%u,\"step\":%u,"
+			"\"phase\":\"%s\",\"bytes\":%llu,\"energy_pj\":",
 			m->peer, cim_exec_msg_kind_name(m->kind), m->micro_batch, m->step,
-			cim_part_phase_name((enum cim_part_phase)m->phase), (unsigned long long)m->bytes);
+			cim_part_phase_name((enum cim_part_phase)m->phase),
+			(unsigned long long)m->bytes);
 		jnum(f, m->energy_pj);
 		fputs("}}", f);
 		break;
@@ -354,8 +366,9 @@ static void write_span(struct ctx *c, const struct cim_trace_reader *r, const st
 		jts(f, s->start);
 		fputs(",\"dur\":", f);
 		jts(f, s->end - s->start);
-		fprintf(f, ",\"args\":{\"algo\":\"%s\",\"group\":%u,\"group_size\":%u,\"layer\":%d,"
-			   "\"micro_batch\":%u,\"step\":%u,\"phase\":\"%s\",\"bytes\":%llu",
+		fprintf(f,
+			",\"args\":{\"algo\":\"%s\",\"group\":%u,\"group_size\":%u,\"layer\":%d,"
+			"\"micro_batch\":%u,\"step\":%u,\"phase\":\"%s\",\"bytes\":%llu",
 			trace_algo_name(k->algo), k->group, k->group_size, (int)k->layer,
 			k->micro_batch, k->step, cim_part_phase_name((enum cim_part_phase)k->phase),
 			(unsigned long long)k->bytes);
@@ -377,8 +390,7 @@ static int by_time(const void *a, const void *b)
 
 /* A step counter of the sum of rates of the spans of one kind: each span
  * contributes amount / duration over [start, end). */
-static int write_counter(struct ctx *c, uint32_t pid, const char *name, const char *unit,
-			 int which)
+static int write_counter(struct ctx *c, uint32_t pid, const char *name, const char *unit, int which)
 {
 	c->npev = 0;
 	for (size_t i = 0; i < c->nspans; i++) {
@@ -528,10 +540,15 @@ err_input:
 static int by_key(const void *a, const void *b)
 {
 	const struct endpoint *x = a, *y = b;
-#define CMP(f)                                                                                  \
-	if (x->f != y->f)                                                                       \
+#define CMP(f)                                                                                     \
+	if (x->f != y->f)                                                                          \
 		return x->f < y->f ? -1 : 1;
-	CMP(sender) CMP(receiver) CMP(kind) CMP(micro_batch) CMP(step) CMP(is_send)
+	CMP(sender)
+	CMP(receiver)
+	CMP(kind)
+	CMP(micro_batch)
+	CMP(step)
+	CMP(is_send)
 	CMP(depart_ps)
 #undef CMP
 	return 0;
@@ -547,8 +564,9 @@ static void flow_end(struct ctx *c, const struct endpoint *e, uint64_t id, char 
 {
 	FILE *f = ev(c);
 
-	fprintf(f, "{\"ph\":\"%c\",%s\"id\":%llu,\"cat\":\"msg\",\"name\":\"%s\",\"pid\":%u,"
-		   "\"tid\":%u,\"ts\":",
+	fprintf(f,
+		"{\"ph\":\"%c\",%s\"id\":%llu,\"cat\":\"msg\",\"name\":\"%s\",\"pid\":%u,"
+		"\"tid\":%u,\"ts\":",
 		ph, ph == 'f' ? "\"bp\":\"e\"," : "", (unsigned long long)id,
 		cim_exec_msg_kind_name(e->kind), e->pid, e->tid);
 	jts(f, e->bind_ps);
@@ -637,8 +655,9 @@ int cim_trace_export_chrome(const char *dir, FILE *out, unsigned flags, FILE *no
 	      "\"time_unit\":\"microseconds of virtual (simulated) time\","
 	      "\"source\":\"cimsim trace export\",",
 	      out);
-	fprintf(out, "\"format_version\":%d,\"level\":\"%s\",\"ranks_in_run\":%u,"
-		     "\"ranks_traced\":%zu,\"run_id\":\"%llu\",\"experiment\":",
+	fprintf(out,
+		"\"format_version\":%d,\"level\":\"%s\",\"ranks_in_run\":%u,"
+		"\"ranks_traced\":%zu,\"run_id\":\"%llu\",\"experiment\":",
 		CIM_TRACE_VERSION, cim_trace_level_name(first.level), first.nranks, run.n,
 		(unsigned long long)first.run_id);
 	jstr(out, first.experiment, sizeof(first.experiment));

@@ -14,8 +14,7 @@ const char *cim_trace_level_name(enum cim_trace_level level)
 	return (unsigned)level < 3 ? level_names[level] : "?";
 }
 
-int cim_trace_level_parse(const char *word, enum cim_trace_level *level_out,
-			  struct cim_err *err)
+int cim_trace_level_parse(const char *word, enum cim_trace_level *level_out, struct cim_err *err)
 {
 	for (unsigned i = 0; i < 3; i++)
 		if (word && strcmp(word, level_names[i]) == 0) {
@@ -26,8 +25,7 @@ int cim_trace_level_parse(const char *word, enum cim_trace_level *level_out,
 			   word ? word : "");
 }
 
-int cim_trace_ranks_parse(const char *text, struct cim_trace_ranks *ranks_out,
-			  struct cim_err *err)
+int cim_trace_ranks_parse(const char *text, struct cim_trace_ranks *ranks_out, struct cim_err *err)
 {
 	static const struct cim_rank_rules rules = {
 		.what = "trace ranks",
@@ -56,13 +54,13 @@ bool cim_trace_ranks_has(const struct cim_trace_ranks *ranks, uint32_t rank)
 	return false;
 }
 
-int cim_trace_ranks_check(const struct cim_trace_ranks *ranks, uint32_t nranks,
-			  struct cim_err *err)
+int cim_trace_ranks_check(const struct cim_trace_ranks *ranks, uint32_t nranks, struct cim_err *err)
 {
 	for (uint32_t i = 0; !ranks->all && i < ranks->n; i++)
 		if (ranks->v[i].hi >= nranks)
-			return cim_err_set(err, "trace ranks: rank %u is not in this run of "
-						"%u ranks (0-%u)",
+			return cim_err_set(err,
+					   "trace ranks: rank %u is not in this run of "
+					   "%u ranks (0-%u)",
 					   ranks->v[i].hi, nranks, nranks ? nranks - 1 : 0);
 	return 0;
 }

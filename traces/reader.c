@@ -26,13 +26,13 @@ struct cim_trace_reader {
 	FILE *f;
 	char *path;
 	unsigned flags;
-	uint64_t size;             /* bytes in the file */
-	uint64_t off;              /* offset of the next frame */
+	uint64_t size; /* bytes in the file */
+	uint64_t off;  /* offset of the next frame */
 	struct cim_trace_info info;
 	char (*res)[CIM_TRACE_NAME_MAX + 1];
-	unsigned char *body;       /* the current frame: length, body, CRC */
+	unsigned char *body; /* the current frame: length, body, CRC */
 	size_t body_cap;
-	msgpack_zone zone;         /* reused for every body */
+	msgpack_zone zone; /* reused for every body */
 	bool done, partial, has_totals;
 	char note[512];
 	struct cim_trace_totals totals;
@@ -126,12 +126,11 @@ static bool f_bool(const msgpack_object *o, bool *v)
 
 /* ------------------------------------------------------------ errors */
 
-static int fail(struct cim_trace_reader *r, struct cim_err *err, uint64_t off, const char *fmt,
-		...) __attribute__((format(printf, 4, 5)));
+static int fail(struct cim_trace_reader *r, struct cim_err *err, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* "PATH: byte offset N: what"; the reader stays at its end. */
-static int fail(struct cim_trace_reader *r, struct cim_err *err, uint64_t off, const char *fmt,
-		...)
+static int fail(struct cim_trace_reader *r, struct cim_err *err, uint64_t off, const char *fmt, ...)
 {
 	char what[1024];
 	va_list ap;
@@ -180,11 +179,18 @@ static int read_frame(struct cim_trace_reader *r, uint32_t max, msgpack_object *
 	unsigned char lenb[4];
 
 	if (left == 0)
-		return stop_partial(r, err, off, "the file ends without a trailer (the run did "
-						 "not close its trace)") ? FRAME_ERR : FRAME_END;
+		return stop_partial(r, err, off,
+				    "the file ends without a trailer (the run did "
+				    "not close its trace)")
+			   ? FRAME_ERR
+			   : FRAME_END;
 	if (left < 4)
-		return stop_partial(r, err, off, "the file ends inside a record's length (%llu of "
-						 "4 bytes)", OFF(left)) ? FRAME_ERR : FRAME_END;
+		return stop_partial(r, err, off,
+				    "the file ends inside a record's length (%llu of "
+				    "4 bytes)",
+				    OFF(left))
+			   ? FRAME_ERR
+			   : FRAME_END;
 	/* Frames are read in order: the stream is at off already. */
 	if (fread(lenb, 1, 4, r->f) != 4)
 		return fail(r, err, off, "cannot read: %s", strerror(errno)), FRAME_ERR;
@@ -196,20 +202,29 @@ static int read_frame(struct cim_trace_reader *r, uint32_t max, msgpack_object *
 		size_t k = fread(z, 1, left - 4 < sizeof(z) ? (size_t)(left - 4) : sizeof(z), r->f);
 		for (size_t i = 0; i < k; i++)
 			if (z[i])
-				return fail(r, err, off, "a record of length 0: the file is "
-							 "corrupted"), FRAME_ERR;
-		return stop_partial(r, err, off, "zero bytes from here (a region that was never "
-						 "written: the run was killed while writing)")
-			       ? FRAME_ERR : FRAME_END;
+				return fail(r, err, off,
+					    "a record of length 0: the file is "
+					    "corrupted"),
+				       FRAME_ERR;
+		return stop_partial(r, err, off,
+				    "zero bytes from here (a region that was never "
+				    "written: the run was killed while writing)")
+			   ? FRAME_ERR
+			   : FRAME_END;
 	}
 	if (len > max)
-		return fail(r, err, off, "a record of %u bytes is announced, at most %u are "
-					 "possible: the file is corrupted", len, max), FRAME_ERR;
+		return fail(r, err, off,
+			    "a record of %u bytes is announced, at most %u are "
+			    "possible: the file is corrupted",
+			    len, max),
+		       FRAME_ERR;
 	if (left < (uint64_t)len + 8)
-		return stop_partial(r, err, off, "the file ends inside a record of %u bytes (%llu "
-						 "of its %u bytes present)",
+		return stop_partial(r, err, off,
+				    "the file ends inside a record of %u bytes (%llu "
+				    "of its %u bytes present)",
 				    len + 8, OFF(left), len + 8)
-			       ? FRAME_ERR : FRAME_END;
+			   ? FRAME_ERR
+			   : FRAME_END;
 	if (r->body_cap < (size_t)len + 8) {
 		unsigned char *b = realloc(r->body, (size_t)len + 8);
 		if (!b)
@@ -220,22 +235,27 @@ static int read_frame(struct cim_trace_reader *r, uint32_t max, msgpack_object *
 	memcpy(r->body, lenb, 4);
 	if (fread(r->body + 4, 1, (size_t)len + 4, r->f) != (size_t)len + 4)
 		return fail(r, err, off, "cannot read: %s",
-			    ferror(r->f) ? strerror(errno) : "the file shrank"), FRAME_ERR;
+			    ferror(r->f) ? strerror(errno) : "the file shrank"),
+		       FRAME_ERR;
 	uint32_t stored = trace_get_u32le(r->body + 4 + len);
 	uint32_t computed = trace_crc32c(0, r->body, (size_t)len + 4);
 	if (stored != computed)
-		return fail(r, err, off, "the record at bytes %llu-%llu is corrupted (CRC-32C "
-					 "0x%08x stored, 0x%08x computed)",
-			    OFF(off), OFF(off + len + 7), stored, computed), FRAME_ERR;
+		return fail(r, err, off,
+			    "the record at bytes %llu-%llu is corrupted (CRC-32C "
+			    "0x%08x stored, 0x%08x computed)",
+			    OFF(off), OFF(off + len + 7), stored, computed),
+		       FRAME_ERR;
 	size_t used = 0;
 	msgpack_zone_clear(&r->zone);
 	msgpack_unpack_return u =
-		msgpack_unpack((const char *)r->body + 4, len, &used, &r->zone, obj);
+	    msgpack_unpack((const char *)r->body + 4, len, &used, &r->zone, obj);
 	if (u != MSGPACK_UNPACK_SUCCESS || obj->type != MSGPACK_OBJECT_ARRAY ||
 	    obj->via.array.size < 1 ||
 	    obj->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return fail(r, err, off, "the record's body is not a tagged msgpack array "
-					 "(written by another program?)"), FRAME_ERR;
+		return fail(r, err, off,
+			    "the record's body is not a tagged msgpack array "
+			    "(written by another program?)"),
+		       FRAME_ERR;
 	*len_out = len;
 	r->off = off + len + 8;
 	return FRAME_OK;
@@ -243,8 +263,7 @@ static int read_frame(struct cim_trace_reader *r, uint32_t max, msgpack_object *
 
 /* ------------------------------------------------------------- header */
 
-static int parse_header(struct cim_trace_reader *r, const msgpack_object *o,
-			struct cim_err *err)
+static int parse_header(struct cim_trace_reader *r, const msgpack_object *o, struct cim_err *err)
 {
 	const uint64_t off = TRACE_PREFIX;
 	struct cim_trace_info *in = &r->info;
@@ -285,8 +304,10 @@ static int parse_header(struct cim_trace_reader *r, const msgpack_object *o,
 		else if (strcmp(key, "resources") == 0) {
 			if (v->type != MSGPACK_OBJECT_ARRAY ||
 			    v->via.array.size > CIM_TRACE_MAX_RES)
-				return fail(r, err, off, "header: resources is not a list of at "
-							 "most %d names", CIM_TRACE_MAX_RES);
+				return fail(r, err, off,
+					    "header: resources is not a list of at "
+					    "most %d names",
+					    CIM_TRACE_MAX_RES);
 			in->nres = v->via.array.size;
 			r->res = calloc(in->nres ? in->nres : 1, sizeof(*r->res));
 			if (!r->res)
@@ -341,8 +362,10 @@ int cim_trace_reader_open(const char *path, unsigned flags, struct cim_trace_rea
 	size_t got = fread(pre, 1, sizeof(pre), r->f);
 	size_t cmp = got < TRACE_MAGIC_LEN ? got : TRACE_MAGIC_LEN;
 	if (memcmp(pre, TRACE_MAGIC, cmp) != 0 || got == 0) {
-		cim_err_set(err, "%s: byte offset 0: not a cimsim trace (it does not start with "
-				 "the bytes 89 43 49 4d 54 52 0d 0a)", path);
+		cim_err_set(err,
+			    "%s: byte offset 0: not a cimsim trace (it does not start with "
+			    "the bytes 89 43 49 4d 54 52 0d 0a)",
+			    path);
 		goto err_free;
 	}
 	if (got < sizeof(pre)) {
@@ -352,9 +375,10 @@ int cim_trace_reader_open(const char *path, unsigned flags, struct cim_trace_rea
 	}
 	r->info.version = trace_get_u32le(pre + TRACE_MAGIC_LEN);
 	if (r->info.version != CIM_TRACE_VERSION) {
-		cim_err_set(err, "%s: byte offset %d: format version %u; this cimsim reads "
-				 "version %d", path, TRACE_MAGIC_LEN, r->info.version,
-			    CIM_TRACE_VERSION);
+		cim_err_set(err,
+			    "%s: byte offset %d: format version %u; this cimsim reads "
+			    "version %d",
+			    path, TRACE_MAGIC_LEN, r->info.version, CIM_TRACE_VERSION);
 		goto err_free;
 	}
 	r->off = TRACE_PREFIX;
@@ -413,10 +437,9 @@ static int parse_msg(const msgpack_object *a, struct cim_trace_rec *rec)
 		return 0;
 	return f_u64(&f[0], &m->depart_ps) && f_u64(&f[1], &m->arrive_ps) &&
 	       f_u32(&f[2], &m->peer) && f_u32(&f[3], &m->kind) && f_u32(&f[4], &m->is_send) &&
-	       f_u32(&f[5], &m->micro_batch) && f_u32(&f[6], &m->step) &&
-	       f_u32(&f[7], &m->phase) && f_u64(&f[8], &m->bytes) &&
-	       f_f64(&f[9], &m->energy_pj) && f_u32(&f[10], &rec->count) &&
-	       m->arrive_ps >= m->depart_ps;
+	       f_u32(&f[5], &m->micro_batch) && f_u32(&f[6], &m->step) && f_u32(&f[7], &m->phase) &&
+	       f_u64(&f[8], &m->bytes) && f_f64(&f[9], &m->energy_pj) &&
+	       f_u32(&f[10], &rec->count) && m->arrive_ps >= m->depart_ps;
 }
 
 static int parse_coll(const msgpack_object *a, struct cim_trace_rec *rec)
@@ -429,10 +452,9 @@ static int parse_coll(const msgpack_object *a, struct cim_trace_rec *rec)
 	return f_u64(&f[0], &c->ready_ps) && f_u64(&f[1], &c->finish_ps) &&
 	       f_u32(&f[2], &c->coll) && f_u32(&f[3], &c->algo) && f_u32(&f[4], &c->group) &&
 	       f_u32(&f[5], &c->group_size) && f_i32(&f[6], &c->layer) &&
-	       f_u32(&f[7], &c->micro_batch) && f_u32(&f[8], &c->step) &&
-	       f_u32(&f[9], &c->phase) && f_u64(&f[10], &c->bytes) &&
-	       f_f64(&f[11], &c->energy_pj) && f_u32(&f[12], &rec->count) &&
-	       c->finish_ps >= c->ready_ps;
+	       f_u32(&f[7], &c->micro_batch) && f_u32(&f[8], &c->step) && f_u32(&f[9], &c->phase) &&
+	       f_u64(&f[10], &c->bytes) && f_f64(&f[11], &c->energy_pj) &&
+	       f_u32(&f[12], &rec->count) && c->finish_ps >= c->ready_ps;
 }
 
 static bool same_bits(double a, double b)
@@ -465,18 +487,20 @@ static int parse_trailer(struct cim_trace_reader *r, const msgpack_object *a, ui
 			return fail(r, err, off, "malformed trailer");
 	r->has_totals = true;
 	if (r->off != r->size)
-		return fail(r, err, r->off, "%llu bytes follow the trailer",
-			    OFF(r->size - r->off));
+		return fail(r, err, r->off, "%llu bytes follow the trailer", OFF(r->size - r->off));
 	for (int k = 1; k <= 3; k++)
 		if (t->records[k] != r->records[k])
-			return fail(r, err, off, "the trailer counts %llu %s records, the file "
-						 "holds %llu: records are missing or added",
+			return fail(r, err, off,
+				    "the trailer counts %llu %s records, the file "
+				    "holds %llu: records are missing or added",
 				    OFF(t->records[k]), type_names[k], OFF(r->records[k]));
 	for (int i = 0; i < CIM_E_NCOMP; i++)
 		if (!same_bits(t->op_energy_pj[i], r->op_e[i]))
-			return fail(r, err, off, "the trailer's %s energy (%.17g pJ) differs from "
-						 "the records' sum (%.17g pJ)",
-				    cim_chip_ecomp_name((enum cim_chip_ecomp)i), t->op_energy_pj[i], r->op_e[i]);
+			return fail(r, err, off,
+				    "the trailer's %s energy (%.17g pJ) differs from "
+				    "the records' sum (%.17g pJ)",
+				    cim_chip_ecomp_name((enum cim_chip_ecomp)i), t->op_energy_pj[i],
+				    r->op_e[i]);
 	if (!same_bits(t->msg_energy_pj, r->msg_e) || !same_bits(t->coll_energy_pj, r->coll_e))
 		return fail(r, err, off, "the trailer's link energy differs from the records' sum");
 	r->done = true;

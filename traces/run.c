@@ -80,8 +80,10 @@ int trace_run_list(const char *dir, struct trace_run *run, struct cim_err *err)
 	}
 	closedir(d);
 	if (run->n == 0)
-		return cim_err_set(err, "%s: no trace files (rank-NNNNN.cimtrace) in this "
-					"directory", dir);
+		return cim_err_set(err,
+				   "%s: no trace files (rank-NNNNN.cimtrace) in this "
+				   "directory",
+				   dir);
 	qsort(run->v, run->n, sizeof(*run->v), by_rank);
 	return 0;
 err_oom:
@@ -99,20 +101,22 @@ void trace_run_free(struct trace_run *run)
 }
 
 int trace_run_check(const struct trace_run_file *file, const struct cim_trace_info *info,
-		    const struct cim_trace_info *first, const char *first_path,
-		    struct cim_err *err)
+		    const struct cim_trace_info *first, const char *first_path, struct cim_err *err)
 {
 	if (info->rank != file->rank)
-		return cim_err_set(err, "%s: holds the trace of rank %u, not %u (a renamed "
-					"file?)", file->path, info->rank, file->rank);
+		return cim_err_set(err,
+				   "%s: holds the trace of rank %u, not %u (a renamed "
+				   "file?)",
+				   file->path, info->rank, file->rank);
 	if (info->run_id != first->run_id || info->nranks != first->nranks)
-		return cim_err_set(err, "%s: from another run than %s (run %llu of %u ranks, "
-					"not run %llu of %u ranks); remove the stale files or "
-					"use a fresh directory",
+		return cim_err_set(err,
+				   "%s: from another run than %s (run %llu of %u ranks, "
+				   "not run %llu of %u ranks); remove the stale files or "
+				   "use a fresh directory",
 				   file->path, first_path, (unsigned long long)info->run_id,
 				   info->nranks, (unsigned long long)first->run_id, first->nranks);
 	if (info->nranks && info->rank >= info->nranks)
-		return cim_err_set(err, "%s: rank %u in a run of %u ranks", file->path,
-				   info->rank, info->nranks);
+		return cim_err_set(err, "%s: rank %u in a run of %u ranks", file->path, info->rank,
+				   info->nranks);
 	return 0;
 }

@@ -18,7 +18,7 @@
 struct rows {
 	struct cim_trace_summary_row *v;
 	size_t n, cap;
-	int32_t *slot;            /* hash → row index, −1 empty */
+	int32_t *slot; /* hash → row index, −1 empty */
 	size_t nslot;
 };
 
@@ -288,7 +288,8 @@ void cim_trace_summary_print(const struct cim_trace_summary *s, FILE *f)
 int cim_trace_summary_csv(const struct cim_trace_summary *s, FILE *f)
 {
 	fputs("rank,stage,tp,replica,chip,kind,name,count,records,busy_ps,busy_share,"
-	      "energy_j\n", f);
+	      "energy_j\n",
+	      f);
 	for (size_t i = 0; i < s->nrows; i++) {
 		const struct cim_trace_summary_row *x = &s->rows[i];
 		size_t fi = 0;

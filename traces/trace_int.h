@@ -20,9 +20,11 @@
 
 #include "traces.h"
 
-#define TRACE_MAGIC     "\x89" "CIMTR\r\n" /* 8 bytes: a binary, line-ending-checked file */
+#define TRACE_MAGIC                                                                                \
+	"\x89"                                                                                     \
+	"CIMTR\r\n" /* 8 bytes: a binary, line-ending-checked file */
 #define TRACE_MAGIC_LEN 8
-#define TRACE_PREFIX    (TRACE_MAGIC_LEN + 4) /* magic and version */
+#define TRACE_PREFIX	(TRACE_MAGIC_LEN + 4) /* magic and version */
 
 /* Frame tags: the first element of every body. */
 enum trace_tag {
@@ -34,12 +36,13 @@ enum trace_tag {
 };
 
 #define TRACE_HEADER_MAX (1u << 20) /* bytes of the header frame's body */
-#define TRACE_FRAME_MAX  4096u      /* bytes of any other body a reader accepts */
-#define TRACE_REC_RESERVE 512u      /* bytes a record or trailer frame takes at most
-				       (length, body and CRC) as this writer encodes it */
+#define TRACE_FRAME_MAX	 4096u	    /* bytes of any other body a reader accepts */
+#define TRACE_REC_RESERVE                                                                          \
+	512u /* bytes a record or trailer frame takes at most                                      \
+		(length, body and CRC) as this writer encodes it */
 
 /* Fields of each record body after the tag, in this version. */
-#define TRACE_OP_FIELDS      13
+#define TRACE_OP_FIELDS	     13
 #define TRACE_MSG_FIELDS     11
 #define TRACE_COLL_FIELDS    13
 #define TRACE_TRAILER_FIELDS 8
@@ -75,8 +78,7 @@ static inline void trace_put_u32le(unsigned char *p, uint32_t v)
 
 static inline uint32_t trace_get_u32le(const unsigned char *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /*
@@ -219,9 +221,9 @@ const char *trace_algo_name(uint32_t algo);    /* enum cim_net_algo, or "mixed" 
 struct trace_run {
 	size_t n;
 	struct trace_run_file {
-		uint32_t rank;  /* from the file name */
+		uint32_t rank; /* from the file name */
 		char *path;
-	} *v;
+	} * v;
 };
 
 /* Lists DIR/rank-NNNNN.cimtrace (other files are ignored); fails when dir

@@ -28,13 +28,13 @@
 #include "record.h"
 #include "spec.h"
 
-#define CIM_TRACE_VERSION        1          /* the file format this code writes and reads */
+#define CIM_TRACE_VERSION	 1	    /* the file format this code writes and reads */
 #define CIM_TRACE_DEFAULT_BUFFER (4u << 20) /* bytes per write buffer */
-#define CIM_TRACE_MIN_BUFFER     4096u
-#define CIM_TRACE_MAX_BUFFER     (1u << 30)
-#define CIM_TRACE_MAX_BUFFERS    8          /* buffers per writer: at most this − 1 in flight */
-#define CIM_TRACE_MAX_RES        4096       /* resources named in a header */
-#define CIM_TRACE_NAME_MAX       63         /* bytes of a resource or chip name */
+#define CIM_TRACE_MIN_BUFFER	 4096u
+#define CIM_TRACE_MAX_BUFFER	 (1u << 30)
+#define CIM_TRACE_MAX_BUFFERS	 8    /* buffers per writer: at most this − 1 in flight */
+#define CIM_TRACE_MAX_RES	 4096 /* resources named in a header */
+#define CIM_TRACE_NAME_MAX	 63   /* bytes of a resource or chip name */
 
 /* A field that merged records of different values (op kind, collective,
  * algorithm) holds this. */
@@ -59,15 +59,14 @@ enum cim_trace_level { CIM_TRACE_OP, CIM_TRACE_LAYER, CIM_TRACE_STEP };
 /* "op", "layer", "step". */
 const char *cim_trace_level_name(enum cim_trace_level level);
 /* Parses a level name; on failure fills err and returns -1. */
-int cim_trace_level_parse(const char *word, enum cim_trace_level *level_out,
-			  struct cim_err *err);
+int cim_trace_level_parse(const char *word, enum cim_trace_level *level_out, struct cim_err *err);
 
 #define CIM_TRACE_MAX_RANGES 64
 
 /* Which ranks write traces: plain data, so it can be broadcast as bytes. */
 struct cim_trace_ranks {
-	bool all;        /* every rank ("all"); the ranges are then unused */
-	uint32_t n;      /* ranges used */
+	bool all;   /* every rank ("all"); the ranges are then unused */
+	uint32_t n; /* ranges used */
 	struct cim_rank_range v[CIM_TRACE_MAX_RANGES]; /* as written */
 };
 
@@ -75,8 +74,7 @@ struct cim_trace_ranks {
  * N or A-B with A ≤ B, separated by commas, decimal without sign or leading
  * zeros).  On failure fills err with what was expected, what was found and
  * where, and returns -1; *out is set only on success. */
-int cim_trace_ranks_parse(const char *text, struct cim_trace_ranks *ranks_out,
-			  struct cim_err *err);
+int cim_trace_ranks_parse(const char *text, struct cim_trace_ranks *ranks_out, struct cim_err *err);
 /* True when rank is in the list. */
 bool cim_trace_ranks_has(const struct cim_trace_ranks *ranks, uint32_t rank);
 /* Refuses a list naming a rank ≥ nranks (a typo would silently trace
@@ -88,20 +86,20 @@ int cim_trace_ranks_check(const struct cim_trace_ranks *ranks, uint32_t nranks,
 
 /* What cim_trace_open needs; the strings are copied. */
 struct cim_trace_config {
-	const char *dir;            /* the run's trace directory; created like mkdir -p */
+	const char *dir; /* the run's trace directory; created like mkdir -p */
 	enum cim_trace_level level;
-	size_t buffer_bytes;        /* per buffer, CIM_TRACE_MIN_BUFFER..CIM_TRACE_MAX_BUFFER;
-				       0 = CIMSIM_TRACE_BUFFER from the environment
-				       when set, else CIM_TRACE_DEFAULT_BUFFER */
-	uint32_t buffers;           /* 0 = 2 (double buffering), else 2..CIM_TRACE_MAX_BUFFERS */
+	size_t buffer_bytes; /* per buffer, CIM_TRACE_MIN_BUFFER..CIM_TRACE_MAX_BUFFER;
+				0 = CIMSIM_TRACE_BUFFER from the environment
+				when set, else CIM_TRACE_DEFAULT_BUFFER */
+	uint32_t buffers;    /* 0 = 2 (double buffering), else 2..CIM_TRACE_MAX_BUFFERS */
 	/* header: who wrote the file */
-	uint32_t rank, nranks;      /* this rank, ranks in the run */
-	uint32_t stage, tp, replica;/* pipeline stage, index in the TP group, DP replica */
-	uint64_t run_id;            /* the same on every rank of a run (rank 0 picks it,
-				       e.g. its clock, and broadcasts it); lets readers
-				       refuse stale files of another run; 0 = unknown */
-	const char *chip;           /* chip name, e.g. "llm-class"; NULL = "" */
-	const char *experiment;     /* experiment file or name; may be NULL */
+	uint32_t rank, nranks;	      /* this rank, ranks in the run */
+	uint32_t stage, tp, replica;  /* pipeline stage, index in the TP group, DP replica */
+	uint64_t run_id;	      /* the same on every rank of a run (rank 0 picks it,
+					 e.g. its clock, and broadcasts it); lets readers
+					 refuse stale files of another run; 0 = unknown */
+	const char *chip;	      /* chip name, e.g. "llm-class"; NULL = "" */
+	const char *experiment;	      /* experiment file or name; may be NULL */
 	const char *const *resources; /* names of the rank's resources by id
 					 (enum cim_rec_res order: "digital", "kv",
 					 "link", "xbar L0", …, "lm_head") */
@@ -173,11 +171,11 @@ void cim_trace_abort_all(const char *reason);
 
 /* What a writer did, for statistics and for tests. */
 struct cim_trace_stats {
-	uint64_t events;        /* events reported (op + msg + coll) */
-	uint64_t records;       /* records written (after merging) */
-	uint64_t bytes;         /* bytes of the file so far (header included) */
-	uint64_t writes;        /* buffers handed to the thread pool */
-	uint64_t stalls;        /* times recording waited for a free buffer */
+	uint64_t events;	/* events reported (op + msg + coll) */
+	uint64_t records;	/* records written (after merging) */
+	uint64_t bytes;		/* bytes of the file so far (header included) */
+	uint64_t writes;	/* buffers handed to the thread pool */
+	uint64_t stalls;	/* times recording waited for a free buffer */
 	uint32_t max_in_flight; /* most writes in flight at once */
 };
 
@@ -191,9 +189,9 @@ enum cim_trace_rec_type { CIM_TREC_OP = 1, CIM_TREC_MSG = 2, CIM_TREC_COLL = 3 }
 
 /* One record as read back. */
 struct cim_trace_rec {
-	uint32_t type;        /* enum cim_trace_rec_type */
-	uint32_t count;       /* events merged into it: 1 at level op */
-	uint64_t offset;      /* byte offset of its frame in the file */
+	uint32_t type;	 /* enum cim_trace_rec_type */
+	uint32_t count;	 /* events merged into it: 1 at level op */
+	uint64_t offset; /* byte offset of its frame in the file */
 	union {
 		struct cim_rec_op op; /* name[] holds up to 16 bytes and is NUL-
 					 terminated only when shorter: read it
@@ -211,20 +209,20 @@ struct cim_trace_info {
 	uint64_t run_id;
 	char chip[CIM_TRACE_NAME_MAX + 1];
 	char experiment[256];
-	char time_unit[8];    /* "ps" */
-	uint32_t nres;        /* resources named (cim_trace_reader_res) */
+	char time_unit[8]; /* "ps" */
+	uint32_t nres;	   /* resources named (cim_trace_reader_res) */
 };
 
 /* The trailer of a file. */
 struct cim_trace_totals {
-	bool complete;        /* false: written by cim_trace_abort */
-	char reason[128];     /* why it is partial, or "" */
-	uint64_t records[4];  /* records written, by enum cim_trace_rec_type */
-	uint64_t events[4];   /* events reported, by type (≥ records when merged) */
+	bool complete;			  /* false: written by cim_trace_abort */
+	char reason[128];		  /* why it is partial, or "" */
+	uint64_t records[4];		  /* records written, by enum cim_trace_rec_type */
+	uint64_t events[4];		  /* events reported, by type (≥ records when merged) */
 	double op_energy_pj[CIM_E_NCOMP]; /* Σ over op records, by component */
-	double msg_energy_pj; /* Σ over message records */
-	double coll_energy_pj;/* Σ over collective records */
-	uint64_t end_ps;      /* latest end of any record */
+	double msg_energy_pj;		  /* Σ over message records */
+	double coll_energy_pj;		  /* Σ over collective records */
+	uint64_t end_ps;		  /* latest end of any record */
 };
 
 #define CIM_TRACE_STRICT 1u /* a partial file is an error */
@@ -279,24 +277,24 @@ int cim_trace_export_chrome(const char *dir, FILE *out, unsigned flags, FILE *no
  * one chip. */
 struct cim_trace_summary_row {
 	uint32_t rank;
-	char kind[16];        /* op kind ("matmul", "attn_qk", …, "mixed"), "send",
-				 "recv" or "collective" */
-	char name[24];        /* op name, message kind or collective name */
-	uint64_t count;       /* events (merged records count all their events) */
-	uint64_t records;     /* spans in the file */
-	uint64_t busy_ps;     /* Σ (end − start) */
+	char kind[16];	  /* op kind ("matmul", "attn_qk", …, "mixed"), "send",
+			     "recv" or "collective" */
+	char name[24];	  /* op name, message kind or collective name */
+	uint64_t count;	  /* events (merged records count all their events) */
+	uint64_t records; /* spans in the file */
+	uint64_t busy_ps; /* Σ (end − start) */
 	double energy_pj;
 };
 
 /* A run's summary; owned by the library, freed by cim_trace_summary_destroy. */
 struct cim_trace_summary {
-	uint64_t makespan_ps;     /* last end over all ranks (time starts at 0) */
-	uint32_t nranks;          /* ranks in the run (from the headers) */
-	size_t nfiles;            /* files read, by rank */
+	uint64_t makespan_ps; /* last end over all ranks (time starts at 0) */
+	uint32_t nranks;      /* ranks in the run (from the headers) */
+	size_t nfiles;	      /* files read, by rank */
 	struct cim_trace_info *files;
-	bool *partial;            /* per file */
-	size_t nrows;             /* rows by rank, then busy time (longest first),
-				     then kind and name */
+	bool *partial; /* per file */
+	size_t nrows;  /* rows by rank, then busy time (longest first),
+			  then kind and name */
 	struct cim_trace_summary_row *rows;
 };
 

@@ -32,11 +32,11 @@
 enum buf_state { BUF_FREE, BUF_FILLING, BUF_FLIGHT };
 
 struct wbuf {
-	uv_fs_t req;              /* the write in flight; req.data = this */
+	uv_fs_t req; /* the write in flight; req.data = this */
 	struct cim_trace_writer *w;
 	unsigned char *data;
-	size_t len;               /* bytes filled */
-	uint64_t off;             /* file offset of data[0] */
+	size_t len;   /* bytes filled */
+	uint64_t off; /* file offset of data[0] */
 	enum buf_state state;
 };
 
@@ -45,8 +45,8 @@ struct wbuf {
 
 struct acc_op {
 	bool used;
-	uint32_t count;           /* events merged */
-	uint32_t first_kind;      /* op kind of the first event (names the span) */
+	uint32_t count;	     /* events merged */
+	uint32_t first_kind; /* op kind of the first event (names the span) */
 	struct cim_rec_op r;
 };
 
@@ -62,15 +62,15 @@ struct cim_trace_writer {
 	char *path;
 	uint32_t rank;
 	enum cim_trace_level level;
-	uint32_t merged_res;      /* resource id of merged op spans */
+	uint32_t merged_res; /* resource id of merged op spans */
 
 	struct wbuf bufs[CIM_TRACE_MAX_BUFFERS];
 	uint32_t nbufs;
-	struct wbuf *cur;         /* the buffer being filled */
-	size_t cap;               /* bytes per buffer */
+	struct wbuf *cur; /* the buffer being filled */
+	size_t cap;	  /* bytes per buffer */
 	uint32_t in_flight;
 
-	struct acc_op *acc_op;    /* NACC each when merging, else NULL */
+	struct acc_op *acc_op; /* NACC each when merging, else NULL */
 	struct acc_coll *acc_coll;
 
 	/* the trailer, kept up to date as records are packed */
@@ -79,14 +79,13 @@ struct cim_trace_writer {
 	uint64_t end_ps;
 	struct cim_trace_stats stats;
 
-	bool failed;              /* an I/O error happened: stop writing */
-	char io_msg[512];         /* the first one */
+	bool failed;	  /* an I/O error happened: stop writing */
+	char io_msg[512]; /* the first one */
 
 	struct cim_trace_writer *next; /* the process's open writers */
 };
 
 static struct cim_trace_writer *open_writers;
-
 
 /* ------------------------------------------------------------- errors */
 
@@ -120,11 +119,15 @@ static int make_dirs(const char *dir, struct cim_err *err)
 		if (mkdir(p, 0777) != 0) {
 			int e = errno;
 			if (e != EEXIST)
-				rc = cim_err_set(err, "trace directory '%s': cannot create "
-						      "'%s': %s", dir, p, strerror(e));
+				rc = cim_err_set(err,
+						 "trace directory '%s': cannot create "
+						 "'%s': %s",
+						 dir, p, strerror(e));
 			else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
-				rc = cim_err_set(err, "trace directory '%s': '%s' exists and "
-						      "is not a directory", dir, p);
+				rc = cim_err_set(err,
+						 "trace directory '%s': '%s' exists and "
+						 "is not a directory",
+						 dir, p);
 		}
 		p[i] = c;
 	}
@@ -563,8 +566,7 @@ static void pack_str(msgpack_packer *pk, const char *s, size_t max)
 	msgpack_pack_str_body(pk, s, n);
 }
 
-static int pack_header(const struct cim_trace_config *cfg, const char *merged,
-		       msgpack_sbuffer *sb)
+static int pack_header(const struct cim_trace_config *cfg, const char *merged, msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
 	uint32_t nres = cfg->nres + (merged ? 1 : 0);
@@ -615,8 +617,10 @@ static int check_config(const struct cim_trace_config *cfg, struct cim_err *err)
 				   cfg->nres, CIM_TRACE_MAX_RES);
 	for (uint32_t i = 0; i < cfg->nres; i++)
 		if (!cfg->resources[i] || strlen(cfg->resources[i]) > CIM_TRACE_NAME_MAX)
-			return cim_err_set(err, "trace: resource %u has no name or one longer "
-						"than %d bytes", i, CIM_TRACE_NAME_MAX);
+			return cim_err_set(err,
+					   "trace: resource %u has no name or one longer "
+					   "than %d bytes",
+					   i, CIM_TRACE_NAME_MAX);
 	if (cfg->chip && strlen(cfg->chip) > CIM_TRACE_NAME_MAX)
 		return cim_err_set(err, "trace: chip name longer than %d bytes",
 				   CIM_TRACE_NAME_MAX);

@@ -19,13 +19,20 @@ static struct cim_chip_spec tiny(void)
 {
 	struct cim_chip_spec c = {
 		.name = "tiny",
-		.xbar = { .rows = 2, .cols = 2, .cell_bits = 2, .read_ps = 10, .read_pj = 4.0,
+		.xbar = { .rows = 2,
+			  .cols = 2,
+			  .cell_bits = 2,
+			  .read_ps = 10,
+			  .read_pj = 4.0,
 			  .area_mm2 = 1.0 },
 		.weight_bits = 4,
 		.sign = CIM_SIGN_NONE,
 		.input_bits = 4,
 		.dac = { .bits = 1, .energy_pj = 0.2, .area_mm2 = 0.01 },
-		.adc = { .bits = 4, .per_crossbar = 1, .latency_ps = 3, .energy_pj = 0.5,
+		.adc = { .bits = 4,
+			 .per_crossbar = 1,
+			 .latency_ps = 3,
+			 .energy_pj = 0.5,
 			 .area_mm2 = 0.1 },
 		.shift_add = { .energy_pj = 0.1, .latency_ps = 2, .area_mm2 = 0.05 },
 		.has_sample_hold = true,
@@ -37,8 +44,12 @@ static struct cim_chip_spec tiny(void)
 		.has_dram = true,
 		.dram = { .bytes = 1 << 20, .bandwidth = 1e9, .energy_pj = 2.0, .area_mm2 = 0 },
 		.has_attn_engine = true,
-		.attn_engine = { .bytes = 4096, .macs_per_cycle = 16, .clock_hz = 1e9,
-				 .mac_pj = 0.05, .write_ps = 500, .write_pj = 0.5,
+		.attn_engine = { .bytes = 4096,
+				 .macs_per_cycle = 16,
+				 .clock_hz = 1e9,
+				 .mac_pj = 0.05,
+				 .write_ps = 500,
+				 .write_pj = 0.5,
 				 .area_mm2 = 0 },
 		.leakage_w = 0.002,
 		.other_w = 0.001,
@@ -270,8 +281,9 @@ static void test_vector_ops(void)
 static void test_attention_decode(void)
 {
 	struct cim_chip_spec c = tiny();
-	struct cim_attn_shape a = { .heads = 2, .kv_heads = 1, .head_dim = 4, .kv_bits = 8,
-				    .past = 9, .queries = 1 };
+	struct cim_attn_shape a = {
+		.heads = 2, .kv_heads = 1, .head_dim = 4, .kv_bits = 8, .past = 9, .queries = 1
+	};
 	struct cim_chip_cost r;
 
 	CIM_ASSERT_EQ_U64(cim_chip_attn_positions(&a), 10);
@@ -285,7 +297,8 @@ static void test_attention_decode(void)
 	CU_ASSERT(cim_chip_attention(&c, &a, CIM_KV_ENGINE, &r) == 0);
 	CIM_ASSERT_EQ_U64(r.ps, 10000);
 	CIM_ASSERT_REL(r.energy.pj[CIM_E_ARRAY], 8, 1e-12);
-	CIM_ASSERT_EQ_U64(r.energy.pj[CIM_E_DIGITAL] + r.energy.pj[CIM_E_BUFFER] + r.energy.pj[CIM_E_DRAM], 0);
+	CIM_ASSERT_EQ_U64(
+	    r.energy.pj[CIM_E_DIGITAL] + r.energy.pj[CIM_E_BUFFER] + r.energy.pj[CIM_E_DRAM], 0);
 
 	c.has_dram = false;
 	CU_ASSERT(cim_chip_attention(&c, &a, CIM_KV_DRAM, &r) < 0);
@@ -297,8 +310,9 @@ static void test_attention_decode(void)
 static void test_attention_prefill(void)
 {
 	struct cim_chip_spec c = tiny();
-	struct cim_attn_shape a = { .heads = 2, .kv_heads = 1, .head_dim = 4, .kv_bits = 8,
-				    .past = 0, .queries = 4 };
+	struct cim_attn_shape a = {
+		.heads = 2, .kv_heads = 1, .head_dim = 4, .kv_bits = 8, .past = 0, .queries = 4
+	};
 	struct cim_chip_cost r;
 
 	CIM_ASSERT_EQ_U64(cim_chip_attn_positions(&a), 10);
@@ -317,8 +331,9 @@ static void test_attention_prefill(void)
 static void test_kv_append(void)
 {
 	struct cim_chip_spec c = tiny();
-	struct cim_attn_shape a = { .heads = 2, .kv_heads = 1, .head_dim = 4, .kv_bits = 8,
-				    .past = 0, .queries = 4 };
+	struct cim_attn_shape a = {
+		.heads = 2, .kv_heads = 1, .head_dim = 4, .kv_bits = 8, .past = 0, .queries = 4
+	};
 	struct cim_chip_cost r;
 
 	CU_ASSERT(cim_chip_kv_append(&c, &a, CIM_KV_BUFFER, &r) == 0);
@@ -379,28 +394,39 @@ static struct cim_chip_spec isaac(void)
 {
 	struct cim_chip_spec c = {
 		.name = "isaac",
-		.xbar = { .rows = 128, .cols = 128, .cell_bits = 2, .read_ps = 100000,
-			  .read_pj = 30.0, .area_mm2 = 25e-6 },
+		.xbar = { .rows = 128,
+			  .cols = 128,
+			  .cell_bits = 2,
+			  .read_ps = 100000,
+			  .read_pj = 30.0,
+			  .area_mm2 = 25e-6 },
 		.weight_bits = 16,
 		.sign = CIM_SIGN_OFFSET,
 		.offset_cols = 0,
 		.input_bits = 16,
 		.dac = { .bits = 1, .energy_pj = 0.390625, .area_mm2 = 170e-6 / 1024 },
-		.adc = { .bits = 8, .per_crossbar = 1, .latency_ps = 1e12 / 1.28e9,
-			 .energy_pj = 1.5625, .area_mm2 = 1200e-6 },
+		.adc = { .bits = 8,
+			 .per_crossbar = 1,
+			 .latency_ps = 1e12 / 1.28e9,
+			 .energy_pj = 1.5625,
+			 .area_mm2 = 1200e-6 },
 		.shift_add = { .energy_pj = 0.2e-3 / (8 * 1.28e9) * 1e12, .area_mm2 = 30e-6 },
 		.has_sample_hold = true,
 		.sample_hold = { .energy_pj = 1.0 / 1024, .area_mm2 = 40e-6 / 1024 },
 		.crossbars_per_tile = 96,
 		.tiles = 168,
-		.digital = { .lanes = 336, .clock_hz = 1.28e9, .energy_pj = 0.203,
+		.digital = { .lanes = 336,
+			     .clock_hz = 1.28e9,
+			     .energy_pj = 0.203,
 			     .area_mm2 = 168 * 0.0006 },
-		.buffer = { .bytes = 168 * 65536, .bandwidth = 168 * 32 * 1.28e9,
-			    .energy_pj = 20.45 / 32, .area_mm2 = 168 * 0.083 },
-		.other_w = 168 * (12 * 1.47e-3 + 7e-3 + 10.5e-3 + 0.05e-3 + 0.4e-3 + 1.68e-3) +
-			   10.4,
-		.other_area_mm2 = 168 * (12 * 0.00287 + 0.090 + 0.03775 + 0.00006 + 0.00024 +
-					  0.0032) + 22.88,
+		.buffer = { .bytes = 168 * 65536,
+			    .bandwidth = 168 * 32 * 1.28e9,
+			    .energy_pj = 20.45 / 32,
+			    .area_mm2 = 168 * 0.083 },
+		.other_w =
+		    168 * (12 * 1.47e-3 + 7e-3 + 10.5e-3 + 0.05e-3 + 0.4e-3 + 1.68e-3) + 10.4,
+		.other_area_mm2 =
+		    168 * (12 * 0.00287 + 0.090 + 0.03775 + 0.00006 + 0.00024 + 0.0032) + 22.88,
 	};
 	return c;
 }
@@ -414,7 +440,7 @@ static void test_isaac_peak(void)
 	struct cim_chip_capacity cap;
 
 	cim_chip_capacity(&c, &cap);
-	CIM_ASSERT_EQ_U64(cap.crossbars, 16128);   /* ISCA'16: 168 · 12 · 8 */
+	CIM_ASSERT_EQ_U64(cap.crossbars, 16128);       /* ISCA'16: 168 · 12 · 8 */
 	CIM_ASSERT_EQ_U64(cap.weights_per_xbar, 2048); /* 128 rows · 128/8 */
 	cim_chip_peak(&c, &p);
 	CIM_ASSERT_EQ_U64(p.mvm.interval_ps, 1600000); /* 16 · 100 ns */
@@ -434,8 +460,12 @@ static struct cim_chip_spec pcm64(void)
 {
 	struct cim_chip_spec c = {
 		.name = "ibm-pcm-64core",
-		.xbar = { .rows = 256, .cols = 256, .cell_bits = 8, .read_ps = 128000,
-			  .read_pj = 256.0 * 256 * 2 / 10.5, .area_mm2 = 1.008 / 1.59 },
+		.xbar = { .rows = 256,
+			  .cols = 256,
+			  .cell_bits = 8,
+			  .read_ps = 128000,
+			  .read_pj = 256.0 * 256 * 2 / 10.5,
+			  .area_mm2 = 1.008 / 1.59 },
 		.weight_bits = 8,
 		.sign = CIM_SIGN_NONE,
 		.input_bits = 8,
@@ -485,8 +515,8 @@ static void test_presets(void)
 	if (load("configs/chips/isaac.yaml", &c))
 		return;
 	cim_chip_peak(&c, &p);
-	CIM_ASSERT_REL(p.ops_per_s, 41.3e12, 0.03);        /* ISAAC, ISCA'16 */
-	CIM_ASSERT_REL(p.ops_per_s_mm2, 479e9, 0.10);      /* ISAAC, ISCA'16 */
+	CIM_ASSERT_REL(p.ops_per_s, 41.3e12, 0.03);   /* ISAAC, ISCA'16 */
+	CIM_ASSERT_REL(p.ops_per_s_mm2, 479e9, 0.10); /* ISAAC, ISCA'16 */
 	/* Other power: 168 tiles · 37.27 mW (IR, OR, bus, router, S+A, pool,
 	 * Table I) + 10.4 W of HyperTransport = 16.661 W.  Total power and
 	 * efficiency against Table I's 65.8 W and 41.3 TOPS / 65.8 W = 627
@@ -497,8 +527,8 @@ static void test_presets(void)
 	if (load("configs/chips/ibm-pcm-64core.yaml", &c))
 		return;
 	cim_chip_peak(&c, &p);
-	CIM_ASSERT_REL(p.ops_per_s, 63.1e12, 0.03);        /* Le Gallo 2023 */
-	CIM_ASSERT_REL(p.ops_per_j, 9.76e12, 0.15);        /* Le Gallo 2023 */
+	CIM_ASSERT_REL(p.ops_per_s, 63.1e12, 0.03); /* Le Gallo 2023 */
+	CIM_ASSERT_REL(p.ops_per_j, 9.76e12, 0.15); /* Le Gallo 2023 */
 	/* The SRAM macro's cycle and energy are derived from Chih (ISSCC 2021):
 	 * one full-macro MVM is 4 cycles of 2.5 ns and 32768 ops / 89 TOPS/W
 	 * = 368.2 pJ before buffer traffic. */

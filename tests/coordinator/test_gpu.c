@@ -60,11 +60,11 @@ static void load_text(const char *text, struct cim_model_spec *m)
 
 static struct cim_workload_spec workload(uint32_t batch, uint32_t prompt, uint32_t generate)
 {
-	struct cim_workload_spec w = {.batch = batch,
-				      .prompt_tokens = prompt,
-				      .generate_tokens = generate,
-				      .kv_bits = 8,
-				      .act_bits = 8};
+	struct cim_workload_spec w = { .batch = batch,
+				       .prompt_tokens = prompt,
+				       .generate_tokens = generate,
+				       .kv_bits = 8,
+				       .act_bits = 8 };
 	return w;
 }
 
@@ -285,11 +285,11 @@ static void test_energy(void)
 /* (5) H100 has more of every resource, so it is never slower. */
 static void test_h100_never_slower(void)
 {
-	static const char *const models[] = {"gpt2", "llama-2-7b", "mistral-7b", "llama-2-70b",
-					     "mixtral-8x7b"};
-	static const uint32_t batches[] = {1, 8, 64};
-	static const uint32_t prompts[] = {16, 2048};
-	static const uint32_t gens[] = {1, 2, 128};
+	static const char *const models[] = { "gpt2", "llama-2-7b", "mistral-7b", "llama-2-70b",
+					      "mixtral-8x7b" };
+	static const uint32_t batches[] = { 1, 8, 64 };
+	static const uint32_t prompts[] = { 16, 2048 };
+	static const uint32_t gens[] = { 1, 2, 128 };
 
 	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
 		struct cim_model_spec m;
@@ -357,17 +357,17 @@ static void test_deterministic(void)
 }
 
 static const struct cim_test tests[] = {
-    {"the GPU table holds the datasheet figures (docs/references.md)", test_table},
-    {"Llama-2-7B batch-1 decode meets the 151 tokens/s ceiling", test_7b_bandwidth_ceiling},
-    {"Llama-2-70B needs 2, 4 or no count of 80 GB GPUs", test_70b_gpus},
-    {"a compute-bound prefill by hand", test_tiny_prefill_compute_bound},
-    {"decode steps with the context growing by hand", test_tiny_decode_steps},
-    {"a sliding window caps the KV cache", test_window_caps_kv},
-    {"Mixtral at batch 1 reads its active parameters", test_mixtral_batch1_reads_active},
-    {"energy is GPUs · TDP · makespan", test_energy},
-    {"H100 is never slower than A100", test_h100_never_slower},
-    {"measured decode reaches 57-66 % of the roofline", test_measured_below_roofline},
-    {"the same inputs give the same result", test_deterministic},
+	{ "the GPU table holds the datasheet figures (docs/references.md)", test_table },
+	{ "Llama-2-7B batch-1 decode meets the 151 tokens/s ceiling", test_7b_bandwidth_ceiling },
+	{ "Llama-2-70B needs 2, 4 or no count of 80 GB GPUs", test_70b_gpus },
+	{ "a compute-bound prefill by hand", test_tiny_prefill_compute_bound },
+	{ "decode steps with the context growing by hand", test_tiny_decode_steps },
+	{ "a sliding window caps the KV cache", test_window_caps_kv },
+	{ "Mixtral at batch 1 reads its active parameters", test_mixtral_batch1_reads_active },
+	{ "energy is GPUs · TDP · makespan", test_energy },
+	{ "H100 is never slower than A100", test_h100_never_slower },
+	{ "measured decode reaches 57-66 % of the roofline", test_measured_below_roofline },
+	{ "the same inputs give the same result", test_deterministic },
 };
 
 CIM_TEST_MAIN("gpu", tests)

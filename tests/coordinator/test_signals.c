@@ -63,8 +63,8 @@ static void test_second_signal(void)
 }
 
 static const struct cim_test tests[] = {
-	{"SIGINT sets the flag, the reason names it", test_flag_and_reason},
-	{"a second SIGINT ends the process, a second SIGTERM does not", test_second_signal},
+	{ "SIGINT sets the flag, the reason names it", test_flag_and_reason },
+	{ "a second SIGINT ends the process, a second SIGTERM does not", test_second_signal },
 };
 
 CIM_TEST_MAIN("signals", tests)

@@ -322,7 +322,7 @@ static void test_empty_interval(void)
 
 	add(&c, 0, 10);
 	add(&c, 10, 10); /* at its end */
-	add(&c, 5, 5);   /* inside */
+	add(&c, 5, 5);	 /* inside */
 	add(&c, 20, 20); /* in the free space after */
 	CU_ASSERT(cim_exec_cal_check(&c));
 	CIM_ASSERT_EQ_U64(kept(&c), 1);

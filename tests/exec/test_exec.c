@@ -21,8 +21,8 @@ static const char tiny[] = "model: tiny-llama.json\n"
 			   "workload:\n  batch: 4\n  prompt_tokens: 16\n  generate_tokens: 6\n";
 
 /* The experiment text at path (parts named relative to it), with sets. */
-static struct cim_experiment *load_text(const char *path, const char *text,
-					const char *const *sets, size_t nsets)
+static struct cim_experiment *load_text(const char *path, const char *text, const char *const *sets,
+					size_t nsets)
 {
 	struct cim_files *files = cim_files_create(true);
 	struct cim_experiment *e = NULL;
@@ -70,7 +70,7 @@ static void run_exp(struct cim_experiment *e, uint32_t tp, uint32_t pp,
 	CU_ASSERT_TRUE(cim_part_fits(e, plan, &err));
 	CU_ASSERT_EQUAL_FATAL(cim_net_create(&e->net, plan->chips, &net, &err), 0);
 	struct cim_exec_stats st;
-	struct cim_exec_seq seqs[8] = {{0}};
+	struct cim_exec_seq seqs[8] = { { 0 } };
 	CU_ASSERT_EQUAL_FATAL(
 	    cim_exec_run(e, plan, net, comm, NULL, probe, probe ? 1 : 0, &st, seqs, &err), 0);
 	MPI_Gather(&st, sizeof(st), MPI_BYTE, out->stats, sizeof(st), MPI_BYTE, 0, comm);
@@ -94,7 +94,7 @@ static void run_case(const char *const *sets, size_t nsets, uint32_t tp, uint32_
 		     struct outcome *out)
 {
 	/* 8 tiles of 64: 512 crossbars, room for two tiny layers at tp 2 */
-	const char *all[8] = {"chip.tiles=8"};
+	const char *all[8] = { "chip.tiles=8" };
 	for (size_t i = 0; i < nsets && i < 7; i++)
 		all[i + 1] = sets[i];
 	run_exp(load_text("tests/data/part/mem.yaml", tiny, all, nsets + 1), tp, pp, NULL, out);
@@ -112,8 +112,8 @@ static void done(struct outcome *o)
  * taking exactly the sum of its steps' latencies from the chip model. */
 static void test_one_chip_exact(void)
 {
-	const char *sets[] = {"workload.batch=1", "chip.tiles=40",
-			      "interconnect.allow_unused=true"};
+	const char *sets[] = { "workload.batch=1", "chip.tiles=40",
+			       "interconnect.allow_unused=true" };
 	struct outcome o;
 
 	run_case(sets, 3, 1, 1, &o);
@@ -161,9 +161,9 @@ static void test_deterministic(void)
 /* Faster links never make a run slower. */
 static void test_bandwidth_monotone(void)
 {
-	const char *slow[] = {"interconnect.link.bandwidth_gb_per_s=1"};
-	const char *fast[] = {"interconnect.link.bandwidth_gb_per_s=2"};
-	const char *faster[] = {"interconnect.link.bandwidth_gb_per_s=4"};
+	const char *slow[] = { "interconnect.link.bandwidth_gb_per_s=1" };
+	const char *fast[] = { "interconnect.link.bandwidth_gb_per_s=2" };
+	const char *faster[] = { "interconnect.link.bandwidth_gb_per_s=4" };
 	struct outcome a, b, c;
 
 	run_case(slow, 1, 2, 2, &a);
@@ -205,7 +205,7 @@ static void test_energy_adds_up(void)
  * 2 %; and so does a pure pipeline of 4 micro-batches through 4 stages. */
 static void test_estimate_agrees(void)
 {
-	const char *one[] = {"workload.micro_batches=1"};
+	const char *one[] = { "workload.micro_batches=1" };
 	struct outcome o, q;
 
 	run_case(one, 1, 2, 2, &o);
@@ -358,14 +358,14 @@ static const struct cim_rec_op *pipe_find(uint32_t k, uint32_t m, const char *na
 }
 
 /* Start and end of one step, in ps. */
-#define PIPE_AT(k, m, name, s, e)                                                        \
-	do {                                                                             \
-		const struct cim_rec_op *o_ = pipe_find(k, m, name);                     \
-		CU_ASSERT_PTR_NOT_NULL(o_);                                              \
-		if (o_) {                                                                \
-			CIM_ASSERT_EQ_U64(o_->start_ps, s);                              \
-			CIM_ASSERT_EQ_U64(o_->end_ps, e);                                \
-		}                                                                        \
+#define PIPE_AT(k, m, name, s, e)                                                                  \
+	do {                                                                                       \
+		const struct cim_rec_op *o_ = pipe_find(k, m, name);                               \
+		CU_ASSERT_PTR_NOT_NULL(o_);                                                        \
+		if (o_) {                                                                          \
+			CIM_ASSERT_EQ_U64(o_->start_ps, s);                                        \
+			CIM_ASSERT_EQ_U64(o_->end_ps, e);                                          \
+		}                                                                                  \
 	} while (0)
 
 static const char pipe_exp[] = "model: pipe-llama.json\n"
@@ -376,7 +376,7 @@ static const char pipe_exp[] = "model: pipe-llama.json\n"
 
 static void test_two_stages_by_hand(void)
 {
-	const struct cim_exec_probe probe = {.ctx = &pipe_log, .pass = pipe_pass, .op = pipe_op};
+	const struct cim_exec_probe probe = { .ctx = &pipe_log, .pass = pipe_pass, .op = pipe_op };
 	struct outcome o;
 
 	memset(&pipe_log, 0, sizeof(pipe_log));
@@ -386,7 +386,7 @@ static void test_two_stages_by_hand(void)
 		CIM_ASSERT_EQ_U64(pipe_log.n, 60);
 		CIM_ASSERT_EQ_U64(pipe_log.pass_start[0][1], 0);
 		PIPE_AT(0, 0, "ffn_down", 516128, 656128);
-		PIPE_AT(0, 1, "embed", 10000, 12000);	  /* in mb0's qkv gap */
+		PIPE_AT(0, 1, "embed", 10000, 12000); /* in mb0's qkv gap */
 		PIPE_AT(0, 1, "attn_norm", 12000, 20000);
 		PIPE_AT(0, 1, "qkv_proj", 656128, 796128); /* waits for X0 */
 		PIPE_AT(0, 1, "ffn_residual", 1302256, 1304256);
@@ -442,12 +442,12 @@ static void test_two_stages_by_hand(void)
 int main(int argc, char **argv)
 {
 	static const struct cim_test tests[] = {
-	    {"one chip, one sequence: exact sums", test_one_chip_exact},
-	    {"the same run twice", test_deterministic},
-	    {"faster links never slow a run", test_bandwidth_monotone},
-	    {"energy adds up", test_energy_adds_up},
-	    {"run and estimate agree", test_estimate_agrees},
-	    {"two stages by hand", test_two_stages_by_hand},
+		{ "one chip, one sequence: exact sums", test_one_chip_exact },
+		{ "the same run twice", test_deterministic },
+		{ "faster links never slow a run", test_bandwidth_monotone },
+		{ "energy adds up", test_energy_adds_up },
+		{ "run and estimate agree", test_estimate_agrees },
+		{ "two stages by hand", test_two_stages_by_hand },
 	};
 	int rc;
 

@@ -14,10 +14,10 @@
 #include "interconnect.h"
 #include "test.h"
 
-#define MIB 1048576ull
-#define ALPHA 100000ull             /* ps, one hop */
-#define PS_PER_BYTE 10ull           /* at 100 GB/s */
-#define SER_MIB (MIB * PS_PER_BYTE) /* 10,485,760 ps */
+#define MIB	    1048576ull
+#define ALPHA	    100000ull		/* ps, one hop */
+#define PS_PER_BYTE 10ull		/* at 100 GB/s */
+#define SER_MIB	    (MIB * PS_PER_BYTE) /* 10,485,760 ps */
 
 static struct cim_net_spec spec; /* large (placement); tests fill it afresh */
 
@@ -57,8 +57,9 @@ static struct cim_net_coll_result coll(const struct cim_net *net, enum cim_net_c
 				       uint32_t group_size, const uint64_t *ready, uint64_t *fin,
 				       uint64_t *link_bytes)
 {
-	struct cim_net_coll_req req = { .coll = c, .algo = a, .bytes = bytes,
-					.group_size = group_size };
+	struct cim_net_coll_req req = {
+		.coll = c, .algo = a, .bytes = bytes, .group_size = group_size
+	};
 	struct cim_net_coll_result res = { 0 };
 	uint32_t ranks[64];
 	uint64_t zero[64] = { 0 };
@@ -498,8 +499,10 @@ static void test_shared_link(void)
 	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 4);
 	uint64_t fin[4], alone[2];
 	struct cim_net_coll_result r;
-	struct cim_net_coll_req req = { .coll = CIM_NET_ALLREDUCE, .algo = CIM_NET_ALGO_RING,
-					.bytes = 2 * MIB, .group_size = 2 };
+	struct cim_net_coll_req req = { .coll = CIM_NET_ALLREDUCE,
+					.algo = CIM_NET_ALGO_RING,
+					.bytes = 2 * MIB,
+					.group_size = 2 };
 	uint32_t ranks[4] = { 0, 2, 1, 3 };
 	uint64_t ready[4] = { 0 };
 	struct cim_err err;
@@ -518,8 +521,8 @@ static void test_shared_link(void)
 	for (int i = 0; i < 4; i++)
 		CIM_ASSERT_EQ_U64(fin[i], 42343040);
 	req.group_size = 0;
-	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 2, alone, NULL, &r,
-						 &err), 0);
+	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 2, alone, NULL, &r, &err),
+			      0);
 	CIM_ASSERT_EQ_U64(alone[0], 21371520);
 	cim_net_destroy(net);
 }
@@ -549,8 +552,10 @@ static void test_hierarchical(void)
 	struct cim_net_xfer x;
 	uint64_t fin[4];
 	struct cim_net_coll_result r;
-	struct cim_net_coll_req req = { .coll = CIM_NET_ALLREDUCE, .algo = CIM_NET_ALGO_RING,
-					.bytes = 2 * MIB, .group_size = 2 };
+	struct cim_net_coll_req req = { .coll = CIM_NET_ALLREDUCE,
+					.algo = CIM_NET_ALGO_RING,
+					.bytes = 2 * MIB,
+					.group_size = 2 };
 	uint32_t ranks[4] = { 0, 4, 1, 5 };
 	uint64_t ready[4] = { 0 };
 	struct cim_err err;
@@ -615,7 +620,8 @@ static void test_never_before_ready(void)
 
 			for (int c = 0; c < CIM_NET_NCOLL; c++)
 				for (int a = 0; a <= CIM_NET_ALGO_AUTO; a++) {
-					struct cim_net_coll_req req = { .coll = c, .algo = a,
+					struct cim_net_coll_req req = { .coll = c,
+									.algo = a,
 									.bytes = 1000003,
 									.root = n - 1 };
 					uint32_t ranks[12];
@@ -644,7 +650,8 @@ static void test_never_before_ready(void)
 static void test_collective_errors(void)
 {
 	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 6);
-	struct cim_net_coll_req req = { .coll = CIM_NET_ALLGATHER, .algo = CIM_NET_ALGO_TREE,
+	struct cim_net_coll_req req = { .coll = CIM_NET_ALLGATHER,
+					.algo = CIM_NET_ALGO_TREE,
 					.bytes = MIB };
 	uint32_t ranks[6] = { 0, 1, 2, 3, 4, 5 };
 	uint64_t ready[6] = { 0 }, fin[6];

@@ -99,8 +99,8 @@ static void test_shards_tp2(void)
 	CIM_ASSERT_EQ_U64(shard(last, CIM_ROLE_LM_HEAD)->crossbars, 64);
 	CIM_ASSERT_EQ_U64(last->crossbars, 208);
 	/* Fill of q: 256 · 128 weights · 2 cells / (16 · 64 · 64) = 1. */
-	CU_ASSERT_DOUBLE_EQUAL((double)shard(r, CIM_ROLE_Q_PROJ)->cells_used / (16.0 * 64 * 64), 1.0,
-			       1e-12);
+	CU_ASSERT_DOUBLE_EQUAL((double)shard(r, CIM_ROLE_Q_PROJ)->cells_used / (16.0 * 64 * 64),
+			       1.0, 1e-12);
 	/* KV: 2 sequences × (16 + 8 − 1) positions × K and V × 1 head × 64
 	 * × 1 byte × 1 layer = 5,888 bytes. */
 	CIM_ASSERT_EQ_U64(r->kv_bytes, 5888);
@@ -161,15 +161,17 @@ static void check_sum(const struct cim_experiment *e, uint32_t tp, uint32_t pp, 
 static void test_weights_add_up(void)
 {
 	struct cim_experiment *e = load(tiny, NULL, 0);
-	static const uint32_t splits[][3] = {{1, 1, 1}, {2, 4, 1}, {4, 2, 1}, {4, 1, 2}, {2, 3, 1}};
+	static const uint32_t splits[][3] = {
+		{ 1, 1, 1 }, { 2, 4, 1 }, { 4, 2, 1 }, { 4, 1, 2 }, { 2, 3, 1 }
+	};
 
 	for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++)
 		check_sum(e, splits[i][0], splits[i][1], splits[i][2]);
 	free(e);
 	/* GPT-2 (biases, learned positions, tied head) at tp 3, which splits
 	 * its 3072-wide FFN and 50257-word head unevenly; Mixtral's experts. */
-	static const char *const models[] = {"../../../configs/models/gpt2.json",
-					     "../../../configs/models/mixtral-8x7b.json"};
+	static const char *const models[] = { "../../../configs/models/gpt2.json",
+					      "../../../configs/models/mixtral-8x7b.json" };
 	for (size_t i = 0; i < 2; i++) {
 		char text[512];
 		snprintf(text, sizeof(text),
@@ -190,7 +192,7 @@ static void test_weights_add_up(void)
  * [3, 2, 3] would put 992 on the last. */
 static void test_balance_capacity(void)
 {
-	const char *sets[] = {"model.num_hidden_layers=8", "parallel.balance=capacity"};
+	const char *sets[] = { "model.num_hidden_layers=8", "parallel.balance=capacity" };
 	struct cim_experiment *e = load(tiny, sets, 2);
 	struct cim_part_plan *p = plan_of(e, 1, 3, 1);
 
@@ -208,7 +210,7 @@ static void test_balance_capacity(void)
  * within one layer's cost of every other stage's, for many splits. */
 static void test_balance_cost(void)
 {
-	const char *sets[] = {"model.num_hidden_layers=13"};
+	const char *sets[] = { "model.num_hidden_layers=13" };
 	struct cim_experiment *e = load(tiny, sets, 1);
 
 	for (uint32_t pp = 1; pp <= 13; pp++) {
@@ -247,7 +249,7 @@ static void test_balance_cost(void)
 
 static void test_balance_list(void)
 {
-	const char *ok[] = {"parallel.balance=list", "parallel.layers=[1, 3]", "parallel.pp=2"};
+	const char *ok[] = { "parallel.balance=list", "parallel.layers=[1, 3]", "parallel.pp=2" };
 	struct cim_experiment *e = load(tiny, ok, 3);
 	struct cim_part_plan *p = plan_of(e, 1, 2, 1);
 	struct cim_err err;
@@ -260,8 +262,8 @@ static void test_balance_list(void)
 
 	/* A list for other stages than the split has is refused by the plan;
 	 * a list that does not add up is refused when the file is read. */
-	const char *other[] = {"parallel.balance=list", "parallel.layers=[1, 1, 2]",
-			       "parallel.pp=3"};
+	const char *other[] = { "parallel.balance=list", "parallel.layers=[1, 1, 2]",
+				"parallel.pp=3" };
 	e = load(tiny, other, 3);
 	CU_ASSERT_EQUAL(cim_part_plan(e, 1, 2, 1, &p, &err), -1);
 	CIM_ASSERT_HAS(err.msg, "parallel.layers lists 3 stages but the split has 2");
@@ -283,7 +285,7 @@ static void test_refusals(void)
 	CIM_ASSERT_HAS(err.msg, "dp 3 exceeds the batch of 2 sequences");
 	CU_ASSERT_PTR_NULL(p);
 	free(e);
-	const char *mb[] = {"workload.micro_batches=2"};
+	const char *mb[] = { "workload.micro_batches=2" };
 	e = load(tiny, mb, 1);
 	/* batch 2 over dp 2: one sequence a replica, so 2 micro-batches cannot be */
 	CU_ASSERT_EQUAL(cim_part_plan(e, 1, 1, 2, &p, &err), -1);
@@ -318,14 +320,14 @@ static void test_min_chips(void)
 	CIM_ASSERT_EQ_U64(tp, 4);
 	CIM_ASSERT_EQ_U64(pp, 2);
 	/* The manual split does not fit: the message says so and suggests it. */
-	const char *sets[] = {"parallel.tp=2", "parallel.pp=2", "interconnect.allow_unused=true"};
+	const char *sets[] = { "parallel.tp=2", "parallel.pp=2", "interconnect.allow_unused=true" };
 	free(e);
 	e = load(tiny, sets, 3);
 	CU_ASSERT_EQUAL(cim_part_choose(e, 0, &p, &err), -1);
 	CIM_ASSERT_HAS(err.msg, "needs 352 crossbars but tiny-64 has 256");
 	CIM_ASSERT_HAS(err.msg, "The fewest tiny-64 chips that hold tiny-llama: 8 (tp 4, pp 2)");
 	free(e);
-	const char *ms[] = {"parallel.strategy=min-chips"};
+	const char *ms[] = { "parallel.strategy=min-chips" };
 	e = load(tiny, ms, 1);
 	CU_ASSERT_EQUAL_FATAL(cim_part_choose(e, 0, &p, &err), 0);
 	CIM_ASSERT_EQ_U64(p->chips, 8);
@@ -375,8 +377,8 @@ static void test_pack(void)
  */
 static void test_estimate_one_chip(void)
 {
-	const char *sets[] = {"workload.batch=1", "interconnect.allow_unused=true",
-			      "chip.tiles=40"};
+	const char *sets[] = { "workload.batch=1", "interconnect.allow_unused=true",
+			       "chip.tiles=40" };
 	struct cim_experiment *e = load(tiny, sets, 3);
 	struct cim_part_plan *p = plan_of(e, 1, 1, 1);
 	struct cim_part_estimate est;
@@ -470,17 +472,17 @@ static void test_enumerate(void)
 int main(void)
 {
 	static const struct cim_test tests[] = {
-	    {"shards at tp 2", test_shards_tp2},
-	    {"KV heads replicated when tp > KV heads", test_kv_heads_replicated},
-	    {"weights add up to the model's", test_weights_add_up},
-	    {"capacity balance by hand", test_balance_capacity},
-	    {"cost balance within a layer", test_balance_cost},
-	    {"explicit layer list", test_balance_list},
-	    {"refusals", test_refusals},
-	    {"fewest chips", test_min_chips},
-	    {"pack and unpack", test_pack},
-	    {"estimate on one chip", test_estimate_one_chip},
-	    {"enumeration and strategies", test_enumerate},
+		{ "shards at tp 2", test_shards_tp2 },
+		{ "KV heads replicated when tp > KV heads", test_kv_heads_replicated },
+		{ "weights add up to the model's", test_weights_add_up },
+		{ "capacity balance by hand", test_balance_capacity },
+		{ "cost balance within a layer", test_balance_cost },
+		{ "explicit layer list", test_balance_list },
+		{ "refusals", test_refusals },
+		{ "fewest chips", test_min_chips },
+		{ "pack and unpack", test_pack },
+		{ "estimate on one chip", test_estimate_one_chip },
+		{ "enumeration and strategies", test_enumerate },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }

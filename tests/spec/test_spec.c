@@ -64,9 +64,9 @@ static int load_model_text(const char *text, struct cim_model_spec *m, struct ci
 	return rc;
 }
 
-#define PARTS \
-	"model: ../../configs/models/gpt2.json\n" \
-	"chip: ../../configs/chips/llm-class.yaml\n" \
+#define PARTS                                                                                      \
+	"model: ../../configs/models/gpt2.json\n"                                                  \
+	"chip: ../../configs/chips/llm-class.yaml\n"                                               \
 	"interconnect: ../../configs/interconnects/ucie-ring.yaml\n"
 
 /* An experiment whose workload.batch line (line 5) reads `batch: V`. */
@@ -249,25 +249,25 @@ static void test_bad_words(void)
 			-1);
 	CIM_ASSERT_HAS(err.msg, "mem.yaml:4: colour: unknown key in experiment; the keys are:");
 	/* Unknown enum word, with a suggestion. */
-	CU_ASSERT_EQUAL(load_exp_text(PARTS "workload:\n  batch: 4\n  prompt_tokens: 16\n"
-					    "  generate_tokens: 4\nparallel:\n  strategy: tp-frist\n",
+	CU_ASSERT_EQUAL(load_exp_text(PARTS
+				      "workload:\n  batch: 4\n  prompt_tokens: 16\n"
+				      "  generate_tokens: 4\nparallel:\n  strategy: tp-frist\n",
 				      NULL, 0, &e, &err),
 			-1);
 	CIM_ASSERT_HAS(err.msg, "mem.yaml:9: parallel.strategy: expected one of manual,");
 	CIM_ASSERT_HAS(err.msg, "did you mean 'tp-first'?");
 	/* Missing required key. */
-	CU_ASSERT_EQUAL(load_exp_text(PARTS "workload:\n  batch: 4\n  generate_tokens: 4\n", NULL,
-				      0, &e, &err),
-			-1);
+	CU_ASSERT_EQUAL(
+	    load_exp_text(PARTS "workload:\n  batch: 4\n  generate_tokens: 4\n", NULL, 0, &e, &err),
+	    -1);
 	CIM_ASSERT_HAS(err.msg, "mem.yaml:5: workload: missing key 'prompt_tokens'");
 	/* A missing part. */
 	CU_ASSERT_EQUAL(load_exp_text("model: ../../configs/models/gpt2.json\n", NULL, 0, &e, &err),
 			-1);
 	CIM_ASSERT_HAS(err.msg, "missing key 'chip'");
 	/* Duplicate key. */
-	CU_ASSERT_EQUAL(load_exp_text(PARTS "workload:\n  batch: 4\n  batch: 5\n", NULL, 0, &e,
-				      &err),
-			-1);
+	CU_ASSERT_EQUAL(
+	    load_exp_text(PARTS "workload:\n  batch: 4\n  batch: 5\n", NULL, 0, &e, &err), -1);
 	CIM_ASSERT_HAS(err.msg, "mem.yaml:6: key 'batch' is given twice");
 	CU_ASSERT_PTR_NULL(e);
 }

@@ -44,15 +44,15 @@ static struct cim_study *load_ok(struct cim_files *files)
 
 static void test_study_read(void)
 {
-	struct cim_files *files = files_with(
-	    "experiment: tiny.yaml\n"
-	    "chips: [8, 16]\n"
-	    "splits: [best-throughput, tp-first]\n"
-	    "set:\n  workload.generate_tokens: 4\n"
-	    "axes:\n"
-	    "  workload.batch: [1, 2]\n"
-	    "  interconnect: [../../../configs/interconnects/ucie-ring.yaml]\n"
-	    "  parallel.layers: [[1, 3]]\n");
+	struct cim_files *files =
+	    files_with("experiment: tiny.yaml\n"
+		       "chips: [8, 16]\n"
+		       "splits: [best-throughput, tp-first]\n"
+		       "set:\n  workload.generate_tokens: 4\n"
+		       "axes:\n"
+		       "  workload.batch: [1, 2]\n"
+		       "  interconnect: [../../../configs/interconnects/ucie-ring.yaml]\n"
+		       "  parallel.layers: [[1, 3]]\n");
 	struct cim_study *s = load_ok(files);
 
 	CU_ASSERT_STRING_EQUAL(s->name, "mem-study"); /* after the file */
@@ -89,31 +89,33 @@ static void test_study_errors(void)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-	    {"experiment: tiny.yaml\nchips: 8\nsplits: alll\n",
-	     STUDY ":3: splits: expected all, a strategy"},
-	    {"experiment: tiny.yaml\naxis:\n  workload.batch: [1]\n",
-	     STUDY ":2: axis: unknown key in study; did you mean 'axes'?"},
-	    {"chips: 8\n", "missing key 'experiment'"},
-	    {"experiment: tiny.yaml\nchips: 8\nsplits: [[2, 4]]\n",
-	     "give either chips or [tp, pp] splits, not both"},
-	    {"experiment: tiny.yaml\nsplits: all\n", "all needs the chip counts"},
-	    {"experiment: tiny.yaml\nsplits: best-energy\n",
-	     "a strategy chooses a split for a number of chips"},
-	    {"experiment: tiny.yaml\naxes:\n  parallel.tp: [1, 2]\n",
-	     STUDY ":3: axes: 'parallel.tp' is set by the study's chips and splits"},
-	    {"experiment: tiny.yaml\naxes:\n  workload.batch: 8\n",
-	     STUDY ":3: axes.workload.batch: expected a list of 1 to 64 values"},
-	    {"experiment: tiny.yaml\nchips: [8, 8]\nsplits: all\n", "8 chips is listed twice"},
-	    {"experiment: tiny.yaml\nchips: [0]\n", "chips: expected a whole number from 1"},
-	    {"experiment: tiny.yaml\nset:\n  workload.batch: 2\naxes:\n  workload.batch: [1]\n",
-	     "workload.batch is both an axis and under set (line 3)"},
-	    {"experiment: tiny.yaml\nsplits: [[2, 0]]\n",
-	     "splits: expected a whole number from 1"},
+		{ "experiment: tiny.yaml\nchips: 8\nsplits: alll\n",
+		  STUDY ":3: splits: expected all, a strategy" },
+		{ "experiment: tiny.yaml\naxis:\n  workload.batch: [1]\n",
+		  STUDY ":2: axis: unknown key in study; did you mean 'axes'?" },
+		{ "chips: 8\n", "missing key 'experiment'" },
+		{ "experiment: tiny.yaml\nchips: 8\nsplits: [[2, 4]]\n",
+		  "give either chips or [tp, pp] splits, not both" },
+		{ "experiment: tiny.yaml\nsplits: all\n", "all needs the chip counts" },
+		{ "experiment: tiny.yaml\nsplits: best-energy\n",
+		  "a strategy chooses a split for a number of chips" },
+		{ "experiment: tiny.yaml\naxes:\n  parallel.tp: [1, 2]\n",
+		  STUDY ":3: axes: 'parallel.tp' is set by the study's chips and splits" },
+		{ "experiment: tiny.yaml\naxes:\n  workload.batch: 8\n",
+		  STUDY ":3: axes.workload.batch: expected a list of 1 to 64 values" },
+		{ "experiment: tiny.yaml\nchips: [8, 8]\nsplits: all\n",
+		  "8 chips is listed twice" },
+		{ "experiment: tiny.yaml\nchips: [0]\n", "chips: expected a whole number from 1" },
+		{ "experiment: tiny.yaml\nset:\n  workload.batch: 2\naxes:\n  workload.batch: "
+		  "[1]\n",
+		  "workload.batch is both an axis and under set (line 3)" },
+		{ "experiment: tiny.yaml\nsplits: [[2, 0]]\n",
+		  "splits: expected a whole number from 1" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct cim_files *files = files_with(cases[i].text);
 		struct cim_study *s = NULL;
-		struct cim_err err = {{0}};
+		struct cim_err err = { { 0 } };
 		CU_ASSERT(cim_spec_load_study(files, STUDY, &s, &err) < 0);
 		CU_ASSERT_PTR_NULL(s);
 		CIM_ASSERT_HAS(err.msg, cases[i].want);
@@ -180,8 +182,9 @@ static void test_expand_bad_value(void)
 
 	CU_ASSERT(cim_sweep_expand(files, s, 8, &pts, &n, &err) < 0);
 	CU_ASSERT_PTR_NULL(pts);
-	CIM_ASSERT_HAS(err.msg, STUDY ": point 1 (batch=two tp4 pp2): command line (--set "
-				    "workload.batch=two): workload.batch: expected a whole number");
+	CIM_ASSERT_HAS(err.msg,
+		       STUDY ": point 1 (batch=two tp4 pp2): command line (--set "
+			     "workload.batch=two): workload.batch: expected a whole number");
 	free(s);
 	cim_files_destroy(files);
 }
@@ -226,10 +229,10 @@ static void test_expand_all(void)
  *   round 3: #5 (2) at 0 */
 static void test_schedule(void)
 {
-	struct cim_sweep_point pts[7] = {{0}};
-	static const uint32_t chips[7] = {8, 4, 2, 4, 6, 2, 16};
-	static const uint32_t want_round[6] = {0, 2, 1, 2, 1, 3};
-	static const uint32_t want_first[6] = {0, 0, 6, 4, 0, 0};
+	struct cim_sweep_point pts[7] = { { 0 } };
+	static const uint32_t chips[7] = { 8, 4, 2, 4, 6, 2, 16 };
+	static const uint32_t want_round[6] = { 0, 2, 1, 2, 1, 3 };
+	static const uint32_t want_first[6] = { 0, 0, 6, 4, 0, 0 };
 	uint32_t round[7], first[7];
 
 	for (int i = 0; i < 7; i++) {
@@ -254,13 +257,13 @@ static void test_schedule(void)
  *   6: did not run */
 static void test_mark(void)
 {
-	static const double tps[7] = {100, 120, 90, 50, 60, 100, 0};
-	static const double mj[7] = {5, 6, 7, 3, 8, 5, 0};
-	static const uint32_t chips[7] = {8, 8, 8, 4, 8, 8, 8};
-	static const bool best[7] = {false, true, false, true, true, false, false};
-	static const bool front[7] = {true, true, false, true, false, true, false};
-	struct cim_sweep_point pts[7] = {{0}};
-	struct cim_sweep_result res[7] = {{0}};
+	static const double tps[7] = { 100, 120, 90, 50, 60, 100, 0 };
+	static const double mj[7] = { 5, 6, 7, 3, 8, 5, 0 };
+	static const uint32_t chips[7] = { 8, 8, 8, 4, 8, 8, 8 };
+	static const bool best[7] = { false, true, false, true, true, false, false };
+	static const bool front[7] = { true, true, false, true, false, true, false };
+	struct cim_sweep_point pts[7] = { { 0 } };
+	struct cim_sweep_result res[7] = { { 0 } };
 
 	for (int i = 0; i < 7; i++) {
 		pts[i].chips = chips[i];
@@ -300,7 +303,7 @@ static void test_csv(void)
 					     "axes:\n  workload.batch: [1, 2]\n");
 	struct cim_study *s = load_ok(files);
 	struct cim_sweep_point *pts = NULL;
-	struct cim_sweep_result res[4] = {{0}};
+	struct cim_sweep_result res[4] = { { 0 } };
 	struct cim_err err;
 	char *buf = NULL;
 	size_t n = 0, len = 0, lines = 0, header = 0;
@@ -340,13 +343,13 @@ static void test_csv_field(void)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-	    {"", ""},
-	    {"plain text", "plain text"},
-	    {"a,b", "\"a,b\""},
-	    {"say \"hi\"", "\"say \"\"hi\"\"\""},
-	    {"\"", "\"\"\"\""},
-	    {"two\nlines", "\"two\nlines\""},
-	    {"cr\rhere", "\"cr\rhere\""},
+		{ "", "" },
+		{ "plain text", "plain text" },
+		{ "a,b", "\"a,b\"" },
+		{ "say \"hi\"", "\"say \"\"hi\"\"\"" },
+		{ "\"", "\"\"\"\"" },
+		{ "two\nlines", "\"two\nlines\"" },
+		{ "cr\rhere", "\"cr\rhere\"" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -365,15 +368,15 @@ static void test_csv_field(void)
 }
 
 static const struct cim_test tests[] = {
-    {"a study file is read strictly", test_study_read},
-    {"bad study files are refused with file, line and key", test_study_errors},
-    {"points: axes × splits, infeasible and too big kept with the reason", test_expand},
-    {"a value the experiment refuses names the point", test_expand_bad_value},
-    {"splits: all lists every split of the chip count", test_expand_all},
-    {"rounds: largest first, first fit, by hand", test_schedule},
-    {"best per chip count and the Pareto front, by hand", test_mark},
-    {"CSV: one row per point, all as wide as the header", test_csv},
-    {"a CSV field is quoted as RFC 4180 says", test_csv_field},
+	{ "a study file is read strictly", test_study_read },
+	{ "bad study files are refused with file, line and key", test_study_errors },
+	{ "points: axes × splits, infeasible and too big kept with the reason", test_expand },
+	{ "a value the experiment refuses names the point", test_expand_bad_value },
+	{ "splits: all lists every split of the chip count", test_expand_all },
+	{ "rounds: largest first, first fit, by hand", test_schedule },
+	{ "best per chip count and the Pareto front, by hand", test_mark },
+	{ "CSV: one row per point, all as wide as the header", test_csv },
+	{ "a CSV field is quoted as RFC 4180 says", test_csv_field },
 };
 
 CIM_TEST_MAIN("sweep", tests)

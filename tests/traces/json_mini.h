@@ -18,10 +18,10 @@ enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
 struct jval {
 	enum jtype t;
 	bool b;
-	char *s;            /* string value, or a number's text */
-	size_t n;           /* items of an array or object */
+	char *s;  /* string value, or a number's text */
+	size_t n; /* items of an array or object */
 	struct jval *items;
-	char **keys;        /* object keys */
+	char **keys; /* object keys */
 };
 
 struct jparser {
@@ -67,8 +67,10 @@ static inline bool jlit(struct jparser *j, const char *lit)
 
 static inline int jhex(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 static inline bool jhex4(struct jparser *j, unsigned *out)
@@ -143,14 +145,30 @@ static inline bool jstring(struct jparser *j, char **out)
 			char e = *j->p++;
 			unsigned cp;
 			switch (e) {
-			case '"': buf[n++] = '"'; break;
-			case '\\': buf[n++] = '\\'; break;
-			case '/': buf[n++] = '/'; break;
-			case 'b': buf[n++] = '\b'; break;
-			case 'f': buf[n++] = '\f'; break;
-			case 'n': buf[n++] = '\n'; break;
-			case 'r': buf[n++] = '\r'; break;
-			case 't': buf[n++] = '\t'; break;
+			case '"':
+				buf[n++] = '"';
+				break;
+			case '\\':
+				buf[n++] = '\\';
+				break;
+			case '/':
+				buf[n++] = '/';
+				break;
+			case 'b':
+				buf[n++] = '\b';
+				break;
+			case 'f':
+				buf[n++] = '\f';
+				break;
+			case 'n':
+				buf[n++] = '\n';
+				break;
+			case 'r':
+				buf[n++] = '\r';
+				break;
+			case 't':
+				buf[n++] = '\t';
+				break;
 			case 'u':
 				if (!jhex4(j, &cp)) {
 					free(buf);
@@ -182,8 +200,11 @@ static inline bool jstring(struct jparser *j, char **out)
 			continue;
 		}
 		/* raw UTF-8: check the sequence */
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-			     : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t len = c < 0x80		  ? 1
+			     : (c & 0xe0) == 0xc0 ? 2
+			     : (c & 0xf0) == 0xe0 ? 3
+			     : (c & 0xf8) == 0xf0 ? 4
+						  : 0;
 		if (!len || (size_t)(j->end - j->p) < len || (len == 2 && c < 0xc2)) {
 			free(buf);
 			return jfail(j, "invalid UTF-8");

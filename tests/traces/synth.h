@@ -26,7 +26,7 @@
 #include "traces.h"
 
 #define SYN_RANKS  3
-#define SYN_MB     2
+#define SYN_MB	   2
 #define SYN_STEPS  3
 #define SYN_PASSES (SYN_MB * SYN_STEPS)
 #define SYN_RUN_ID 4242u
@@ -120,8 +120,8 @@ static inline struct syn_ev *syn_msg(struct syn_ev *e, uint64_t depart, uint32_t
 	return e + 1;
 }
 
-static inline struct syn_ev *syn_coll(struct syn_ev *e, uint64_t ready, int32_t layer,
-				      uint32_t mb, uint32_t step)
+static inline struct syn_ev *syn_coll(struct syn_ev *e, uint64_t ready, int32_t layer, uint32_t mb,
+				      uint32_t step)
 {
 	memset(e, 0, sizeof(*e));
 	e->type = CIM_TREC_COLL;

@@ -22,7 +22,7 @@
 struct readback {
 	struct cim_trace_rec *v;
 	size_t n;
-	int rc;                 /* 0 = read to the end, -1 = error */
+	int rc; /* 0 = read to the end, -1 = error */
 	bool partial;
 	char note[512];
 	struct cim_err err;
@@ -140,10 +140,13 @@ static void test_crc32c(void)
  * class boundary. */
 static void test_msgpack_encoding(void)
 {
-	static const uint64_t u[] = { 0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295u,
-				      4294967296u, UINT64_MAX };
-	static const int64_t s[] = { -1, -32, -33, -128, -129, -32768, -32769, INT32_MIN,
-				     (int64_t)INT32_MIN - 1, INT64_MIN, 0, 127, 128, INT32_MAX };
+	static const uint64_t u[] = { 0,     1,	    127,	 128,	      255,	 256,
+				      65535, 65536, 4294967295u, 4294967296u, UINT64_MAX };
+	static const int64_t s[] = { -1,	-32,	   -33,
+				     -128,	-129,	   -32768,
+				     -32769,	INT32_MIN, (int64_t)INT32_MIN - 1,
+				     INT64_MIN, 0,	   127,
+				     128,	INT32_MAX };
 	static const double d[] = { 0.0, -0.0, 1.5, 2.85e-11, 1e300 };
 	static const uint32_t a[] = { 0, 9, 15, 16, 65535, 65536 };
 	static const size_t sl[] = { 0, 5, 31, 32, 127 };
@@ -153,17 +156,17 @@ static void test_msgpack_encoding(void)
 
 	memset(text, 'x', sizeof(text));
 /* SAME(pack, mine): msgpack-c's packer and our encoder give one byte string. */
-#define SAME(pack, mine)                                                                \
-	do {                                                                            \
-		msgpack_sbuffer sb;                                                     \
-		msgpack_packer pk;                                                      \
-		msgpack_sbuffer_init(&sb);                                              \
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);                   \
-		pack;                                                                   \
-		end = mine;                                                             \
-		if ((size_t)(end - buf) != sb.size || memcmp(buf, sb.data, sb.size))    \
-			bad++;                                                          \
-		msgpack_sbuffer_destroy(&sb);                                           \
+#define SAME(pack, mine)                                                                           \
+	do {                                                                                       \
+		msgpack_sbuffer sb;                                                                \
+		msgpack_packer pk;                                                                 \
+		msgpack_sbuffer_init(&sb);                                                         \
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);                              \
+		pack;                                                                              \
+		end = mine;                                                                        \
+		if ((size_t)(end - buf) != sb.size || memcmp(buf, sb.data, sb.size))               \
+			bad++;                                                                     \
+		msgpack_sbuffer_destroy(&sb);                                                      \
 	} while (0)
 	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
 		SAME(msgpack_pack_uint64(&pk, u[i]), mp_uint(buf, u[i]));
@@ -533,8 +536,9 @@ static void test_truncated_everywhere(void)
 		read_all(cut, 0, &rb);
 		if (rb.rc != 0 || !rb.partial || rb.n != whole || !strstr(rb.note, "byte offset")) {
 			if (!bad)
-				fprintf(stderr, "\n  cut at %zu: rc %d partial %d, %zu records "
-						"(%zu expected): %s%s\n",
+				fprintf(stderr,
+					"\n  cut at %zu: rc %d partial %d, %zu records "
+					"(%zu expected): %s%s\n",
 					len, rb.rc, rb.partial, rb.n, whole, rb.note, rb.err.msg);
 			bad++;
 		}
@@ -988,8 +992,8 @@ static void export_and_check(const char *dir, struct export_check *k)
 		if (strcmp(ph, "X") == 0) {
 			long long ts = jps(e, "ts"), dur = jps(e, "dur");
 			CU_ASSERT(ts >= 0 && dur >= 0);
-			sp[nsp++] = (struct xspan){ jgetll(e, "pid"), jgetll(e, "tid"), ts,
-						    ts + dur };
+			sp[nsp++] =
+			    (struct xspan){ jgetll(e, "pid"), jgetll(e, "tid"), ts, ts + dur };
 			k->x++;
 		} else if (strcmp(ph, "s") == 0) {
 			sid[k->s++] = jgetll(e, "id");
@@ -1177,7 +1181,7 @@ static bool find_slice(const struct jval *doc, const char *name, long long pid, 
 	const struct jval *e = find_event(doc, "X", name, pid);
 	if (!e)
 		return false;
-	*out = (struct xspan){pid, jgetll(e, "tid"), jps(e, "ts"), jps(e, "ts") + jps(e, "dur")};
+	*out = (struct xspan){ pid, jgetll(e, "tid"), jps(e, "ts"), jps(e, "ts") + jps(e, "dur") };
 	return true;
 }
 
@@ -1329,9 +1333,8 @@ static void test_run_directory(void)
 
 /* ------------------------------------------------------------ summary */
 
-static const struct cim_trace_summary_row *find_row(const struct cim_trace_summary *s,
-						    uint32_t rank, const char *kind,
-						    const char *name)
+static const struct cim_trace_summary_row *
+find_row(const struct cim_trace_summary *s, uint32_t rank, const char *kind, const char *name)
 {
 	for (size_t i = 0; i < s->nrows; i++)
 		if (s->rows[i].rank == rank && strcmp(s->rows[i].kind, kind) == 0 &&
@@ -1395,8 +1398,10 @@ static void test_summary(void)
 	FILE *f = open_memstream(&buf, &len);
 	CU_ASSERT(cim_trace_summary_csv(s, f) == 0);
 	fclose(f);
-	CU_ASSERT(strncmp(buf, "rank,stage,tp,replica,chip,kind,name,count,records,busy_ps,"
-			       "busy_share,energy_j\n", 76) == 0);
+	CU_ASSERT(strncmp(buf,
+			  "rank,stage,tp,replica,chip,kind,name,count,records,busy_ps,"
+			  "busy_share,energy_j\n",
+			  76) == 0);
 	CIM_ASSERT_HAS(buf,
 		       "\n0,0,0,0,test-chip,matmul,q_proj,12,12,12000,0.0975609756,2.85e-11\n");
 	CIM_ASSERT_HAS(buf, "\n2,1,0,0,test-chip,matmul,lm_head,6,6,6000,0.0487804878,5.25e-12\n");
