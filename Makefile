@@ -2,8 +2,10 @@
 #
 # Both install the Debian packages cimsim needs when they are missing
 # (tools/setup.sh), configure and build with CMake, then run.  `make test`
+# first checks that the C files are formatted (`make format-check`), then
 # runs every test twice: in the normal build and in a build with
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# AddressSanitizer and UndefinedBehaviorSanitizer.  `make format` formats
+# the C files with the pinned clang-format 14 (tools/format-check.sh).
 
 BUILD     ?= build
 SAN_BUILD ?= build-san
@@ -14,7 +16,7 @@ CMAKE_FLAGS = -DCIM_WERROR=$(WERROR)
 DEMO_RANKS ?= 8
 DEMO      ?= configs/experiments/llama2-7b-8chips.yaml
 
-.PHONY: all setup build build-san demo test test-fast clean
+.PHONY: all setup build build-san demo test test-fast format-check format clean
 
 all: build
 
@@ -32,14 +34,23 @@ build-san: setup
 demo: build
 	sh tools/mpirun.sh -np $(DEMO_RANKS) $(BUILD)/coordinator/cimsim run $(DEMO)
 
-# Every test in the normal build, then again under the sanitizers.
-test: build build-san
+# The formatting check, then every test in the normal build, then again
+# under the sanitizers.
+test: format-check build build-san
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # Only the normal build, for a quick check while developing.
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Fails listing the C files clang-format 14 would change (.clang-format).
+format-check: setup
+	sh tools/format-check.sh
+
+# Formats those files in place; review with git diff.
+format: setup
+	sh tools/format-check.sh --fix
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages cimsim needs when any is missing: directly
 # as root, with sudo otherwise; when neither can, says which to install.
+# clang-format-14 is the formatter the C files are checked with
+# (tools/format-check.sh), pinned by version: not the unversioned clang-format.
 set -eu
 
 PKGS="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libuv1-dev \
-libmsgpack-dev libcunit1-dev libyaml-dev gnuplot-nox"
+libmsgpack-dev libcunit1-dev libyaml-dev gnuplot-nox clang-format-14"
 
 missing=""
 for p in $PKGS; do
