@@ -87,16 +87,21 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 
 	fprintf(f, "\n  %-28s %20s %10s\n", "parameters", cim_fmt_count(s.params, a, sizeof(a)),
 		cim_fmt_si((double)s.params, b, sizeof(b)));
+	/* always: shown even at 0 (the LM head, tied to the embedding) */
 	const struct {
 		const char *name;
 		uint64_t v;
+		bool always;
 	} kinds[] = {
-		{ "attention", s.params_attention }, { "FFN", s.params_ffn },
-		{ "router", s.params_router },	     { "embeddings", s.params_embedding },
-		{ "LM head", s.params_lm_head },     { "norms", s.params_norm },
+		{ "attention", s.params_attention, false },
+		{ "FFN", s.params_ffn, false },
+		{ "router", s.params_router, false },
+		{ "embeddings", s.params_embedding, false },
+		{ "LM head", s.params_lm_head, true },
+		{ "norms", s.params_norm, false },
 	};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if (!kinds[i].v && strcmp(kinds[i].name, "LM head") != 0)
+		if (!kinds[i].v && !kinds[i].always)
 			continue;
 		fprintf(f, "    %-26s %20s %10s%s\n", kinds[i].name,
 			cim_fmt_count(kinds[i].v, a, sizeof(a)),
