@@ -4,6 +4,7 @@
  * do not depend on a reduction tree.  Definitions: docs/results.md.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +34,40 @@ static struct cim_dist dist(double *v, size_t n)
 	return d;
 }
 
+/*
+ * The invariants of one rank's statistics: no class of resource was busy
+ * longer than its resources × the makespan (a resource serves one thing at
+ * a time), and the chip was not active longer than the makespan.  So every
+ * utilisation and the bubble fraction lie in [0, 1] by construction.
+ */
+static int check_rank(const struct cim_exec_stats *s, uint64_t makespan, struct cim_err *err)
+{
+	static const char *const what[CIM_BUSY_NCLASS] = { "digital unit", "KV memory port",
+							   "link port", "crossbars" };
+
+	for (int c = 0; c < CIM_BUSY_NCLASS; c++) {
+		uint64_t count = c == CIM_BUSY_XBAR ? (s->xbar_groups ? s->xbar_groups : 1) : 1;
+		if (s->busy_ps[c] > makespan * count)
+			return cim_err_set(err,
+					   "internal error: rank %u's %s busy %" PRIu64
+					   " ps, more than %" PRIu64
+					   " resource%s × the makespan %" PRIu64
+					   " ps; please report it with the experiment",
+					   s->rank, what[c], s->busy_ps[c], count,
+					   count == 1 ? "" : "s", makespan);
+	}
+	if (s->active_ps > makespan || s->end_ps > makespan)
+		return cim_err_set(err,
+				   "internal error: rank %u active %" PRIu64
+				   " ps or ending at %" PRIu64 " ps, after the makespan %" PRIu64
+				   " ps; please report it",
+				   s->rank, s->active_ps, s->end_ps, makespan);
+	return 0;
+}
+
 int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan *plan,
 		     const struct cim_exec_stats *stats, uint32_t n,
-		     const struct cim_exec_seq *seqs, struct cim_results *r)
+		     const struct cim_exec_seq *seqs, struct cim_results *r, struct cim_err *err)
 {
 	const struct cim_workload_spec *w = &e->workload;
 	const uint32_t B = w->batch, G = w->generate_tokens;
@@ -46,13 +78,20 @@ int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan 
 	if (!v || !r->chip_j) {
 		free(v);
 		free(r->chip_j);
-		return -1;
+		return cim_err_set(err, "out of memory for the results");
 	}
 	r->e = e;
 	r->plan = plan;
 	for (uint32_t i = 0; i < n; i++)
 		if (stats[i].end_ps > r->makespan_ps)
 			r->makespan_ps = stats[i].end_ps;
+	for (uint32_t i = 0; i < n; i++) {
+		if (check_rank(&stats[i], r->makespan_ps, err) < 0) {
+			free(v);
+			cim_results_free(r);
+			return -1;
+		}
+	}
 	const double T = (double)r->makespan_ps * 1e-12;
 	const double leak_w = cim_chip_static_w(&e->chip);
 	for (uint32_t i = 0; i < n; i++) {

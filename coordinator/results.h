@@ -47,10 +47,13 @@ struct cim_results {
 };
 
 /* Folds n ranks' stats and the per-sequence times into r (r->chip_j is
- * malloc'd: free with cim_results_free). */
+ * malloc'd: free with cim_results_free).  Fails with err when out of memory
+ * or when a rank's statistics break an invariant (a resource busy longer
+ * than the makespan, a fraction outside [0, 1]): that is a bug, named with
+ * the rank and the numbers, never a figure to print. */
 int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan *plan,
 		     const struct cim_exec_stats *stats, uint32_t n,
-		     const struct cim_exec_seq *seqs, struct cim_results *r);
+		     const struct cim_exec_seq *seqs, struct cim_results *r, struct cim_err *err);
 void cim_results_free(struct cim_results *r);
 
 void cim_results_text(FILE *f, const struct cim_results *r);

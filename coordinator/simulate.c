@@ -118,8 +118,8 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 	MPI_Reduce(&cpu, &cpu_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
 	MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
 	if (rank == 0) {
-		if (cim_results_make(e, plan, stats, (uint32_t)ranks, all, r) < 0) {
-			rc = cim_err_set(err, "out of memory for the results");
+		if (cim_results_make(e, plan, stats, (uint32_t)ranks, all, r, err) < 0) {
+			rc = -1;
 		} else {
 			r->ranks = ranks;
 			r->wall_s = wall_max;

@@ -61,6 +61,8 @@ struct run {
 	struct memo *memo;	     /* MEMO_SLOTS replays of this group's collectives */
 	uint64_t *memo_times;	     /* 2 · tp times per slot: ready and finish offsets */
 	uint64_t *kv_pos;	     /* positions cached per micro-batch */
+	uint64_t *arrived;	     /* latest input arrival per micro-batch */
+	uint64_t horizon;	     /* no later step starts before it */
 	uint64_t kv_room;	     /* bytes the KV cache may take */
 	uint64_t kv_per_pos;	     /* bytes per position per sequence */
 	uint64_t kv_held;	     /* bytes the KV cache holds now */
@@ -210,7 +212,7 @@ struct memo {
 	bool used;
 	uint32_t coll, algo;
 	uint64_t bytes;
-	double energy_pj;
+	struct cim_net_coll_result res;
 };
 
 static size_t memo_slot(uint32_t coll, uint64_t bytes, const uint64_t *rel, uint32_t n)
@@ -225,8 +227,8 @@ static size_t memo_slot(uint32_t coll, uint64_t bytes, const uint64_t *rel, uint
 
 /* The group's replay of req from r->ready into r->finish, reused when it
  * was made before. */
-static int replay(struct run *r, const struct cim_net_coll_req *req, uint32_t *algo_out,
-		  double *energy_out)
+static int replay(struct run *r, const struct cim_net_coll_req *req,
+		  const struct cim_net_coll_result **res_out)
 {
 	const uint32_t tp = r->plan->tp;
 	uint64_t base = UINT64_MAX;
@@ -245,17 +247,21 @@ static int replay(struct run *r, const struct cim_net_coll_req *req, uint32_t *a
 				       r->err) < 0)
 			return -1;
 		memcpy(rel, r->ready, tp * sizeof(*rel));
-		*m = (struct memo){ .used = true,
-				    .coll = req->coll,
-				    .algo = res.algo,
-				    .bytes = req->bytes,
-				    .energy_pj = res.energy_pj };
+		*m = (struct memo){
+			.used = true, .coll = req->coll, .bytes = req->bytes, .res = res
+		};
 	}
 	for (uint32_t i = 0; i < tp; i++)
 		r->finish[i] = fin[i] + base;
-	*algo_out = m->algo;
-	*energy_out = m->energy_pj;
+	*res_out = &m->res;
 	return 0;
+}
+
+/* Member i's share of a group's total n over p members: the remainder goes
+ * to the first members, so the shares add up to n exactly. */
+static uint64_t share(uint64_t n, uint32_t p, uint32_t i)
+{
+	return n / p + (i < n % p ? 1 : 0);
 }
 
 /* One collective of the TP group: ready times exchanged, then replayed. */
@@ -266,8 +272,7 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	struct cim_net_coll_req req = { .coll = o->coll,
 					.algo = CIM_NET_ALGO_AUTO,
 					.bytes = o->bytes };
-	uint32_t algo;
-	double energy;
+	const struct cim_net_coll_result *res;
 
 	if (!r->opts->interruptible) {
 		MPI_Allgather(&t, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm);
@@ -281,7 +286,7 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 					   "rank %u: interrupted at step %u in a collective",
 					   r->me->rank, k);
 	}
-	if (replay(r, &req, &algo, &energy) < 0)
+	if (replay(r, &req, &res) < 0)
 		return -1;
 	uint64_t end = r->finish[r->me->tp_index];
 	assert(end >= t);
@@ -289,7 +294,7 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		.ready_ps = t,
 		.finish_ps = end,
 		.coll = o->coll,
-		.algo = algo,
+		.algo = res->algo,
 		.group = r->me->group_first,
 		.group_size = tp,
 		.layer = o->layer,
@@ -297,7 +302,9 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		.step = k,
 		.phase = p->phase,
 		.bytes = o->bytes,
-		.energy_pj = energy / tp,
+		.sent_bytes = share(res->bytes, tp, r->me->tp_index),
+		.link_bytes = share(res->link_bytes, tp, r->me->tp_index),
+		.energy_pj = res->energy_pj / tp,
 	};
 	probe_coll(r, &rec);
 	*end_out = end;
@@ -449,11 +456,20 @@ static int run_pass(struct run *r, uint32_t m, uint32_t k, uint32_t npasses,
 			    &p, &t) < 0)
 			return -1;
 	}
-	/* Passes arrive in program order: nothing later starts before t. */
+	/* A micro-batch's inputs arrive in order (each pass needs the one
+	 * before it), but another micro-batch's next input may arrive earlier
+	 * than this one: no later step starts before the earliest of the
+	 * micro-batches' latest arrivals, the horizon. */
+	r->arrived[m] = t;
+	uint64_t horizon = t;
+	for (uint32_t i = 0; i < plan->micro_batches; i++)
+		horizon = r->arrived[i] < horizon ? r->arrived[i] : horizon;
+	assert(horizon >= r->horizon);
+	r->horizon = horizon;
 	for (uint32_t i = 0; i < r->nres; i++)
-		cim_exec_cal_prune(&r->cal[i], t);
+		cim_exec_cal_prune(&r->cal[i], horizon);
 	const struct cim_rec_pass pass = {
-		.start_ps = t, .micro_batch = m, .step = k, .phase = p.phase
+		.start_ps = t, .horizon_ps = horizon, .micro_batch = m, .step = k, .phase = p.phase
 	};
 	probe_pass(r, &pass);
 
@@ -514,10 +530,11 @@ static int setup(struct run *r)
 	r->ready = calloc(plan->tp, sizeof(*r->ready));
 	r->finish = calloc(plan->tp, sizeof(*r->finish));
 	r->kv_pos = calloc(plan->micro_batches, sizeof(*r->kv_pos));
+	r->arrived = calloc(plan->micro_batches, sizeof(*r->arrived));
 	r->memo = calloc(MEMO_SLOTS, sizeof(*r->memo));
 	r->memo_times = calloc((size_t)MEMO_SLOTS * 2 * plan->tp, sizeof(*r->memo_times));
-	if (!r->cal || !r->group || !r->ready || !r->finish || !r->kv_pos || !r->memo ||
-	    !r->memo_times)
+	if (!r->cal || !r->group || !r->ready || !r->finish || !r->kv_pos || !r->arrived ||
+	    !r->memo || !r->memo_times)
 		return cim_err_set(r->err, "rank %u: out of memory", me->rank);
 	for (uint32_t i = 0; i < plan->tp; i++)
 		r->group[i] = me->group_first + i;
@@ -563,6 +580,7 @@ static void teardown(struct run *r)
 	free(r->ready);
 	free(r->finish);
 	free(r->kv_pos);
+	free(r->arrived);
 	free(r->memo);
 	free(r->memo_times);
 	if (r->tp_comm != MPI_COMM_NULL)

@@ -89,8 +89,9 @@ struct cim_exec_stats {
 					      collectives */
 	double phase_pj[CIM_PHASE_N];	   /* dynamic, prefill and decode */
 	uint64_t steps, msgs, colls;	   /* events */
-	uint64_t bytes_sent;		   /* activations and tokens sent */
-	uint64_t link_bytes;		   /* bytes × hops of its sends */
+	uint64_t bytes_sent;		   /* activations and tokens sent, and its
+					      share of its collectives' transfers */
+	uint64_t link_bytes;		   /* bytes × hops of those */
 	uint64_t kv_peak;		   /* most KV bytes held at once */
 	uint64_t ops_macs;		   /* MACs of the crossbar and attention steps */
 };

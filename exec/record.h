@@ -71,14 +71,16 @@ struct cim_rec_coll {
 	uint32_t group_size;
 	int32_t layer;
 	uint32_t micro_batch, step, phase;
-	uint64_t bytes;
-	double energy_pj; /* this member's share: total / group_size */
+	uint64_t bytes;	     /* the collective's size */
+	uint64_t sent_bytes; /* this member's share of the bytes its transfers move */
+	uint64_t link_bytes; /* this member's share of those bytes × hops */
+	double energy_pj;    /* this member's share: total / group_size */
 };
 
 /* One pass of one micro-batch through the chip, reported as it begins. */
 struct cim_rec_pass {
-	uint64_t start_ps; /* its input arrived: no step of it, nor of a later
-			      pass, starts before */
+	uint64_t start_ps;   /* its input arrived: no step of it starts before */
+	uint64_t horizon_ps; /* no step of it nor of a later pass starts before */
 	uint32_t micro_batch, step, phase;
 	uint32_t pad;
 };

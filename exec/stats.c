@@ -25,7 +25,7 @@ static void on_pass(void *ctx, const struct cim_rec_pass *r)
 {
 	struct exec_stats *s = ctx;
 
-	cim_exec_cal_prune(&s->any, r->start_ps);
+	cim_exec_cal_prune(&s->any, r->horizon_ps);
 }
 
 static void on_op(void *ctx, const struct cim_rec_op *r)
@@ -74,6 +74,8 @@ static void on_coll(void *ctx, const struct cim_rec_coll *r)
 
 	st->energy_pj[CIM_E_INTERCONNECT] += r->energy_pj;
 	st->phase_pj[r->phase] += r->energy_pj;
+	st->bytes_sent += r->sent_bytes;
+	st->link_bytes += r->link_bytes;
 	st->colls++;
 	if (r->finish_ps > st->end_ps)
 		st->end_ps = r->finish_ps;

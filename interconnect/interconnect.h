@@ -59,7 +59,9 @@ bool cim_net_link_get(const struct cim_net *net, uint32_t id, struct cim_net_lin
  * The route from rank src to rank dst: writes up to cap link ids in order
  * into links (may be NULL when cap is 0) and returns the hop count (0 when
  * src == dst).  Shortest paths; dimension order (columns first) on meshes
- * and tori; ties go the positive way round.
+ * and tori.  A tie (half-way round a ring or a torus dimension) goes the
+ * positive way when the source's position (on a torus, its coordinate in
+ * that dimension) is even and the negative way when it is odd.
  */
 uint32_t cim_net_route(const struct cim_net *net, uint32_t src, uint32_t dst, uint32_t *links,
 		       uint32_t cap);
@@ -119,8 +121,10 @@ struct cim_net_coll_result {
 	enum cim_net_algo algo; /* the algorithm replayed (auto resolved) */
 	uint32_t steps;		/* steps of the schedule */
 	uint64_t finish_max_ps; /* the last member's finish */
-	uint64_t link_bytes;	/* Σ bytes · hops over every flow */
-	double energy_pj;	/* Σ bytes · 8 · pJ/bit over every hop */
+	uint64_t bytes;		/* Σ bytes over every flow (every transfer of the schedule) */
+	uint64_t link_bytes;	/* Σ bytes · hops over every flow: the traffic on links */
+	double energy_pj; /* Σ bytes · 8 · pJ/bit over every hop (= link_bytes · 8 · pJ/bit
+			     on a net of one link kind) */
 };
 
 /*

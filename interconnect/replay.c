@@ -171,6 +171,7 @@ static int replay(const struct cim_net *net, const struct sched *s, uint32_t p,
 	if (!w.route_off || !w.out_flows || !w.t || !w.nt)
 		goto err_oom;
 	memcpy(w.t, ready, n * sizeof(*w.t));
+	res->bytes = 0;
 	res->link_bytes = 0;
 	res->energy_pj = 0;
 	for (size_t st = 0, b = 0; st < s->nsteps; b = s->step_end[st++]) {
@@ -229,6 +230,7 @@ static int replay(const struct cim_net *net, const struct sched *s, uint32_t p,
 			ser = net_ser_ps(f->bytes, bw);
 			w.nt[src] = max_u64(w.nt[src], w.t[src] + ser);
 			w.nt[dst] = max_u64(w.nt[dst], w.t[src] + lat + ser);
+			res->bytes += f->bytes;
 			res->link_bytes += f->bytes * (w.route_off[k + 1] - w.route_off[k]);
 			res->energy_pj += (double)f->bytes * 8.0 * pj;
 		}

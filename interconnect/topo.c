@@ -29,12 +29,22 @@ static bool ring_ends(const struct level *lv, uint32_t id, uint32_t *from, uint3
 	return true;
 }
 
-/* The shorter way round; half-way goes clockwise. */
+/*
+ * The shorter way round.  A half-way flow (d = n/2, both ways equally long)
+ * goes clockwise when its source a is even and counter-clockwise when a is
+ * odd.  Always clockwise would put every half-way flow of a step on the
+ * clockwise links and leave the others idle: halving-doubling's first step
+ * on a ring of 8 (i → i+4 for all i) would load each clockwise link with
+ * 8 · 4 / 8 = 4 flows; split by parity, each link of either direction
+ * carries 2.  The rule is a function of the source alone, so every member
+ * computes the same route (docs/interconnect-model.md, "Topologies and
+ * routes").
+ */
 static uint32_t ring_route(const struct level *lv, uint32_t a, uint32_t b, uint32_t *ids)
 {
 	uint32_t n = lv->n, d = (b + n - a) % n, h = 0;
 
-	if (d <= n - d)
+	if (d < n - d || (d == n - d && a % 2 == 0))
 		for (uint32_t k = 0; k < d; k++)
 			ids[h++] = 2 * ((a + k) % n);
 	else
@@ -97,7 +107,9 @@ static bool torus_ends(const struct level *lv, uint32_t id, uint32_t *from, uint
 }
 
 /* Dimension order: columns (x) first, then rows (y).  On a torus each
- * dimension goes the shorter way, half-way going the positive way. */
+ * dimension goes the shorter way; half-way round a dimension goes the
+ * positive way when the source's coordinate in that dimension is even, the
+ * negative way when odd, balancing both directions as on a ring. */
 static uint32_t grid_route(const struct level *lv, bool wrap, uint32_t a, uint32_t b, uint32_t *ids)
 {
 	uint32_t h = 0, p = a;
@@ -109,7 +121,10 @@ static uint32_t grid_route(const struct level *lv, bool wrap, uint32_t a, uint32
 		uint32_t fwd = (cb + len - ca) % len, steps, dir;
 
 		if (wrap) {
-			dir = fwd <= len - fwd ? 0 : 1;
+			if (fwd != len - fwd)
+				dir = fwd < len - fwd ? 0 : 1;
+			else
+				dir = ca % 2; /* half-way: even positive, odd negative */
 			steps = dir == 0 ? fwd : len - fwd;
 		} else {
 			dir = cb >= ca ? 0 : 1;

@@ -79,7 +79,8 @@ static void run_exp(struct cim_experiment *e, uint32_t tp, uint32_t pp,
 		out->ran = true;
 		CU_ASSERT_EQUAL(cim_part_estimate(e, plan, net, &out->est, &err), 0);
 		CU_ASSERT_EQUAL(
-		    cim_results_make(e, plan, out->stats, plan->chips, out->seqs, &out->res), 0);
+		    cim_results_make(e, plan, out->stats, plan->chips, out->seqs, &out->res, &err),
+		    0);
 		out->plan = plan;
 		out->e = e;
 	} else {
@@ -197,6 +198,13 @@ static void test_energy_adds_up(void)
 		CIM_ASSERT_REL(phases, o.res.energy_j, 1e-12);
 		CU_ASSERT(o.res.comp_j[CIM_E_INTERCONNECT] > 0);
 		CU_ASSERT(o.res.comp_j[CIM_E_ADC] > 0);
+		/* One kind of link: every joule on links is bits × hops × pJ/bit,
+		 * so link bytes (sends and all-reduces of the tp-2 groups alike)
+		 * times 8 × pJ/bit is the interconnect's energy. */
+		const double pj_bit = o.e->net.level[0].link.energy_pj_per_bit;
+		CIM_ASSERT_REL(o.res.comp_j[CIM_E_INTERCONNECT] * 1e12,
+			       (double)o.res.link_bytes * 8 * pj_bit, 1e-9);
+		CU_ASSERT(o.res.link_bytes >= o.res.bytes_sent);
 	}
 	done(&o);
 }

@@ -84,7 +84,11 @@ static void test_ring_routes(void)
 	struct cim_net_link l;
 
 	/* 0 → 3: 3 hops clockwise (links 0, 2, 4); 0 → 5: 8 − 5 = 3 hops the
-	 * other way; 0 → 4: half-way, 4 hops, clockwise by rule. */
+	 * other way; 0 → 4 and 1 → 5 are half-way, 4 hops: clockwise from the
+	 * even source 0 (links 2i for i = 0..3: 0, 2, 4, 6; the last 3 → 4),
+	 * counter-clockwise from the odd source 1 (1 → 0 → 7 → 6 → 5: links
+	 * 2i + 1 for i = 1, 0, 7, 6: 3, 1, 15, 13; the first 1 → 0, the last
+	 * 6 → 5). */
 	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 3, ids, 8), 3);
 	CIM_ASSERT_EQ_U64(ids[0], 0);
 	CIM_ASSERT_EQ_U64(ids[2], 4);
@@ -93,7 +97,24 @@ static void test_ring_routes(void)
 	CIM_ASSERT_EQ_U64(l.from, 0);
 	CIM_ASSERT_EQ_U64(l.to, 7);
 	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 4, ids, 8), 4);
-	CIM_ASSERT_EQ_U64(ids[0] % 2, 0);
+	CIM_ASSERT_EQ_U64(ids[0], 0);
+	CIM_ASSERT_EQ_U64(ids[1], 2);
+	CIM_ASSERT_EQ_U64(ids[2], 4);
+	CIM_ASSERT_EQ_U64(ids[3], 6);
+	CU_ASSERT(cim_net_link_get(net, ids[3], &l));
+	CIM_ASSERT_EQ_U64(l.from, 3);
+	CIM_ASSERT_EQ_U64(l.to, 4);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 1, 5, ids, 8), 4);
+	CIM_ASSERT_EQ_U64(ids[0], 3);
+	CIM_ASSERT_EQ_U64(ids[1], 1);
+	CIM_ASSERT_EQ_U64(ids[2], 15);
+	CIM_ASSERT_EQ_U64(ids[3], 13);
+	CU_ASSERT(cim_net_link_get(net, ids[0], &l));
+	CIM_ASSERT_EQ_U64(l.from, 1);
+	CIM_ASSERT_EQ_U64(l.to, 0);
+	CU_ASSERT(cim_net_link_get(net, ids[3], &l));
+	CIM_ASSERT_EQ_U64(l.from, 6);
+	CIM_ASSERT_EQ_U64(l.to, 5);
 	CIM_ASSERT_EQ_U64(cim_net_route(net, 6, 6, ids, 8), 0);
 	CIM_ASSERT_EQ_U64(cim_net_max_hops(net), 4); /* ⌊8/2⌋ */
 	cim_net_destroy(net);
@@ -136,6 +157,29 @@ static void test_mesh_torus_hops(void)
 	CU_ASSERT(cim_net_link_get(net, ids[0], &l));
 	CIM_ASSERT_EQ_U64(l.to, 3);
 	CIM_ASSERT_EQ_U64(cim_net_max_hops(net), 4);
+	/* Half-way in a dimension goes the positive way from an even
+	 * coordinate, the negative way from an odd one (link 4p + dir; dir 0
+	 * +x, 1 −x, 2 +y, 3 −y).  0 (0,0) → 10 (2,2): x = 0 even, +x 0 → 1 → 2
+	 * (links 0, 4); y = 0 even, +y 2 → 6 → 10 (links 10, 26).
+	 * 5 (1,1) → 15 (3,3): x = 1 odd, −x 5 → 4 → 7 (links 21, 17, the
+	 * second wrapping (0,1) → (3,1)); y = 1 odd, −y 7 → 3 → 15 (links 31,
+	 * 15, the second wrapping (3,0) → (3,3)). */
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 0, 10, ids, 16), 4);
+	CIM_ASSERT_EQ_U64(ids[0], 0);
+	CIM_ASSERT_EQ_U64(ids[1], 4);
+	CIM_ASSERT_EQ_U64(ids[2], 10);
+	CIM_ASSERT_EQ_U64(ids[3], 26);
+	CIM_ASSERT_EQ_U64(cim_net_route(net, 5, 15, ids, 16), 4);
+	CIM_ASSERT_EQ_U64(ids[0], 21);
+	CIM_ASSERT_EQ_U64(ids[1], 17);
+	CIM_ASSERT_EQ_U64(ids[2], 31);
+	CIM_ASSERT_EQ_U64(ids[3], 15);
+	CU_ASSERT(cim_net_link_get(net, ids[1], &l));
+	CIM_ASSERT_EQ_U64(l.from, 4);
+	CIM_ASSERT_EQ_U64(l.to, 7);
+	CU_ASSERT(cim_net_link_get(net, ids[3], &l));
+	CIM_ASSERT_EQ_U64(l.from, 3);
+	CIM_ASSERT_EQ_U64(l.to, 15);
 	cim_net_destroy(net);
 
 	/* No dims: 8 ranks make a near-square 4×2 mesh; 0 → 7 (3,1): 4 hops. */
@@ -242,6 +286,10 @@ static void test_ring_allreduce_on_ring(void)
 	CIM_ASSERT_EQ_U64(lb[0], 14 * MIB);
 	CIM_ASSERT_EQ_U64(lb[14], 14 * MIB);
 	CIM_ASSERT_EQ_U64(lb[1], 0);
+	/* Bytes of all transfers: 2(p−1) steps, each of p flows of n/p:
+	 * 14 · 8 · 1 MiB = 112 MiB; every flow is one hop, so the traffic on
+	 * links (bytes · hops) is the same 112 MiB = 8 · 14 MiB. */
+	CIM_ASSERT_EQ_U64(r.bytes, 14 * 8 * MIB);
 	CIM_ASSERT_EQ_U64(r.link_bytes, 8 * 14 * MIB);
 	CIM_ASSERT_REL(r.energy_pj, 469762048.0, 1e-12);
 	free(lb);
@@ -508,23 +556,164 @@ static void test_shared_link(void)
 	struct cim_err err;
 
 	/*
-	 * Two groups {0, 2} and {1, 3} all-reduce at once on a ring of 4.  Each
-	 * partner is half-way round, so every flow goes clockwise over 2 links:
-	 * 0→2 over 0→1, 1→2;  2→0 over 2→3, 3→0;  1→3 over 1→2, 2→3;  3→1
-	 * over 3→0, 0→1.  Every link carries exactly two flows, so each flow
-	 * gets B/2.  p = 2, n = 2 MiB: two steps of a 1 MiB chunk, each
-	 * 2α + 2·σ = 200,000 + 20,971,520 = 21,171,520; in all 42,343,040 ps.
-	 * Alone, one group takes 2·(2α + σ) = 2 · 10,685,760 = 21,371,520.
+	 * Two groups {0, 2} and {1, 3} all-reduce at once on a ring of 4
+	 * (link 2i: i → i+1, 2i+1: i → i−1).  Each partner is half-way round:
+	 * the even sources go clockwise, the odd ones counter-clockwise:
+	 *   0→2 over 0→1, 1→2 (links 0, 2);   2→0 over 2→3, 3→0 (links 4, 6);
+	 *   1→3 over 1→0, 0→3 (links 3, 1);   3→1 over 3→2, 2→1 (links 7, 5).
+	 * The four flows use the eight links once each: nothing is shared, and
+	 * each group takes what it takes alone.  p = 2, n = 2 MiB: two steps of
+	 * a 1 MiB chunk, each 2α + σ = 200,000 + 10,485,760 = 10,685,760; in
+	 * all 21,371,520 ps.  (Had every half-way flow gone clockwise, each
+	 * clockwise link would carry two flows: 2 · (2α + 2σ) = 42,343,040.)
 	 */
 	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 4, fin, NULL, &r, &err),
 			      0);
 	for (int i = 0; i < 4; i++)
-		CIM_ASSERT_EQ_U64(fin[i], 42343040);
+		CIM_ASSERT_EQ_U64(fin[i], 21371520);
 	req.group_size = 0;
 	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 2, alone, NULL, &r, &err),
 			      0);
 	CIM_ASSERT_EQ_U64(alone[0], 21371520);
 	cim_net_destroy(net);
+}
+
+static void test_shared_link_even_sources(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 8);
+	uint64_t fin[4], alone[2];
+	struct cim_net_coll_result r;
+	struct cim_net_coll_req req = { .coll = CIM_NET_ALLREDUCE,
+					.algo = CIM_NET_ALGO_RING,
+					.bytes = 2 * MIB,
+					.group_size = 2 };
+	uint32_t ranks[4] = { 0, 4, 2, 6 };
+	uint64_t ready[4] = { 0 };
+	struct cim_err err;
+
+	/*
+	 * Two groups {0, 4} and {2, 6} on a ring of 8: every partner is
+	 * half-way round and every source even, so all four flows go clockwise
+	 * over 4 links: 0→4 over i → i+1 for i = 0..3, 4→0 for i = 4..7, 2→6
+	 * for i = 2..5, 6→2 for i = 6, 7, 0, 1.  Each clockwise link lies on
+	 * exactly two of them (link 2→3 on 0→4 and 2→6, link 0→1 on 0→4 and
+	 * 6→2 …), so each flow gets B/2.  p = 2, n = 2 MiB: two steps of a
+	 * 1 MiB chunk, each 4α + 2σ = 400,000 + 20,971,520 = 21,371,520; in
+	 * all 42,743,040 ps.  Alone, {0, 4} takes 2 · (4α + σ)
+	 * = 2 · 10,885,760 = 21,771,520.
+	 */
+	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 4, fin, NULL, &r, &err),
+			      0);
+	for (int i = 0; i < 4; i++)
+		CIM_ASSERT_EQ_U64(fin[i], 42743040);
+	req.group_size = 0;
+	CU_ASSERT_EQUAL_FATAL(cim_net_collective(net, &req, ranks, ready, 2, alone, NULL, &r, &err),
+			      0);
+	CIM_ASSERT_EQ_U64(alone[0], 21771520);
+	CIM_ASSERT_EQ_U64(alone[1], 21771520);
+	cim_net_destroy(net);
+}
+
+static void test_hd_allreduce_on_ring(void)
+{
+	struct cim_net *net = make(flat(CIM_NET_TOPO_RING), 8);
+	uint64_t fin[8], *lb = calloc(cim_net_nlinks(net), sizeof(*lb));
+	struct cim_net_coll_result r;
+
+	/*
+	 * Halving-doubling all-reduce, p = 8, n = 8 MiB, on a ring of 8 (link
+	 * 2i: i → i+1, 2i+1: i → i−1).  Halving exchanges with i ^ 4, i ^ 2,
+	 * i ^ 1, sending n/2, n/4, n/8; doubling retraces them.
+	 *   Distance 4 (i → i+4, all half-way): the even sources 0, 2, 4, 6 go
+	 *   clockwise over 4 links, the odd ones counter-clockwise.  Clockwise
+	 *   link j → j+1 lies on the flows from s = j, j−1, j−2, j−3, two of
+	 *   which are even: 2 flows a link, in each direction.  Each flow gets
+	 *   B/2: 4α + (4 MiB)/(B/2) = 400,000 + 83,886,080 = 84,286,080.
+	 *   Distance 2: i with bit 1 clear (0, 1, 4, 5) sends to i+2 clockwise,
+	 *   the others to i−2 counter-clockwise; 0→2 and 1→3 share 1→2, 4→6
+	 *   and 5→7 share 5→6, 2→0 and 3→1 share 2→1, 6→4 and 7→5 share 6→5:
+	 *   every flow gets B/2: 2α + (2 MiB)/(B/2) = 200,000 + 41,943,040
+	 *   = 42,143,040.
+	 *   Distance 1: i ↔ i ^ 1, one hop each on its own link: α + σ(1 MiB)
+	 *   = 100,000 + 10,485,760 = 10,585,760.
+	 * Every member is alike in every step, so the time is
+	 * 2 · (84,286,080 + 42,143,040 + 10,585,760) = 2 · 137,014,880
+	 * = 274,029,760 ps.  (All half-way flows clockwise would put 4 flows on
+	 * each clockwise link: 4α + 4 MiB/(B/4) = 168,172,160 per distance-4
+	 * step, 441,801,920 ps in all.)
+	 */
+	r = coll(net, CIM_NET_ALLREDUCE, CIM_NET_ALGO_HD, 8 * MIB, 8, 0, NULL, fin, lb);
+	CIM_ASSERT_EQ_U64(r.steps, 6);
+	for (int i = 0; i < 8; i++)
+		CIM_ASSERT_EQ_U64(fin[i], 274029760);
+	/*
+	 * Traffic.  Bytes: 8 flows a step, 2 · (4 + 2 + 1) MiB each over the
+	 * six steps: 8 · 14 MiB = 112 MiB.  Bytes · hops: distance 4: 8 · 4 MiB
+	 * · 4 = 128 MiB, distance 2: 8 · 2 MiB · 2 = 32 MiB, distance 1:
+	 * 8 · 1 MiB = 8 MiB; twice: 2 · 168 = 336 MiB.  Energy: 336 MiB · 8 ·
+	 * 0.5 pJ = 352,321,536 · 4 = 1,409,286,144 pJ.
+	 * Link 0 (0 → 1): distance 4 from sources 0 and 6 (4 MiB each),
+	 * distance 2 from source 0 (2 MiB), distance 1 from 0 (1 MiB): 11 MiB,
+	 * twice: 22 MiB.  Link 1 (0 → 7): distance 4 from the odd sources whose
+	 * path 1 → … → 5 or 3 → … → 7 passes it, 1 and 3 (4 MiB each), nothing
+	 * at distance 2 or 1: 8 MiB, twice: 16 MiB.
+	 */
+	CIM_ASSERT_EQ_U64(r.bytes, 112 * MIB);
+	CIM_ASSERT_EQ_U64(r.link_bytes, 336 * MIB);
+	CIM_ASSERT_REL(r.energy_pj, 1409286144.0, 1e-12);
+	CIM_ASSERT_EQ_U64(lb[0], 22 * MIB);
+	CIM_ASSERT_EQ_U64(lb[1], 16 * MIB);
+	free(lb);
+	cim_net_destroy(net);
+}
+
+static void test_traffic_matches_energy(void)
+{
+	static const enum cim_net_topo topos[] = { CIM_NET_TOPO_RING, CIM_NET_TOPO_MESH2D,
+						   CIM_NET_TOPO_TORUS2D, CIM_NET_TOPO_SWITCH,
+						   CIM_NET_TOPO_FULL };
+
+	/*
+	 * On a net of one link kind energy = Σ bits · hops · pJ/bit, so
+	 * link_bytes · 8 · 0.5 pJ/bit must equal energy_pj; the per-link bytes
+	 * add up to link_bytes; every flow crosses at least one link, so
+	 * bytes ≤ link_bytes.  Every algorithm and collective, 6 and 8 members
+	 * (the values are integers far below 2⁵³: exact in a double).
+	 */
+	for (size_t t = 0; t < sizeof(topos) / sizeof(topos[0]); t++)
+		for (uint32_t n = 6; n <= 8; n += 2) {
+			struct cim_net *net = make(flat(topos[t]), n);
+			uint32_t nl = cim_net_nlinks(net);
+			uint64_t fin[8], *lb = calloc(nl, sizeof(*lb));
+
+			CU_ASSERT_PTR_NOT_NULL_FATAL(lb);
+			for (int c = 0; c < CIM_NET_NCOLL; c++)
+				for (int a = 0; a < CIM_NET_NALGO; a++) {
+					struct cim_net_coll_req req = { .coll = c,
+									.algo = a,
+									.bytes = 1000003 };
+					uint32_t ranks[8];
+					uint64_t ready[8] = { 0 }, sum = 0;
+					struct cim_net_coll_result res;
+					struct cim_err err;
+
+					for (uint32_t i = 0; i < n; i++)
+						ranks[i] = i;
+					memset(lb, 0, nl * sizeof(*lb));
+					if (cim_net_collective(net, &req, ranks, ready, n, fin, lb,
+							       &res, &err))
+						continue; /* tree all-gather, hd on 6 … */
+					for (uint32_t l = 0; l < nl; l++)
+						sum += lb[l];
+					CU_ASSERT(res.bytes > 0);
+					CU_ASSERT(res.bytes <= res.link_bytes);
+					CIM_ASSERT_EQ_U64(sum, res.link_bytes);
+					CIM_ASSERT_REL(res.energy_pj,
+						       (double)res.link_bytes * 8 * 0.5, 1e-12);
+				}
+			free(lb);
+			cim_net_destroy(net);
+		}
 }
 
 /* ------------------------------------------------------------ hierarchical */
@@ -838,7 +1027,10 @@ static const struct cim_test tests[] = {
 	{ "auto picks the fastest", test_auto },
 	{ "one late member delays the ring", test_ring_skew },
 	{ "ring laid on a line", test_ring_on_mesh_contention },
-	{ "contention on a shared link", test_shared_link },
+	{ "half-way partners on a ring of 4 share no link", test_shared_link },
+	{ "contention on a shared link", test_shared_link_even_sources },
+	{ "hd all-reduce on a ring: half-way flows split both ways", test_hd_allreduce_on_ring },
+	{ "link traffic matches energy; bytes per link add up", test_traffic_matches_energy },
 	{ "hierarchical", test_hierarchical },
 	{ "finish never before ready; shifted ready, shifted finish", test_never_before_ready },
 	{ "collective errors", test_collective_errors },
