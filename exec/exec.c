@@ -485,12 +485,18 @@ static int run_pass(struct run *r, uint32_t m, uint32_t k, uint32_t npasses,
 		r->capops = n;
 		cim_part_program(r->e, plan, me, &p, r->ops, n);
 	}
+	/* Each step starts once the one before it ended, or with it when it
+	 * reads the same input (with_prev); the next waits for the group. */
+	uint64_t group_ready = t;
 	for (size_t i = 0; i < n; i++) {
 		const struct cim_prog_op *o = &r->ops[i];
-		int rc = o->kind == CIM_PROG_COLL ? collective(r, o, t, &p, m, k, &t)
-						  : compute(r, o, t, &p, m, k, &t);
+		uint64_t from = o->with_prev ? group_ready : t, end = from;
+		int rc = o->kind == CIM_PROG_COLL ? collective(r, o, from, &p, m, k, &end)
+						  : compute(r, o, from, &p, m, k, &end);
 		if (rc < 0)
 			return -1;
+		group_ready = from;
+		t = o->with_prev && t > end ? t : end;
 	}
 	if (exec_stats_failed(&r->stats))
 		return cim_err_set(r->err, "rank %u: out of memory for statistics", me->rank);
@@ -622,7 +628,7 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 	st->replica = r.me->replica;
 	st->stage = r.me->stage;
 	st->tp_index = r.me->tp_index;
-	st->xbar_groups = r.me->nlayers + (r.me->head ? 1 : 0);
+	st->xbar_groups = cim_part_xbar_groups(r.me);
 	if (setup(&r) < 0)
 		goto out;
 

@@ -12,6 +12,7 @@
  * and multiplied.  Nothing here contends: the executor's run is the ground
  * truth when resources are shared.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -88,8 +89,8 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 	for (uint32_t i = 0; i < tp; i++) {
 		const struct cim_part_rank *r = &plan->ranks[base + i];
 		struct parts pr;
-		uint64_t busy[CIM_RES_XBAR0 + 2] = { 0 };
-		uint64_t seg[3] = { 0 };
+		uint64_t busy[CIM_RES_XBAR0 + CIM_PART_MAX_SHARDS + 1] = { 0 };
+		uint64_t seg[3] = { 0 }, group[3] = { 0 };
 		size_t k[3] = { 0 };
 
 		part_program(e, plan, r, p, &pr);
@@ -115,13 +116,21 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 				k[where]++;
 				continue;
 			}
-			seg[where] += o->ps;
+			/* A step that starts with the one before it (K and V with Q)
+			 * adds only what it lasts beyond the group so far. */
+			if (!o->with_prev) {
+				seg[where] += o->ps;
+				group[where] = o->ps;
+			} else if (o->ps > group[where]) {
+				seg[where] += o->ps - group[where];
+				group[where] = o->ps;
+			}
 			cim_chip_energy_add(&c.energy, &o->energy, (double)times);
-			/* Layer crossbars are one resource per layer: not summed over
-			 * the layers; the head's is its own. */
-			uint32_t res = o->res >= CIM_RES_XBAR0
-					   ? CIM_RES_XBAR0 + (where == 2 ? 1u : 0u)
-					   : o->res;
+			/* A crossbar group is one matrix of one layer: not summed over
+			 * the stage's layers (one layer is priced, each of the others
+			 * has its own); the head's is its own. */
+			const uint32_t res = o->res;
+			assert(res < sizeof(busy) / sizeof(busy[0]));
 			uint64_t add = o->res >= CIM_RES_XBAR0 ? o->ps : o->ps * times;
 			busy[res] += add;
 			if (o->res2 != UINT32_MAX)
@@ -133,7 +142,7 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 			if (k[w] + 1 > nseg[w])
 				nseg[w] = k[w] + 1;
 		}
-		for (uint32_t res = 0; res < CIM_RES_XBAR0 + 2; res++) {
+		for (uint32_t res = 0; res < sizeof(busy) / sizeof(busy[0]); res++) {
 			if (busy[res] > busy_max) {
 				busy_max = busy[res];
 				busiest = res;

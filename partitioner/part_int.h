@@ -29,6 +29,9 @@ bool part_split_shape_ok(const struct cim_experiment *e, uint32_t tp, uint32_t p
 			 struct cim_err *err);
 bool part_split_ok(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint32_t dp,
 		   struct cim_err *err);
+/* The crossbar group (resource) of shard s in layer layer of rank r; the
+ * head's shard ignores layer. */
+uint32_t matrix_res(const struct cim_part_rank *r, uint32_t layer, const struct cim_part_shard *s);
 uint64_t part_shard_crossbars(const struct cim_chip_spec *c, const struct cim_part_shard *s);
 
 #endif /* CIM_PARTITIONER_PART_INT_H */

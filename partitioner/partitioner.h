@@ -28,8 +28,9 @@
 /* ------------------------------------------------------------ vocabulary */
 
 /* Resources of a chip that program steps hold: the digital unit, the
- * KV-cache memory port, the link port, then one crossbar group per layer the
- * chip holds (CIM_RES_XBAR0 + i) and one for the LM head. */
+ * KV-cache memory port, the link port, then one crossbar group per weight
+ * matrix of each layer the chip holds (CIM_RES_XBAR0 + i·matrices + j, j
+ * the shard's index) and one for the LM head. */
 enum cim_part_res {
 	CIM_RES_DIGITAL = 0,
 	CIM_RES_KV = 1,
@@ -178,6 +179,9 @@ enum cim_prog_kind { CIM_PROG_COMPUTE, CIM_PROG_COLL };
 struct cim_prog_op {
 	uint32_t role;		       /* enum cim_op_role */
 	uint32_t kind;		       /* enum cim_prog_kind */
+	bool with_prev;		       /* starts when the step before it may (reads
+					  the same input: K and V with Q, up with
+					  gate); the next step waits for both */
 	uint32_t op_kind;	       /* enum cim_op_kind of a compute step */
 	int32_t layer;		       /* model layer, −1 for embedding and head */
 	uint32_t res, res2;	       /* enum cim_part_res; res2 UINT32_MAX
@@ -190,18 +194,20 @@ struct cim_prog_op {
 };
 
 /* The number of resources of a rank: digital, KV, link, one crossbar group
- * per layer, the head's. */
+ * per matrix per layer, and the head's (numbered on every rank); and how
+ * many crossbar groups the rank really has. */
 uint32_t cim_part_nres(const struct cim_part_rank *r);
+uint32_t cim_part_xbar_groups(const struct cim_part_rank *r);
 
 /* Names resource res of rank r for display: "digital", "kv", "link",
- * "xbar L<layer>", "lm_head". */
+ * "xbar L<layer> <matrix>", "lm_head". */
 void cim_part_res_name(const struct cim_part_rank *r, uint32_t res, char *buf, size_t size);
 
 /*
  * Writes the program of rank r for pass p into ops[0..cap) and returns its
  * length (the length it needs, when cap is too small: call with cap 0 for
- * the size).  Layer resources are CIM_RES_XBAR0 + (layer − first_layer),
- * the head's is CIM_RES_XBAR0 + nlayers.
+ * the size).  Each matrix step holds its own matrix's crossbar group
+ * (enum cim_part_res).
  */
 size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			const struct cim_part_rank *r, const struct cim_part_pass *p,

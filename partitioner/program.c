@@ -3,9 +3,10 @@
  * each step priced by the chip model.
  *
  * The program follows the model's operator list (cim_model_ops()) layer by
- * layer, on this chip's shards: the matrices that read the same input run
- * at once on their own crossbars (Q, K and V; the FFN's gate and up), so
- * they make one step that lasts as long as the slowest; row-split matrices
+ * layer, on this chip's shards: each matrix is a step on its own crossbar
+ * group; the matrices that read the same input (K and V with Q, up with
+ * gate) start with the one before them (with_prev), and the next step waits
+ * for the slowest; row-split matrices
  * are followed by an all-reduce of the group; attention (q·kᵀ and p·V) holds
  * the digital unit and the KV memory together.  The executor runs these
  * steps; the estimate sums them.  Equations: docs/partitioner.md.
@@ -101,7 +102,6 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 {
 	const struct cim_model_spec *m = &e->model;
 	const uint64_t T = (uint64_t)p->seqs * p->queries;
-	const uint32_t res = CIM_RES_XBAR0 + (layer - r->first_layer);
 	const uint32_t tp = plan->tp;
 	const uint64_t act = part_bytes(T * m->hidden, e->workload.act_bits);
 	const int32_t L = (int32_t)layer;
@@ -127,23 +127,13 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 		switch (op->kind) {
 		case CIM_OP_MATMUL: {
 			const enum cim_op_role role = op->role;
-			/* K and V join Q's step, up joins gate's: same input, own
-			 * crossbars. */
-			if (role == CIM_ROLE_K_PROJ || role == CIM_ROLE_V_PROJ ||
-			    (role == CIM_ROLE_FFN_UP && m->gated_ffn))
-				break;
-			o = emit(pg,
-				 role == CIM_ROLE_Q_PROJ     ? CIM_ROLE_QKV_PROJ
-				 : role == CIM_ROLE_FFN_GATE ? CIM_ROLE_FFN_GATE_UP
-							     : role,
-				 CIM_OP_MATMUL, L, res, UINT32_MAX);
-			matmul_into(o, e, find_shard(r, role), T, op->active);
-			if (role == CIM_ROLE_Q_PROJ) {
-				matmul_into(o, e, find_shard(r, CIM_ROLE_K_PROJ), T, 1);
-				matmul_into(o, e, find_shard(r, CIM_ROLE_V_PROJ), T, 1);
-			} else if (role == CIM_ROLE_FFN_GATE) {
-				matmul_into(o, e, find_shard(r, CIM_ROLE_FFN_UP), T, op->active);
-			}
+			const struct cim_part_shard *s = find_shard(r, role);
+			o = emit(pg, role, CIM_OP_MATMUL, L, matrix_res(r, layer, s), UINT32_MAX);
+			matmul_into(o, e, s, T, op->active);
+			/* K and V read Q's input, up reads gate's: they start with
+			 * it, each on its own crossbars. */
+			o->with_prev = role == CIM_ROLE_K_PROJ || role == CIM_ROLE_V_PROJ ||
+				       (role == CIM_ROLE_FFN_UP && m->gated_ffn);
 			if (tp > 1 && (role == CIM_ROLE_O_PROJ || role == CIM_ROLE_FFN_DOWN))
 				coll_step(pg,
 					  role == CIM_ROLE_O_PROJ ? CIM_ROLE_ATTN_ALLREDUCE
@@ -217,8 +207,8 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 	for (uint32_t l = r->first_layer; l < r->first_layer + r->nlayers; l++)
 		layer_program(&pg, e, plan, r, p, mops, nops, l);
 	if (r->head && p->sample) {
-		const uint32_t head_res = CIM_RES_XBAR0 + r->nlayers;
 		const struct cim_part_shard *s = find_shard(r, CIM_ROLE_LM_HEAD);
+		const uint32_t head_res = matrix_res(r, 0, s);
 		/* Only the last position of each sequence needs logits. */
 		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1,
 			    (uint64_t)p->seqs * m->hidden);
@@ -242,21 +232,54 @@ const char *cim_part_phase_name(enum cim_part_phase phase)
 	return (unsigned)phase < CIM_PHASE_N ? names[phase] : "?";
 }
 
+/* The matrices of one layer the rank holds: every shard but the head's,
+ * which build_shards() puts last. */
+static uint32_t layer_matrices(const struct cim_part_rank *r)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < r->nshards; i++)
+		n += r->shards[i].role != CIM_ROLE_LM_HEAD;
+	return n;
+}
+
+uint32_t cim_part_xbar_groups(const struct cim_part_rank *r)
+{
+	return r->nlayers * layer_matrices(r) + (r->head ? 1 : 0);
+}
+
+/* The head's resource has its number on every rank (unused but on the
+ * last stage). */
 uint32_t cim_part_nres(const struct cim_part_rank *r)
 {
-	return CIM_RES_XBAR0 + r->nlayers + 1;
+	return CIM_RES_XBAR0 + r->nlayers * layer_matrices(r) + 1;
+}
+
+uint32_t matrix_res(const struct cim_part_rank *r, uint32_t layer, const struct cim_part_shard *s)
+{
+	const uint32_t nmat = layer_matrices(r), j = (uint32_t)(s - r->shards);
+
+	assert(j < r->nshards);
+	if (s->role == CIM_ROLE_LM_HEAD)
+		return CIM_RES_XBAR0 + r->nlayers * nmat;
+	assert(layer >= r->first_layer && layer < r->first_layer + r->nlayers && j < nmat);
+	return CIM_RES_XBAR0 + (layer - r->first_layer) * nmat + j;
 }
 
 void cim_part_res_name(const struct cim_part_rank *r, uint32_t res, char *buf, size_t size)
 {
 	static const char *const fixed[] = { "digital", "kv", "link" };
+	const uint32_t nmat = layer_matrices(r);
 
-	if (res < CIM_RES_XBAR0)
+	if (res < CIM_RES_XBAR0) {
 		snprintf(buf, size, "%s", fixed[res]);
-	else if (res < CIM_RES_XBAR0 + r->nlayers)
-		snprintf(buf, size, "xbar L%u", r->first_layer + (res - CIM_RES_XBAR0));
-	else
+	} else if (nmat && res < CIM_RES_XBAR0 + r->nlayers * nmat) {
+		const uint32_t i = res - CIM_RES_XBAR0;
+		snprintf(buf, size, "xbar L%u %s", r->first_layer + i / nmat,
+			 cim_op_role_name((enum cim_op_role)r->shards[i % nmat].role));
+	} else {
 		snprintf(buf, size, "%s", cim_op_role_name(CIM_ROLE_LM_HEAD));
+	}
 }
 
 uint64_t cim_part_act_bytes(const struct cim_experiment *e, const struct cim_part_pass *p)

@@ -150,7 +150,7 @@ enum cim_op_scope { CIM_SCOPE_PRE, CIM_SCOPE_LAYER, CIM_SCOPE_POST };
  * splits matrices, the program fuses steps and the executor keeps the KV
  * cache.  Decisions ask the role; cim_op_role_name() is for display only.
  * The first group are the model's operators (cim_model_ops()); the second
- * are steps of a chip's program that fuse or add to them (partitioner.h).
+ * are steps of a chip's program that add to them (partitioner.h).
  */
 enum cim_op_role {
 	CIM_ROLE_EMBED,
@@ -176,8 +176,6 @@ enum cim_op_role {
 	CIM_ROLE_LM_HEAD,
 	CIM_ROLE_SAMPLE,
 	/* steps of a chip's program */
-	CIM_ROLE_QKV_PROJ,	 /* Q, K and V at once, each on its crossbars */
-	CIM_ROLE_FFN_GATE_UP,	 /* gate and up at once */
 	CIM_ROLE_KV_APPEND,	 /* the new K and V written to the cache */
 	CIM_ROLE_ATTENTION,	 /* q·kᵀ and p·V against the cache */
 	CIM_ROLE_ATTN_ALLREDUCE, /* after the row-split o_proj */

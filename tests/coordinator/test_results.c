@@ -45,14 +45,15 @@ static void test_fractions(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
 	CU_ASSERT_EQUAL_FATAL(cim_part_plan(e, 1, 2, 1, &plan, &err), 0);
-	st[0] = (struct cim_exec_stats){ .rank = 0, .xbar_groups = 2, .end_ps = 900,
-					 .active_ps = 800 };
+	st[0] =
+	    (struct cim_exec_stats){ .rank = 0, .xbar_groups = 2, .end_ps = 900, .active_ps = 800 };
 	st[0].busy_ps[CIM_BUSY_DIGITAL] = 500;
 	st[0].busy_ps[CIM_BUSY_KV] = 250;
 	st[0].busy_ps[CIM_BUSY_LINK] = 100;
 	st[0].busy_ps[CIM_BUSY_XBAR] = 600;
-	st[1] = (struct cim_exec_stats){ .rank = 1, .xbar_groups = 2, .end_ps = 1000,
-					 .active_ps = 1000 };
+	st[1] = (struct cim_exec_stats){
+		.rank = 1, .xbar_groups = 2, .end_ps = 1000, .active_ps = 1000
+	};
 	st[1].busy_ps[CIM_BUSY_DIGITAL] = 1000;
 	CU_ASSERT_EQUAL_FATAL(cim_results_make(e, plan, st, 2, seq, &r, &err), 0);
 	CIM_ASSERT_REL(r.util[CIM_BUSY_DIGITAL], 0.75, 1e-12);

@@ -126,8 +126,16 @@ static void test_one_chip_exact(void)
 			cim_part_pass_at(o.e, 1, k, &p);
 			size_t n = cim_part_program(o.e, o.plan, &o.plan->ranks[0], &p, ops, 256);
 			CU_ASSERT_FATAL(n <= 256);
-			for (size_t i = 0; i < n; i++)
-				sum += ops[i].ps;
+			/* alone: a step that starts with the one before it (K, V with Q)
+			 * adds what it lasts beyond that group */
+			for (size_t i = 0, group = 0; i < n; i++) {
+				if (!ops[i].with_prev)
+					group = 0;
+				if (ops[i].ps > group) {
+					sum += ops[i].ps - group;
+					group = ops[i].ps;
+				}
+			}
 			if (k == 0)
 				first = sum;
 		}
@@ -249,10 +257,15 @@ static void test_estimate_agrees(void)
  *   tree); a block of N ≤ 128 columns, m = ⌈N/32⌉ conversions per ADC, no
  *   sample-and-hold: latency = interval = 50 + m·10.  M vectors (§3):
  *   latency + (M−1)·interval (buffer: M·(K+N) B ≤ 384 ps, never binding).
- *   Q 64×64 m 2 → 70, K and V 64×32 m 1 → 60, qkv step = the slowest = 70;
- *   o 64×64 → 70; gate, up 64×128 m 4 → 90; down 128×64 m 2 → 70; lm_head
- *   64×128 → 90, on one vector (only the last position).  Prefill (M = 2):
- *   qkv 140, o 140, gate_up 180, down 140; decode: 70, 70, 90, 70.
+ *   Q 64×64 m 2 → 70, K and V 64×32 m 1 → 60; o 64×64 → 70; gate, up
+ *   64×128 m 4 → 90; down 128×64 m 2 → 70; lm_head 64×128 → 90, on one
+ *   vector (only the last position).  Prefill (M = 2): q 140, k and v
+ *   60 + 60 = 120 each, o 140, gate and up 180 each, down 140; decode: q
+ *   70, k and v 60, o 70, gate and up 90, down 70.  Each matrix is its own
+ *   step on its own crossbar group (Xq, Xk, Xv, Xo, Xg, Xu, Xd of the
+ *   stage's layer, Xh the head's); k and v start at q's ready time, up at
+ *   gate's (with_prev), and the step after waits for the group's latest
+ *   end: q's 140 (k, v end 20 earlier), gate and up alike.
  *  Vector (§4): ⌈ops/64⌉ ns (buffer 2·elems B ≤ 512 ps never binds).
  *   Prefill: embed 2·64·1 = 128 → 2; RMSNorm 2·64·4 = 512 → 8; rope
  *   2·(2+1)·32·3 = 576 → 9; residual 128 → 2; SiLU 2·128·4 = 1024 → 16;
@@ -263,74 +276,129 @@ static void test_estimate_agrees(void)
  *  Attention (§5): 2·h·d·P = 2·2·32·3 = 384 MACs → 6 (K/V read ≤ 192 ps);
  *   it holds the KV port and the digital unit.  KV append 2·1·32·T bytes:
  *   prefill 128 ps, decode 64 ps (KV port only).
- *  Per layer, prefill: attn_norm 8, qkv 140, rope 9, kv_append 128 ps,
- *   attention 6, softmax 1, o_proj 140, attn_residual 2, ffn_norm 8,
- *   gate_up 180, act 16, gate_mul 4, ffn_down 140, ffn_residual 2: 656.128;
- *   digital 50 (+6 attention), KV 6.128, crossbars 600.  Decode: 4, 70, 5,
- *   64 ps, 6, 1, 70, 1, 4, 90, 8, 2, 70, 1: 332.064; digital 26 (+6), KV
- *   6.064, crossbars 300.  Head: final_norm 4, lm_head 90, sample 2 = 96.
+ *  Per layer, prefill: attn_norm 8, q 140 (k 120, v 120 beside it), rope
+ *   9, kv_append 128 ps, attention 6, softmax 1, o_proj 140, attn_residual
+ *   2, ffn_norm 8, gate 180 (up 180 beside it), act 16, gate_mul 4,
+ *   ffn_down 140, ffn_residual 2: 656.128 alone, 17 steps; digital 50 (+6
+ *   attention), KV 6.128, crossbars 140 + 2·120 + 140 + 2·180 + 140 = 1020.
+ *   Decode: 4, 70 (60, 60), 5, 64 ps, 6, 1, 70, 1, 4, 90 (90), 8, 2, 70, 1:
+ *   332.064; digital 26 (+6), KV 6.064, crossbars 70 + 2·60 + 70 + 2·90 +
+ *   70 = 510.  Head: final_norm 4, lm_head 90, sample 2 = 96, 3 steps.
  * Transfers (docs/interconnect-model.md, one hop): activations T·64 B:
  *  prefill 10 + 128/4 = 42 (port 32), decode 10 + 16 = 26 (port 16); token
  *  4 B: 10 + 1 = 11 (port 1).  No send waits for its port (below).
  *
  * Schedule (each step at the earliest time its resources are free for its
- * whole length, at or after the step before it; passes in program order:
- * pass 0 mb0, pass 0 mb1, pass 1 mb0, pass 1 mb1):
+ * whole length, at or after its ready time; passes in program order: pass
+ * 0 mb0, pass 0 mb1, pass 1 mb0, pass 1 mb1).  D = digital unit; "[a, b]"
+ * a step's start and end.
  *
- *  rank 0  pass      starts (why)         steps                      ends
- *          P mb0     0                    back to back               658.128
- *          P mb1     0 (no input)         embed [10, 12] and norm
- *                                         [12, 20] in the digital
- *                                         unit's gap while mb0's qkv
- *                                         runs; qkv needs X0 for 140:
- *                                         gaps 150–166.128,
- *                                         306.128–316.128, 496.128–
- *                                         516.128 are too short, so
- *                                         it WAITS to 656.128 (mb0's
- *                                         ffn_down end); then
- *                                         656.128 + 648.128          1304.256
- *          D mb0     1463.256 (token)     + 1 + 332.064              1796.320
- *          D mb1     2109.384 (token)     + 333.064                  2442.448
- *  rank 1  P mb0     700.128 = 658.128+42 + 656.128 + 96             1452.256
- *          P mb1     1346.256 = 1304.256+42: attn_norm [1346.256,
- *                                         1354.256] fits exactly
- *                                         before mb0's ffn_residual
- *                                         (1354.256–1360.256 with
- *                                         final_norm); qkv at
- *                                         1354.256 (X1 free: mb0's
- *                                         ffn_down just ended, its
- *                                         lm_head holds the head's
- *                                         crossbars); + 648.128 + 96 2098.384
- *          D mb0     1822.320 = 1796.320+26: attn_norm [1822.320,
- *                                         1826.320]; qkv needs X1 for
- *                                         70 but mb1's prefill holds
- *                                         it 1660.384–1840.384 and
- *                                         1860.384–2000.384: WAITS
- *                                         to 2000.384; rope [2070.384,
- *                                         2075.384], kv_append, attention
- *                                         [2075.448, 2081.448] and
- *                                         softmax fit before mb1's
- *                                         sample (2096.384); o_proj
- *                                         2082.448 + 342 (70+1+4+90+8+
- *                                         2+70+1, head 96)           2424.448
- *          D mb1     2468.448 = 2442.448+26 + 332.064 + 96           2896.512
- *  Overlap: stage 1 runs mb0's prefill (700.128–1452.256) while stage 0
- *  runs mb1's (656.128–1304.256).  Tokens: mb0's leaves rank 1 at 1452.256,
- *  arrives 1463.256; mb1's 2098.384 → 2109.384.  Sends of rank 0 depart at
- *  658.128, 1304.256, 1796.320, 2442.448, each after the port freed (690.128,
- *  1336.256, 1812.320); rank 1's at 1452.256 and 2098.384.
+ *  rank 0, P mb0 from 0, alone: embed [0, 2], attn_norm [2, 10], q [10,
+ *   150], k and v [10, 130], rope [150, 159], kv_append [159, 159.128],
+ *   attention [159.128, 165.128], softmax [165.128, 166.128], o [166.128,
+ *   306.128], attn_residual [306.128, 308.128], ffn_norm [308.128,
+ *   316.128], gate and up [316.128, 496.128], act [496.128, 512.128],
+ *   gate_mul [512.128, 516.128], down [516.128, 656.128], ffn_residual
+ *   [656.128, 658.128].  D busy [0, 10], [150, 159], [159.128, 166.128],
+ *   [306.128, 316.128], [496.128, 516.128], [656.128, 658.128].
+ *  rank 0, P mb1 from 0 (no input): embed [10, 12] and attn_norm [12, 20]
+ *   in D's gap 10–150; q needs Xq, held by mb0's q to 150: q [150, 290]
+ *   (it waits for mb0's q alone, not, as with one resource a layer, for
+ *   mb0's whole layer to 656.128); k and v from the same ready time 20 on
+ *   Xk, Xv (mb0's to 130): [130, 250]; rope [290, 299] in D's gap 166.128–
+ *   306.128, kv_append [299, 299.128], attention [299.128, 305.128],
+ *   softmax [305.128, 306.128] (ends exactly where mb0's attn_residual
+ *   starts); o on Xo, free at 306.128: [306.128, 446.128]; attn_residual
+ *   [446.128, 448.128], ffn_norm [448.128, 456.128] in D's gap 316.128–
+ *   496.128; gate and up wait for mb0's to 496.128: [496.128, 676.128];
+ *   act [676.128, 692.128], gate_mul [692.128, 696.128], down (Xd free
+ *   since 656.128) [696.128, 836.128], ffn_residual [836.128, 838.128].
+ *  rank 0, D mb0 from 1463.256 (token): everything free after 838.128, so
+ *   back to back: 1463.256 + 1 + 332.064 = 1796.320.  embed [1463.256,
+ *   1464.256], attn_norm to 1468.256, q [1468.256, 1538.256], rope to
+ *   1543.256, kv_append to 1543.320, attention to 1549.320, softmax to
+ *   1550.320, o [1550.320, 1620.320], attn_residual to 1621.320, ffn_norm
+ *   to 1625.320, gate and up [1625.320, 1715.320], act to 1723.320,
+ *   gate_mul to 1725.320, down [1725.320, 1795.320], ffn_residual to
+ *   1796.320.
+ *  rank 0, D mb1 from 1643.256 (token): embed [1643.256, 1644.256],
+ *   attn_norm to 1648.256 (D's gap 1625.320–1715.320); q [1648.256,
+ *   1718.256] (Xq free since 1538.256), k and v to 1708.256; rope needs D
+ *   for 5, busy with mb0's act and gate_mul 1715.320–1725.320: WAITS to
+ *   [1725.320, 1730.320]; kv_append to 1730.384, attention to 1736.384,
+ *   softmax to 1737.384, o [1737.384, 1807.384], attn_residual to
+ *   1808.384, ffn_norm to 1812.384, gate and up [1812.384, 1902.384], act
+ *   to 1910.384, gate_mul to 1912.384, down [1912.384, 1982.384],
+ *   ffn_residual [1982.384, 1983.384].
+ *  rank 1, P mb0 from 700.128 = 658.128 + 42, alone: attn_norm [700.128,
+ *   708.128], q [708.128, 848.128], k and v to 828.128, rope [848.128,
+ *   857.128], kv_append to 857.256, attention [857.256, 863.256], softmax
+ *   to 864.256, o [864.256, 1004.256], attn_residual to 1006.256, ffn_norm
+ *   to 1014.256, gate and up [1014.256, 1194.256], act to 1210.256,
+ *   gate_mul to 1214.256, down [1214.256, 1354.256], ffn_residual
+ *   [1354.256, 1356.256], final_norm to 1360.256, lm_head [1360.256,
+ *   1450.256], sample [1450.256, 1452.256].  D busy [700.128, 708.128],
+ *   [848.128, 857.128], [857.256, 864.256], [1004.256, 1014.256],
+ *   [1194.256, 1214.256], [1354.256, 1360.256], [1450.256, 1452.256].
+ *  rank 1, P mb1 from 880.128 = 838.128 + 42: attn_norm [880.128, 888.128]
+ *   in D's gap 864.256–1004.256; q [888.128, 1028.128] (Xq free since
+ *   848.128: no wait), k and v to 1008.128; rope [1028.128, 1037.128],
+ *   kv_append to 1037.256, attention to 1043.256, softmax to 1044.256; o
+ *   (Xo free since 1004.256) [1044.256, 1184.256]; attn_residual
+ *   [1184.256, 1186.256] and ffn_norm [1186.256, 1194.256] fit exactly
+ *   before mb0's act; gate and up on Xg, Xu free at 1194.256: [1194.256,
+ *   1374.256]; act [1374.256, 1390.256], gate_mul to 1394.256, down
+ *   [1394.256, 1534.256], ffn_residual to 1536.256, final_norm to
+ *   1540.256, lm_head [1540.256, 1630.256], sample [1630.256, 1632.256]:
+ *   no step of it waits once it has started.
+ *  rank 1, D mb0 from 1822.320 = 1796.320 + 26: all free after 1632.256,
+ *   back to back, 332.064 + 96: attn_norm [1822.320, 1826.320], q
+ *   [1826.320, 1896.320], rope to 1901.320, kv_append to 1901.384,
+ *   attention [1901.384, 1907.384], softmax to 1908.384, o [1908.384,
+ *   1978.384], attn_residual to 1979.384, ffn_norm to 1983.384, gate and
+ *   up [1983.384, 2073.384], act to 2081.384, gate_mul to 2083.384, down
+ *   [2083.384, 2153.384], ffn_residual to 2154.384, final_norm to
+ *   2158.384, lm_head [2158.384, 2248.384], sample [2248.384, 2250.384].
+ *  rank 1, D mb1 from 2009.384 = 1983.384 + 26: attn_norm [2009.384,
+ *   2013.384] (D's gap 1983.384–2073.384), q [2013.384, 2083.384] (Xq
+ *   free since 1896.320), rope [2083.384, 2088.384] (D free at 2083.384,
+ *   mb0's gate_mul's end), kv_append to 2088.448, attention to 2094.448,
+ *   softmax to 2095.448, o [2095.448, 2165.448], attn_residual to
+ *   2166.448, ffn_norm to 2170.448, gate and up [2170.448, 2260.448],
+ *   act to 2268.448, gate_mul to 2270.448, down [2270.448, 2340.448],
+ *   ffn_residual to 2341.448, final_norm to 2345.448, lm_head [2345.448,
+ *   2435.448], sample [2435.448, 2437.448]: back to back, 2009.384 +
+ *   428.064 = 2437.448.
  *
- *  first token: sequence 0 1452.256, sequence 1 2098.384 (prefill sample
- *  ends); last: 2424.448 and 2896.512; makespan 2896.512 (rank 1's end).
+ *  pass            rank 0 start → end       rank 1 start → end
+ *  P mb0           0 → 658.128             700.128 → 1452.256
+ *  P mb1           0 → 838.128             880.128 → 1632.256
+ *  D mb0           1463.256 → 1796.320     1822.320 → 2250.384
+ *  D mb1           1643.256 → 1983.384     2009.384 → 2437.448
+ *
+ *  Tokens: mb0's leaves rank 1 at 1452.256, arrives 1463.256 (+ 11); mb1's
+ *  1632.256 → 1643.256.  Sends of rank 0 depart at 658.128, 838.128,
+ *  1796.320, 1983.384, each after the port freed (690.128, 870.128,
+ *  1812.320); rank 1's at 1452.256 and 1632.256 (port free 1453.256).
+ *  Overlap on one chip, one layer, two matrices: on rank 0 mb1's q [150,
+ *  290] runs while mb0's o [166.128, 306.128] does (both layer 0), and
+ *  mb1's o [306.128, 446.128] while mb0's gate [316.128, 496.128]; on rank
+ *  1 mb1's q [888.128, 1028.128] while mb0's o [864.256, 1004.256].
+ *
+ *  first token: sequence 0 1452.256, sequence 1 1632.256 (prefill sample
+ *  ends); last: 2250.384 and 2437.448; makespan 2437.448 (rank 1's end).
  *  Busy, rank 0: digital 2·(2+50+6) + 2·(1+26+6) = 182; KV 2·6.128 +
- *  2·6.064 = 24.384; crossbars 2·600 + 2·300 = 1800; link 32+32+16+16 = 96;
- *  active (union of its steps) 1304.256 + 2·333.064 = 1970.384.  Rank 1:
- *  digital 2·(50+6+4+2) + 2·(26+6+4+2) = 200; KV 24.384; crossbars
- *  2·(600+90) + 2·(300+90) = 2160; link 1+1 = 2; active 2098.384 − 700.128
- *  + (2424.448 − 2098.384) + 428.064 = 2152.384.  Steps: 2·2·15 = 60 on
- *  rank 0, 2·2·17 = 68 on rank 1.
+ *  2·6.064 = 24.384; crossbars (each matrix its own time) 2·1020 + 2·510 =
+ *  3060; link 32+32+16+16 = 96; active (union of its steps) [0, 838.128]
+ *  (mb1's steps cover 658.128–838.128) + [1463.256, 1983.384] (mb0's act
+ *  and gate_mul cover mb1's wait 1718.256–1725.320) = 838.128 + 520.128 =
+ *  1358.256; end 1983.384.  Rank 1: digital 2·(50+6+4+2) + 2·(26+6+4+2) =
+ *  200; KV 24.384; crossbars 2·(1020+90) + 2·(510+90) = 3420; link 1+1 =
+ *  2; active [700.128, 1632.256] + [1822.320, 2437.448] = 932.128 +
+ *  615.128 = 1547.256.  Steps: 2·2·(1+17) = 72 on rank 0, 2·2·(17+3) = 80
+ *  on rank 1.
  */
-#define PIPE_MAX 80
+#define PIPE_MAX 96
 static struct pipe_log {
 	struct cim_rec_op ops[PIPE_MAX];
 	uint64_t pass_start[2][2]; /* [step][micro-batch] */
@@ -382,67 +450,155 @@ static const char pipe_exp[] = "model: pipe-llama.json\n"
 			       "workload:\n  batch: 2\n  micro_batches: 2\n"
 			       "  prompt_tokens: 2\n  generate_tokens: 2\n";
 
-static void test_two_stages_by_hand(void)
+/* The hand-worked run, with the probe filling pipe_log on every rank. */
+static void pipe_run(struct outcome *o)
 {
-	const struct cim_exec_probe probe = { .ctx = &pipe_log, .pass = pipe_pass, .op = pipe_op };
-	struct outcome o;
+	static const struct cim_exec_probe probe = { .ctx = &pipe_log,
+						     .pass = pipe_pass,
+						     .op = pipe_op };
 
 	memset(&pipe_log, 0, sizeof(pipe_log));
-	run_exp(load_text("tests/data/exec/mem.yaml", pipe_exp, NULL, 0), 1, 2, &probe, &o);
+	run_exp(load_text("tests/data/exec/mem.yaml", pipe_exp, NULL, 0), 1, 2, &probe, o);
+}
+
+static void test_two_stages_by_hand(void)
+{
+	struct outcome o;
+
+	pipe_run(&o);
 	/* Each rank checks the steps it ran (the waits of the schedule). */
 	if (world_rank == 0) {
-		CIM_ASSERT_EQ_U64(pipe_log.n, 60);
+		CIM_ASSERT_EQ_U64(pipe_log.n, 72); /* 4 passes · (embed + 17) */
 		CIM_ASSERT_EQ_U64(pipe_log.pass_start[0][1], 0);
+		PIPE_AT(0, 0, "q_proj", 10000, 150000);
+		PIPE_AT(0, 0, "k_proj", 10000, 130000); /* with q, 60 + 60 */
+		PIPE_AT(0, 0, "v_proj", 10000, 130000);
+		PIPE_AT(0, 0, "rope", 150000, 159000); /* after the group's end, q's */
+		PIPE_AT(0, 0, "o_proj", 166128, 306128);
+		PIPE_AT(0, 0, "ffn_gate", 316128, 496128);
+		PIPE_AT(0, 0, "ffn_up", 316128, 496128);
 		PIPE_AT(0, 0, "ffn_down", 516128, 656128);
-		PIPE_AT(0, 1, "embed", 10000, 12000); /* in mb0's qkv gap */
+		PIPE_AT(0, 0, "ffn_residual", 656128, 658128);
+		PIPE_AT(0, 1, "embed", 10000, 12000); /* in mb0's q gap */
 		PIPE_AT(0, 1, "attn_norm", 12000, 20000);
-		PIPE_AT(0, 1, "qkv_proj", 656128, 796128); /* waits for X0 */
-		PIPE_AT(0, 1, "ffn_residual", 1302256, 1304256);
+		PIPE_AT(0, 1, "q_proj", 150000, 290000); /* waits for mb0's q only */
+		PIPE_AT(0, 1, "k_proj", 130000, 250000); /* for mb0's k */
+		PIPE_AT(0, 1, "v_proj", 130000, 250000);
+		PIPE_AT(0, 1, "rope", 290000, 299000);
+		PIPE_AT(0, 1, "softmax", 305128, 306128); /* exactly fits */
+		PIPE_AT(0, 1, "o_proj", 306128, 446128);
+		PIPE_AT(0, 1, "ffn_norm", 448128, 456128);
+		PIPE_AT(0, 1, "ffn_gate", 496128, 676128); /* waits for mb0's gate */
+		PIPE_AT(0, 1, "ffn_up", 496128, 676128);
+		PIPE_AT(0, 1, "ffn_down", 696128, 836128);
+		PIPE_AT(0, 1, "ffn_residual", 836128, 838128);
 		CIM_ASSERT_EQ_U64(pipe_log.pass_start[1][0], 1463256);
-		CIM_ASSERT_EQ_U64(pipe_log.pass_start[1][1], 2109384);
-		PIPE_AT(1, 1, "ffn_residual", 2441448, 2442448);
+		CIM_ASSERT_EQ_U64(pipe_log.pass_start[1][1], 1643256);
+		PIPE_AT(1, 0, "ffn_residual", 1795320, 1796320);
+		PIPE_AT(1, 1, "q_proj", 1648256, 1718256);
+		PIPE_AT(1, 1, "rope", 1725320, 1730320); /* waits for D */
+		PIPE_AT(1, 1, "ffn_residual", 1982384, 1983384);
 	} else if (world_rank == 1) {
-		CIM_ASSERT_EQ_U64(pipe_log.n, 68);
+		CIM_ASSERT_EQ_U64(pipe_log.n, 80); /* 4 passes · (17 + 3) */
 		CIM_ASSERT_EQ_U64(pipe_log.pass_start[0][0], 700128);
-		CIM_ASSERT_EQ_U64(pipe_log.pass_start[0][1], 1346256);
+		CIM_ASSERT_EQ_U64(pipe_log.pass_start[0][1], 880128);
 		CIM_ASSERT_EQ_U64(pipe_log.pass_start[1][0], 1822320);
-		CIM_ASSERT_EQ_U64(pipe_log.pass_start[1][1], 2468448);
+		CIM_ASSERT_EQ_U64(pipe_log.pass_start[1][1], 2009384);
+		PIPE_AT(0, 0, "o_proj", 864256, 1004256);
 		PIPE_AT(0, 0, "ffn_residual", 1354256, 1356256);
 		PIPE_AT(0, 0, "sample", 1450256, 1452256);
-		PIPE_AT(0, 1, "attn_norm", 1346256, 1354256); /* exactly fits */
-		PIPE_AT(0, 1, "qkv_proj", 1354256, 1494256);
-		PIPE_AT(0, 1, "ffn_gate_up", 1660384, 1840384);
-		PIPE_AT(0, 1, "ffn_down", 1860384, 2000384);
+		PIPE_AT(0, 1, "attn_norm", 880128, 888128);
+		PIPE_AT(0, 1, "q_proj", 888128, 1028128); /* no wait */
+		PIPE_AT(0, 1, "k_proj", 888128, 1008128);
+		PIPE_AT(0, 1, "o_proj", 1044256, 1184256);
+		PIPE_AT(0, 1, "ffn_norm", 1186256, 1194256); /* exactly fits */
+		PIPE_AT(0, 1, "ffn_gate", 1194256, 1374256);
+		PIPE_AT(0, 1, "ffn_down", 1394256, 1534256);
+		PIPE_AT(0, 1, "lm_head", 1540256, 1630256);
+		PIPE_AT(0, 1, "sample", 1630256, 1632256);
 		PIPE_AT(1, 0, "attn_norm", 1822320, 1826320);
-		PIPE_AT(1, 0, "qkv_proj", 2000384, 2070384); /* waits for X1 */
-		PIPE_AT(1, 0, "attention", 2075448, 2081448);
-		PIPE_AT(1, 0, "lm_head", 2332448, 2422448);
-		PIPE_AT(1, 1, "sample", 2894512, 2896512);
+		PIPE_AT(1, 0, "q_proj", 1826320, 1896320); /* no wait */
+		PIPE_AT(1, 0, "attention", 1901384, 1907384);
+		PIPE_AT(1, 0, "lm_head", 2158384, 2248384);
+		PIPE_AT(1, 0, "sample", 2248384, 2250384);
+		PIPE_AT(1, 1, "q_proj", 2013384, 2083384);
+		PIPE_AT(1, 1, "rope", 2083384, 2088384);
+		PIPE_AT(1, 1, "sample", 2435448, 2437448);
 	}
 	if (o.ran) {
 		const struct cim_exec_stats *s0 = &o.stats[0], *s1 = &o.stats[1];
 		CIM_ASSERT_EQ_U64(o.plan->micro_batches, 2);
 		CIM_ASSERT_EQ_U64(o.plan->ranks[0].nlayers, 1);
 		CIM_ASSERT_EQ_U64(o.plan->ranks[1].nlayers, 1);
-		CIM_ASSERT_EQ_U64(o.res.makespan_ps, 2896512);
+		CIM_ASSERT_EQ_U64(o.res.makespan_ps, 2437448);
 		CIM_ASSERT_EQ_U64(o.seqs[0].first_ps, 1452256);
-		CIM_ASSERT_EQ_U64(o.seqs[1].first_ps, 2098384);
-		CIM_ASSERT_EQ_U64(o.seqs[0].last_ps, 2424448);
-		CIM_ASSERT_EQ_U64(o.seqs[1].last_ps, 2896512);
-		CIM_ASSERT_EQ_U64(s0->end_ps, 2442448);
+		CIM_ASSERT_EQ_U64(o.seqs[1].first_ps, 1632256);
+		CIM_ASSERT_EQ_U64(o.seqs[0].last_ps, 2250384);
+		CIM_ASSERT_EQ_U64(o.seqs[1].last_ps, 2437448);
+		CIM_ASSERT_EQ_U64(s0->end_ps, 1983384);
 		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_DIGITAL], 182000);
 		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_KV], 24384);
-		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_XBAR], 1800000);
+		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_XBAR], 3060000);
 		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_LINK], 96000);
-		CIM_ASSERT_EQ_U64(s0->active_ps, 1970384);
-		CIM_ASSERT_EQ_U64(s0->steps, 60);
-		CIM_ASSERT_EQ_U64(s1->end_ps, 2896512);
+		CIM_ASSERT_EQ_U64(s0->active_ps, 1358256);
+		CIM_ASSERT_EQ_U64(s0->steps, 72);
+		CIM_ASSERT_EQ_U64(s1->end_ps, 2437448);
 		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_DIGITAL], 200000);
 		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_KV], 24384);
-		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_XBAR], 2160000);
+		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_XBAR], 3420000);
 		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_LINK], 2000);
-		CIM_ASSERT_EQ_U64(s1->active_ps, 2152384);
-		CIM_ASSERT_EQ_U64(s1->steps, 68);
+		CIM_ASSERT_EQ_U64(s1->active_ps, 1547256);
+		CIM_ASSERT_EQ_U64(s1->steps, 80);
+	}
+	done(&o);
+}
+
+/*
+ * Two steps of two micro-batches on different matrices of one layer run at
+ * once on one chip (the hand schedule above): their common interval, in
+ * ps, from the step records.  Both are of the same layer and hold
+ * different crossbar groups, and the same matrix of the two micro-batches
+ * holds the same group (so the overlap is not two copies of one matrix).
+ */
+static void pipe_overlap(uint32_t k, uint32_t m1, const char *n1, uint32_t m0, const char *n0,
+			 uint64_t from, uint64_t to)
+{
+	const struct cim_rec_op *a = pipe_find(k, m1, n1), *b = pipe_find(k, m0, n0);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CIM_ASSERT_EQ_U64(a->start_ps > b->start_ps ? a->start_ps : b->start_ps, from);
+	CIM_ASSERT_EQ_U64(a->end_ps < b->end_ps ? a->end_ps : b->end_ps, to);
+	CU_ASSERT(from < to); /* a moment when both run */
+	CU_ASSERT_EQUAL(a->layer, b->layer);
+	CU_ASSERT(a->resource >= CIM_RES_XBAR0 && b->resource >= CIM_RES_XBAR0);
+	CU_ASSERT_NOT_EQUAL(a->resource, b->resource);
+	const struct cim_rec_op *a0 = pipe_find(k, m0, n1), *b1 = pipe_find(k, m1, n0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b1);
+	CU_ASSERT_EQUAL(a->resource, a0->resource);
+	CU_ASSERT_EQUAL(b->resource, b1->resource);
+}
+
+static void test_two_matrices_overlap(void)
+{
+	struct outcome o;
+
+	pipe_run(&o);
+	if (world_rank == 0) {
+		/* prefill, layer 0: mb1's q [150, 290] with mb0's o [166.128,
+		 * 306.128]: [166.128, 290]; mb1's o [306.128, 446.128] with mb0's
+		 * gate [316.128, 496.128]: [316.128, 446.128]; mb1's k [130, 250]
+		 * with mb0's q [10, 150]: [130, 150] */
+		pipe_overlap(0, 1, "q_proj", 0, "o_proj", 166128, 290000);
+		pipe_overlap(0, 1, "o_proj", 0, "ffn_gate", 316128, 446128);
+		pipe_overlap(0, 1, "k_proj", 0, "q_proj", 130000, 150000);
+		CIM_ASSERT_EQ_U64(pipe_find(0, 0, "o_proj")->layer, 0);
+	} else if (world_rank == 1) {
+		/* prefill, layer 1: mb1's q [888.128, 1028.128] with mb0's o
+		 * [864.256, 1004.256]: [888.128, 1004.256] */
+		pipe_overlap(0, 1, "q_proj", 0, "o_proj", 888128, 1004256);
+		CIM_ASSERT_EQ_U64(pipe_find(0, 0, "o_proj")->layer, 1);
 	}
 	done(&o);
 }
@@ -456,6 +612,8 @@ int main(int argc, char **argv)
 		{ "energy adds up", test_energy_adds_up },
 		{ "run and estimate agree", test_estimate_agrees },
 		{ "two stages by hand", test_two_stages_by_hand },
+		{ "two micro-batches on different matrices of one layer overlapping",
+		  test_two_matrices_overlap },
 	};
 	int rc;
 
