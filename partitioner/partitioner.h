@@ -213,6 +213,12 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 			const struct cim_part_rank *r, const struct cim_part_pass *p,
 			struct cim_prog_op *ops, size_t cap);
 
+/* How long ops[0..n) take on a chip where nothing else runs: each step
+ * after the one before it, a step that starts with it (with_prev) adding
+ * only what it lasts beyond its group.  Collectives count as their ps (0:
+ * they are priced by the interconnect). */
+uint64_t cim_part_program_alone_ps(const struct cim_prog_op *ops, size_t n);
+
 /* Bytes of the activations a pass sends to the next stage, and of the
  * tokens the last stage returns to the first. */
 uint64_t cim_part_act_bytes(const struct cim_experiment *e, const struct cim_part_pass *p);

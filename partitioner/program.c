@@ -282,6 +282,21 @@ void cim_part_res_name(const struct cim_part_rank *r, uint32_t res, char *buf, s
 	}
 }
 
+uint64_t cim_part_program_alone_ps(const struct cim_prog_op *ops, size_t n)
+{
+	uint64_t sum = 0, group = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!ops[i].with_prev)
+			group = 0;
+		if (ops[i].ps > group) {
+			sum += ops[i].ps - group;
+			group = ops[i].ps;
+		}
+	}
+	return sum;
+}
+
 uint64_t cim_part_act_bytes(const struct cim_experiment *e, const struct cim_part_pass *p)
 {
 	return part_bytes((uint64_t)p->seqs * p->queries * e->model.hidden, e->workload.act_bits);

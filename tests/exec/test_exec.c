@@ -126,16 +126,7 @@ static void test_one_chip_exact(void)
 			cim_part_pass_at(o.e, 1, k, &p);
 			size_t n = cim_part_program(o.e, o.plan, &o.plan->ranks[0], &p, ops, 256);
 			CU_ASSERT_FATAL(n <= 256);
-			/* alone: a step that starts with the one before it (K, V with Q)
-			 * adds what it lasts beyond that group */
-			for (size_t i = 0, group = 0; i < n; i++) {
-				if (!ops[i].with_prev)
-					group = 0;
-				if (ops[i].ps > group) {
-					sum += ops[i].ps - group;
-					group = ops[i].ps;
-				}
-			}
+			sum += cim_part_program_alone_ps(ops, n);
 			if (k == 0)
 				first = sum;
 		}

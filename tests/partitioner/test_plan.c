@@ -394,16 +394,7 @@ static void test_estimate_one_chip(void)
 		struct cim_part_pass pass;
 		cim_part_pass_at(e, 1, k, &pass);
 		size_t n = cim_part_program(e, p, &p->ranks[0], &pass, ops, 256);
-		/* alone: a step that starts with the one before it (K, V with Q)
-		 * adds what it lasts beyond that group */
-		for (size_t i = 0, group = 0; i < n; i++) {
-			if (!ops[i].with_prev)
-				group = 0;
-			if (ops[i].ps > group) {
-				sum += ops[i].ps - group;
-				group = ops[i].ps;
-			}
-		}
+		sum += cim_part_program_alone_ps(ops, n);
 		if (k == 0)
 			first = sum;
 	}
