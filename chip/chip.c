@@ -301,13 +301,15 @@ int cim_chip_attention(const struct cim_chip_spec *c, const struct cim_attn_shap
 	}
 	compute_ps = ps_for_cycles(div_ceil(macs, c->digital.lanes), c->digital.clock_hz);
 	r.energy.pj[CIM_E_DIGITAL] = (double)macs * c->digital.energy_pj;
+	r.compute_ps = compute_ps;
 	if (where == CIM_KV_DRAM) {
-		r.ps = max_u64(compute_ps, ps_for_bytes(bytes, c->dram.bandwidth));
+		r.memory_ps = ps_for_bytes(bytes, c->dram.bandwidth);
 		r.energy.pj[CIM_E_DRAM] = (double)bytes * c->dram.energy_pj;
 	} else {
-		r.ps = max_u64(compute_ps, ps_for_bytes(bytes, c->buffer.bandwidth));
+		r.memory_ps = ps_for_bytes(bytes, c->buffer.bandwidth);
 		r.energy.pj[CIM_E_BUFFER] = (double)bytes * c->buffer.energy_pj;
 	}
+	r.ps = max_u64(compute_ps, r.memory_ps);
 	*out = r;
 	return 0;
 }

@@ -95,6 +95,9 @@ void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 struct cim_chip_cost {
 	uint64_t ps;
 	struct cim_chip_energy energy;
+	/* Attention on the digital unit: the lanes' time and the memory's
+	 * time, ps being the larger; 0 for every other operator. */
+	uint64_t compute_ps, memory_ps;
 };
 
 void cim_chip_mvm_stream(const struct cim_chip_spec *c, const struct cim_chip_map *m,

@@ -57,6 +57,59 @@ uint64_t cim_exec_cal_fit2(const struct cim_exec_cal *a, const struct cim_exec_c
 	return start;
 }
 
+/* Slice j's offset from the start and length; *prev_end carries the end of
+ * slice j − 1 (0 before the first). */
+static void slice(uint64_t len, uint64_t len2, uint32_t n, uint32_t j, uint64_t *prev_end,
+		  uint64_t *off, uint64_t *l)
+{
+	uint64_t lj = len2 * (j + 1) / n - len2 * j / n, end = len * (j + 1) / n;
+	uint64_t o = end >= lj ? end - lj : 0;
+
+	if (o < *prev_end)
+		o = *prev_end;
+	*off = o;
+	*l = lj;
+	*prev_end = o + lj;
+	assert(*prev_end <= len);
+}
+
+uint64_t cim_exec_cal_fit_sliced(const struct cim_exec_cal *a, const struct cim_exec_cal *b,
+				 uint64_t t, uint64_t len, uint64_t len2, uint32_t n)
+{
+	uint64_t s = t;
+
+	assert(n >= 1 && len2 <= len);
+	for (;;) {
+		uint64_t prev = 0, moved = 0;
+		s = cim_exec_cal_fit(a, s, len);
+		for (uint32_t j = 0; j < n && !moved; j++) {
+			uint64_t off, l;
+			slice(len, len2, n, j, &prev, &off, &l);
+			if (l == 0)
+				continue;
+			uint64_t x = s + off, y = cim_exec_cal_fit(b, x, l);
+			moved = y - x; /* slice j must start later: so must the step */
+		}
+		if (!moved)
+			return s;
+		s += moved;
+	}
+}
+
+int cim_exec_cal_add_sliced(struct cim_exec_cal *b, uint64_t s, uint64_t len, uint64_t len2,
+			    uint32_t n)
+{
+	uint64_t prev = 0;
+
+	for (uint32_t j = 0; j < n; j++) {
+		uint64_t off, l;
+		slice(len, len2, n, j, &prev, &off, &l);
+		if (cim_exec_cal_add(b, s + off, s + off + l) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int cim_exec_cal_add(struct cim_exec_cal *c, uint64_t a, uint64_t b)
 {
 	assert(a <= b);

@@ -40,6 +40,20 @@ uint64_t cim_exec_cal_fit(const struct cim_exec_cal *c, uint64_t t, uint64_t len
 uint64_t cim_exec_cal_fit2(const struct cim_exec_cal *a, const struct cim_exec_cal *b, uint64_t t,
 			   uint64_t len);
 
+/*
+ * A step that holds one resource for len and another for len2 ≤ len in n
+ * slices: slice j of the second lasts len2·(j+1)/n − len2·j/n and ends at
+ * len·(j+1)/n after the start (its share of the first's time), or right
+ * after slice j − 1 when rounding would make them overlap.
+ * cim_exec_cal_fit_sliced() is the earliest start ≥ t at which a is free
+ * for [s, s + len) and b for every slice; cim_exec_cal_add_sliced() books
+ * the slices on b (a's interval is booked with cim_exec_cal_add()).
+ */
+uint64_t cim_exec_cal_fit_sliced(const struct cim_exec_cal *a, const struct cim_exec_cal *b,
+				 uint64_t t, uint64_t len, uint64_t len2, uint32_t n);
+int cim_exec_cal_add_sliced(struct cim_exec_cal *b, uint64_t s, uint64_t len, uint64_t len2,
+			    uint32_t n);
+
 /* Books [a, b) (a ≤ b; empty does nothing), merged with what it touches or
  * overlaps; the caller makes sure it is free when a resource may serve one
  * thing at a time.  Returns 0, or -1 when out of memory (c unchanged). */

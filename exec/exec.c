@@ -167,12 +167,17 @@ static int compute(struct run *r, const struct cim_prog_op *o, uint64_t t,
 {
 	struct cim_exec_cal *a = &r->cal[o->res];
 	struct cim_exec_cal *b = o->res2 != UINT32_MAX ? &r->cal[o->res2] : NULL;
-	uint64_t start = cim_exec_cal_fit2(a, b, t, o->ps);
+	/* A second resource is held in slices for ps2 of the ps (attention:
+	 * the lanes or the memory port, whichever is not the bottleneck). */
+	assert(!b || (o->slices >= 1 && o->ps2 <= o->ps));
+	uint64_t start = b ? cim_exec_cal_fit_sliced(a, b, t, o->ps, o->ps2, o->slices)
+			   : cim_exec_cal_fit(a, t, o->ps);
 	uint64_t end = start + o->ps;
 	int rc = 0;
 
 	assert(start >= t && end >= start);
-	if (cim_exec_cal_add(a, start, end) < 0 || (b && cim_exec_cal_add(b, start, end) < 0))
+	if (cim_exec_cal_add(a, start, end) < 0 ||
+	    (b && cim_exec_cal_add_sliced(b, start, o->ps, o->ps2, o->slices) < 0))
 		return cim_err_set(r->err, "rank %u: out of memory for resource calendars",
 				   r->me->rank);
 	if (o->role == CIM_ROLE_KV_APPEND && o->layer == (int32_t)r->me->first_layer)
@@ -190,6 +195,7 @@ static int compute(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		.bytes = o->bytes,
 		.macs = o->macs,
 		.kv_bytes = r->kv_held,
+		.busy2_ps = b ? o->ps2 : 0,
 	};
 	const char *name = cim_op_role_name(o->role); /* at most 15 characters */
 	memcpy(rec.name, name, strnlen(name, sizeof(rec.name) - 1));

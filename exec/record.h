@@ -30,9 +30,10 @@ static inline const char *cim_exec_msg_kind_name(uint32_t kind)
 struct cim_rec_op {
 	uint64_t start_ps, end_ps;
 	uint32_t resource;  /* enum cim_part_res, or CIM_RES_XBAR0 + i */
-	uint32_t resource2; /* a second resource held at the same time, or
-			       UINT32_MAX (attention holds the digital
-			       unit and the KV port) */
+	uint32_t resource2; /* a second resource held in slices within the
+			       step for busy2_ps, or UINT32_MAX (attention:
+			       the lanes or the KV port, whichever is not
+			       the bottleneck) */
 	uint32_t op_kind;   /* enum cim_op_kind (spec.h) */
 	char name[16];	    /* for display: cim_op_role_name() of the step
 			       ("qkv_proj", "attention" …), or a merged span's */
@@ -44,6 +45,8 @@ struct cim_rec_op {
 	uint64_t bytes;		       /* buffer or memory bytes moved */
 	uint64_t macs;		       /* multiply-accumulates of a matrix or attention step */
 	uint64_t kv_bytes;	       /* KV cache the chip holds after this step */
+	uint64_t busy2_ps;	       /* how long resource2 was held, in slices within
+					  [start, end) (attention: its lanes or port time) */
 	double energy_pj[CIM_E_NCOMP]; /* enum cim_chip_ecomp */
 };
 

@@ -40,7 +40,7 @@ static void on_op(void *ctx, const struct cim_rec_op *r)
 		s->out_of_memory = true;
 	st->busy_ps[busy_class(r->resource)] += len;
 	if (r->resource2 != UINT32_MAX)
-		st->busy_ps[busy_class(r->resource2)] += len;
+		st->busy_ps[busy_class(r->resource2)] += r->busy2_ps;
 	for (int i = 0; i < CIM_E_NCOMP; i++) {
 		st->energy_pj[i] += r->energy_pj[i];
 		total += r->energy_pj[i]; /* as cim_chip_energy_total() */

@@ -134,7 +134,7 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 			uint64_t add = o->res >= CIM_RES_XBAR0 ? o->ps : o->ps * times;
 			busy[res] += add;
 			if (o->res2 != UINT32_MAX)
-				busy[o->res2] += add;
+				busy[o->res2] += o->ps2 * times;
 		}
 		for (int w = 0; w < 3; w++) {
 			if (seg[w] > seg_max[w][k[w]])

@@ -184,6 +184,9 @@ struct cim_prog_op {
 					  gate); the next step waits for both */
 	uint32_t op_kind;	       /* enum cim_op_kind of a compute step */
 	int32_t layer;		       /* model layer, −1 for embedding and head */
+	uint64_t ps2;		       /* how long res2 is held: in `slices` slices
+					  spread over the step's ps (≤ ps) */
+	uint32_t slices;	       /* ≥ 1 when res2 is held */
 	uint32_t res, res2;	       /* enum cim_part_res; res2 UINT32_MAX
 					  when one */
 	uint64_t ps;		       /* compute: how long it holds its resources */

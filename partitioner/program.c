@@ -6,9 +6,9 @@
  * layer, on this chip's shards: each matrix is a step on its own crossbar
  * group; the matrices that read the same input (K and V with Q, up with
  * gate) start with the one before them (with_prev), and the next step waits
- * for the slowest; row-split matrices
- * are followed by an all-reduce of the group; attention (q·kᵀ and p·V) holds
- * the digital unit and the KV memory together.  The executor runs these
+ * for the slowest; row-split matrices are followed by an all-reduce of the
+ * group; attention (q·kᵀ and p·V) holds the slower of the digital unit and
+ * the KV memory for its length, the other in slices of one KV head.  The executor runs these
  * steps; the estimate sums them.  Equations: docs/partitioner.md.
  */
 #include <assert.h>
@@ -158,11 +158,25 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			o->bytes =
 			    p->seqs * part_bytes((uint64_t)p->queries * 2 * a.kv_heads * a.head_dim,
 						 a.kv_bits);
-			o = emit(pg, CIM_ROLE_ATTENTION, CIM_OP_ATTN_QK, L, CIM_RES_KV,
-				 w == CIM_KV_ENGINE ? UINT32_MAX : CIM_RES_DIGITAL);
 			rc = cim_chip_attention(&e->chip, &a, w, &c);
 			assert(rc == 0);
 			(void)rc;
+			if (w == CIM_KV_ENGINE) {
+				o = emit(pg, CIM_ROLE_ATTENTION, CIM_OP_ATTN_QK, L, CIM_RES_KV,
+					 UINT32_MAX);
+			} else {
+				/* The slower of the lanes and the memory port is held for
+				 * the whole step, the other only for its own time, a KV
+				 * head of one sequence at a time (slices): the lanes
+				 * compute a head's scores as its K and V stream in, and
+				 * are free for other work in between. */
+				const bool mem_bound = c.memory_ps >= c.compute_ps;
+				o = emit(pg, CIM_ROLE_ATTENTION, CIM_OP_ATTN_QK, L,
+					 mem_bound ? CIM_RES_KV : CIM_RES_DIGITAL,
+					 mem_bound ? CIM_RES_DIGITAL : CIM_RES_KV);
+				o->ps2 = (mem_bound ? c.compute_ps : c.memory_ps) * p->seqs;
+				o->slices = p->seqs * a.kv_heads;
+			}
 			o->ps = c.ps * p->seqs;
 			cim_chip_energy_add(&o->energy, &c.energy, p->seqs);
 			/* q·kᵀ and p·V: d_h MACs per head per position, each */

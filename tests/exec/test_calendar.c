@@ -334,6 +334,58 @@ static void test_empty_interval(void)
 	cim_exec_cal_free(&c);
 }
 
+/*
+ * A step held on a for len 100 with 4 slices of 40 in all on b: slice j
+ * lasts 40·(j+1)/4 − 40·j/4 = 10 and ends at 100·(j+1)/4 = 25, 50, 75, 100,
+ * so the slices are [15, 25), [40, 50), [65, 75), [90, 100) after the start.
+ * (1) Both free: it starts at t = 0, and b is busy 40 in four intervals.
+ * (2) b busy [0, 20) (another step's slice): slice 0 of a start at 0 would
+ *     be [15, 25): it must start 5 later, at 5: [20, 30) free, and the others
+ *     [45, 55), [70, 80), [95, 105) are free: start 5.
+ * (3) b busy [0, 60) : slice 0 at 0 would be [15, 25), pushed to 60 → s =
+ *     45; then slices [60, 70), [85, 95), [110, 120), [135, 145) free: 45.
+ * (4) a busy [0, 30): s = 30 from a, slices [45, 55), [70, 80) … free
+ *     unless b says otherwise: 30.
+ * Rounding: len 10, len2 9, 4 slices: lengths 2, 2, 2, 3 (9·(j+1)/4 −
+ * 9·j/4), ideal ends 2, 5, 7, 10, offsets 0, 3, 5, 7 — slices 1, 2, 3
+ * touch, never overlap: b busy 9 in all.
+ */
+static void test_sliced(void)
+{
+	struct cim_exec_cal a = { 0 }, b = { 0 };
+
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit_sliced(&a, &b, 0, 100, 40, 4), 0);
+	CU_ASSERT_EQUAL(cim_exec_cal_add_sliced(&b, 0, 100, 40, 4), 0);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_total(&b), 40);
+	CIM_ASSERT_EQ_U64(b.n, 4);
+	CIM_ASSERT_EQ_U64(b.s[0], 15);
+	CIM_ASSERT_EQ_U64(b.e[0], 25);
+	CIM_ASSERT_EQ_U64(b.s[3], 90);
+	CIM_ASSERT_EQ_U64(b.e[3], 100);
+	/* the lanes are free between slices: a 15-long op fits at 25 */
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit(&b, 25, 15), 25);
+	cim_exec_cal_free(&b);
+
+	CU_ASSERT_EQUAL(cim_exec_cal_add(&b, 0, 20), 0);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit_sliced(&a, &b, 0, 100, 40, 4), 5); /* (2) */
+	cim_exec_cal_free(&b);
+	CU_ASSERT_EQUAL(cim_exec_cal_add(&b, 0, 60), 0);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit_sliced(&a, &b, 0, 100, 40, 4), 45); /* (3) */
+	cim_exec_cal_free(&b);
+	CU_ASSERT_EQUAL(cim_exec_cal_add(&a, 0, 30), 0);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit_sliced(&a, &b, 0, 100, 40, 4), 30); /* (4) */
+	cim_exec_cal_free(&a);
+
+	CU_ASSERT_EQUAL(cim_exec_cal_add_sliced(&b, 0, 10, 9, 4), 0);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_total(&b), 9);
+	CU_ASSERT(cim_exec_cal_check(&b));
+	/* [0, 2), then [3, 5), [5, 7), [7, 10) touch and merge into [3, 10) */
+	CIM_ASSERT_EQ_U64(b.n, 2);
+	CIM_ASSERT_EQ_U64(b.s[1], 3);
+	CIM_ASSERT_EQ_U64(b.e[1], 10);
+	cim_exec_cal_free(&b);
+}
+
 static const struct cim_test tests[] = {
 	{ "empty calendar fits at t", test_empty },
 	{ "exact gap fits, one ps more does not", test_exact_gap },
@@ -344,6 +396,7 @@ static const struct cim_test tests[] = {
 	{ "prune keeps total", test_prune },
 	{ "growth past 64 and compaction", test_growth_compaction },
 	{ "empty interval adds nothing", test_empty_interval },
+	{ "a step with a second resource in slices", test_sliced },
 };
 
 CIM_TEST_MAIN("calendar", tests)

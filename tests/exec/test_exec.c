@@ -264,16 +264,20 @@ static void test_estimate_agrees(void)
  *   residual 64 → 1; SiLU 512 → 8; gate_mul 128 → 2.  Both: softmax over
  *   h·P = 2·3 = 6 scores ·5 = 30 → 1 (P = q·p + q(q+1)/2 = 3 either way);
  *   final_norm 64·4 → 4; sample 128 → 2.
- *  Attention (§5): 2·h·d·P = 2·2·32·3 = 384 MACs → 6 (K/V read ≤ 192 ps);
- *   it holds the KV port and the digital unit.  KV append 2·1·32·T bytes:
+ *  Attention (§5): 2·h·d·P = 2·2·32·3 = 384 MACs → 6 on the lanes; K and V
+ *   of past + queries positions, 2·1·32 bytes each, are read at 1 B/ps:
+ *   prefill 2 positions 128 ps, decode 3 positions 192 ps.  Compute-bound,
+ *   it holds the digital unit for its 6 and the KV port only for its read,
+ *   in one slice (one KV head of one sequence) at its start.  KV append
+ *   2·1·32·T bytes:
  *   prefill 128 ps, decode 64 ps (KV port only).
  *  Per layer, prefill: attn_norm 8, q 140 (k 120, v 120 beside it), rope
  *   9, kv_append 128 ps, attention 6, softmax 1, o_proj 140, attn_residual
  *   2, ffn_norm 8, gate 180 (up 180 beside it), act 16, gate_mul 4,
  *   ffn_down 140, ffn_residual 2: 656.128 alone, 17 steps; digital 50 (+6
- *   attention), KV 6.128, crossbars 140 + 2·120 + 140 + 2·180 + 140 = 1020.
+ *   attention), KV 0.128 + 0.128 = 0.256, crossbars 140 + 2·120 + 140 + 2·180 + 140 = 1020.
  *   Decode: 4, 70 (60, 60), 5, 64 ps, 6, 1, 70, 1, 4, 90 (90), 8, 2, 70, 1:
- *   332.064; digital 26 (+6), KV 6.064, crossbars 70 + 2·60 + 70 + 2·90 +
+ *   332.064; digital 26 (+6), KV 0.064 + 0.192 = 0.256, crossbars 70 + 2·60 + 70 + 2·90 +
  *   70 = 510.  Head: final_norm 4, lm_head 90, sample 2 = 96, 3 steps.
  * Transfers (docs/interconnect-model.md, one hop): activations T·64 B:
  *  prefill 10 + 128/4 = 42 (port 32), decode 10 + 16 = 26 (port 16); token
@@ -378,13 +382,13 @@ static void test_estimate_agrees(void)
  *
  *  first token: sequence 0 1452.256, sequence 1 1632.256 (prefill sample
  *  ends); last: 2250.384 and 2437.448; makespan 2437.448 (rank 1's end).
- *  Busy, rank 0: digital 2·(2+50+6) + 2·(1+26+6) = 182; KV 2·6.128 +
- *  2·6.064 = 24.384; crossbars (each matrix its own time) 2·1020 + 2·510 =
- *  3060; link 32+32+16+16 = 96; active (union of its steps) [0, 838.128]
+ *  Busy, rank 0: digital 2·(2+50+6) + 2·(1+26+6) = 182; KV (appends and
+ *  attention reads) 2·(0.128 + 0.128) + 2·(0.064 + 0.192) = 1.024; crossbars (each matrix its own
+ * time) 2·1020 + 2·510 = 3060; link 32+32+16+16 = 96; active (union of its steps) [0, 838.128]
  *  (mb1's steps cover 658.128–838.128) + [1463.256, 1983.384] (mb0's act
  *  and gate_mul cover mb1's wait 1718.256–1725.320) = 838.128 + 520.128 =
  *  1358.256; end 1983.384.  Rank 1: digital 2·(50+6+4+2) + 2·(26+6+4+2) =
- *  200; KV 24.384; crossbars 2·(1020+90) + 2·(510+90) = 3420; link 1+1 =
+ *  200; KV 1.024; crossbars 2·(1020+90) + 2·(510+90) = 3420; link 1+1 =
  *  2; active [700.128, 1632.256] + [1822.320, 2437.448] = 932.128 +
  *  615.128 = 1547.256.  Steps: 2·2·(1+17) = 72 on rank 0, 2·2·(17+3) = 80
  *  on rank 1.
@@ -528,14 +532,14 @@ static void test_two_stages_by_hand(void)
 		CIM_ASSERT_EQ_U64(o.seqs[1].last_ps, 2437448);
 		CIM_ASSERT_EQ_U64(s0->end_ps, 1983384);
 		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_DIGITAL], 182000);
-		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_KV], 24384);
+		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_KV], 1024);
 		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_XBAR], 3060000);
 		CIM_ASSERT_EQ_U64(s0->busy_ps[CIM_BUSY_LINK], 96000);
 		CIM_ASSERT_EQ_U64(s0->active_ps, 1358256);
 		CIM_ASSERT_EQ_U64(s0->steps, 72);
 		CIM_ASSERT_EQ_U64(s1->end_ps, 2437448);
 		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_DIGITAL], 200000);
-		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_KV], 24384);
+		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_KV], 1024);
 		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_XBAR], 3420000);
 		CIM_ASSERT_EQ_U64(s1->busy_ps[CIM_BUSY_LINK], 2000);
 		CIM_ASSERT_EQ_U64(s1->active_ps, 1547256);
