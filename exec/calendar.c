@@ -43,20 +43,6 @@ uint64_t cim_exec_cal_fit(const struct cim_exec_cal *c, uint64_t t, uint64_t len
 	return t;
 }
 
-uint64_t cim_exec_cal_fit2(const struct cim_exec_cal *a, const struct cim_exec_cal *b, uint64_t t,
-			   uint64_t len)
-{
-	uint64_t start = cim_exec_cal_fit(a, t, len);
-
-	while (b) { /* both free for the whole length */
-		uint64_t sb = cim_exec_cal_fit(b, start, len);
-		if (sb == start)
-			break;
-		start = cim_exec_cal_fit(a, sb, len);
-	}
-	return start;
-}
-
 /* Slice j's offset from the start and length; *prev_end carries the end of
  * slice j − 1 (0 before the first). */
 static void slice(uint64_t len, uint64_t len2, uint32_t n, uint32_t j, uint64_t *prev_end,

@@ -35,11 +35,6 @@ void cim_exec_cal_free(struct cim_exec_cal *c);
 /* The earliest start ≥ t at which c is free for len ps. */
 uint64_t cim_exec_cal_fit(const struct cim_exec_cal *c, uint64_t t, uint64_t len);
 
-/* The earliest start ≥ t at which a and b (b may be NULL) are both free
- * for len ps. */
-uint64_t cim_exec_cal_fit2(const struct cim_exec_cal *a, const struct cim_exec_cal *b, uint64_t t,
-			   uint64_t len);
-
 /*
  * A step that holds one resource for len and another for len2 ≤ len in n
  * slices: slice j of the second lasts len2·(j+1)/n − len2·j/n and ends at

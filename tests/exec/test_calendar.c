@@ -30,9 +30,8 @@ static void test_empty(void)
 
 	CIM_ASSERT_EQ_U64(cim_exec_cal_fit(&c, 0, 1), 0);
 	CIM_ASSERT_EQ_U64(cim_exec_cal_fit(&c, 1234, 50), 1234);
-	/* fit2 with b = NULL is fit on a alone; two empty calendars: t. */
-	CIM_ASSERT_EQ_U64(cim_exec_cal_fit2(&c, NULL, 7, 3), 7);
-	CIM_ASSERT_EQ_U64(cim_exec_cal_fit2(&c, &c, 7, 3), 7);
+	/* Two empty calendars (b held for the whole step, one slice): t. */
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit_sliced(&c, &c, 7, 3, 3, 1), 7);
 	CIM_ASSERT_EQ_U64(cim_exec_cal_total(&c), 0);
 	CU_ASSERT(cim_exec_cal_check(&c));
 	cim_exec_cal_free(&c);
@@ -84,7 +83,8 @@ static void test_inside(void)
  * Free times: a: [10,20), [30,∞); b: [0,10), [20,35), [40,∞).
  * Both free: [10,20) meets none of b's free spans; [30,∞) ∩ [20,35) =
  * [30,35); [30,∞) ∩ [40,∞) = [40,∞).  So both free = [30,35) ∪ [40,∞).
- * The alternation fit2 walks for len 5 from 0:
+ * The alternation a fit on both (b held for the whole step: one slice of
+ * the full length) walks for len 5 from 0:
  *   a from 0 → 10 (past [0,10); [10,15) clear of [20,30));
  *   b from 10 → 20 (inside [10,20); [20,25) clear of [35,40));
  *   a from 20 → 30 (inside [20,30); nothing after);
@@ -92,7 +92,7 @@ static void test_inside(void)
  * len 5 from 31: [31,36) overlaps b's [35,40) → 40.
  * len 6 from 0: [30,36) overlaps [35,40) → 40.
  * The answer is symmetric in a and b (it is the intersection above). */
-static void test_fit2_interleaved(void)
+static void test_both_interleaved(void)
 {
 	struct cim_exec_cal a = { 0 }, b = { 0 };
 
@@ -100,12 +100,12 @@ static void test_fit2_interleaved(void)
 	add(&a, 20, 30);
 	add(&b, 10, 20);
 	add(&b, 35, 40);
-	CIM_ASSERT_EQ_U64(cim_exec_cal_fit2(&a, &b, 0, 5), 30);
-	CIM_ASSERT_EQ_U64(cim_exec_cal_fit2(&b, &a, 0, 5), 30);
-	CIM_ASSERT_EQ_U64(cim_exec_cal_fit2(&a, &b, 31, 5), 40);
-	CIM_ASSERT_EQ_U64(cim_exec_cal_fit2(&a, &b, 0, 6), 40);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit_sliced(&a, &b, 0, 5, 5, 1), 30);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit_sliced(&b, &a, 0, 5, 5, 1), 30);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit_sliced(&a, &b, 31, 5, 5, 1), 40);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit_sliced(&a, &b, 0, 6, 6, 1), 40);
 	/* a alone (b = NULL): a's first free 5 ps from 0 is [10,15) → 10. */
-	CIM_ASSERT_EQ_U64(cim_exec_cal_fit2(&a, NULL, 0, 5), 10);
+	CIM_ASSERT_EQ_U64(cim_exec_cal_fit(&a, 0, 5), 10);
 	cim_exec_cal_free(&a);
 	cim_exec_cal_free(&b);
 }
@@ -390,7 +390,7 @@ static const struct cim_test tests[] = {
 	{ "empty calendar fits at t", test_empty },
 	{ "exact gap fits, one ps more does not", test_exact_gap },
 	{ "fit from inside a busy interval", test_inside },
-	{ "fit2 with interleaved gaps", test_fit2_interleaved },
+	{ "both free: interleaved gaps", test_both_interleaved },
 	{ "add merges touching and overlapping", test_add_merge },
 	{ "add out of order", test_add_out_of_order },
 	{ "prune keeps total", test_prune },
