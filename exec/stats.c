@@ -4,12 +4,13 @@
  *
  * The executor hands it every record first.  It keeps sums only, plus the
  * union of the steps' intervals for the time any resource was busy; pruned
- * at each pass's start, as the resource calendars are (no later step starts
- * before it).
+ * at each pass's horizon, as the resource calendars are (no later step
+ * starts before it).
  *
- * Invariants: a step's resource is one the rank has (checked); busy time of
- * a class never exceeds active time × the resources of that class (checked
- * by the executor's tests, not here: it needs the whole run).
+ * Invariants: a step ends no earlier than it starts (asserted); a class's
+ * busy time is at most its resources × the makespan, and active time at
+ * most the makespan (checked for every rank by cim_results_make(), which
+ * needs the whole run's makespan).
  */
 #include <assert.h>
 #include <string.h>
