@@ -598,6 +598,155 @@ static void test_two_matrices_overlap(void)
 	done(&o);
 }
 
+/*
+ * Two micro-batches on one chip whose attention lasts ten MVMs, worked by
+ * hand.  pipe-llama.json cut to one layer (tests/data/exec/), on
+ * port-chip.yaml (pipe-chip.yaml with 80 ns reads, so q, o and down take
+ * 100 ns, k and v 90, gate, up and lm_head 120; the KV cache in a DRAM of
+ * 0.064 GB/s: the 64 bytes of K and V of one position take 1000 ns, ten
+ * MVMs), tp 1 × pp 1, batch 2 in 2 micro-batches, prompt 1, generate 2:
+ * pass 0 = prefill (T = 1, past 0), pass 1 = decode (T = 1, past 1).  The
+ * token goes back to the same chip at once.  Times in ns.
+ *
+ * Steps (docs/chip-model.md): embed 1, attn_norm 4, q 100 (k, v 90 beside
+ * it), rope ⌈3·32·3/64⌉ = 5, kv_append one position 1000 (KV port),
+ * attention: prefill reads 1 position, 1000 on the port, 2·2·32·1 = 128
+ * MACs = 2 on the lanes; decode reads 2 positions, 2000, 256 MACs = 4.
+ * Memory-bound, it holds the port throughout and the lanes for one slice
+ * (one KV head of one sequence) at its end, as the last block arrives.
+ * softmax 1, o 100, attn_residual 1, ffn_norm 4, gate and up 120, act 8,
+ * gate_mul 2, down 100, ffn_residual 1, final_norm 4, lm_head 120, sample 2.
+ *
+ * Schedule (passes placed in program order, each step at the earliest time
+ * its resources are free):
+ *  P mb0 from 0: embed [0, 1], attn_norm [1, 5], q [5, 105], k and v [5,
+ *   95], rope [105, 110], kv_append [110, 1110], attention [1110, 2110]
+ *   (lanes [2108, 2110]), softmax [2110, 2111], o [2111, 2211], ...,
+ *   gate [2216, 2336], down [2346, 2446], lm_head [2451, 2571], sample
+ *   [2571, 2573].
+ *  P mb1 from 0: embed [5, 6] and attn_norm [6, 10] on the lanes while mb0's
+ *   q runs; q [105, 205] on Xq and rope [205, 210] while mb0's append holds
+ *   the port (the lanes are free during mb0's KV work); kv_append waits for
+ *   the port: [2110, 3110]; attention [3110, 4110]; o [4111, 4211]; sample
+ *   [4571, 4573].
+ *  D mb0 from 2573: embed [2573, 2574], q [2578, 2678], rope [2678, 2683],
+ *   kv_append waits for the port: [4110, 5110], attention [5110, 7110],
+ *   o [7111, 7211], sample [7571, 7573].
+ *  D mb1 from 4573: q [4578, 4678], rope [4678, 4683], kv_append [7110,
+ *   8110] (the port's next free moment, mb0's attention's end), attention
+ *   [8110, 10110], sample [10571, 10573].
+ *
+ * The port is busy without a gap from 110 to 10110: 2·(1000 + 1000) +
+ * 2·(1000 + 2000) = 10000, and it sets the pace: the decodes end 3000
+ * apart (7573, 10573), the port's load per decode step of a micro-batch
+ * (append 1000 + read 2000).  The lanes are busy only for their work:
+ * prefill 1+4+5+2+1+1+4+8+2+1+4+2 = 35, decode 37 (attention 4): 2·35 +
+ * 2·37 = 144, not the 6000 of attentions holding them; crossbars
+ * 4·(100+90+90+100+120+120+100+120) = 3360.  Some step runs at every moment
+ * of [0, 10573]: active 10573, no bubble.  First tokens 2573 and 4573, last
+ * 7573 and 10573: TPOT (5000 + 6000) / 2 = 5500.
+ */
+static const char port_exp[] = "model: pipe-llama.json\n"
+			       "chip: port-chip.yaml\n"
+			       "interconnect: pipe-net.yaml\n"
+			       "workload:\n  batch: 2\n  micro_batches: 2\n  kv_bits: 8\n"
+			       "  prompt_tokens: 1\n  generate_tokens: 2\n";
+
+static void test_kv_port_bound(void)
+{
+	static const struct cim_exec_probe probe = { .ctx = &pipe_log,
+						     .pass = pipe_pass,
+						     .op = pipe_op };
+	const char *sets[] = { "model.num_hidden_layers=1", "interconnect.allow_unused=true" };
+	struct outcome o;
+
+	memset(&pipe_log, 0, sizeof(pipe_log));
+	run_exp(load_text("tests/data/exec/mem.yaml", port_exp, sets, 2), 1, 1, &probe, &o);
+	if (world_rank == 0) {
+		CIM_ASSERT_EQ_U64(pipe_log.n, 4 * 21); /* embed + 17 + 3 */
+		PIPE_AT(0, 0, "q_proj", 5000, 105000);
+		PIPE_AT(0, 0, "kv_append", 110000, 1110000);
+		PIPE_AT(0, 0, "attention", 1110000, 2110000);
+		PIPE_AT(0, 0, "o_proj", 2111000, 2211000);
+		PIPE_AT(0, 0, "ffn_gate", 2216000, 2336000);
+		PIPE_AT(0, 0, "ffn_down", 2346000, 2446000);
+		PIPE_AT(0, 0, "lm_head", 2451000, 2571000);
+		PIPE_AT(0, 0, "sample", 2571000, 2573000);
+		PIPE_AT(0, 1, "embed", 5000, 6000); /* lanes free during mb0's q */
+		PIPE_AT(0, 1, "attn_norm", 6000, 10000);
+		PIPE_AT(0, 1, "q_proj", 105000, 205000); /* during mb0's append */
+		PIPE_AT(0, 1, "k_proj", 95000, 185000);
+		PIPE_AT(0, 1, "rope", 205000, 210000);
+		PIPE_AT(0, 1, "kv_append", 2110000, 3110000); /* waits for the port */
+		PIPE_AT(0, 1, "attention", 3110000, 4110000);
+		PIPE_AT(0, 1, "o_proj", 4111000, 4211000);
+		PIPE_AT(0, 1, "sample", 4571000, 4573000);
+		CIM_ASSERT_EQ_U64(pipe_log.pass_start[1][0], 2573000);
+		CIM_ASSERT_EQ_U64(pipe_log.pass_start[1][1], 4573000);
+		PIPE_AT(1, 0, "q_proj", 2578000, 2678000);
+		PIPE_AT(1, 0, "rope", 2678000, 2683000);
+		PIPE_AT(1, 0, "kv_append", 4110000, 5110000);
+		PIPE_AT(1, 0, "attention", 5110000, 7110000);
+		PIPE_AT(1, 0, "o_proj", 7111000, 7211000);
+		PIPE_AT(1, 0, "sample", 7571000, 7573000);
+		PIPE_AT(1, 1, "q_proj", 4578000, 4678000);
+		PIPE_AT(1, 1, "rope", 4678000, 4683000);
+		PIPE_AT(1, 1, "kv_append", 7110000, 8110000); /* mb0's attention's end */
+		PIPE_AT(1, 1, "attention", 8110000, 10110000);
+		PIPE_AT(1, 1, "sample", 10571000, 10573000);
+		const struct cim_rec_op *a = pipe_find(1, 0, "attention");
+		if (a) { /* the port throughout, the lanes for their 4 ns */
+			CU_ASSERT_EQUAL(a->resource, CIM_RES_KV);
+			CU_ASSERT_EQUAL(a->resource2, CIM_RES_DIGITAL);
+			CIM_ASSERT_EQ_U64(a->busy2_ps, 4000);
+		}
+	}
+	if (o.ran) {
+		const struct cim_exec_stats *s = &o.stats[0];
+		CIM_ASSERT_EQ_U64(o.res.makespan_ps, 10573000);
+		CIM_ASSERT_EQ_U64(o.seqs[0].first_ps, 2573000);
+		CIM_ASSERT_EQ_U64(o.seqs[1].first_ps, 4573000);
+		CIM_ASSERT_EQ_U64(o.seqs[0].last_ps, 7573000);
+		CIM_ASSERT_EQ_U64(o.seqs[1].last_ps, 10573000);
+		/* the decode interval is the port's load per step: 1000 + 2000 */
+		CIM_ASSERT_EQ_U64(o.seqs[1].last_ps - o.seqs[0].last_ps, 3000000);
+		CIM_ASSERT_EQ_U64(s->busy_ps[CIM_BUSY_KV], 10000000);
+		CIM_ASSERT_EQ_U64(s->busy_ps[CIM_BUSY_DIGITAL], 144000);
+		CIM_ASSERT_EQ_U64(s->busy_ps[CIM_BUSY_XBAR], 3360000);
+		CIM_ASSERT_EQ_U64(s->active_ps, 10573000);
+		CU_ASSERT_DOUBLE_EQUAL(o.res.tpot_s.mean, 5500e-9, 1e-15);
+		CU_ASSERT_DOUBLE_EQUAL(o.res.bubble, 0.0, 1e-12);
+	}
+	done(&o);
+}
+
+/* A single stage of tp 2 (16 tiles: the whole tiny model on each chip)
+ * with a prompt of 256 in 4 micro-batches: every
+ * fraction the results hold lies in [0, 1] (cim_results_make() refuses
+ * those that do not, and the run's rank 0 checks them again here). */
+static void test_one_stage_long_prompt(void)
+{
+	const char *sets[] = { "chip.tiles=16", "workload.prompt_tokens=256", "workload.batch=8",
+			       "workload.micro_batches=4", "workload.generate_tokens=4" };
+	struct outcome o;
+
+	run_case(sets, 5, 2, 1, &o);
+	if (o.ran) {
+		for (int c = 0; c < CIM_BUSY_NCLASS; c++)
+			CU_ASSERT(o.res.util[c] >= 0 && o.res.util[c] <= 1);
+		CU_ASSERT(o.res.bubble >= 0 && o.res.bubble <= 1);
+		for (uint32_t i = 0; i < 2; i++) {
+			const struct cim_exec_stats *s = &o.stats[i];
+			CU_ASSERT(s->active_ps <= o.res.makespan_ps);
+			for (int c = 0; c < CIM_BUSY_NCLASS; c++) /* crossbars: Σ over groups */
+				CU_ASSERT(s->busy_ps[c] <= o.res.makespan_ps *
+							       (c == CIM_BUSY_XBAR ? s->xbar_groups : 1));
+		}
+		CU_ASSERT(o.res.util[CIM_BUSY_XBAR] > 0);
+	}
+	done(&o);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct cim_test tests[] = {
@@ -609,6 +758,10 @@ int main(int argc, char **argv)
 		{ "two stages by hand", test_two_stages_by_hand },
 		{ "two micro-batches on different matrices of one layer overlapping",
 		  test_two_matrices_overlap },
+		{ "two micro-batches whose attention lasts ten MVMs: a KV-port-bound decode",
+		  test_kv_port_bound },
+		{ "a single stage of tp 2 with a long prompt: fractions in [0, 1]",
+		  test_one_stage_long_prompt },
 	};
 	int rc;
 
