@@ -739,8 +739,9 @@ static void test_one_stage_long_prompt(void)
 			const struct cim_exec_stats *s = &o.stats[i];
 			CU_ASSERT(s->active_ps <= o.res.makespan_ps);
 			for (int c = 0; c < CIM_BUSY_NCLASS; c++) /* crossbars: Σ over groups */
-				CU_ASSERT(s->busy_ps[c] <= o.res.makespan_ps *
-							       (c == CIM_BUSY_XBAR ? s->xbar_groups : 1));
+				CU_ASSERT(s->busy_ps[c] <=
+					  o.res.makespan_ps *
+					      (c == CIM_BUSY_XBAR ? s->xbar_groups : 1));
 		}
 		CU_ASSERT(o.res.util[CIM_BUSY_XBAR] > 0);
 	}
