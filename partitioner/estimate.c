@@ -161,26 +161,31 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 	return 0;
 }
 
-/* One pass through the whole pipeline of replica q. */
+/* One pass through the whole pipeline of replica q.  lat and busy, when
+ * not NULL, have a slot per stage: the pass's time through stage s and on
+ * to the next (or back, for the last stage when it returns a token), and
+ * how long it holds the stage's busiest resource (its link port
+ * included). */
 struct pass_cost {
 	uint64_t latency_ps;  /* Λ: first stage in to token back (or out) */
 	uint64_t ret_ps;      /* the token's return, part of Λ */
-	uint64_t interval_ps; /* Ι */
+	uint64_t interval_ps; /* Ι: the largest of busy */
 	uint32_t busiest;
 	struct cim_chip_energy energy;
 	double link_pj;
+	uint64_t *lat, *busy;
 };
 
 static int pass_cost(const struct cim_experiment *e, const struct cim_part_plan *plan,
 		     const struct cim_net *net, uint32_t q, const struct cim_part_pass *p,
 		     bool returns, struct pass_cost *out, struct cim_err *err)
 {
-	struct pass_cost pc = { 0 };
+	struct pass_cost pc = { .lat = out->lat, .busy = out->busy };
 	const uint32_t tp = plan->tp;
 
 	for (uint32_t s = 0; s < plan->pp; s++) {
 		struct stage_cost sc;
-		struct cim_net_xfer x;
+		struct cim_net_xfer x = { 0 };
 		uint32_t from = (q * plan->pp + s) * tp;
 
 		if (stage_cost(e, plan, net, q, s, p, &sc, err) < 0)
@@ -204,6 +209,10 @@ static int pass_cost(const struct cim_experiment *e, const struct cim_part_plan 
 			port = x.port_free_ps;
 		}
 		uint64_t iv = sc.interval_ps > port ? sc.interval_ps : port;
+		if (pc.lat) {
+			pc.lat[s] = sc.latency_ps + x.arrive_ps;
+			pc.busy[s] = iv;
+		}
 		if (iv > pc.interval_ps) {
 			pc.interval_ps = iv;
 			pc.busiest = sc.interval_ps >= port ? sc.busiest : CIM_RES_LINK;
@@ -214,30 +223,40 @@ static int pass_cost(const struct cim_experiment *e, const struct cim_part_plan 
 }
 
 /*
- * Replica q through every pass: micro-batch m's pass k enters the first
- * stage when its input is there (its previous pass's token is back, for a
- * decode step) and the pass before it in program order has moved on by the
- * interval.  Fills the replica's times and adds its energy to est.
+ * Replica q through every pass, in program order, as a flow shop: pass j
+ * (micro-batch m's pass k) starts stage s when it has come through stage
+ * s − 1 and the pass before it has held stage s's busiest resource for its
+ * busy time, S_j(s) = max(S_j(s − 1) + lat_j(s − 1), S_{j−1}(s) +
+ * busy_{j−1}(s)); a decode step starts stage 0 no earlier than its
+ * previous token's return.  A short decode step behind a long prefill so
+ * waits at every stage the prefill still holds, not only at the first.
+ * Fills the replica's times and adds its energy to est.
  */
 static int replica_estimate(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			    const struct cim_net *net, uint32_t q, struct cim_part_estimate *est,
 			    double *ttft_sum, double *tpot_sum, uint64_t *end_out,
 			    struct cim_err *err)
 {
-	const uint32_t M = plan->micro_batches, P = cim_part_npasses(e);
+	const uint32_t M = plan->micro_batches, P = cim_part_npasses(e), S = plan->pp;
 	const uint32_t G = e->workload.generate_tokens;
 	uint64_t *ready = calloc(M, sizeof(*ready)), *first = calloc(M, sizeof(*first));
-	uint64_t enter = 0, end = 0;
-	bool started = false;
+	uint64_t *at = calloc(S, sizeof(*at)), *stage = calloc(5 * (size_t)S, sizeof(*stage));
+	const uint64_t *prev_busy = NULL;
+	uint64_t end = 0;
 	int rc = -1;
 
-	if (!ready || !first) {
+	if (!ready || !first || !at || !stage) {
 		cim_err_set(err, "out of memory estimating %u micro-batches", M);
 		goto out;
 	}
+	/* lat and busy of the two micro-batch sizes, and the busy times of
+	 * the pass before (a copy: the next size's pricing may overwrite) */
+	uint64_t *lat[2] = { stage, stage + S }, *busy[2] = { stage + 2 * S, stage + 3 * S };
+	uint64_t *held = stage + 4 * S;
 	for (uint32_t k = 0; k < P; k++) {
 		/* Micro-batch sizes differ by at most one: price each size once. */
-		struct pass_cost pcs[2];
+		struct pass_cost pcs[2] = { { .lat = lat[0], .busy = busy[0] },
+					    { .lat = lat[1], .busy = busy[1] } };
 		uint32_t sizes[2] = { 0, 0 };
 		for (uint32_t m = 0; m < M; m++) {
 			uint32_t seqs = cim_part_mb_seqs(e, plan, q, m);
@@ -252,12 +271,17 @@ static int replica_estimate(const struct cim_experiment *e, const struct cim_par
 					goto out;
 			}
 			const struct pass_cost *pc = &pcs[which];
-			uint64_t at = started ? enter + pc->interval_ps : 0;
-			if (p.phase == CIM_PHASE_DECODE && ready[m] > at)
-				at = ready[m];
-			enter = at;
-			started = true;
-			ready[m] = at + pc->latency_ps;
+			uint64_t t = p.phase == CIM_PHASE_DECODE ? ready[m] : 0;
+			for (uint32_t s = 0; s < S; s++) {
+				if (s > 0 && at[s - 1] + pc->lat[s - 1] > t)
+					t = at[s - 1] + pc->lat[s - 1];
+				if (prev_busy && at[s] + prev_busy[s] > t)
+					t = at[s] + prev_busy[s];
+				at[s] = t;
+			}
+			memcpy(held, pc->busy, S * sizeof(*held));
+			prev_busy = held;
+			ready[m] = at[S - 1] + pc->lat[S - 1];
 			uint64_t out_ps = ready[m] - pc->ret_ps; /* token sampled */
 			if (out_ps > end)
 				end = out_ps;
@@ -280,6 +304,8 @@ static int replica_estimate(const struct cim_experiment *e, const struct cim_par
 out:
 	free(ready);
 	free(first);
+	free(at);
+	free(stage);
 	return rc;
 }
 
@@ -301,7 +327,7 @@ int cim_part_estimate(const struct cim_experiment *e, const struct cim_part_plan
 	 * mean context. */
 	if (w->generate_tokens > 1) {
 		struct cim_part_pass p;
-		struct pass_cost pc;
+		struct pass_cost pc = { 0 };
 		cim_part_pass_at(e, 1, cim_part_npasses(e) - (w->generate_tokens - 1) / 2 - 1, &p);
 		if (pass_cost(e, plan, net, 0, &p, true, &pc, err) < 0)
 			return -1;
