@@ -43,10 +43,12 @@ static struct cim_dist dist(double *v, size_t n)
 static int check_rank(const struct cim_exec_stats *s, uint64_t makespan, struct cim_err *err)
 {
 	static const char *const what[CIM_BUSY_NCLASS] = { "digital unit", "KV memory port",
-							   "link port", "crossbars" };
+							   "link ports", "crossbars" };
 
 	for (int c = 0; c < CIM_BUSY_NCLASS; c++) {
-		uint64_t count = c == CIM_BUSY_XBAR ? (s->xbar_groups ? s->xbar_groups : 1) : 1;
+		uint64_t count = c == CIM_BUSY_XBAR   ? (s->xbar_groups ? s->xbar_groups : 1)
+				 : c == CIM_BUSY_LINK ? (s->ports ? s->ports : 1)
+						      : 1;
 		if (s->busy_ps[c] > makespan * count)
 			return cim_err_set(err,
 					   "internal error: rank %u's %s busy %" PRIu64
@@ -115,7 +117,8 @@ int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan 
 			r->util[CIM_BUSY_DIGITAL] +=
 			    (double)s->busy_ps[CIM_BUSY_DIGITAL] * 1e-12 / T / n;
 			r->util[CIM_BUSY_KV] += (double)s->busy_ps[CIM_BUSY_KV] * 1e-12 / T / n;
-			r->util[CIM_BUSY_LINK] += (double)s->busy_ps[CIM_BUSY_LINK] * 1e-12 / T / n;
+			r->util[CIM_BUSY_LINK] += (double)s->busy_ps[CIM_BUSY_LINK] * 1e-12 /
+						  (T * (s->ports ? s->ports : 1)) / n;
 			r->util[CIM_BUSY_XBAR] += (double)s->busy_ps[CIM_BUSY_XBAR] * 1e-12 /
 						  (T * (s->xbar_groups ? s->xbar_groups : 1)) / n;
 			r->bubble += (1.0 - (double)s->active_ps * 1e-12 / T) / n;

@@ -18,6 +18,7 @@
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,9 @@ struct run {
 	struct exec_stats stats;
 	struct cim_exec_cal *cal; /* one per resource */
 	uint32_t nres;
-	uint64_t port_free; /* the link port */
-	struct send *sends; /* in flight */
+	uint64_t *port_free;  /* per port (cim_net_port()): when it is free */
+	uint64_t *link_bytes; /* a fresh replay's bytes per link, zeroed after */
+	struct send *sends;   /* in flight */
 	size_t nsends, capsends;
 	struct cim_prog_op *ops;
 	size_t capops;
@@ -59,7 +61,8 @@ struct run {
 	uint64_t my_ready;	     /* this member's part of the exchange in flight */
 	bool stopped;		     /* the run stopped while MPI held buffers */
 	struct memo *memo;	     /* MEMO_SLOTS replays of this group's collectives */
-	uint64_t *memo_times;	     /* 2 · tp times per slot: ready and finish offsets */
+	uint64_t *memo_times;	     /* 3 · tp per slot: ready and finish offsets, and the
+					busy time of each member's ports */
 	uint64_t *kv_pos;	     /* positions cached per micro-batch */
 	uint64_t *arrived;	     /* latest input arrival per micro-batch */
 	uint64_t horizon;	     /* no later step starts before it */
@@ -214,7 +217,7 @@ static int compute(struct run *r, const struct cim_prog_op *o, uint64_t t,
  * Since micro-batches overlap on a layer's matrices, the members' offsets
  * take many more patterns: 64 slots held too few of them (the 70B/64
  * reference took 47 s of simulation instead of 22), 4096 hold them (11 s);
- * a slot is 2 · tp times, 1 MiB a rank at tp 8.
+ * a slot is 3 · tp times, 1.5 MiB a rank at tp 8.
  */
 #define MEMO_SLOTS 4096
 
@@ -235,10 +238,25 @@ static size_t memo_slot(uint32_t coll, uint64_t bytes, const uint64_t *rel, uint
 	return (size_t)(h % MEMO_SLOTS);
 }
 
-/* The group's replay of req from r->ready into r->finish, reused when it
- * was made before. */
+/* Member i's ports' busy time in a replay: the bytes it put on each link
+ * leaving it (r->link_bytes, from the replay) at that link's bandwidth. */
+static uint64_t ports_busy(const struct run *r, uint32_t i)
+{
+	const uint32_t node = cim_net_position(r->net, r->group[i]);
+	uint64_t ps = 0;
+	struct cim_net_link l;
+
+	for (uint32_t id = 0; id < cim_net_nlinks(r->net); id++)
+		if (r->link_bytes[id] && cim_net_link_get(r->net, id, &l) && l.from == node)
+			ps += (uint64_t)ceil((double)r->link_bytes[id] * 1e12 / l.bandwidth_bps);
+	return ps;
+}
+
+/* The group's replay of req from r->ready into r->finish (and each
+ * member's ports' busy time into *busy_out), reused when it was made
+ * before. */
 static int replay(struct run *r, const struct cim_net_coll_req *req,
-		  const struct cim_net_coll_result **res_out)
+		  const struct cim_net_coll_result **res_out, uint64_t *busy_out)
 {
 	const uint32_t tp = r->plan->tp;
 	uint64_t base = UINT64_MAX;
@@ -249,14 +267,17 @@ static int replay(struct run *r, const struct cim_net_coll_req *req,
 		r->ready[i] -= base;
 	size_t slot = memo_slot(req->coll, req->bytes, r->ready, tp);
 	struct memo *m = &r->memo[slot];
-	uint64_t *rel = r->memo_times + slot * 2 * tp, *fin = rel + tp;
+	uint64_t *rel = r->memo_times + slot * 3 * tp, *fin = rel + tp, *busy = fin + tp;
 	if (!(m->used && m->coll == (uint32_t)req->coll && m->bytes == req->bytes &&
 	      memcmp(rel, r->ready, tp * sizeof(*rel)) == 0)) {
 		struct cim_net_coll_result res;
-		if (cim_net_collective(r->net, req, r->group, r->ready, tp, fin, NULL, &res,
-				       r->err) < 0)
+		if (cim_net_collective(r->net, req, r->group, r->ready, tp, fin, r->link_bytes,
+				       &res, r->err) < 0)
 			return -1;
 		memcpy(rel, r->ready, tp * sizeof(*rel));
+		for (uint32_t i = 0; i < tp; i++)
+			busy[i] = ports_busy(r, i);
+		memset(r->link_bytes, 0, cim_net_nlinks(r->net) * sizeof(*r->link_bytes));
 		*m = (struct memo){
 			.used = true, .coll = req->coll, .bytes = req->bytes, .res = res
 		};
@@ -264,6 +285,7 @@ static int replay(struct run *r, const struct cim_net_coll_req *req,
 	for (uint32_t i = 0; i < tp; i++)
 		r->finish[i] = fin[i] + base;
 	*res_out = &m->res;
+	*busy_out = busy[r->me->tp_index];
 	return 0;
 }
 
@@ -283,6 +305,7 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 					.algo = CIM_NET_ALGO_AUTO,
 					.bytes = o->bytes };
 	const struct cim_net_coll_result *res;
+	uint64_t busy;
 
 	if (!r->opts->interruptible) {
 		MPI_Allgather(&t, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm);
@@ -296,7 +319,7 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 					   "rank %u: interrupted at step %u in a collective",
 					   r->me->rank, k);
 	}
-	if (replay(r, &req, &res) < 0)
+	if (replay(r, &req, &res, &busy) < 0)
 		return -1;
 	uint64_t end = r->finish[r->me->tp_index];
 	assert(end >= t);
@@ -315,6 +338,7 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		.sent_bytes = share(res->bytes, tp, r->me->tp_index),
 		.link_bytes = share(res->link_bytes, tp, r->me->tp_index),
 		.energy_pj = res->energy_pj / tp,
+		.ports_busy_ps = busy,
 	};
 	probe_coll(r, &rec);
 	*end_out = end;
@@ -355,8 +379,12 @@ static int send_out(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, 
 		r->sends = s;
 		r->capsends = cap;
 	}
-	cim_net_p2p(r->net, r->me->rank, dst, bytes, t, r->port_free, &x);
-	r->port_free = x.port_free_ps;
+	const uint32_t port = cim_net_port(r->net, r->me->rank, dst);
+	cim_net_p2p(r->net, r->me->rank, dst, bytes, t,
+		    port == CIM_NET_NO_PORT ? 0 : r->port_free[port], &x);
+	assert(x.port == port);
+	if (port != CIM_NET_NO_PORT)
+		r->port_free[port] = x.port_free_ps;
 	struct send *s = &r->sends[r->nsends++];
 	s->h = (struct hdr){ .depart_ps = x.depart_ps,
 			     .arrive_ps = x.arrive_ps,
@@ -548,9 +576,11 @@ static int setup(struct run *r)
 	r->kv_pos = calloc(plan->micro_batches, sizeof(*r->kv_pos));
 	r->arrived = calloc(plan->micro_batches, sizeof(*r->arrived));
 	r->memo = calloc(MEMO_SLOTS, sizeof(*r->memo));
-	r->memo_times = calloc((size_t)MEMO_SLOTS * 2 * plan->tp, sizeof(*r->memo_times));
+	r->memo_times = calloc((size_t)MEMO_SLOTS * 3 * plan->tp, sizeof(*r->memo_times));
+	r->port_free = calloc(cim_net_nports(r->net), sizeof(*r->port_free));
+	r->link_bytes = calloc(cim_net_nlinks(r->net), sizeof(*r->link_bytes));
 	if (!r->cal || !r->group || !r->ready || !r->finish || !r->kv_pos || !r->arrived ||
-	    !r->memo || !r->memo_times)
+	    !r->memo || !r->memo_times || !r->port_free || !r->link_bytes)
 		return cim_err_set(r->err, "rank %u: out of memory", me->rank);
 	for (uint32_t i = 0; i < plan->tp; i++)
 		r->group[i] = me->group_first + i;
@@ -599,6 +629,8 @@ static void teardown(struct run *r)
 	free(r->arrived);
 	free(r->memo);
 	free(r->memo_times);
+	free(r->port_free);
+	free(r->link_bytes);
 	if (r->tp_comm != MPI_COMM_NULL)
 		MPI_Comm_free(&r->tp_comm);
 }
@@ -639,6 +671,9 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 	st->stage = r.me->stage;
 	st->tp_index = r.me->tp_index;
 	st->xbar_groups = cim_part_xbar_groups(r.me);
+	st->ports = cim_net_ports_of(net, r.me->rank);
+	if (st->ports == 0)
+		st->ports = 1; /* a chip alone: nothing is sent */
 	if (setup(&r) < 0)
 		goto out;
 

@@ -79,8 +79,8 @@ struct cim_exec_opts {
 struct cim_exec_stats {
 	uint32_t rank, replica, stage, tp_index;
 	uint32_t xbar_groups; /* crossbar resources (layers, head) */
-	uint32_t pad;
-	uint64_t end_ps;		   /* its last step's end */
+	uint32_t ports;	      /* link ports: its outgoing links (cim_net_ports_of()), ≥ 1 */
+	uint64_t end_ps;      /* its last step's end */
 	uint64_t busy_ps[CIM_BUSY_NCLASS]; /* Σ time each class was busy (crossbars:
 					      summed over the groups) */
 	uint64_t active_ps;		   /* time any resource was busy */

@@ -74,10 +74,12 @@ struct cim_rec_coll {
 	uint32_t group_size;
 	int32_t layer;
 	uint32_t micro_batch, step, phase;
-	uint64_t bytes;	     /* the collective's size */
-	uint64_t sent_bytes; /* this member's share of the bytes its transfers move */
-	uint64_t link_bytes; /* this member's share of those bytes × hops */
-	double energy_pj;    /* this member's share: total / group_size */
+	uint64_t bytes;		/* the collective's size */
+	uint64_t sent_bytes;	/* this member's share of the bytes its transfers move */
+	uint64_t link_bytes;	/* this member's share of those bytes × hops */
+	double energy_pj;	/* this member's share: total / group_size */
+	uint64_t ports_busy_ps; /* Σ over the links leaving this member of the bytes
+				   the collective put on them / their bandwidth */
 };
 
 /* One pass of one micro-batch through the chip, reported as it begins. */

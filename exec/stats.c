@@ -77,6 +77,7 @@ static void on_coll(void *ctx, const struct cim_rec_coll *r)
 	st->phase_pj[r->phase] += r->energy_pj;
 	st->bytes_sent += r->sent_bytes;
 	st->link_bytes += r->link_bytes;
+	st->busy_ps[CIM_BUSY_LINK] += r->ports_busy_ps;
 	st->colls++;
 	if (r->finish_ps > st->end_ps)
 		st->end_ps = r->finish_ps;

@@ -73,12 +73,27 @@ struct cim_net_xfer {
 	uint64_t port_free_ps; /* the sender's port is free again (last byte left) */
 	uint64_t arrive_ps;    /* last byte arrived */
 	uint32_t hops;
+	uint32_t port;	  /* the sender's port it leaves by (cim_net_port()) */
 	double energy_pj; /* bytes · 8 · Σ pJ/bit over the hops */
 };
 
 /*
- * A transfer of bytes from rank src to rank dst, ready at ready_ps, on a
- * sender port that is busy until port_free_ps: cut-through, so
+ * A chip's ports are its outgoing links, one per direction of each link it
+ * has (a bidirectional link is two), or, when the chip injects through one
+ * interface (injection bandwidth set), that one.  cim_net_port() names the
+ * port a transfer from src to dst leaves by, in 0 .. cim_net_nports() − 1:
+ * the first link of its route, or cim_net_nlinks() for the injection
+ * interface; CIM_NET_NO_PORT when src is dst.  cim_net_ports_of() counts
+ * the ports of rank.
+ */
+#define CIM_NET_NO_PORT UINT32_MAX
+uint32_t cim_net_nports(const struct cim_net *net);
+uint32_t cim_net_port(const struct cim_net *net, uint32_t src, uint32_t dst);
+uint32_t cim_net_ports_of(const struct cim_net *net, uint32_t rank);
+
+/*
+ * A transfer of bytes from rank src to rank dst, ready at ready_ps, on the
+ * sender's port (out->port) that is busy until port_free_ps: cut-through, so
  * arrive = depart + Σ hop latency + ⌈bytes / bottleneck bandwidth⌉.
  */
 void cim_net_p2p(const struct cim_net *net, uint32_t src, uint32_t dst, uint64_t bytes,

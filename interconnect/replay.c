@@ -46,9 +46,11 @@ void cim_net_p2p(const struct cim_net *net, uint32_t src, uint32_t dst, uint64_t
 	if (h == 0) { /* to itself: nothing crosses a link */
 		*out = (struct cim_net_xfer){ .depart_ps = ready_ps,
 					      .port_free_ps = port_free_ps,
-					      .arrive_ps = ready_ps };
+					      .arrive_ps = ready_ps,
+					      .port = CIM_NET_NO_PORT };
 		return;
 	}
+	out->port = net->injection_bps > 0 ? net->nlinks : ids[0];
 	for (uint32_t i = 0; i < h; i++) {
 		double lbw, lpj;
 		uint64_t llat;

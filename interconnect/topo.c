@@ -449,6 +449,34 @@ uint32_t net_route_pos(const struct cim_net *net, uint32_t pa, uint32_t pb, uint
 	return h;
 }
 
+uint32_t cim_net_nports(const struct cim_net *net)
+{
+	return net->nlinks + 1;
+}
+
+uint32_t cim_net_port(const struct cim_net *net, uint32_t src, uint32_t dst)
+{
+	uint32_t ids[NET_ROUTE_MAX];
+
+	if (net_route_pos(net, net->pos_of_rank[src], net->pos_of_rank[dst], ids) == 0)
+		return CIM_NET_NO_PORT;
+	return net->injection_bps > 0 ? net->nlinks : ids[0];
+}
+
+/* Chips are global nodes 0..P−1 by position (node0()). */
+uint32_t cim_net_ports_of(const struct cim_net *net, uint32_t rank)
+{
+	uint32_t n = 0, node = net->pos_of_rank[rank];
+	struct cim_net_link l;
+
+	if (net->injection_bps > 0)
+		return 1;
+	for (uint32_t id = 0; id < net->nlinks; id++)
+		if (cim_net_link_get(net, id, &l) && l.from == node)
+			n++;
+	return n;
+}
+
 uint32_t cim_net_route(const struct cim_net *net, uint32_t src, uint32_t dst, uint32_t *links,
 		       uint32_t cap)
 {

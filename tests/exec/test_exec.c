@@ -744,6 +744,18 @@ static void test_one_stage_long_prompt(void)
 					      (c == CIM_BUSY_XBAR ? s->xbar_groups : 1));
 		}
 		CU_ASSERT(o.res.util[CIM_BUSY_XBAR] > 0);
+		/* Every transfer is a collective's (the token goes back to the
+		 * same chip): the link ports' busy time is the bytes the
+		 * collectives put on the links at the link's bandwidth, each
+		 * replay's per-link time rounded up to a ps. */
+		const double bw = o.e->net.level[0].link.bandwidth_bps;
+		uint64_t busy =
+			     o.stats[0].busy_ps[CIM_BUSY_LINK] + o.stats[1].busy_ps[CIM_BUSY_LINK],
+			 colls = o.stats[0].colls + o.stats[1].colls;
+		double want = (double)o.res.link_bytes * 1e12 / bw;
+		CU_ASSERT(o.res.link_bytes > 0);
+		CU_ASSERT((double)busy >= want - 1 && (double)busy <= want + 2.0 * (double)colls);
+		CU_ASSERT(o.res.util[CIM_BUSY_LINK] > 0);
 	}
 	done(&o);
 }

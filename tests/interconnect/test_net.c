@@ -264,6 +264,55 @@ static void test_p2p(void)
 	cim_net_destroy(net);
 }
 
+/* A chip's ports are its outgoing links, one per direction: two on a
+ * ring, three on a full net of 4, one (into the switch) on a star; one
+ * when it injects through one interface.  A transfer leaves by the first
+ * link of its route, so a ring's two directions are two ports: sends
+ * clockwise and counter-clockwise do not wait for each other. */
+static void test_ports(void)
+{
+	struct cim_net_spec *s = (struct cim_net_spec *)flat(CIM_NET_TOPO_RING);
+	struct cim_net *net = make(s, 8);
+	struct cim_net_xfer x, y;
+	struct cim_net_link l;
+	uint32_t ids[4];
+
+	CIM_ASSERT_EQ_U64(cim_net_ports_of(net, 3), 2);
+	CIM_ASSERT_EQ_U64(cim_net_nports(net), cim_net_nlinks(net) + 1);
+	CIM_ASSERT_EQ_U64(cim_net_port(net, 3, 3), CIM_NET_NO_PORT);
+	cim_net_route(net, 0, 1, ids, 4);
+	CIM_ASSERT_EQ_U64(cim_net_port(net, 0, 1), ids[0]);
+	CIM_ASSERT_EQ_U64(cim_net_port(net, 0, 2), ids[0]); /* 0 → 1 → 2: the same link */
+	cim_net_route(net, 0, 7, ids, 4);
+	CIM_ASSERT_EQ_U64(cim_net_port(net, 0, 7), ids[0]);
+	CU_ASSERT_NOT_EQUAL(cim_net_port(net, 0, 7), cim_net_port(net, 0, 1));
+	CU_ASSERT(cim_net_link_get(net, cim_net_port(net, 0, 7), &l));
+	CIM_ASSERT_EQ_U64(l.from, 0);
+	CIM_ASSERT_EQ_U64(l.to, 7);
+	/* 1 MiB to 1 and 1 MiB to 7 at 0, each on its own port: both leave
+	 * at 0 and arrive α + n/B = 10,585,760 ps later. */
+	cim_net_p2p(net, 0, 1, MIB, 0, 0, &x);
+	cim_net_p2p(net, 0, 7, MIB, 0, 0, &y);
+	CIM_ASSERT_EQ_U64(x.arrive_ps, ALPHA + SER_MIB);
+	CIM_ASSERT_EQ_U64(y.arrive_ps, ALPHA + SER_MIB);
+	CU_ASSERT_NOT_EQUAL(x.port, y.port);
+	cim_net_destroy(net);
+
+	net = make(flat(CIM_NET_TOPO_FULL), 4);
+	CIM_ASSERT_EQ_U64(cim_net_ports_of(net, 0), 3);
+	cim_net_destroy(net);
+	net = make(flat(CIM_NET_TOPO_SWITCH), 4);
+	CIM_ASSERT_EQ_U64(cim_net_ports_of(net, 2), 1);
+	cim_net_destroy(net);
+	s = (struct cim_net_spec *)flat(CIM_NET_TOPO_FULL);
+	s->injection_bps = 100e9;
+	net = make(s, 4);
+	CIM_ASSERT_EQ_U64(cim_net_ports_of(net, 0), 1);
+	CIM_ASSERT_EQ_U64(cim_net_port(net, 0, 1), cim_net_nlinks(net));
+	CIM_ASSERT_EQ_U64(cim_net_port(net, 0, 3), cim_net_nlinks(net)); /* one interface */
+	cim_net_destroy(net);
+}
+
 /* ------------------------------------------------ textbook collectives */
 
 static void test_ring_allreduce_on_ring(void)
@@ -1018,6 +1067,7 @@ static const struct cim_test tests[] = {
 	{ "switch and full routes", test_switch_full_routes },
 	{ "explicit placement", test_placement },
 	{ "point-to-point", test_p2p },
+	{ "ports: one per direction of each link", test_ports },
 	{ "ring all-reduce on a ring = 2(p-1)(a + n/pB)", test_ring_allreduce_on_ring },
 	{ "hd all-reduce on full = 2log2(p)a + 2(p-1)/p n/B", test_hd_allreduce_on_full },
 	{ "hd all-reduce, p not a power of two", test_hd_allreduce_not_pow2 },
