@@ -128,7 +128,10 @@ void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n, struct 
 
 /*
  * One MVM (docs/chip-model.md, ISAAC ISCA'16 §4): inputs enter dac_bits at a time,
- * n = ceil(input_bits / dac_bits) cycles.  In a cycle each ADC converts
+ * n = ceil(input_bits / dac_bits) cycles.  A read drives at most
+ * rows_per_cycle rows, so a cycle takes g = ceil(min(K, rows) /
+ * rows_per_cycle) reads, each converted on its own (the ADC resolves one
+ * group's sum, spec's cim_spec_adc_bits_needed()).  In a read each ADC converts
  * ceil(widest block / adcs) columns.  With a sample-and-hold the next read
  * overlaps the conversions (ISAAC's pipeline): cycle = max(read, convert);
  * without one (HERMES' CCO ADCs integrate during the read) they add up.
@@ -142,22 +145,31 @@ void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 	uint64_t convert_ps, cells_active;
 
 	assert(c->dac.bits > 0 && c->adc.per_crossbar > 0);
+	const uint32_t rpc = c->xbar.rows_per_cycle ? c->xbar.rows_per_cycle : c->xbar.rows;
+	const uint64_t block_rows = m->k < c->xbar.rows ? m->k : c->xbar.rows;
+	const uint64_t last_rows = m->k - (m->row_blocks - 1) * c->xbar.rows;
 	v.input_cycles = (uint32_t)div_ceil(c->input_bits, c->dac.bits);
+	v.row_groups = (uint32_t)div_ceil(block_rows, rpc);
+	const uint64_t reads = (uint64_t)v.input_cycles * v.row_groups;
 	v.cols_per_adc = div_ceil(m->widest_block, c->adc.per_crossbar);
 	/* Rounded up to whole ps (less a rounding slack: 128 · 781.25 is 100000). */
 	convert_ps = (uint64_t)ceil((double)v.cols_per_adc * c->adc.latency_ps - 1e-6);
 	if (c->has_sample_hold) {
 		v.cycle_ps = max_u64(c->xbar.read_ps, convert_ps);
-		v.latency_ps = c->xbar.read_ps + (v.input_cycles - 1) * v.cycle_ps + convert_ps;
+		v.latency_ps = c->xbar.read_ps + (reads - 1) * v.cycle_ps + convert_ps;
 	} else {
 		v.cycle_ps = c->xbar.read_ps + convert_ps;
-		v.latency_ps = v.input_cycles * v.cycle_ps;
+		v.latency_ps = reads * v.cycle_ps;
 	}
 	v.latency_ps += ceil_log2(m->row_blocks) * c->shift_add.latency_ps;
-	v.interval_ps = v.input_cycles * v.cycle_ps;
+	v.interval_ps = reads * v.cycle_ps;
 
-	/* Every cycle each row block converts all its columns, offset ones too. */
-	v.conversions = (uint64_t)v.input_cycles * m->row_blocks * m->cols_converted;
+	/* Every read of each row group converts all its columns, offset ones
+	 * too: full row blocks have ceil(rows / rpc) groups, the last one
+	 * ceil(its rows / rpc). */
+	const uint64_t groups =
+	    (m->row_blocks - 1) * div_ceil(c->xbar.rows, rpc) + div_ceil(last_rows, rpc);
+	v.conversions = (uint64_t)v.input_cycles * groups * m->cols_converted;
 	/* Each ADC output is shifted and added once; then the row blocks' partial
 	 * sums of each output are added together. */
 	v.shift_adds = v.conversions + m->n * (m->row_blocks - 1);
@@ -261,6 +273,24 @@ void cim_chip_vector_op(const struct cim_chip_spec *c, enum cim_op_kind kind, en
 	*out = r;
 }
 
+void cim_chip_embed(const struct cim_chip_spec *c, uint64_t elems, uint32_t bits,
+		    struct cim_chip_cost *out)
+{
+	struct cim_chip_cost r = { 0 };
+	uint64_t bytes = bytes_of(elems, bits);
+
+	if (!c->has_dram) {
+		cim_chip_vector_op(c, CIM_OP_EMBED, CIM_NORM_RMSNORM, CIM_ACT_RELU, elems, out);
+		return;
+	}
+	r.ps = max_u64(ps_for_bytes(bytes, c->dram.bandwidth),
+		       ps_for_bytes(bytes, c->buffer.bandwidth));
+	r.memory_ps = r.ps;
+	r.energy.pj[CIM_E_DRAM] = (double)bytes * c->dram.energy_pj;
+	r.energy.pj[CIM_E_BUFFER] = (double)bytes * c->buffer.energy_pj;
+	*out = r;
+}
+
 /* -------------------------------------------------------------- attention */
 
 uint64_t cim_chip_attn_positions(const struct cim_attn_shape *a)
@@ -345,11 +375,40 @@ int cim_chip_kv_append(const struct cim_chip_spec *c, const struct cim_attn_shap
 	return 0;
 }
 
+/*
+ * Program-and-verify: an iteration pulses rows_in_parallel rows (all their
+ * columns at once, as IBM's PCM tiles write a row's 512 weights together)
+ * and reads them back: one read of those rows and the conversion of their
+ * columns by the crossbar's ADCs.  Every cell holding a weight takes every
+ * pulse; every row of a used crossbar is verified.
+ */
+int cim_chip_program(const struct cim_chip_spec *c, uint64_t crossbars, uint64_t cells,
+		     struct cim_chip_cost *out)
+{
+	struct cim_chip_cost r = { 0 };
+
+	if (!c->has_program)
+		return -1;
+	const struct cim_program_spec *p = &c->program;
+	const uint64_t verify_ps =
+	    c->xbar.read_ps +
+	    (uint64_t)ceil((double)div_ceil(c->xbar.cols, c->adc.per_crossbar) * c->adc.latency_ps -
+			   1e-6);
+	const uint64_t steps = div_ceil(c->xbar.rows, p->rows_in_parallel) * p->iterations;
+	r.ps = div_ceil(crossbars, p->crossbars_in_parallel) * steps * (p->pulse_ps + verify_ps);
+	const double verifies = (double)crossbars * c->xbar.rows * p->iterations; /* row reads */
+	r.energy.pj[CIM_E_ARRAY] =
+	    (double)cells * p->iterations * p->pulse_pj + verifies * c->xbar.read_pj / c->xbar.rows;
+	r.energy.pj[CIM_E_ADC] = verifies * c->xbar.cols * c->adc.energy_pj;
+	*out = r;
+	return 0;
+}
+
 /* ------------------------------------------------------ the whole chip */
 
 double cim_chip_static_w(const struct cim_chip_spec *c)
 {
-	return c->leakage_w + c->other_w;
+	return c->leakage_w + c->other_w + (c->has_dram ? c->dram.background_w : 0);
 }
 
 double cim_chip_leakage_pj(const struct cim_chip_spec *c, uint64_t ps)

@@ -77,8 +77,10 @@ void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n, struct 
 
 struct cim_chip_mvm {
 	uint32_t input_cycles;	       /* ceil(input_bits / dac_bits) */
+	uint32_t row_groups;	       /* reads per input cycle: ceil(min(K, rows) /
+					  rows_per_cycle) */
 	uint64_t cols_per_adc;	       /* conversions one ADC makes per cycle */
-	uint64_t cycle_ps;	       /* one input cycle (throughput) */
+	uint64_t cycle_ps;	       /* one read of one row group (throughput) */
 	uint64_t latency_ps;	       /* one MVM alone, first read to last sum */
 	uint64_t interval_ps;	       /* between MVMs streamed through one copy */
 	uint64_t conversions;	       /* ADC conversions of one MVM */
@@ -114,6 +116,25 @@ uint32_t cim_chip_ops_per_elem(enum cim_op_kind kind, enum cim_norm norm, enum c
  * plus the elements read from and written to the buffer at input_bits. */
 void cim_chip_vector_op(const struct cim_chip_spec *c, enum cim_op_kind kind, enum cim_norm norm,
 			enum cim_act act, uint64_t elems, struct cim_chip_cost *out);
+
+/* The embedding lookup of elems values of bits each from a table in the
+ * chip's DRAM (where the partitioner puts it when the buffer is too small,
+ * docs/partitioner.md): a read at the DRAM's bandwidth and energy and a
+ * write into the buffer, memory_ps = ps.  A chip without DRAM copies within
+ * the buffer (cim_chip_vector_op()). */
+void cim_chip_embed(const struct cim_chip_spec *c, uint64_t elems, uint32_t bits,
+		    struct cim_chip_cost *out);
+
+/*
+ * Writing the weights of `crossbars` crossbars holding `cells` cells by
+ * program-and-verify (docs/chip-model.md §6): every row of each crossbar
+ * takes `iterations` pulses and verify reads, rows_in_parallel rows at a
+ * time, crossbars_in_parallel crossbars at a time.  ps is the time, energy
+ * the pulses (array) and the verify reads (array, ADC).  Fails (−1) when
+ * the chip file has no program part.
+ */
+int cim_chip_program(const struct cim_chip_spec *c, uint64_t crossbars, uint64_t cells,
+		     struct cim_chip_cost *out);
 
 /* ------------------------------------------------------------- attention */
 

@@ -22,10 +22,18 @@ static const char chip_usage[] =
     "  --json  print JSON instead of a table\n";
 
 static const char *const sign_names[] = { "none", "differential", "offset" };
+static const char *const adc_arch_names[] = {
+	[CIM_ADC_GIVEN] = "",
+	[CIM_ADC_SAR] = " SAR",
+	[CIM_ADC_FLASH] = " flash",
+	[CIM_ADC_RAMP] = " ramp",
+};
 
 /* Everything the command prints, computed once. */
 struct chip_view {
 	const struct cim_chip_spec *c;
+	uint32_t need;	  /* ADC bits a column sum needs */
+	uint64_t max_sum; /* its largest value */
 	struct cim_chip_capacity cap;
 	struct cim_chip_area area;
 	struct cim_chip_peak peak;
@@ -69,10 +77,21 @@ static void print_text(FILE *f, const struct chip_view *v)
 		c->weight_bits, sign_names[c->sign], p->map.cells_per_weight, c->input_bits,
 		c->dac.bits, m->input_cycles);
 	fprintf(f,
-		"  ADCs              %u per crossbar, %u-bit, %.4g ns and %.4g pJ per "
+		"  ADCs              %u per crossbar, %u-bit%s%s, %.4g ns and %.4g pJ per "
 		"conversion%s\n",
-		c->adc.per_crossbar, c->adc.bits, (double)c->adc.latency_ps / 1e3, c->adc.energy_pj,
+		c->adc.per_crossbar, c->adc.bits, adc_arch_names[c->adc.arch],
+		c->adc.fom_kind == CIM_FOM_WALDEN     ? ", Walden FoM"
+		: c->adc.fom_kind == CIM_FOM_SCHREIER ? ", Schreier FoM"
+						      : "",
+		(double)c->adc.latency_ps / 1e3, c->adc.energy_pj,
 		c->has_sample_hold ? ", sample-and-hold" : "");
+	fprintf(f, "  ADC resolution    needs %u bits (%u rows × %u × %u = %s%s), has %u: %s\n",
+		v->need, c->xbar.rows_per_cycle, (1u << c->xbar.cell_bits) - 1,
+		(1u << c->dac.bits) - 1, cim_fmt_count(v->max_sum, b1, sizeof(b1)),
+		c->adc.encoding == CIM_ENC_ISAAC ? ", less 1 for ISAAC's encoding" : "",
+		c->adc.bits,
+		v->need <= c->adc.bits ? "resolves every column sum"
+				       : "drops the low bits (accept_truncation)");
 	fprintf(f, "  weight capacity   %s parameters, %s (%s per crossbar)\n",
 		cim_fmt_count(v->cap.weights, b1, sizeof(b1)),
 		cim_fmt_bytes((double)v->cap.weight_bytes, b2, sizeof(b2)),
@@ -90,14 +109,23 @@ static void print_text(FILE *f, const struct chip_view *v)
 	fprintf(f, "  power at peak     %.4g W (dynamic %.4g W, static %.4g W)\n", p->power_w,
 		p->dynamic_w, cim_chip_static_w(c));
 	fprintf(f, "  area              %.4g mm²\n", v->area.total);
+	struct cim_chip_cost pc;
+	if (cim_chip_program(c, v->cap.crossbars, v->cap.weights * v->peak.map.cells_per_weight,
+			     &pc) == 0)
+		fprintf(
+		    f,
+		    "  writing weights   %.4g s and %.4g J for a full chip (program-and-verify)\n",
+		    (double)pc.ps * 1e-12, cim_chip_energy_total(&pc.energy) * 1e-12);
+	else
+		fprintf(f, "  writing weights   not priced (no program part)\n");
 
 	fprintf(f, "\none MVM on a full crossbar (%llu×%llu weights):\n",
 		(unsigned long long)p->map.k, (unsigned long long)p->map.n);
 	fprintf(f,
-		"  latency %.4g ns, interval %.4g ns (cycles: %u of %.4g ns), energy %.6g pJ, "
-		"conversions: %llu\n",
+		"  latency %.4g ns, interval %.4g ns (reads: %u input cycles × %u row groups, of "
+		"%.4g ns), energy %.6g pJ, conversions: %llu\n",
 		(double)m->latency_ps / 1e3, (double)m->interval_ps / 1e3, m->input_cycles,
-		(double)m->cycle_ps / 1e3, cim_chip_energy_total(&m->energy),
+		m->row_groups, (double)m->cycle_ps / 1e3, cim_chip_energy_total(&m->energy),
 		(unsigned long long)m->conversions);
 
 	fprintf(f, "\n  %-18s %14s %14s\n", "part", "MVM pJ", "peak W");
@@ -125,6 +153,16 @@ static void print_json(struct json_w *w, const struct chip_view *v)
 	json_u64(w, "rows", c->xbar.rows);
 	json_u64(w, "cols", c->xbar.cols);
 	json_u64(w, "cells_per_weight", p->map.cells_per_weight);
+	json_u64(w, "rows_per_cycle", c->xbar.rows_per_cycle);
+	json_obj(w, "adc");
+	json_u64(w, "bits", c->adc.bits);
+	json_u64(w, "bits_needed", v->need);
+	json_u64(w, "bits_dropped", v->need > c->adc.bits ? v->need - c->adc.bits : 0);
+	json_u64(w, "max_column_sum", v->max_sum);
+	json_f64(w, "latency_ps", c->adc.latency_ps);
+	json_f64(w, "energy_pj", c->adc.energy_pj);
+	json_f64(w, "area_mm2", c->adc.area_mm2);
+	json_obj_end(w);
 	json_obj(w, "capacity");
 	json_u64(w, "weights", v->cap.weights);
 	json_u64(w, "weight_bytes", v->cap.weight_bytes);
@@ -155,6 +193,7 @@ static void print_json(struct json_w *w, const struct chip_view *v)
 	json_u64(w, "k", p->map.k);
 	json_u64(w, "n", p->map.n);
 	json_u64(w, "input_cycles", p->mvm.input_cycles);
+	json_u64(w, "row_groups", p->mvm.row_groups);
 	json_u64(w, "cycle_ps", p->mvm.cycle_ps);
 	json_u64(w, "latency_ps", p->mvm.latency_ps);
 	json_u64(w, "interval_ps", p->mvm.interval_ps);
@@ -206,6 +245,7 @@ int cim_cmd_chip(int argc, char **argv)
 	}
 
 	struct chip_view v = { .c = &c };
+	v.need = cim_spec_adc_bits_needed(&c, &v.max_sum);
 	cim_chip_capacity(&c, &v.cap);
 	cim_chip_area(&c, &v.area);
 	cim_chip_peak(&c, &v.peak);

@@ -38,6 +38,9 @@ struct cim_results {
 	double bubble;		      /* mean share of the makespan no step ran */
 	uint64_t bytes_sent, link_bytes;
 	uint64_t kv_peak;
+	bool programmed;	     /* the chip says how its weights are written */
+	double program_s, program_j; /* writing the weights once: the slowest
+					chip's time, all chips' energy */
 	uint64_t events;
 	double wall_s, cpu_s; /* slowest rank's wall time; CPU of all ranks */
 	double peak_rss_mib;  /* largest peak resident memory of a rank */

@@ -45,6 +45,7 @@
 	U(first_layer)                                                                             \
 	U(nlayers)                                                                                 \
 	U(embed)                                                                                   \
+	U(embed_dram)                                                                              \
 	U(head)                                                                                    \
 	U(heads)                                                                                   \
 	U(kv_heads)                                                                                \

@@ -85,6 +85,7 @@ struct cim_part_rank {
 					  it returns them to (itself when pp = 1) */
 	uint32_t first_layer, nlayers; /* layers [first, first + n) */
 	bool embed;		       /* holds the embedding table (first stage) */
+	bool embed_dram;	       /* ... in its DRAM, the buffer being too small */
 	bool head;		       /* holds the final norm and LM head (last stage) */
 	uint32_t heads, kv_heads;      /* attention heads computed on this chip */
 	uint32_t nshards;

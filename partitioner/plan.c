@@ -484,7 +484,12 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 	r->buffer_bytes = r->memory_bytes - embed_bytes + r->act_bytes;
 	r->dram_bytes = 0;
 	r->engine_bytes = 0;
-	if (c->has_dram)
+	/* The table stays in the buffer when it fits beside the rest there
+	 * (the KV cache too, when it is kept in the buffer); else it goes to
+	 * the DRAM, where each lookup is a read on its port. */
+	uint64_t buffer_rest = r->buffer_bytes + (r->kv_where == CIM_KV_BUFFER ? r->kv_bytes : 0);
+	r->embed_dram = embed_bytes && c->has_dram && buffer_rest + embed_bytes > c->buffer.bytes;
+	if (r->embed_dram)
 		r->dram_bytes += embed_bytes;
 	else
 		r->buffer_bytes += embed_bytes;

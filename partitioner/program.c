@@ -216,8 +216,18 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 	struct prog pg = { .ops = ops, .cap = cap };
 	const uint64_t T = (uint64_t)p->seqs * p->queries;
 
-	if (r->embed)
+	if (r->embed && r->embed_dram) {
+		/* The table is in the DRAM (plan.c): a read on its port. */
+		struct cim_chip_cost c;
+		struct cim_prog_op *o =
+		    emit(&pg, CIM_ROLE_EMBED, CIM_OP_EMBED, -1, CIM_RES_KV, UINT32_MAX);
+		cim_chip_embed(&e->chip, T * m->hidden, e->workload.act_bits, &c);
+		o->ps = c.ps;
+		o->energy = c.energy;
+		o->bytes = part_bytes(T * m->hidden, e->workload.act_bits);
+	} else if (r->embed) {
 		vector_step(&pg, e, CIM_ROLE_EMBED, CIM_OP_EMBED, -1, T * m->hidden);
+	}
 	for (uint32_t l = r->first_layer; l < r->first_layer + r->nlayers; l++)
 		layer_program(&pg, e, plan, r, p, mops, nops, l);
 	if (r->head && p->sample) {

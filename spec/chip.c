@@ -9,6 +9,7 @@
  * converts to internal units.  docs/chip-model.md lists every key.  What the
  * parts cost is node/'s business, not this file's.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,8 +35,9 @@
 
 /* The file as written, in the keys' units scaled to internal ones. */
 struct xbar_doc {
-	uint32_t rows, cols, cell_bits;
+	uint32_t rows, rows_per_cycle, cols, cell_bits;
 	double read_ps, read_pj, area_mm2;
+	bool has_rows_per_cycle;
 };
 
 struct weights_doc {
@@ -56,8 +58,12 @@ struct dac_doc {
 
 struct adc_doc {
 	uint32_t bits, per_crossbar;
-	double latency_ps, rate_hz, energy_pj, fom_pj, area_mm2;
-	bool has_latency, has_rate, has_energy, has_fom;
+	int type, encoding;
+	bool accept_truncation;
+	double latency_ps, rate_hz, clock_hz, energy_pj, fom_pj, schreier_db, area_mm2,
+	    area_step_mm2;
+	bool has_latency, has_rate, has_type, has_clock, has_energy, has_fom, has_schreier,
+	    has_area, has_area_step;
 };
 
 struct shift_add_doc {
@@ -78,13 +84,19 @@ struct buffer_doc {
 };
 
 struct dram_doc {
-	double bytes, bandwidth, energy_pj_bit, area_mm2;
+	double bytes, bandwidth, energy_pj_bit, area_mm2, background_w;
 };
 
 struct engine_doc {
 	double bytes;
 	uint32_t macs_per_cycle;
 	double clock_hz, mac_pj, write_ps, write_pj, area_mm2;
+};
+
+struct program_doc {
+	uint32_t iterations, rows_in_parallel, crossbars_in_parallel;
+	double pulse_ps, pulse_pj;
+	bool has_rows;
 };
 
 struct other_doc {
@@ -107,11 +119,20 @@ struct chip_doc {
 	struct engine_doc engine;
 	double leakage_w;
 	struct other_doc other;
-	bool has_dac, has_adc, has_sample_hold, has_dram, has_engine;
+	struct program_doc program;
+	bool has_dac, has_adc, has_sample_hold, has_dram, has_engine, has_program;
 };
 
 static const struct field xbar_fields[] = {
 	FU32("rows", struct xbar_doc, rows, REQ | POS, 1, 65536, "wordlines: inputs"),
+	{ .key = "rows_per_cycle",
+	  .type = F_U32,
+	  .offset = offsetof(struct xbar_doc, rows_per_cycle),
+	  .flags = POS,
+	  .min = 1,
+	  .max = 65536,
+	  .hint = "rows driven together in one read",
+	  .present = (long)offsetof(struct xbar_doc, has_rows_per_cycle) },
 	FU32("cols", struct xbar_doc, cols, REQ | POS, 1, 65536, "bitlines: cells per row"),
 	FU32("cell_bits", struct xbar_doc, cell_bits, REQ | POS, 1, 16, "bits per cell"),
 	FF64("read_latency_ns", struct xbar_doc, read_ps, REQ | POS, 0, 1e9, U_NS_TO_PS,
@@ -149,10 +170,21 @@ static const struct field dac_fields[] = {
 };
 SCHEMA(dac_schema, "dac", dac_fields, false);
 
+static const char *const adc_type_words[] = { "sar", "flash", "ramp", NULL };
+static const char *const adc_encoding_words[] = { "none", "isaac", NULL };
+
 static const struct field adc_fields[] = {
-	FU32("bits", struct adc_doc, bits, REQ | POS, 1, 32, "resolution"),
+	FU32("bits", struct adc_doc, bits, REQ | POS, 1, 24, "resolution"),
 	FU32("per_crossbar", struct adc_doc, per_crossbar, REQ, 0, 65536,
 	     "ADCs shared by a crossbar's columns"),
+	{ .key = "type",
+	  .type = F_ENUM,
+	  .offset = offsetof(struct adc_doc, type),
+	  .words = adc_type_words,
+	  .hint = "the converter's architecture, which sets its conversion time",
+	  .present = (long)offsetof(struct adc_doc, has_type) },
+	FF64P("clock_ghz", struct adc_doc, clock_hz, POS, 0, 1e4, U_GHZ_TO_HZ,
+	      "the converter's clock (with type)", has_clock),
 	FF64P("latency_ns", struct adc_doc, latency_ps, POS, 0, 1e9, U_NS_TO_PS, "one conversion",
 	      has_latency),
 	FF64P("sample_rate_gsps", struct adc_doc, rate_hz, POS, 0, 1e6, U_GHZ_TO_HZ,
@@ -160,7 +192,15 @@ static const struct field adc_fields[] = {
 	FF64P("energy_pj", struct adc_doc, energy_pj, 0, 0, 1e6, 0, "one conversion", has_energy),
 	FF64P("fom_fj_per_step", struct adc_doc, fom_pj, POS, 0, 1e6, U_FJ_TO_PJ,
 	      "Walden figure of merit", has_fom),
-	FF64("area_um2", struct adc_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2, "one ADC"),
+	FF64P("fom_schreier_db", struct adc_doc, schreier_db, POS, 100, 250, 0,
+	      "Schreier figure of merit, SNDR + 10·log10(f_s / 2 / P)", has_schreier),
+	FF64P("area_um2", struct adc_doc, area_mm2, 0, 0, 1e12, U_UM2_TO_MM2, "one ADC", has_area),
+	FF64P("area_um2_per_step", struct adc_doc, area_step_mm2, POS, 0, 1e12, U_UM2_TO_MM2,
+	      "one ADC's area per level: area = this · 2^bits", has_area_step),
+	FENUM("encoding", struct adc_doc, encoding, 0, adc_encoding_words,
+	      "how column sums are encoded: none or isaac"),
+	FBOOL("accept_truncation", struct adc_doc, accept_truncation, 0,
+	      "convert the top bits of the range and drop the rest"),
 };
 SCHEMA(adc_schema, "adc", adc_fields, false);
 
@@ -202,6 +242,8 @@ static const struct field dram_fields[] = {
 	FF64("energy_pj_per_bit", struct dram_doc, energy_pj_bit, REQ, 0, 1e6, 0,
 	     "read or written"),
 	FF64("area_mm2", struct dram_doc, area_mm2, 0, 0, 1e6, 0, "PHY and controller on the die"),
+	FF64("background_power_mw", struct dram_doc, background_w, 0, 0, 1e9, U_MW_TO_W,
+	     "background and refresh power"),
 };
 SCHEMA(dram_schema, "dram", dram_fields, false);
 
@@ -218,6 +260,26 @@ static const struct field engine_fields[] = {
 	FF64("area_mm2", struct engine_doc, area_mm2, 0, 0, 1e6, 0, "the engine"),
 };
 SCHEMA(engine_schema, "attention_engine", engine_fields, false);
+
+static const struct field program_fields[] = {
+	FU32("iterations", struct program_doc, iterations, REQ | POS, 1, 100000,
+	     "program-and-verify iterations per row"),
+	FF64("pulse_ns", struct program_doc, pulse_ps, REQ | POS, 0, 1e9, U_NS_TO_PS,
+	     "one programming pulse"),
+	FF64("pulse_energy_pj", struct program_doc, pulse_pj, REQ, 0, 1e9, 0,
+	     "one pulse on one cell"),
+	{ .key = "rows_in_parallel",
+	  .type = F_U32,
+	  .offset = offsetof(struct program_doc, rows_in_parallel),
+	  .flags = POS,
+	  .min = 1,
+	  .max = 65536,
+	  .hint = "rows of a crossbar written at once",
+	  .present = (long)offsetof(struct program_doc, has_rows) },
+	FU32("crossbars_in_parallel", struct program_doc, crossbars_in_parallel, REQ | POS, 1,
+	     1u << 30, "crossbars written at once"),
+};
+SCHEMA(program_schema, "program", program_fields, false);
 
 static const struct field other_fields[] = {
 	FF64("power_mw", struct other_doc, power_w, 0, 0, 1e9, U_MW_TO_W, "chip level"),
@@ -259,6 +321,8 @@ static const struct field chip_fields[] = {
 	FF64("leakage_power_mw", struct chip_doc, leakage_w, 0, 0, 1e9, U_MW_TO_W,
 	     "static power of the chip"),
 	FPART("other", struct chip_doc, other, 0, &other_schema, NOPRES, NULL),
+	FPART("program", struct chip_doc, program, 0, &program_schema,
+	      (long)offsetof(struct chip_doc, has_program), NULL),
 };
 SCHEMA(chip_schema, "chip", chip_fields, false);
 
@@ -328,14 +392,35 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 				 "a %u-bit DAC is wider than the %u-bit inputs (inputs.bits); make "
 				 "dac.bits at most %u",
 				 d->dac.bits, d->inputs.bits, d->inputs.bits);
-	if (d->adc.has_latency == d->adc.has_rate)
+	if (d->adc.has_type != d->adc.has_clock)
+		return spec_errf(
+		    err,
+		    at_key(node, path, "adc", d->adc.has_type ? "type" : "clock_ghz", full,
+			   sizeof(full)),
+		    full,
+		    "type and clock_ghz go together (the conversion time is the type's "
+		    "cycles at the clock): add %s",
+		    d->adc.has_type ? "clock_ghz" : "type: sar, flash or ramp");
+	int ntime = d->adc.has_latency + d->adc.has_rate + d->adc.has_clock;
+	if (ntime != 1)
 		return spec_errf(err, at_key(node, path, "adc", NULL, full, sizeof(full)), full,
-				 "give exactly one of latency_ns and sample_rate_gsps, found %s",
-				 d->adc.has_latency ? "both" : "neither");
-	if (d->adc.has_energy == d->adc.has_fom)
+				 "give exactly one of latency_ns, sample_rate_gsps and type with "
+				 "clock_ghz, found %s",
+				 ntime ? "more than one" : "none");
+	int nenergy = d->adc.has_energy + d->adc.has_fom + d->adc.has_schreier;
+	if (nenergy != 1)
 		return spec_errf(err, at_key(node, path, "adc", NULL, full, sizeof(full)), full,
-				 "give exactly one of energy_pj and fom_fj_per_step, found %s",
-				 d->adc.has_energy ? "both" : "neither");
+				 "give exactly one of energy_pj, fom_fj_per_step and "
+				 "fom_schreier_db, found %s",
+				 nenergy ? "more than one" : "none");
+	if (d->adc.has_area && d->adc.has_area_step)
+		return spec_errf(err, at_key(node, path, "adc", NULL, full, sizeof(full)), full,
+				 "give at most one of area_um2 and area_um2_per_step, found both");
+	if (d->xbar.has_rows_per_cycle && d->xbar.rows_per_cycle > d->xbar.rows)
+		return spec_errf(
+		    err, at_key(node, path, "crossbar", "rows_per_cycle", full, sizeof(full)), full,
+		    "%u rows per cycle in a crossbar of %u rows: make it at most %u",
+		    d->xbar.rows_per_cycle, d->xbar.rows, d->xbar.rows);
 	if (d->weights.has_offset_cols && d->weights.sign != CIM_SIGN_OFFSET)
 		return spec_errf(
 		    err, at_key(node, path, "weights", "offset_columns", full, sizeof(full)), full,
@@ -358,6 +443,7 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	memset(c, 0, sizeof(*c));
 	memcpy(c->name, d->name, sizeof(c->name));
 	c->xbar.rows = d->xbar.rows;
+	c->xbar.rows_per_cycle = d->xbar.has_rows_per_cycle ? d->xbar.rows_per_cycle : d->xbar.rows;
 	c->xbar.cols = d->xbar.cols;
 	c->xbar.cell_bits = d->xbar.cell_bits;
 	if (to_ps(node, path, "crossbar", "read_latency_ns", d->xbar.read_ps, &c->xbar.read_ps,
@@ -374,12 +460,26 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	c->dac.area_mm2 = d->dac.area_mm2;
 	c->adc.bits = d->adc.bits;
 	c->adc.per_crossbar = d->adc.per_crossbar;
-	c->adc.latency_ps = d->adc.has_latency ? d->adc.latency_ps : 1e12 / d->adc.rate_hz;
-	/* Walden FoM = P / (2^ENOB · f_s), so one conversion costs FoM · 2^bits. */
+	c->adc.arch =
+	    d->adc.has_type ? (enum cim_adc_arch)(CIM_ADC_SAR + d->adc.type) : CIM_ADC_GIVEN;
+	c->adc.clock_hz = d->adc.clock_hz;
+	c->adc.latency_ps = d->adc.has_latency ? d->adc.latency_ps
+			    : d->adc.has_rate  ? 1e12 / d->adc.rate_hz
+					       : 0;
+	c->adc.fom_kind = d->adc.has_fom	? CIM_FOM_WALDEN
+			  : d->adc.has_schreier ? CIM_FOM_SCHREIER
+						: CIM_FOM_GIVEN;
 	c->adc.fom_fj = d->adc.has_fom ? d->adc.fom_pj / U_FJ_TO_PJ : 0;
-	c->adc.energy_pj =
-	    d->adc.has_fom ? d->adc.fom_pj * ldexp(1.0, (int)d->adc.bits) : d->adc.energy_pj;
+	c->adc.fom_schreier_db = d->adc.schreier_db;
+	c->adc.energy_pj = d->adc.energy_pj;
 	c->adc.area_mm2 = d->adc.area_mm2;
+	c->adc.area_per_step_mm2 = d->adc.has_area_step ? d->adc.area_step_mm2 : 0;
+	c->adc.encoding = (enum cim_adc_encoding)d->adc.encoding;
+	c->adc.truncates = d->adc.accept_truncation;
+	/* What follows from the resolution (docs/chip-model.md §2). */
+	c->adc.latency_ps = cim_spec_adc_latency_ps(&c->adc, c->adc.bits);
+	c->adc.energy_pj = cim_spec_adc_energy_pj(&c->adc, c->adc.bits);
+	c->adc.area_mm2 = cim_spec_adc_area_mm2(&c->adc, c->adc.bits);
 	c->shift_add.energy_pj = d->shift_add.energy_pj;
 	c->shift_add.latency_ps = (uint64_t)llround(d->shift_add.latency_ps);
 	c->shift_add.area_mm2 = d->shift_add.area_mm2;
@@ -401,6 +501,7 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	c->dram.bandwidth = d->dram.bandwidth;
 	c->dram.energy_pj = d->dram.energy_pj_bit * 8;
 	c->dram.area_mm2 = d->dram.area_mm2;
+	c->dram.background_w = d->dram.background_w;
 	c->has_attn_engine = d->has_engine;
 	c->attn_engine.bytes = (uint64_t)llround(d->engine.bytes);
 	c->attn_engine.macs_per_cycle = d->engine.macs_per_cycle;
@@ -409,10 +510,96 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	c->attn_engine.write_ps = (uint64_t)llround(d->engine.write_ps);
 	c->attn_engine.write_pj = d->engine.write_pj;
 	c->attn_engine.area_mm2 = d->engine.area_mm2;
+	c->has_program = d->has_program;
+	if (d->has_program) {
+		if (d->program.has_rows && d->program.rows_in_parallel > d->xbar.rows)
+			return spec_errf(
+			    err,
+			    at_key(node, path, "program", "rows_in_parallel", full, sizeof(full)),
+			    full,
+			    "%u rows written at once in a crossbar of %u rows: make it at most %u",
+			    d->program.rows_in_parallel, d->xbar.rows, d->xbar.rows);
+		c->program.iterations = d->program.iterations;
+		if (to_ps(node, path, "program", "pulse_ns", d->program.pulse_ps,
+			  &c->program.pulse_ps, err))
+			return -1;
+		c->program.pulse_pj = d->program.pulse_pj;
+		c->program.rows_in_parallel = d->program.has_rows ? d->program.rows_in_parallel : 1;
+		c->program.crossbars_in_parallel = d->program.crossbars_in_parallel;
+	}
 	c->leakage_w = d->leakage_w;
 	c->other_w = d->other.power_w + d->other.tile_power_w * d->tiles;
 	c->other_area_mm2 = d->other.area_mm2 + d->other.tile_area_mm2 * d->tiles;
+
+	uint64_t sum;
+	uint32_t need = cim_spec_adc_bits_needed(c, &sum);
+	if (need > c->adc.bits && !c->adc.truncates)
+		return spec_errf(
+		    err, at_key(node, path, "adc", "bits", full, sizeof(full)), full,
+		    "a column sums up to %u rows × %u × %u = %" PRIu64
+		    " (rows_per_cycle × (2^cell_bits − 1) × (2^dac.bits − 1)), which needs a "
+		    "%u-bit ADC%s; this one has %u bits.  Drive fewer rows per read "
+		    "(crossbar.rows_per_cycle), use fewer bits per cell or per DAC cycle, widen "
+		    "the ADC, or, if the converter is meant to drop the low bits (its range "
+		    "set by a gain), say adc.accept_truncation: true",
+		    c->xbar.rows_per_cycle, (1u << c->xbar.cell_bits) - 1, (1u << c->dac.bits) - 1,
+		    sum, need, c->adc.encoding == CIM_ENC_ISAAC ? " with ISAAC's encoding" : "",
+		    c->adc.bits);
 	return 0;
+}
+
+uint32_t cim_spec_adc_bits_needed(const struct cim_chip_spec *c, uint64_t *max_sum)
+{
+	/* cell_bits ≤ 16 and dac.bits ≤ 32 (readers): the product fits in a
+	 * double exactly enough for a bit count; the sum itself saturates. */
+	const uint32_t rows = c->xbar.rows_per_cycle ? c->xbar.rows_per_cycle : c->xbar.rows;
+	double sum = (double)rows * (ldexp(1.0, (int)c->xbar.cell_bits) - 1) *
+		     (ldexp(1.0, (int)c->dac.bits) - 1);
+	uint32_t bits = 0;
+
+	while (bits < 96 && ldexp(1.0, (int)bits) < sum + 1)
+		bits++;
+	if (c->adc.encoding == CIM_ENC_ISAAC && bits > 1)
+		bits--;
+	if (max_sum)
+		*max_sum = sum < 1.8e19 ? (uint64_t)sum : UINT64_MAX;
+	return bits;
+}
+
+double cim_spec_adc_latency_ps(const struct cim_adc_spec *adc, uint32_t bits)
+{
+	const double cycle_ps = adc->clock_hz > 0 ? 1e12 / adc->clock_hz : 0;
+
+	switch (adc->arch) {
+	case CIM_ADC_SAR:
+		return bits * cycle_ps;
+	case CIM_ADC_FLASH:
+		return cycle_ps;
+	case CIM_ADC_RAMP:
+		return ldexp(cycle_ps, (int)bits);
+	case CIM_ADC_GIVEN:
+		break;
+	}
+	return adc->latency_ps;
+}
+
+double cim_spec_adc_energy_pj(const struct cim_adc_spec *adc, uint32_t bits)
+{
+	switch (adc->fom_kind) {
+	case CIM_FOM_WALDEN: /* FoM_W = P / (2^ENOB · f_s), ENOB = bits */
+		return adc->fom_fj * 1e-3 * ldexp(1.0, (int)bits);
+	case CIM_FOM_SCHREIER: /* FoM_S = SNDR + 10·log10((f_s / 2) / P) */
+		return 0.5 * pow(10.0, (6.02 * bits + 1.76 - adc->fom_schreier_db) / 10) * 1e12;
+	case CIM_FOM_GIVEN:
+		break;
+	}
+	return adc->energy_pj;
+}
+
+double cim_spec_adc_area_mm2(const struct cim_adc_spec *adc, uint32_t bits)
+{
+	return adc->area_per_step_mm2 > 0 ? adc->area_per_step_mm2 * ldexp(1.0, (int)bits)
+					  : adc->area_mm2;
 }
 
 int spec_read_chip(const struct tnode *node, const char *path, struct cim_chip_spec *out,

@@ -23,12 +23,13 @@ enum cim_sign {
 
 /* The analog array. */
 struct cim_xbar_spec {
-	uint32_t rows;	    /* wordlines: inputs per crossbar */
-	uint32_t cols;	    /* bitlines: cells per row */
-	uint32_t cell_bits; /* bits stored per cell */
-	uint64_t read_ps;   /* one activation: rows driven with one input slice */
-	double read_pj;	    /* energy of one activation of the whole array, pJ */
-	double area_mm2;    /* one crossbar */
+	uint32_t rows;		 /* wordlines: inputs per crossbar */
+	uint32_t rows_per_cycle; /* rows driven together in one read (≤ rows) */
+	uint32_t cols;		 /* bitlines: cells per row */
+	uint32_t cell_bits;	 /* bits stored per cell */
+	uint64_t read_ps;	 /* one activation: rows driven with one input slice */
+	double read_pj;		 /* energy of one activation of the whole array, pJ */
+	double area_mm2;	 /* one crossbar */
 };
 
 struct cim_dac_spec {
@@ -37,15 +38,44 @@ struct cim_dac_spec {
 	double area_mm2;  /* one DAC; one per crossbar row */
 };
 
+/* How a converter's conversion time follows from its resolution. */
+enum cim_adc_arch {
+	CIM_ADC_GIVEN, /* a latency or rate given directly: fixed */
+	CIM_ADC_SAR,   /* successive approximation: a clock cycle per bit */
+	CIM_ADC_FLASH, /* 2^bits − 1 comparators: one clock cycle */
+	CIM_ADC_RAMP,  /* single-slope ramp or counting CCO: 2^bits cycles */
+};
+
+/* How a converter's energy follows from its resolution. */
+enum cim_adc_fom {
+	CIM_FOM_GIVEN,	  /* energy_pj given directly: fixed */
+	CIM_FOM_WALDEN,	  /* E = FoM_W · 2^bits */
+	CIM_FOM_SCHREIER, /* E = 10^((6.02·bits + 1.76 − FoM_S) / 10) / 2 J */
+};
+
+/* How column sums are encoded before conversion. */
+enum cim_adc_encoding {
+	CIM_ENC_NONE,
+	CIM_ENC_ISAAC, /* ISAAC §5: a column's weights are stored inverted when
+			  that keeps its sum below half the range: one bit fewer */
+};
+
 struct cim_adc_spec {
 	uint32_t bits;	       /* resolution */
 	uint32_t per_crossbar; /* ADCs shared by a crossbar's columns */
-	double latency_ps;     /* one conversion, ps; fractional (1.28 GS/s is
-				  781.25 ps), rounded up once per cycle */
-	double energy_pj;      /* one conversion (given, or FoM · 2^bits) */
-	double fom_fj;	       /* Walden figure of merit, fJ/step; 0 when energy
-				  was given directly */
-	double area_mm2;       /* one ADC */
+	enum cim_adc_arch arch;
+	double clock_hz;   /* CIM_ADC_SAR, FLASH, RAMP: the converter's clock */
+	double latency_ps; /* one conversion, ps; fractional (1.28 GS/s is
+			      781.25 ps), rounded up once per cycle */
+	enum cim_adc_fom fom_kind;
+	double energy_pj;	  /* one conversion (given, or from the FoM) */
+	double fom_fj;		  /* Walden figure of merit, fJ/step (CIM_FOM_WALDEN) */
+	double fom_schreier_db;	  /* Schreier figure of merit, dB (CIM_FOM_SCHREIER) */
+	double area_mm2;	  /* one ADC (given, or area_per_step · 2^bits) */
+	double area_per_step_mm2; /* 0 when area_mm2 was given directly */
+	enum cim_adc_encoding encoding;
+	bool truncates; /* converts the top bits of the range it is set to and
+			   drops the rest (accept_truncation: true) */
 };
 
 struct cim_shift_add_spec {
@@ -75,10 +105,22 @@ struct cim_buffer_spec {
 };
 
 struct cim_dram_spec {
-	uint64_t bytes;	  /* capacity */
-	double bandwidth; /* bytes/s */
-	double energy_pj; /* per byte moved (written as pJ/bit) */
-	double area_mm2;  /* the PHY and controller on the die */
+	uint64_t bytes;	     /* capacity */
+	double bandwidth;    /* bytes/s */
+	double energy_pj;    /* per byte moved (written as pJ/bit) */
+	double area_mm2;     /* the PHY and controller on the die */
+	double background_w; /* background and refresh power, drawn all the time */
+};
+
+/* Writing the weights into the cells by program-and-verify: each iteration
+ * a pulse on the cells of rows_in_parallel rows of a crossbar (all their
+ * columns at once), then a verify read of those rows through the ADCs. */
+struct cim_program_spec {
+	uint32_t iterations;		/* program-and-verify iterations per row */
+	uint64_t pulse_ps;		/* one programming pulse */
+	double pulse_pj;		/* one pulse on one cell */
+	uint32_t rows_in_parallel;	/* rows of a crossbar written at once */
+	uint32_t crossbars_in_parallel; /* crossbars written at once */
 };
 
 /* An SRAM-CIM array that holds K and V and computes q·kᵀ and p·V in place. */
@@ -113,10 +155,28 @@ struct cim_chip_spec {
 	struct cim_dram_spec dram;
 	bool has_attn_engine;
 	struct cim_attn_engine_spec attn_engine;
+	bool has_program; /* the file says how its weights are written */
+	struct cim_program_spec program;
 	double leakage_w; /* static power of the whole chip, W */
 	double other_w;	  /* parts not modelled per op (routers, buses, I/O
 			     links), drawn all the time, W */
 	double other_area_mm2;
 };
+
+/*
+ * The ADC resolution a crossbar's column needs (docs/chip-model.md §2): R
+ * rows driven per read, cells of c bits and d input bits per read sum to at
+ * most R·(2^c − 1)·(2^d − 1), which needs ⌈log2(that + 1)⌉ bits to convert
+ * without loss, one fewer with ISAAC's encoding.  *max_sum (when not NULL)
+ * is the largest sum.
+ */
+uint32_t cim_spec_adc_bits_needed(const struct cim_chip_spec *c, uint64_t *max_sum);
+
+/* Conversion time (ps) and energy (pJ) of one conversion of adc at bits
+ * (its own or another resolution), by its architecture and figure of merit;
+ * and its area (mm²). */
+double cim_spec_adc_latency_ps(const struct cim_adc_spec *adc, uint32_t bits);
+double cim_spec_adc_energy_pj(const struct cim_adc_spec *adc, uint32_t bits);
+double cim_spec_adc_area_mm2(const struct cim_adc_spec *adc, uint32_t bits);
 
 #endif /* CIM_SPEC_SPEC_CHIP_H */

@@ -7,6 +7,9 @@
  * equations are tested alone; the presets in configs/chips are loaded and
  * checked against the same published figures at the end.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "chip.h"
 #include "test.h"
 
@@ -556,13 +559,294 @@ static void test_llm_class_fits(void)
 	CU_ASSERT(cap.weights >= 842301952);
 	CU_ASSERT(cap.weights >= 1077760128);
 	CU_ASSERT(c.has_dram);
-	/* Its ADC is given as 1.28 GS/s and a 5 fJ/step FoM: 1e12 / 1.28e9 =
-	 * 781.25 ps per conversion, 5 fJ · 2^8 = 1.28 pJ; HBM at 3.9 pJ/bit is
-	 * 31.2 pJ/byte; 16384 MiB = 17,179,869,184 bytes. */
+	/* Its ADC is an 8-bit SAR at a 10.24 GHz bit clock with a 6.1035
+	 * fJ/step FoM: 8 / 10.24e9 s = 781.25 ps per conversion (1.28 GS/s),
+	 * 6.103515625 fJ · 2^8 = 1.5625 pJ; HBM at 3.9 pJ/bit is 31.2 pJ/byte;
+	 * 16384 MiB = 17,179,869,184 bytes.  Static power: 1 W leakage + 2 W
+	 * other + 0.653 W HBM background = 3.653 W. */
 	CIM_ASSERT_REL(c.adc.latency_ps, 781.25, 1e-12);
-	CIM_ASSERT_REL(c.adc.energy_pj, 1.28, 1e-12);
+	CIM_ASSERT_REL(c.adc.energy_pj, 1.5625, 1e-12);
+	CIM_ASSERT_REL(cim_chip_static_w(&c), 3.653, 1e-12);
 	CIM_ASSERT_REL(c.dram.energy_pj, 31.2, 1e-12);
 	CIM_ASSERT_EQ_U64(c.dram.bytes, 17179869184ull);
+}
+
+/* The chip text of path with the first `from` replaced by `to`, loaded:
+ * 0, or −1 with the message in err. */
+static int load_edited(const char *path, const char *from, const char *to, struct cim_chip_spec *c,
+		       struct cim_err *err)
+{
+	char text[16384], out[16896];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	text[n] = 0;
+	const char *at = strstr(text, from);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	struct cim_files *files = cim_files_create(true);
+	cim_files_put(files, path, out, strlen(out));
+	int rc = cim_spec_load_chip(files, path, c, err);
+	cim_files_destroy(files);
+	return rc;
+}
+
+/*
+ * The ADC resolution a column needs (docs/chip-model.md §2): R rows per read
+ * of c-bit cells and d-bit inputs sum to at most R·(2^c − 1)·(2^d − 1),
+ * ⌈log2(that + 1)⌉ bits, one fewer with ISAAC's encoding.
+ * - ISAAC: 128 · 3 · 1 = 384, 9 bits; 8 with its encoding (ISCA 2016 §5).
+ * - IBM 64-core PCM: 256 · 255 · 255 = 16,646,400 < 2^24 = 16,777,216 and
+ *   ≥ 2^23: 24 bits, of which its 8-bit CCO ADCs keep the top 8.
+ * - llm-class: 128 · 3 · 1 = 384, 9 bits, 8 with ISAAC's encoding.
+ * - llm-class as it was (all 512 rows, 4-bit cells): 512 · 15 = 7,680, 13
+ *   bits (2^12 = 4096 ≤ 7681 ≤ 8192).
+ * - the edges: 255 one-bit rows sum to 255, 8 bits; 256 to 256, 9 bits.
+ */
+static void test_adc_bits_needed(void)
+{
+	struct cim_chip_spec c, d;
+	struct cim_err err;
+	uint64_t sum;
+
+	if (load("configs/chips/isaac.yaml", &c))
+		return;
+	CIM_ASSERT_EQ_U64(cim_spec_adc_bits_needed(&c, &sum), 8);
+	CIM_ASSERT_EQ_U64(sum, 384);
+	c.adc.encoding = CIM_ENC_NONE;
+	CIM_ASSERT_EQ_U64(cim_spec_adc_bits_needed(&c, NULL), 9);
+
+	if (load("configs/chips/ibm-pcm-64core.yaml", &c))
+		return;
+	CIM_ASSERT_EQ_U64(cim_spec_adc_bits_needed(&c, &sum), 24);
+	CIM_ASSERT_EQ_U64(sum, 16646400);
+	CU_ASSERT(c.adc.truncates);
+
+	if (load("configs/chips/llm-class.yaml", &c))
+		return;
+	CIM_ASSERT_EQ_U64(cim_spec_adc_bits_needed(&c, &sum), 8);
+	CIM_ASSERT_EQ_U64(sum, 384);
+	CIM_ASSERT_EQ_U64(c.adc.bits, 8);
+	CU_ASSERT(!c.adc.truncates);
+	d = c;
+	d.xbar.rows_per_cycle = 512;
+	d.xbar.cell_bits = 4;
+	d.adc.encoding = CIM_ENC_NONE;
+	CIM_ASSERT_EQ_U64(cim_spec_adc_bits_needed(&d, &sum), 13);
+	CIM_ASSERT_EQ_U64(sum, 7680);
+
+	d.xbar.cell_bits = 1;
+	d.dac.bits = 1;
+	d.xbar.rows_per_cycle = 255;
+	CIM_ASSERT_EQ_U64(cim_spec_adc_bits_needed(&d, NULL), 8);
+	d.xbar.rows_per_cycle = 256;
+	CIM_ASSERT_EQ_U64(cim_spec_adc_bits_needed(&d, NULL), 9);
+
+	/* Refused, with the numbers, where its file says the rows: all 512
+	 * rows per read need 10 bits (512 · 3 = 1536, 11 bits, less one). */
+	CU_ASSERT_EQUAL(load_edited("configs/chips/llm-class.yaml", "rows_per_cycle: 128",
+				    "rows_per_cycle: 512", &d, &err),
+			-1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "llm-class.yaml:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "adc.bits: a column sums up to 512 rows × 3 × 1 = "
+					       "1536"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs a 10-bit ADC with ISAAC's encoding"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "accept_truncation"));
+}
+
+/*
+ * Converters at 4, 6, 8 and 10 bits (cim_spec_adc_*).  Time: a SAR at a
+ * 10.24 GHz bit clock (97.65625 ps) takes b cycles: 390.625, 585.9375,
+ * 781.25, 976.5625 ps; a flash at 2 GHz one cycle, 500 ps at any b; a ramp
+ * at 1 GHz 2^b cycles: 16, 64, 256, 1024 ns.  Energy: Walden 6.1035 fJ ·
+ * 2^b = 0.09765625, 0.390625, 1.5625, 6.25 pJ (×2 a bit); Schreier
+ * 175 dB: 0.5 · 10^((6.02·b + 1.76 − 175)/10) J, so b = 8: 49.92 − 175 =
+ * −125.08 dB, 10^−12.508 = 3.1046e-13, half 0.15523 pJ; 4: 10^−14.916 / 2
+ * = 6.0669e-4 pJ; 6: 10^−13.712 / 2 = 9.7044e-3 pJ; 10: 10^−11.304 / 2 =
+ * 2.4830 pJ (×4 a bit, 10^0.602).  Area: 4.6875 µm² · 2^b = 75, 300,
+ * 1200, 4800 µm².
+ */
+static void test_converters(void)
+{
+	static const uint32_t bits[4] = { 4, 6, 8, 10 };
+	static const double sar_ps[4] = { 390.625, 585.9375, 781.25, 976.5625 };
+	static const double ramp_ps[4] = { 16000, 64000, 256000, 1024000 };
+	static const double walden_pj[4] = { 0.09765625, 0.390625, 1.5625, 6.25 };
+	static const double schreier_pj[4] = { 6.0669e-4, 9.7044e-3, 0.15523, 2.4830 };
+	static const double area_um2[4] = { 75, 300, 1200, 4800 };
+	struct cim_adc_spec sar = { .arch = CIM_ADC_SAR,
+				    .clock_hz = 10.24e9,
+				    .fom_kind = CIM_FOM_WALDEN,
+				    .fom_fj = 6.103515625,
+				    .area_per_step_mm2 = 4.6875e-6 };
+	struct cim_adc_spec flash = { .arch = CIM_ADC_FLASH,
+				      .clock_hz = 2e9,
+				      .fom_kind = CIM_FOM_SCHREIER,
+				      .fom_schreier_db = 175 };
+	struct cim_adc_spec ramp = { .arch = CIM_ADC_RAMP, .clock_hz = 1e9 };
+	struct cim_adc_spec given = { .latency_ps = 5000, .energy_pj = 2, .area_mm2 = 1e-3 };
+
+	for (int i = 0; i < 4; i++) {
+		CIM_ASSERT_REL(cim_spec_adc_latency_ps(&sar, bits[i]), sar_ps[i], 1e-12);
+		CIM_ASSERT_REL(cim_spec_adc_latency_ps(&flash, bits[i]), 500, 1e-12);
+		CIM_ASSERT_REL(cim_spec_adc_latency_ps(&ramp, bits[i]), ramp_ps[i], 1e-12);
+		CIM_ASSERT_REL(cim_spec_adc_energy_pj(&sar, bits[i]), walden_pj[i], 1e-12);
+		CIM_ASSERT_REL(cim_spec_adc_energy_pj(&flash, bits[i]), schreier_pj[i], 1e-4);
+		CIM_ASSERT_REL(cim_spec_adc_area_mm2(&sar, bits[i]) * 1e6, area_um2[i], 1e-12);
+		/* given figures do not move with the resolution */
+		CIM_ASSERT_REL(cim_spec_adc_latency_ps(&given, bits[i]), 5000, 1e-12);
+		CIM_ASSERT_REL(cim_spec_adc_energy_pj(&given, bits[i]), 2, 1e-12);
+		CIM_ASSERT_REL(cim_spec_adc_area_mm2(&given, bits[i]), 1e-3, 1e-12);
+	}
+}
+
+/*
+ * Reads of fewer rows than the crossbar has (crossbar.rows_per_cycle):
+ * the tiny chip with 4×2 crossbars driving 2 rows per read.  3×1 (one
+ * weight, 2 cells): one row block of 3 rows, ⌈3/2⌉ = 2 groups, so each of
+ * the 4 input cycles takes 2 reads: 8 reads of max(10, 2·3) = 10 ps with
+ * the sample-and-hold, latency 10 + 7·10 + 6 = 86, interval 80;
+ * conversions 4·2·2 = 16 (ADC 8 pJ).  Driving all 4 rows at once: 4 reads,
+ * 10 + 3·10 + 6 = 46, interval 40, 8 conversions (4 pJ).  The array and
+ * DAC energies do not change (the same cells are driven): 4 · 4.0 · 3·2 /
+ * 8 = 12 pJ and 4 · 3 · 1 · 0.2 = 2.4 pJ.  5×1: two row blocks of 4 and 1
+ * rows, 2 + 1 = 3 groups, 4·3·2 = 24 conversions; the first block's 2
+ * groups set the time, plus one adder level (2 ps): 88.
+ */
+static void test_rows_per_cycle(void)
+{
+	struct cim_chip_spec c = tiny();
+	struct cim_chip_map m;
+	struct cim_chip_mvm v;
+
+	c.xbar.rows = 4;
+	c.xbar.rows_per_cycle = 2;
+	cim_chip_map(&c, 3, 1, &m);
+	cim_chip_mvm(&c, &m, &v);
+	CIM_ASSERT_EQ_U64(v.row_groups, 2);
+	CIM_ASSERT_EQ_U64(v.latency_ps, 86);
+	CIM_ASSERT_EQ_U64(v.interval_ps, 80);
+	CIM_ASSERT_EQ_U64(v.conversions, 16);
+	CIM_ASSERT_REL(v.energy.pj[CIM_E_ADC], 8.0, 1e-12);
+	CIM_ASSERT_REL(v.energy.pj[CIM_E_ARRAY], 12.0, 1e-12);
+	CIM_ASSERT_REL(v.energy.pj[CIM_E_DAC], 2.4, 1e-12);
+
+	c.xbar.rows_per_cycle = 4;
+	cim_chip_mvm(&c, &m, &v);
+	CIM_ASSERT_EQ_U64(v.row_groups, 1);
+	CIM_ASSERT_EQ_U64(v.latency_ps, 46);
+	CIM_ASSERT_EQ_U64(v.interval_ps, 40);
+	CIM_ASSERT_EQ_U64(v.conversions, 8);
+	CIM_ASSERT_REL(v.energy.pj[CIM_E_ADC], 4.0, 1e-12);
+	CIM_ASSERT_REL(v.energy.pj[CIM_E_ARRAY], 12.0, 1e-12);
+
+	c.xbar.rows_per_cycle = 2;
+	cim_chip_map(&c, 5, 1, &m);
+	cim_chip_mvm(&c, &m, &v);
+	CIM_ASSERT_EQ_U64(m.row_blocks, 2);
+	CIM_ASSERT_EQ_U64(v.conversions, 24);
+	CIM_ASSERT_EQ_U64(v.latency_ps, 88);
+}
+
+/*
+ * Changing llm-class's adc.bits moves time, energy and area as its SAR
+ * (10.24 GHz bit clock), Walden FoM (6.1035 fJ) and area per level
+ * (4.6875 µm²) say.  A full 512×128 MVM: 8 input cycles × 4 row groups =
+ * 32 reads of max(100 ns, 512 conversions); 16,384 conversions; 20,480 ADCs.
+ * - 8 bits: 781.25 ps → 400 ns a read, 12.8 µs; 1.5625 pJ → 25,600 pJ;
+ *   1200 µm² → 24.576 mm².
+ * - 10 bits: 976.5625 ps → 500 ns, 16 µs (× 1.25); 6.25 pJ → 102,400 pJ
+ *   (× 4); 4800 µm² → 98.304 mm² (× 4).
+ * - 6 bits, refused (the sums need 8) unless truncation is accepted: then
+ *   585.9375 ps → 300 ns, 9.6 µs (× 0.75); 0.390625 pJ → 6,400 pJ (× 1/4);
+ *   300 µm² → 6.144 mm² (× 1/4).
+ */
+static void test_adc_bits_move_everything(void)
+{
+	static const struct {
+		const char *to;
+		uint64_t interval_ps;
+		double adc_pj, adc_mm2;
+	} cases[] = {
+		{ "bits: 8\n  encoding", 12800000, 25600, 24.576 },
+		{ "bits: 10\n  encoding", 16000000, 102400, 98.304 },
+		{ "bits: 6\n  accept_truncation: true\n  encoding", 9600000, 6400, 6.144 },
+	};
+	const char *path = "configs/chips/llm-class.yaml";
+	struct cim_chip_spec c;
+	struct cim_chip_peak p;
+	struct cim_chip_area a;
+	struct cim_err err;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = load_edited(path, "bits: 8\n  encoding", cases[i].to, &c, &err);
+		if (rc)
+			fprintf(stderr, "\n  %s\n", err.msg);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		cim_chip_peak(&c, &p);
+		cim_chip_area(&c, &a);
+		CIM_ASSERT_EQ_U64(p.mvm.interval_ps, cases[i].interval_ps);
+		CIM_ASSERT_REL(p.mvm.energy.pj[CIM_E_ADC], cases[i].adc_pj, 1e-12);
+		CIM_ASSERT_REL(a.adc, cases[i].adc_mm2, 1e-12);
+	}
+	CU_ASSERT_EQUAL(load_edited(path, "bits: 8\n  encoding", "bits: 6\n  encoding", &c, &err),
+			-1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "needs a 8-bit ADC"));
+}
+
+/*
+ * Writing a 3×5 matrix on the tiny chip (10 crossbars of 2×2, 30 cells) by
+ * program-and-verify: 3 iterations of a 5 ps pulse of 0.5 pJ a cell, one
+ * row at a time, two crossbars at a time.  A verify read is the 10 ps read
+ * and the crossbar's one ADC converting both columns, 2 · 3 = 6 ps: 16 ps.
+ * A crossbar takes 2 rows · 3 iterations · (5 + 16) = 126 ps; ⌈10/2⌉ = 5
+ * rounds: 630 ps.  Energy: pulses 30 · 3 · 0.5 = 45 pJ; 10 · 2 · 3 = 60 row
+ * reads at 4.0 pJ / 2 rows = 120 pJ (array 165 pJ); ADC 60 · 2 columns ·
+ * 0.5 = 60 pJ.  A chip file without a program part prices nothing.
+ */
+static void test_program(void)
+{
+	struct cim_chip_spec c = tiny();
+	struct cim_chip_map m;
+	struct cim_chip_cost pc;
+
+	cim_chip_map(&c, 3, 5, &m);
+	CU_ASSERT_EQUAL(cim_chip_program(&c, m.crossbars, m.cells_used, &pc), -1);
+	c.has_program = true;
+	c.program = (struct cim_program_spec){ .iterations = 3,
+					       .pulse_ps = 5,
+					       .pulse_pj = 0.5,
+					       .rows_in_parallel = 1,
+					       .crossbars_in_parallel = 2 };
+	CU_ASSERT_EQUAL_FATAL(cim_chip_program(&c, m.crossbars, m.cells_used, &pc), 0);
+	CIM_ASSERT_EQ_U64(m.crossbars, 10);
+	CIM_ASSERT_EQ_U64(m.cells_used, 30);
+	CIM_ASSERT_EQ_U64(pc.ps, 630);
+	CIM_ASSERT_REL(pc.energy.pj[CIM_E_ARRAY], 165.0, 1e-12);
+	CIM_ASSERT_REL(pc.energy.pj[CIM_E_ADC], 60.0, 1e-12);
+	/* both rows at once: half the steps, 315 ps; the same energy */
+	c.program.rows_in_parallel = 2;
+	CU_ASSERT_EQUAL_FATAL(cim_chip_program(&c, m.crossbars, m.cells_used, &pc), 0);
+	CIM_ASSERT_EQ_U64(pc.ps, 315);
+	CIM_ASSERT_REL(pc.energy.pj[CIM_E_ARRAY], 165.0, 1e-12);
+}
+
+/* An embedding lookup from the tiny chip's DRAM (1 GB/s, 2 pJ/byte): 4
+ * values of 4 bits = 2 bytes, 2 ns at 1 GB/s (the 1 TB/s buffer write
+ * takes 2 ps), 4 pJ of DRAM and 2 pJ of buffer; nothing on the lanes. */
+static void test_embed_from_dram(void)
+{
+	struct cim_chip_spec c = tiny();
+	struct cim_chip_cost r;
+
+	cim_chip_embed(&c, 4, 4, &r);
+	CIM_ASSERT_EQ_U64(r.ps, 2000);
+	CIM_ASSERT_EQ_U64(r.memory_ps, 2000);
+	CIM_ASSERT_REL(r.energy.pj[CIM_E_DRAM], 4.0, 1e-12);
+	CIM_ASSERT_REL(r.energy.pj[CIM_E_BUFFER], 2.0, 1e-12);
+	CIM_ASSERT_REL(r.energy.pj[CIM_E_DIGITAL], 0.0, 1e-12);
 }
 
 static const struct cim_test tests[] = {
@@ -581,6 +865,12 @@ static const struct cim_test tests[] = {
 	{ "ibm 64-core pcm peak (Nat. Electron. 2023)", test_pcm_peak },
 	{ "presets load and match", test_presets },
 	{ "llm-class holds llama-2 7b/8 and 70b/64", test_llm_class_fits },
+	{ "ADC bits a column sum needs", test_adc_bits_needed },
+	{ "converters at 4, 6, 8 and 10 bits", test_converters },
+	{ "reads of fewer rows than the crossbar has", test_rows_per_cycle },
+	{ "adc.bits moves time, energy and area", test_adc_bits_move_everything },
+	{ "programming a small matrix by hand", test_program },
+	{ "embedding lookup from DRAM", test_embed_from_dram },
 };
 
 CIM_TEST_MAIN("chip", tests)

@@ -91,6 +91,9 @@ static void test_shards_tp2(void)
 	/* 16 + 8 + 8 + 16 + 32 + 32 + 32 = 144 per layer, one layer */
 	CIM_ASSERT_EQ_U64(r->crossbars, 144);
 	CU_ASSERT_TRUE(r->embed);
+	/* The table, 1000 · 256 = 256,000 bytes at 8 bits, fits the 32 MiB
+	 * buffer beside the rest: it stays there. */
+	CU_ASSERT_FALSE(r->embed_dram);
 	CU_ASSERT_FALSE(r->head);
 	/* The last stage adds the LM head, 256 × 500 → 4 · ⌈1000/64⌉ = 64. */
 	const struct cim_part_rank *last = &p->ranks[7];
@@ -111,6 +114,36 @@ static void test_shards_tp2(void)
 }
 
 /* tp 4 > 2 KV heads: each KV head is held by two members. */
+/* With a 128 KiB buffer (131,072 bytes) the 256,000-byte table no longer
+ * fits: it goes to the DRAM, and the first stage's embedding step reads
+ * its 16 tokens' rows there: 2 sequences (batch 2 in one micro-batch) · 16
+ * tokens · 256 values · 1 byte = 8192 bytes at 460.8 GB/s, ⌈8192e12 /
+ * 460.8e9⌉ = 17,778 ps, on the DRAM's port (the KV resource), 8192 · 31.2
+ * = 255,590.4 pJ of DRAM and 8192 · 1.25 = 10,240 pJ of buffer. */
+static void test_embedding_in_dram(void)
+{
+	const char *sets[] = { "chip.buffer.capacity_mib=0.125", "workload.micro_batches=1" };
+	struct cim_experiment *e = load(tiny, sets, 2);
+	struct cim_part_plan *p = plan_of(e, 2, 4, 1);
+	const struct cim_part_rank *r = &p->ranks[0];
+	struct cim_prog_op ops[64];
+	struct cim_part_pass pass;
+
+	CU_ASSERT_TRUE(r->embed && r->embed_dram);
+	CU_ASSERT_FALSE(p->ranks[2].embed_dram); /* stage 1 holds no table */
+	cim_part_pass_at(e, 2, 0, &pass);
+	size_t n = cim_part_program(e, p, r, &pass, ops, 64);
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_EQUAL(ops[0].role, CIM_ROLE_EMBED);
+	CU_ASSERT_EQUAL(ops[0].res, CIM_RES_KV);
+	CIM_ASSERT_EQ_U64(ops[0].ps, 17778);
+	CIM_ASSERT_REL(ops[0].energy.pj[CIM_E_DRAM], 255590.4, 1e-12);
+	CIM_ASSERT_REL(ops[0].energy.pj[CIM_E_BUFFER], 10240.0, 1e-12);
+	CIM_ASSERT_REL(ops[0].energy.pj[CIM_E_DIGITAL], 0.0, 1e-12);
+	cim_part_plan_destroy(p);
+	free(e);
+}
+
 static void test_kv_heads_replicated(void)
 {
 	struct cim_experiment *e = load(tiny, NULL, 0);
@@ -472,6 +505,8 @@ int main(void)
 {
 	static const struct cim_test tests[] = {
 		{ "shards at tp 2", test_shards_tp2 },
+		{ "embedding table in the DRAM when the buffer is too small",
+		  test_embedding_in_dram },
 		{ "KV heads replicated when tp > KV heads", test_kv_heads_replicated },
 		{ "weights add up to the model's", test_weights_add_up },
 		{ "capacity balance by hand", test_balance_capacity },
