@@ -251,6 +251,10 @@ uint32_t cim_chip_ops_per_elem(enum cim_op_kind kind, enum cim_norm norm, enum c
 		return 5; /* max, subtract, exp, sum, scale */
 	case CIM_OP_SAMPLE:
 		return 1; /* compare (greedy argmax) */
+	case CIM_OP_SCALE:
+		return 1; /* a multiply (scales) or an add (ALiBi's bias) */
+	case CIM_OP_SOFTCAP:
+		return 3; /* c·tanh(x/c): multiply, tanh (table), multiply */
 	case CIM_OP_MATMUL:
 	case CIM_OP_ATTN_QK:
 	case CIM_OP_ATTN_AV:

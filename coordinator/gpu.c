@@ -69,20 +69,21 @@ static uint64_t mul_sat(uint64_t a, uint64_t b)
 	return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
 }
 
-/* Positions a token at context c attends: the sliding window caps it (as
- * cim_model_decode_macs counts), and a rolling KV cache holds no more. */
+/* Positions a token at context c attends, summed over the layers: each
+ * layer's sliding window caps it (as cim_model_decode_macs counts), and a
+ * rolling KV cache holds no more. */
 static uint64_t attended(const struct cim_model_spec *m, uint64_t c)
 {
-	return m->sliding_window && c > m->sliding_window ? m->sliding_window : c;
+	return cim_model_kv_positions(m, 0, m->layers, c);
 }
 
 /* What the phases share about the model, counted once. */
 struct shape {
 	uint64_t params;     /* all parameters */
 	uint64_t params_ffn; /* all experts' FFN parameters */
-	uint64_t kv_token;   /* KV bytes of one token, all layers */
+	uint64_t kv_token;   /* KV bytes of one token in one layer */
 	uint64_t w_macs;     /* weight MACs of one token */
-	uint64_t a_macs;     /* attention MACs per attended position */
+	uint64_t a_macs;     /* attention MACs per attended position of a layer */
 };
 
 static void shape_of(const struct cim_model_spec *m, struct shape *s)
@@ -92,10 +93,11 @@ static void shape_of(const struct cim_model_spec *m, struct shape *s)
 	cim_model_stats(m, &st);
 	s->params = st.params;
 	s->params_ffn = st.params_ffn;
-	s->kv_token = st.kv_elems_per_token * CIM_GPU_BYTES_PER_VALUE;
-	/* decode MACs at context c are W + A·attended(c) (docs/model.md) */
+	s->kv_token = st.kv_elems_per_token / m->layers * CIM_GPU_BYTES_PER_VALUE;
+	/* decode MACs at context c are W + A·attended(c) (docs/model.md); at
+	 * c = 1 every layer attends one position */
 	s->w_macs = cim_model_decode_macs(m, 0);
-	s->a_macs = cim_model_decode_macs(m, 1) - s->w_macs;
+	s->a_macs = (cim_model_decode_macs(m, 1) - s->w_macs) / m->layers;
 }
 
 /*
@@ -175,14 +177,16 @@ void cim_gpu_estimate_on(const struct cim_gpu_spec *g, const struct cim_model_sp
 	peak = n * (double)g->peak_flops;
 	bw = n * (double)g->mem_bw;
 	/* Tensor parallel (Megatron): two all-reduces of the activations per
-	 * layer, after attention's o_proj and after the FFN's down projection. */
+	 * layer, after attention's o_proj and after the FFN's down projection;
+	 * one for a parallel block, whose branches sum before it. */
 	act = (double)m->hidden * CIM_GPU_BYTES_PER_VALUE;
+	const double reduces = m->parallel_block ? 1.0 : 2.0;
 
 	/* Prefill: the whole batch's prompts at once, weights read once, every
 	 * prompt token's K and V written; it yields the first generated token. */
 	t_c = 2.0 * b * (double)cim_model_prefill_macs(m, w->prompt_tokens) / peak;
-	t_m = (weight_read(m, &s, b * p) + b * p * (double)s.kv_token) / bw;
-	ar = 2.0 * m->layers * allreduce_s(g, gpus, b * p * act);
+	t_m = (weight_read(m, &s, b * p) + b * p * (double)(m->layers * s.kv_token)) / bw;
+	ar = reduces * m->layers * allreduce_s(g, gpus, b * p * act);
 	r.prefill_s = fmax(t_c, t_m) + ar;
 	r.allreduce_s = ar;
 	r.prefill_bound = t_c > t_m ? CIM_GPU_COMPUTE : CIM_GPU_MEMORY;
@@ -191,7 +195,7 @@ void cim_gpu_estimate_on(const struct cim_gpu_spec *g, const struct cim_model_sp
 	 * which attends P + j positions (P + j − 1 cached and its own): the
 	 * same K and V bytes are read (and its own written). */
 	double w_step = weight_read(m, &s, b);
-	double ar_step = 2.0 * m->layers * allreduce_s(g, gpus, b * act);
+	double ar_step = reduces * m->layers * allreduce_s(g, gpus, b * act);
 	for (uint32_t j = 1; j < w->generate_tokens; j++) {
 		double a = (double)attended(m, (uint64_t)w->prompt_tokens + j);
 		t_c = 2.0 * b * ((double)s.w_macs + (double)s.a_macs * a) / peak;

@@ -64,6 +64,60 @@ static uint64_t bytes_of(uint64_t n, uint32_t bits)
 	return (n * bits + 7) / 8;
 }
 
+static const char *pos_name(enum cim_pos p)
+{
+	return p == CIM_POS_ROPE ? "rotary" : p == CIM_POS_ALIBI ? "ALiBi" : "learned";
+}
+
+/* The block's traits beyond the numbers, as one line ("" when none). */
+static size_t model_traits(const struct cim_model_spec *m, char *buf, size_t size)
+{
+	static const char *const norm_words[] = { "pre-attention", "pre-FFN", "post-attention",
+						  "post-FFN" };
+	size_t n = 0;
+	const char *sep = "";
+
+	buf[0] = 0;
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (n < size)                                                                      \
+			n += (size_t)snprintf(buf + n, size - n, "%s", sep);                       \
+		if (n < size)                                                                      \
+			n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__);                     \
+		sep = "; ";                                                                        \
+	} while (0)
+	if (m->parallel_block)
+		ADD("attention and FFN in parallel");
+	if (m->block_norms != (CIM_NORM_PRE_ATTN | CIM_NORM_PRE_FFN)) {
+		ADD("norms");
+		for (unsigned i = 0, k = 0; i < 4; i++)
+			if (m->block_norms >> i & 1 && n < size)
+				n += (size_t)snprintf(buf + n, size - n, "%s%s", k++ ? ", " : " ",
+						      norm_words[i]);
+	}
+	if (m->qk_norm_q)
+		ADD("q and k norms");
+	if (m->bias_qkv || m->bias_o || m->bias_ffn || m->bias_head)
+		ADD("biases on%s%s%s%s", m->bias_qkv ? " q k v" : "", m->bias_o ? " o" : "",
+		    m->bias_ffn ? " FFN" : "", m->bias_head ? " LM-head" : "");
+	if (m->pos == CIM_POS_ROPE && m->rotary_dim != m->head_dim)
+		ADD("rotary on %u of %u channels", m->rotary_dim, m->head_dim);
+	if (m->embed_scale)
+		ADD("embedding scaled");
+	if (m->embed_norm)
+		ADD("embedding norm");
+	if (m->residual_scale)
+		ADD("residuals scaled");
+	if (m->attn_softcap > 0)
+		ADD("scores capped at %g", m->attn_softcap);
+	if (m->logit_scale)
+		ADD("logits scaled");
+	if (m->logit_softcap > 0)
+		ADD("logits capped at %g", m->logit_softcap);
+#undef ADD
+	return n;
+}
+
 void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 {
 	const struct cim_model_spec *m = r->model;
@@ -77,13 +131,16 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 		"  vocabulary %u, longest context %u, %s, %s, %s positions%s\n",
 		m->layers, m->hidden, m->heads, m->kv_heads, m->head_dim, m->ffn,
 		m->gated_ffn ? " (gated)" : "", m->vocab, m->max_positions, norm_name(m->norm),
-		act_name(m->act), m->pos == CIM_POS_ROPE ? "rotary" : "learned",
-		m->tied_embeddings ? ", tied embeddings" : "");
+		act_name(m->act), pos_name(m->pos), m->tied_embeddings ? ", tied embeddings" : "");
 	if (m->experts > 1)
 		fprintf(f, "  mixture of experts: %u experts per layer, %u per token\n", m->experts,
 			m->experts_per_token);
 	if (m->sliding_window)
-		fprintf(f, "  sliding attention window %u tokens\n", m->sliding_window);
+		fprintf(f, "  sliding attention window %u tokens on %u of %u layers\n",
+			m->sliding_window, m->local_layers, m->layers);
+	char t[512];
+	if (model_traits(m, t, sizeof(t)))
+		fprintf(f, "  %s\n", t);
 
 	fprintf(f, "\n  %-28s %20s %10s\n", "parameters", cim_fmt_count(s.params, a, sizeof(a)),
 		cim_fmt_si((double)s.params, b, sizeof(b)));
@@ -155,7 +212,14 @@ void cim_report_model_json(struct json_w *w, const struct cim_model_report *r)
 	json_u64(w, "experts", m->experts);
 	json_u64(w, "experts_per_token", m->experts_per_token);
 	json_u64(w, "sliding_window", m->sliding_window);
+	json_u64(w, "local_layers", m->local_layers);
 	json_bool(w, "tied_embeddings", m->tied_embeddings);
+	json_str(w, "positions", pos_name(m->pos));
+	json_u64(w, "rotary_dim", m->pos == CIM_POS_ROPE ? m->rotary_dim : 0);
+	json_bool(w, "parallel_block", m->parallel_block);
+	char t[512];
+	model_traits(m, t, sizeof(t));
+	json_str(w, "traits", t);
 	json_obj(w, "params");
 	json_u64(w, "total", s.params);
 	json_u64(w, "attention", s.params_attention);

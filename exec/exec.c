@@ -63,11 +63,11 @@ struct run {
 	struct memo *memo;	     /* MEMO_SLOTS replays of this group's collectives */
 	uint64_t *memo_times;	     /* 3 · tp per slot: ready and finish offsets, and the
 					busy time of each member's ports */
-	uint64_t *kv_pos;	     /* positions cached per micro-batch */
+	uint64_t *kv_pos;	     /* positions cached per micro-batch, all layers */
 	uint64_t *arrived;	     /* latest input arrival per micro-batch */
 	uint64_t horizon;	     /* no later step starts before it */
 	uint64_t kv_room;	     /* bytes the KV cache may take */
-	uint64_t kv_per_pos;	     /* bytes per position per sequence */
+	uint64_t kv_per_pos;	     /* bits per position per layer per sequence */
 	uint64_t kv_held;	     /* bytes the KV cache holds now */
 	struct cim_exec_fault fault; /* this rank's, or CIM_FAULT_NONE */
 	struct cim_err *err;
@@ -142,14 +142,13 @@ static int wait_polling(struct run *r, MPI_Request *req, bool cancel)
 static int kv_grow(struct run *r, uint32_t m, const struct cim_part_pass *p, uint32_t k)
 {
 	uint64_t pos = p->past + p->queries, total = 0;
-	const uint64_t window = r->e->model.sliding_window;
 
-	if (window && pos > window)
-		pos = window;
-	r->kv_pos[m] = pos;
+	/* Each layer holds at most its window's positions (docs/model.md). */
+	r->kv_pos[m] =
+	    cim_model_kv_positions(&r->e->model, r->me->first_layer, r->me->nlayers, pos);
 	for (uint32_t i = 0; i < r->plan->micro_batches; i++)
 		total += r->kv_pos[i] * cim_part_mb_seqs(r->e, r->plan, r->me->replica, i);
-	total *= r->kv_per_pos;
+	total = (total * r->kv_per_pos + 7) / 8;
 	r->kv_held = total;
 	uint64_t room = r->kv_room;
 	if (r->fault.kind == CIM_FAULT_KV && k >= r->fault.step)
@@ -593,8 +592,7 @@ static int setup(struct run *r)
 			: me->kv_where == CIM_KV_DRAM ? me->dram_bytes
 						      : me->buffer_bytes;
 	r->kv_room = have - (used - me->kv_bytes);
-	r->kv_per_pos =
-	    (2ull * me->kv_heads * e->model.head_dim * me->nlayers * e->workload.kv_bits + 7) / 8;
+	r->kv_per_pos = 2ull * me->kv_heads * e->model.head_dim * e->workload.kv_bits;
 	if (r->opts->fault.kind != CIM_FAULT_NONE && r->opts->fault.rank == me->rank)
 		r->fault = r->opts->fault;
 	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index, &r->tp_comm);

@@ -42,7 +42,8 @@ uint64_t part_context(const struct cim_experiment *e)
 	uint64_t ctx =
 	    (uint64_t)w->prompt_tokens + (w->generate_tokens ? w->generate_tokens - 1 : 0);
 
-	if (e->model.sliding_window && ctx > e->model.sliding_window)
+	/* When every layer slides, no layer attends further than its window. */
+	if (e->model.local_layers == e->model.layers && ctx > e->model.sliding_window)
 		ctx = e->model.sliding_window;
 	return ctx;
 }
@@ -429,7 +430,7 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 	const struct cim_model_spec *m = &e->model;
 	const struct cim_chip_spec *c = &e->chip;
 	const struct cim_workload_spec *w = &e->workload;
-	const uint64_t d = m->hidden, norm = m->norm == CIM_NORM_LAYERNORM ? 2 * d : d;
+	const uint64_t d = m->hidden;
 	uint64_t widest = d, bias = 0;
 
 	r->first_layer = plan->stage_first[r->stage];
@@ -463,15 +464,20 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 	/* Memory-held parameters: norms of the chip's layers (and the final
 	 * norm), the biases, and the embedding table. */
 	uint64_t embed = r->embed ? ((uint64_t)m->vocab + m->pos_table) * d : 0;
-	r->memory_params = 2 * norm * r->nlayers + (r->head ? norm : 0) + bias + embed;
+	if (r->embed)
+		embed += cim_model_norm_params(m, CIM_SCOPE_PRE);
+	r->memory_params = cim_model_norm_params(m, CIM_SCOPE_LAYER) * r->nlayers +
+			   (r->head ? cim_model_norm_params(m, CIM_SCOPE_POST) : 0) + bias + embed;
 	r->memory_bytes = part_bytes(r->memory_params, w->act_bits);
 
 	/* KV: this replica's sequences, at the longest context, the chip's KV
 	 * heads of its layers. */
 	uint32_t seqs = replica_seqs(e, plan->dp, r->replica);
-	r->kv_bytes = part_bytes((uint64_t)seqs * part_context(e) * 2 * r->kv_heads * m->head_dim *
-				     r->nlayers,
-				 w->kv_bits);
+	r->kv_bytes =
+	    part_bytes((uint64_t)seqs *
+			   cim_model_kv_positions(m, r->first_layer, r->nlayers, part_context(e)) *
+			   2 * r->kv_heads * m->head_dim,
+		       w->kv_bits);
 	/* Activations: the widest vector a pass makes, for the most tokens a
 	 * pass carries, in and out. */
 	uint32_t mb = (uint32_t)part_share(seqs, plan->micro_batches, 0);

@@ -7,7 +7,8 @@
  * group; the matrices that read the same input (K and V with Q, up with
  * gate) start with the one before them (with_prev), and the next step waits
  * for the slowest; row-split matrices are followed by an all-reduce of the
- * group; attention (q·kᵀ and p·V) holds the slower of the digital unit and
+ * group (one for both branches of a parallel block); attention (q·kᵀ and
+ * p·V) holds the slower of the digital unit and
  * the KV memory for its length, the other in slices of one KV head.  The executor runs these
  * steps; the estimate sums them.  Equations: docs/partitioner.md.
  */
@@ -113,8 +114,13 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 		.past = p->past,
 		.queries = p->queries,
 	};
-	if (m->sliding_window && a.past > m->sliding_window)
-		a.past = m->sliding_window;
+	const uint32_t window = cim_model_window(m, layer);
+	if (window && a.past > window)
+		a.past = window;
+	/* A parallel block (docs/model.md): the FFN's first matrices start
+	 * with q, k and v, its down projection with o_proj, and one all-reduce
+	 * sums both branches' partial products. */
+	const bool par = m->parallel_block;
 
 	for (size_t i = 0; i < nops; i++) {
 		const struct cim_op *op = &ops[i];
@@ -132,9 +138,12 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			matmul_into(o, e, s, T, op->active);
 			/* K and V read Q's input, up reads gate's: they start with
 			 * it, each on its own crossbars. */
-			o->with_prev = role == CIM_ROLE_K_PROJ || role == CIM_ROLE_V_PROJ ||
-				       (role == CIM_ROLE_FFN_UP && m->gated_ffn);
-			if (tp > 1 && (role == CIM_ROLE_O_PROJ || role == CIM_ROLE_FFN_DOWN))
+			o->with_prev =
+			    role == CIM_ROLE_K_PROJ || role == CIM_ROLE_V_PROJ ||
+			    (role == CIM_ROLE_FFN_UP && (m->gated_ffn || par)) ||
+			    (par && (role == CIM_ROLE_FFN_GATE || role == CIM_ROLE_FFN_DOWN));
+			if (tp > 1 &&
+			    ((role == CIM_ROLE_O_PROJ && !par) || role == CIM_ROLE_FFN_DOWN))
 				coll_step(pg,
 					  role == CIM_ROLE_O_PROJ ? CIM_ROLE_ATTN_ALLREDUCE
 								  : CIM_ROLE_FFN_ALLREDUCE,
@@ -143,7 +152,7 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 		}
 		case CIM_OP_ROPE:
 			vector_step(pg, e, op->role, op->kind, L,
-				    T * (uint64_t)(r->heads + r->kv_heads) * m->head_dim);
+				    T * (uint64_t)(r->heads + r->kv_heads) * m->rotary_dim);
 			break;
 		case CIM_OP_ATTN_QK: {
 			enum cim_kv_where w = part_kv_where(&e->chip);
@@ -188,6 +197,7 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			break;
 		}
 		case CIM_OP_SOFTMAX:
+		case CIM_OP_SOFTCAP:
 			vector_step(pg, e, op->role, op->kind, L,
 				    (uint64_t)p->seqs * r->heads * cim_chip_attn_positions(&a));
 			break;
@@ -199,7 +209,21 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			vector_step(pg, e, op->role, op->kind, L, T * up->n * op->elems / m->ffn);
 			break;
 		}
-		default: /* norms and residual adds: the whole width */
+		case CIM_OP_SCALE:
+			/* ALiBi: a bias per score; a residual multiplier: the width */
+			vector_step(pg, e, op->role, op->kind, L,
+				    op->role == CIM_ROLE_ALIBI
+					? (uint64_t)p->seqs * r->heads * cim_chip_attn_positions(&a)
+					: T * op->elems);
+			break;
+		case CIM_OP_NORM:
+			/* q and k norms: this chip's heads; the others the width */
+			vector_step(pg, e, op->role, op->kind, L,
+				    op->role == CIM_ROLE_QK_NORM
+					? T * (uint64_t)(r->heads + r->kv_heads) * m->head_dim
+					: T * op->elems);
+			break;
+		default: /* residual adds: the whole width */
 			vector_step(pg, e, op->role, op->kind, L, T * op->elems);
 			break;
 		}
@@ -228,6 +252,11 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 	} else if (r->embed) {
 		vector_step(&pg, e, CIM_ROLE_EMBED, CIM_OP_EMBED, -1, T * m->hidden);
 	}
+	/* What follows the lookup (a scale, a norm) and what follows the head
+	 * (a scale, a cap), in the model's order. */
+	for (size_t i = 0; r->embed && i < nops; i++)
+		if (mops[i].scope == CIM_SCOPE_PRE && mops[i].role != CIM_ROLE_EMBED)
+			vector_step(&pg, e, mops[i].role, mops[i].kind, -1, T * mops[i].elems);
 	for (uint32_t l = r->first_layer; l < r->first_layer + r->nlayers; l++)
 		layer_program(&pg, e, plan, r, p, mops, nops, l);
 	if (r->head && p->sample) {
@@ -239,6 +268,11 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 		struct cim_prog_op *o =
 		    emit(&pg, CIM_ROLE_LM_HEAD, CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
 		matmul_into(o, e, s, p->seqs, 1);
+		for (size_t i = 0; i < nops; i++)
+			if (mops[i].role == CIM_ROLE_LOGIT_SCALE ||
+			    mops[i].role == CIM_ROLE_LOGIT_SOFTCAP)
+				vector_step(&pg, e, mops[i].role, mops[i].kind, -1,
+					    (uint64_t)p->seqs * s->n);
 		vector_step(&pg, e, CIM_ROLE_SAMPLE, CIM_OP_SAMPLE, -1, (uint64_t)p->seqs * s->n);
 		/* Each member's best (value, index) per sequence, gathered. */
 		if (plan->tp > 1)

@@ -150,15 +150,59 @@ int spec_load_tree(struct cim_files *files, const char *path, struct tnode **roo
 	return tnode_parse(cim_files_name(files, path), data, len, root_p, err);
 }
 
-/* A model file without a `name` is called after the file ("llama-2-7b"). */
+int spec_path_stem(const char *path, const char **start)
+{
+	static const char *const exts[] = { ".json", ".yaml", ".yml", NULL };
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t n = strlen(base);
+
+	for (size_t i = 0; exts[i]; i++) {
+		size_t e = strlen(exts[i]);
+		if (n > e && strcmp(base + n - e, exts[i]) == 0) {
+			n -= e;
+			break;
+		}
+	}
+	if (n == 6 && strncmp(base, "config", 6) == 0 && slash && slash > path) {
+		const char *dir = slash;
+		while (dir > path && dir[-1] != '/')
+			dir--;
+		if (dir < slash) {
+			*start = dir;
+			return (int)(slash - dir);
+		}
+	}
+	*start = base;
+	return (int)n;
+}
+
+/* A model file without a `name` is called after the file
+ * ("llama-3.1-8b.json"); a file called config.json, as Hugging Face
+ * publishes it, after its `_name_or_path` when it gives one, else after
+ * its folder ("Qwen2-7B/config.json"). */
 static void name_after_file(struct tnode *root, const char *path, struct cim_err *err)
 {
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	char name[64];
+	const struct tnode *given = tnode_get(root, "_name_or_path");
+	const char *slash = strrchr(path, '/'), *base;
+	char name[72];
+	int len;
 
 	if (tnode_get(root, "name"))
 		return;
-	snprintf(name, sizeof(name), "\"%.*s\"", (int)strcspn(base, "."), base);
+	len = spec_path_stem(path, &base);
+	if (strcmp(slash ? slash + 1 : path, "config.json") == 0 && given &&
+	    given->kind == TN_SCALAR && given->scalar[0]) {
+		base = given->scalar;
+		len = (int)strlen(base);
+	}
+	/* a YAML string in double quotes: a quote or backslash becomes '_' */
+	if (len > 62)
+		len = 62;
+	name[0] = '"';
+	for (int i = 0; i < len; i++)
+		name[1 + i] = base[i] == '"' || base[i] == '\\' ? '_' : base[i];
+	snprintf(name + 1 + len, sizeof(name) - 1 - (size_t)len, "\"");
 	tnode_set(root, path, "name", name, err);
 	err->msg[0] = 0;
 }
@@ -275,8 +319,9 @@ int cim_spec_load_experiment(struct cim_files *files, const char *path, const ch
 	if (spec_read_map(root, &experiment_schema, "", e, err) || check(root, e, err))
 		goto err_free_exp;
 	if (!e->name[0]) {
-		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-		snprintf(e->name, sizeof(e->name), "%.*s", (int)strcspn(base, "."), base);
+		const char *base;
+		int len = spec_path_stem(path, &base);
+		snprintf(e->name, sizeof(e->name), "%.*s", len, base);
 	}
 	snprintf(e->path, sizeof(e->path), "%s", path);
 	docs_free(&d);

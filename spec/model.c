@@ -8,16 +8,22 @@
  * the model's shapes: parameter counts, MACs and (later) the chip costs and
  * the partition all come from it.  The formulas are in docs/model.md.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "schema.h"
 
-static const char *const arch_words[] = { "gpt2", "opt", "llama", "mistral", "mixtral", NULL };
+static const char *const arch_words[] = { "gpt2",    "opt",    "llama", "mistral",  "mixtral",
+					  "qwen2",   "qwen3",  "gemma", "gemma2",   "gemma3_text",
+					  "phi3",    "falcon", "gptj",	"gpt_neox", "bloom",
+					  "granite", "olmo2",  NULL };
+_Static_assert(sizeof(arch_words) / sizeof(arch_words[0]) == CIM_ARCH_N + 1,
+	       "a model_type word per architecture");
 
 const char *cim_arch_name(enum cim_arch a)
 {
-	return arch_words[a];
+	return (unsigned)a < CIM_ARCH_N ? arch_words[a] : "?";
 }
 
 /* Activation names in HF configs, and what each is to the cost model. */
@@ -28,7 +34,7 @@ static const enum cim_act act_kind[] = { CIM_ACT_GELU, CIM_ACT_GELU, CIM_ACT_GEL
 					 CIM_ACT_GELU, CIM_ACT_RELU, CIM_ACT_SILU, CIM_ACT_SILU };
 
 static const char *const rope_words[] = { "default", "linear",	 "dynamic", "llama3",
-					  "yarn",    "longrope", NULL };
+					  "yarn",    "longrope", "su",	    NULL };
 
 struct rope {
 	int type;
@@ -45,17 +51,29 @@ static int act_index(const char *word)
 	return i;
 }
 
+/* layer_types, as transformers writes it: a word per layer. */
+struct layer_types {
+	uint32_t n;
+	uint64_t local[CIM_MODEL_MAX_LAYERS / 64];
+};
+
 /* Every key we read from any of the supported model_types. */
 struct hf {
 	char name[64];
-	int type;
+	char type[64];
 	uint32_t hidden, layers, heads, kv_heads, head_dim, ffn, vocab, max_pos, proj_dim;
-	uint32_t experts, experts_per_tok, window;
-	bool tie, attention_bias, mlp_bias, enable_bias;
-	int act;
-	double eps, rope_theta;
+	uint32_t experts, experts_per_tok, window, rotary_dim, max_window_layers, window_pattern;
+	uint32_t num_ln;
+	bool tie, attention_bias, mlp_bias, enable_bias, bias, use_window, parallel_attn,
+	    multi_query, new_arch, alibi, parallel_residual;
+	int act, act2;
+	double eps, rope_theta, rotary_pct, partial_rotary, attn_softcap, logit_softcap;
+	double embed_mult, residual_mult, logits_scaling;
 	struct rope rope;
-	bool has_kv_heads, has_head_dim, has_ffn, has_rope, has_proj_dim;
+	struct layer_types types;
+	bool has_kv_heads, has_head_dim, has_ffn, has_rope, has_proj_dim, has_window,
+	    has_rotary_dim, has_types, has_act2, has_attn_softcap, has_logit_softcap, has_num_ln,
+	    has_max_pos;
 };
 
 static const struct field rope_fields[] = {
@@ -66,25 +84,75 @@ static const struct field rope_fields[] = {
 SCHEMA(rope_schema, "rope_scaling", rope_fields, true);
 
 static const struct field type_fields[] = {
-	FENUM("model_type", struct hf, type, FIELD_REQUIRED, arch_words,
-	      "the architecture: gpt2, opt, llama, mistral or mixtral"),
+	FSTR("model_type", struct hf, type, FIELD_REQUIRED, "the architecture"),
 	FSTR("name", struct hf, name, 0, "a name for reports"),
 };
 SCHEMA(type_schema, "model", type_fields, true);
 
+static int read_layer_types(const struct tnode *node, const char *path, void *dst,
+			    struct cim_err *err)
+{
+	struct layer_types *t = dst;
+	char buf[64];
+
+	memset(t, 0, sizeof(*t));
+	if (node->kind != TN_SEQ)
+		return spec_errf(err, node, path,
+				 "expected a list of \"sliding_attention\" or \"full_attention\", "
+				 "one per layer, found %s",
+				 tnode_describe(node, buf, sizeof(buf)));
+	if (node->n > CIM_MODEL_MAX_LAYERS)
+		return spec_errf(err, node, path, "%zu layers; cimsim models at most %u", node->n,
+				 CIM_MODEL_MAX_LAYERS);
+	for (size_t i = 0; i < node->n; i++) {
+		const struct tnode *v = node->vals[i];
+		bool local = v->kind == TN_SCALAR && strcmp(v->scalar, "sliding_attention") == 0;
+		if (!local && !(v->kind == TN_SCALAR && strcmp(v->scalar, "full_attention") == 0))
+			return spec_errf(
+			    err, v, path,
+			    "item %zu is %s: cimsim models \"sliding_attention\" "
+			    "(attention within sliding_window) and \"full_attention\"; "
+			    "another kind of layer (chunked or linear attention) "
+			    "would need its own attention cost model",
+			    i + 1, tnode_describe(v, buf, sizeof(buf)));
+		if (local)
+			t->local[i / 64] |= 1ull << (i % 64);
+	}
+	t->n = (uint32_t)node->n;
+	return 0;
+}
+
 #define U32(k, m, fl, h) FU32(k, struct hf, m, fl, 1, 0, h)
+/* An optional size that may be null: present sets has_<m>. */
+#define U32N(k, m, pres, h)                                                                        \
+	{                                                                                          \
+		.key = k, .type = F_U32, .offset = offsetof(struct hf, m), .flags = FIELD_NULL_OK, \
+		.min = 1, .hint = h, .present = offsetof(struct hf, pres)                          \
+	}
+#define F64N(k, m, pres, h)                                                                        \
+	{                                                                                          \
+		.key = k, .type = F_F64, .offset = offsetof(struct hf, m),                         \
+		.flags = FIELD_NULL_OK | FIELD_POSITIVE, .hint = h,                                \
+		.present = offsetof(struct hf, pres)                                               \
+	}
+#define ROPE_SCALING                                                                               \
+	{                                                                                          \
+		.key = "rope_scaling", .type = F_MAP, .offset = offsetof(struct hf, rope),         \
+		.flags = FIELD_NULL_OK, .sub = &rope_schema,                                       \
+		.present = offsetof(struct hf, has_rope)                                           \
+	}
+#define LAYER_TYPES                                                                                \
+	{                                                                                          \
+		.key = "layer_types", .type = F_FUNC, .offset = offsetof(struct hf, types),        \
+		.flags = FIELD_NULL_OK, .read = read_layer_types,                                  \
+		.hint = "the attention of each layer", .present = offsetof(struct hf, has_types)   \
+	}
 
 static const struct field gpt2_fields[] = {
 	U32("n_embd", hidden, FIELD_REQUIRED, "model width"),
 	U32("n_layer", layers, FIELD_REQUIRED, "decoder blocks"),
 	U32("n_head", heads, FIELD_REQUIRED, "attention heads"),
-	{ .key = "n_inner",
-	  .type = F_U32,
-	  .offset = offsetof(struct hf, ffn),
-	  .flags = FIELD_NULL_OK,
-	  .min = 1,
-	  .hint = "FFN width, null for 4·n_embd",
-	  .present = offsetof(struct hf, has_ffn) },
+	U32N("n_inner", ffn, has_ffn, "FFN width, null for 4·n_embd"),
 	U32("n_positions", max_pos, FIELD_REQUIRED, "longest context"),
 	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
 	FF64("layer_norm_epsilon", struct hf, eps, 0, 0, 1, 0, "LayerNorm epsilon"),
@@ -93,6 +161,21 @@ static const struct field gpt2_fields[] = {
 };
 SCHEMA(gpt2_schema, "GPT-2 config", gpt2_fields, true);
 
+/* GPT-J: GPT-2's key names, rotary positions on rotary_dim channels. */
+static const struct field gptj_fields[] = {
+	U32("n_embd", hidden, FIELD_REQUIRED, "model width"),
+	U32("n_layer", layers, FIELD_REQUIRED, "decoder blocks"),
+	U32("n_head", heads, FIELD_REQUIRED, "attention heads"),
+	U32N("n_inner", ffn, has_ffn, "FFN width, null for 4·n_embd"),
+	U32("n_positions", max_pos, FIELD_REQUIRED, "longest context"),
+	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
+	U32N("rotary_dim", rotary_dim, has_rotary_dim, "channels of a head RoPE rotates"),
+	FF64("layer_norm_epsilon", struct hf, eps, 0, 0, 1, 0, "LayerNorm epsilon"),
+	FENUM("activation_function", struct hf, act, 0, act_words, "FFN activation"),
+	FBOOL("tie_word_embeddings", struct hf, tie, 0, "LM head shares the embedding"),
+};
+SCHEMA(gptj_schema, "GPT-J config", gptj_fields, true);
+
 static const struct field opt_fields[] = {
 	U32("hidden_size", hidden, FIELD_REQUIRED, "model width"),
 	U32("num_hidden_layers", layers, FIELD_REQUIRED, "decoder blocks"),
@@ -100,69 +183,161 @@ static const struct field opt_fields[] = {
 	U32("ffn_dim", ffn, FIELD_REQUIRED, "FFN width"),
 	U32("max_position_embeddings", max_pos, FIELD_REQUIRED, "longest context"),
 	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
-	{ .key = "word_embed_proj_dim",
-	  .type = F_U32,
-	  .offset = offsetof(struct hf, proj_dim),
-	  .flags = FIELD_NULL_OK,
-	  .min = 1,
-	  .hint = "embedding width",
-	  .present = offsetof(struct hf, has_proj_dim) },
+	U32N("word_embed_proj_dim", proj_dim, has_proj_dim, "embedding width"),
 	FENUM("activation_function", struct hf, act, 0, act_words, "FFN activation"),
 	FBOOL("enable_bias", struct hf, enable_bias, 0, "linear layers carry biases"),
 	FBOOL("tie_word_embeddings", struct hf, tie, 0, "LM head shares the embedding"),
 };
 SCHEMA(opt_schema, "OPT config", opt_fields, true);
 
+/* The keys of Llama's config, which the Llama-like families share. */
 static const struct field llama_fields[] = {
 	U32("hidden_size", hidden, FIELD_REQUIRED, "model width"),
 	U32("num_hidden_layers", layers, FIELD_REQUIRED, "decoder blocks"),
 	U32("num_attention_heads", heads, FIELD_REQUIRED, "attention heads"),
-	{ .key = "num_key_value_heads",
-	  .type = F_U32,
-	  .offset = offsetof(struct hf, kv_heads),
-	  .flags = FIELD_NULL_OK,
-	  .min = 1,
-	  .hint = "key/value heads",
-	  .present = offsetof(struct hf, has_kv_heads) },
-	{ .key = "head_dim",
-	  .type = F_U32,
-	  .offset = offsetof(struct hf, head_dim),
-	  .flags = FIELD_NULL_OK,
-	  .min = 1,
-	  .hint = "width of one head",
-	  .present = offsetof(struct hf, has_head_dim) },
+	U32N("num_key_value_heads", kv_heads, has_kv_heads, "key/value heads"),
+	U32N("head_dim", head_dim, has_head_dim, "width of one head"),
 	U32("intermediate_size", ffn, FIELD_REQUIRED, "FFN width"),
 	U32("max_position_embeddings", max_pos, FIELD_REQUIRED, "longest context"),
 	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
 	FF64("rms_norm_eps", struct hf, eps, 0, 0, 1, 0, "RMSNorm epsilon"),
 	FF64("rope_theta", struct hf, rope_theta, FIELD_POSITIVE, 0, 0, 0, "RoPE base"),
-	{ .key = "rope_scaling",
-	  .type = F_MAP,
-	  .offset = offsetof(struct hf, rope),
-	  .flags = FIELD_NULL_OK,
-	  .sub = &rope_schema,
-	  .present = offsetof(struct hf, has_rope) },
+	ROPE_SCALING,
 	FENUM("hidden_act", struct hf, act, 0, act_words, "FFN activation"),
 	FBOOL("tie_word_embeddings", struct hf, tie, 0, "LM head shares the embedding"),
 	FBOOL("attention_bias", struct hf, attention_bias, 0, "q/k/v/o carry biases"),
 	FBOOL("mlp_bias", struct hf, mlp_bias, 0, "FFN carries biases"),
-	{ .key = "sliding_window",
-	  .type = F_U32,
-	  .offset = offsetof(struct hf, window),
-	  .flags = FIELD_NULL_OK,
-	  .min = 1,
-	  .hint = "attention window",
-	  .present = -1 },
+	U32N("sliding_window", window, has_window, "attention window"),
 	U32("num_local_experts", experts, 0, "FFN experts per layer"),
 	U32("num_experts_per_tok", experts_per_tok, 0, "experts per token"),
 };
 SCHEMA(llama_schema, "Llama-family config", llama_fields, true);
 
-static const struct schema *const arch_schema[] = {
-	[CIM_ARCH_GPT2] = &gpt2_schema,	    [CIM_ARCH_OPT] = &opt_schema,
-	[CIM_ARCH_LLAMA] = &llama_schema,   [CIM_ARCH_MISTRAL] = &llama_schema,
-	[CIM_ARCH_MIXTRAL] = &llama_schema,
+/* What the Llama-like families add to Llama's keys. */
+static const struct field qwen_fields[] = {
+	FBOOL("use_sliding_window", struct hf, use_window, 0, "sliding-window attention on"),
+	FU32("max_window_layers", struct hf, max_window_layers, 0, 0, 0,
+	     "layers below this one attend in full"),
+	LAYER_TYPES,
 };
+SCHEMA(qwen_schema, "Qwen config", qwen_fields, true);
+
+static const struct field gemma_fields[] = {
+	{ .key = "hidden_activation",
+	  .type = F_ENUM,
+	  .offset = offsetof(struct hf, act2),
+	  .flags = FIELD_NULL_OK,
+	  .words = act_words,
+	  .hint = "FFN activation",
+	  .present = offsetof(struct hf, has_act2) },
+	F64N("attn_logit_softcapping", attn_softcap, has_attn_softcap, "attention score cap"),
+	F64N("final_logit_softcapping", logit_softcap, has_logit_softcap, "logit cap"),
+	U32("sliding_window_pattern", window_pattern, 0,
+	    "every n-th layer attends in full, the others within the window"),
+	LAYER_TYPES,
+};
+SCHEMA(gemma_schema, "Gemma config", gemma_fields, true);
+
+static const struct field phi3_fields[] = {
+	FF64("partial_rotary_factor", struct hf, partial_rotary, FIELD_POSITIVE, 0, 1, 0,
+	     "fraction of a head RoPE rotates"),
+};
+SCHEMA(phi3_schema, "Phi-3 config", phi3_fields, true);
+
+static const struct field granite_fields[] = {
+	FF64("embedding_multiplier", struct hf, embed_mult, FIELD_POSITIVE, 0, 0, 0,
+	     "embedding scale"),
+	FF64("residual_multiplier", struct hf, residual_mult, FIELD_POSITIVE, 0, 0, 0,
+	     "scale of each branch's output"),
+	FF64("logits_scaling", struct hf, logits_scaling, FIELD_POSITIVE, 0, 0, 0,
+	     "divisor of the logits"),
+};
+SCHEMA(granite_schema, "Granite config", granite_fields, true);
+
+static const struct field neox_fields[] = {
+	U32("hidden_size", hidden, FIELD_REQUIRED, "model width"),
+	U32("num_hidden_layers", layers, FIELD_REQUIRED, "decoder blocks"),
+	U32("num_attention_heads", heads, FIELD_REQUIRED, "attention heads"),
+	U32("intermediate_size", ffn, FIELD_REQUIRED, "FFN width"),
+	U32("max_position_embeddings", max_pos, FIELD_REQUIRED, "longest context"),
+	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
+	FF64("layer_norm_eps", struct hf, eps, 0, 0, 1, 0, "LayerNorm epsilon"),
+	FF64("rotary_pct", struct hf, rotary_pct, FIELD_POSITIVE, 0, 1, 0,
+	     "fraction of a head RoPE rotates"),
+	FF64("rotary_emb_base", struct hf, rope_theta, FIELD_POSITIVE, 0, 0, 0, "RoPE base"),
+	ROPE_SCALING,
+	FENUM("hidden_act", struct hf, act, 0, act_words, "FFN activation"),
+	FBOOL("use_parallel_residual", struct hf, parallel_residual, 0,
+	      "attention and MLP read the same input"),
+	FBOOL("attention_bias", struct hf, attention_bias, 0, "q/k/v/o carry biases"),
+	FBOOL("tie_word_embeddings", struct hf, tie, 0, "LM head shares the embedding"),
+};
+SCHEMA(neox_schema, "GPT-NeoX config", neox_fields, true);
+
+/* Falcon's file names layers and heads either way (FalconConfig's
+ * attribute_map): neither spelling is required alone, the loader checks
+ * one was given. */
+static const struct field falcon_fields[] = {
+	U32("hidden_size", hidden, FIELD_REQUIRED, "model width"),
+	U32("num_hidden_layers", layers, 0, "decoder blocks"),
+	U32("n_layer", layers, 0, "decoder blocks"),
+	U32("num_attention_heads", heads, 0, "attention heads"),
+	U32("n_head", heads, 0, "attention heads"),
+	U32N("num_kv_heads", kv_heads, has_kv_heads, "key/value heads"),
+	U32N("ffn_hidden_size", ffn, has_ffn, "FFN width, null for 4·hidden_size"),
+	U32N("max_position_embeddings", max_pos, has_max_pos, "longest context"),
+	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
+	FF64("layer_norm_epsilon", struct hf, eps, 0, 0, 1, 0, "LayerNorm epsilon"),
+	FF64("rope_theta", struct hf, rope_theta, FIELD_POSITIVE, 0, 0, 0, "RoPE base"),
+	ROPE_SCALING,
+	FENUM("activation", struct hf, act, 0, act_words, "FFN activation"),
+	FBOOL("multi_query", struct hf, multi_query, 0, "one key/value head"),
+	FBOOL("parallel_attn", struct hf, parallel_attn, 0,
+	      "attention and MLP read the same input"),
+	FBOOL("new_decoder_architecture", struct hf, new_arch, 0,
+	      "grouped KV heads and a norm per branch (Falcon-40B)"),
+	U32N("num_ln_in_parallel_attn", num_ln, has_num_ln, "norms of a parallel block"),
+	FBOOL("alibi", struct hf, alibi, 0, "ALiBi position biases instead of RoPE"),
+	FBOOL("bias", struct hf, bias, 0, "linear layers carry biases"),
+	FBOOL("tie_word_embeddings", struct hf, tie, 0, "LM head shares the embedding"),
+};
+SCHEMA(falcon_schema, "Falcon config", falcon_fields, true);
+
+static const struct field bloom_fields[] = {
+	U32("hidden_size", hidden, 0, "model width"),
+	U32("n_embed", hidden, 0, "model width"),
+	U32("n_layer", layers, FIELD_REQUIRED, "decoder blocks"),
+	U32("n_head", heads, FIELD_REQUIRED, "attention heads"),
+	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
+	U32N("max_position_embeddings", max_pos, has_max_pos, "longest context"),
+	FF64("layer_norm_epsilon", struct hf, eps, 0, 0, 1, 0, "LayerNorm epsilon"),
+	FBOOL("tie_word_embeddings", struct hf, tie, 0, "LM head shares the embedding"),
+};
+SCHEMA(bloom_schema, "BLOOM config", bloom_fields, true);
+
+/* Each family's keys: its base schema and what it adds. */
+static const struct {
+	const struct schema *base, *extra;
+} arch_schema[] = {
+	[CIM_ARCH_GPT2] = { &gpt2_schema, NULL },
+	[CIM_ARCH_OPT] = { &opt_schema, NULL },
+	[CIM_ARCH_LLAMA] = { &llama_schema, NULL },
+	[CIM_ARCH_MISTRAL] = { &llama_schema, NULL },
+	[CIM_ARCH_MIXTRAL] = { &llama_schema, NULL },
+	[CIM_ARCH_QWEN2] = { &llama_schema, &qwen_schema },
+	[CIM_ARCH_QWEN3] = { &llama_schema, &qwen_schema },
+	[CIM_ARCH_GEMMA] = { &llama_schema, &gemma_schema },
+	[CIM_ARCH_GEMMA2] = { &llama_schema, &gemma_schema },
+	[CIM_ARCH_GEMMA3] = { &llama_schema, &gemma_schema },
+	[CIM_ARCH_PHI3] = { &llama_schema, &phi3_schema },
+	[CIM_ARCH_FALCON] = { &falcon_schema, NULL },
+	[CIM_ARCH_GPTJ] = { &gptj_schema, NULL },
+	[CIM_ARCH_GPT_NEOX] = { &neox_schema, NULL },
+	[CIM_ARCH_BLOOM] = { &bloom_schema, NULL },
+	[CIM_ARCH_GRANITE] = { &llama_schema, &granite_schema },
+	[CIM_ARCH_OLMO2] = { &llama_schema, NULL },
+};
+_Static_assert(sizeof(arch_schema) / sizeof(arch_schema[0]) == CIM_ARCH_N, "keys per family");
 
 /* The node a semantic error points at: the key if given, else the map. */
 static const struct tnode *at(const struct tnode *map, const char *key)
@@ -176,42 +351,317 @@ static void join_path(char *out, size_t size, const char *path, const char *key)
 	snprintf(out, size, "%s%s%s", path, *path ? "." : "", key);
 }
 
+/* The transformers class of each family, as `architectures` names it. */
+static const char *const arch_classes[] = {
+	"GPT2LMHeadModel",    "OPTForCausalLM",	    "LlamaForCausalLM", "MistralForCausalLM",
+	"MixtralForCausalLM", "Qwen2ForCausalLM",   "Qwen3ForCausalLM", "GemmaForCausalLM",
+	"Gemma2ForCausalLM",  "Gemma3ForCausalLM",  "Phi3ForCausalLM",	"FalconForCausalLM",
+	"GPTJForCausalLM",    "GPTNeoXForCausalLM", "BloomForCausalLM", "GraniteForCausalLM",
+	"Olmo2ForCausalLM",
+};
+_Static_assert(sizeof(arch_classes) / sizeof(arch_classes[0]) == CIM_ARCH_N, "a class per family");
+
+static bool schema_has(const struct schema *s, const char *key)
+{
+	for (size_t i = 0; s && i < s->nfields; i++)
+		if (strcmp(s->fields[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* Keys every HF config may carry, whatever the architecture. */
+static bool generic_key(const char *key)
+{
+	static const char *const words[] = { "architectures",
+					     "model_type",
+					     "torch_dtype",
+					     "transformers_version",
+					     "use_cache",
+					     "bos_token_id",
+					     "eos_token_id",
+					     "pad_token_id",
+					     "initializer_range",
+					     "auto_map",
+					     "_name_or_path",
+					     "name",
+					     "attention_dropout",
+					     "hidden_dropout",
+					     "dropout",
+					     "quantization_config",
+					     NULL };
+	for (size_t i = 0; words[i]; i++)
+		if (strcmp(words[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* model_type names no family cimsim models: the list it does, and the
+ * family whose keys the file's are closest to, with the keys that differ.
+ * The family is never guessed from the spelling of the word. */
+static int unknown_type(const struct tnode *node, const char *path, const char *type,
+			struct cim_err *err)
+{
+	char known[512] = "", diff[768] = "", kp[256];
+	size_t used = 0;
+	int best = -1;
+	double best_share = 0;
+
+	for (int a = 0; a < CIM_ARCH_N; a++)
+		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", a ? ", " : "",
+					 arch_words[a]);
+	/* The share of a family's keys the file gives, and none of its
+	 * required keys missing. */
+	for (int a = 0; a < CIM_ARCH_N; a++) {
+		const struct schema *s = arch_schema[a].base;
+		size_t have = 0;
+		bool all_required = true;
+		for (size_t i = 0; i < s->nfields; i++) {
+			bool given = tnode_get(node, s->fields[i].key) != NULL;
+			have += given;
+			if (!given && (s->fields[i].flags & FIELD_REQUIRED))
+				all_required = false;
+		}
+		double share = (double)have / (double)s->nfields;
+		if (all_required && share > best_share) {
+			best_share = share;
+			best = a;
+		}
+	}
+	const struct tnode *classes = tnode_get(node, "architectures");
+	const char *cls =
+	    classes && classes->kind == TN_SEQ && classes->n && classes->vals[0]->kind == TN_SCALAR
+		? classes->vals[0]->scalar
+		: NULL;
+	if (best >= 0) {
+		size_t n = 0, listed = 0;
+		n += (size_t)snprintf(diff, sizeof(diff),
+				      "; its keys hold every key %s requires (%.0f %% of the keys "
+				      "cimsim reads for %s)",
+				      arch_words[best], 100 * best_share, arch_words[best]);
+		for (size_t i = 0; i < node->n && n < sizeof(diff); i++) {
+			const char *k = node->keys[i];
+			if (generic_key(k) || schema_has(arch_schema[best].base, k) ||
+			    schema_has(arch_schema[best].extra, k))
+				continue;
+			if (listed < 12)
+				n += (size_t)snprintf(diff + n, sizeof(diff) - n, "%s%s",
+						      listed ? ", "
+							     : "; keys it has that "
+							       "cimsim does not read for "
+							       "that family: ",
+						      k);
+			listed++;
+		}
+		if (listed > 12 && n < sizeof(diff))
+			n += (size_t)snprintf(diff + n, sizeof(diff) - n, " and %zu more",
+					      listed - 12);
+		if (n < sizeof(diff))
+			snprintf(
+			    diff + n, sizeof(diff) - n,
+			    ". If each of those changes nothing in the weights, MACs, KV cache "
+			    "or order of operators, set model_type: %s; otherwise cimsim would "
+			    "need that trait modelled",
+			    arch_words[best]);
+	} else if (tnode_get(node, "text_config")) {
+		snprintf(diff, sizeof(diff),
+			 "; it holds a text_config: give that decoder's keys as the model");
+	}
+	for (int a = 0; cls && a < CIM_ARCH_N; a++)
+		if (strcmp(cls, arch_classes[a]) == 0) {
+			size_t n = strlen(diff);
+			snprintf(diff + n, sizeof(diff) - n,
+				 "; architectures names %s, the class of model_type %s", cls,
+				 arch_words[a]);
+		}
+	join_path(kp, sizeof(kp), path, "model_type");
+	return spec_errf(err, at(node, "model_type"), kp,
+			 "\"%s\" is not an architecture cimsim models; it models %s%s", type, known,
+			 diff);
+}
+
+/* Sets bit l of m->local for every layer that attends within the window. */
+static void set_local(struct cim_model_spec *m, uint32_t l)
+{
+	m->local[l / 64] |= 1ull << (l % 64);
+	m->local_layers++;
+}
+
+/* Which layers attend within the window: the family's rule, or the file's
+ * layer_types. */
+static int window_layers(const struct tnode *node, const char *path, const struct hf *h,
+			 struct cim_model_spec *m, struct cim_err *err)
+{
+	char kp[256];
+
+	memset(m->local, 0, sizeof(m->local));
+	m->local_layers = 0;
+	if (!m->sliding_window)
+		return 0;
+	if (h->has_types) {
+		if (h->types.n != m->layers) {
+			join_path(kp, sizeof(kp), path, "layer_types");
+			return spec_errf(err, at(node, "layer_types"), kp,
+					 "%u entries for %u layers; give one per layer", h->types.n,
+					 m->layers);
+		}
+		for (uint32_t l = 0; l < m->layers; l++)
+			if (h->types.local[l / 64] >> (l % 64) & 1)
+				set_local(m, l);
+	} else {
+		for (uint32_t l = 0; l < m->layers; l++) {
+			bool local;
+			switch (m->arch) {
+			case CIM_ARCH_QWEN2:
+			case CIM_ARCH_QWEN3:
+				/* Qwen2Config.layer_types: layers from max_window_layers */
+				local = l >= h->max_window_layers;
+				break;
+			case CIM_ARCH_GEMMA2:
+				local = l % 2 == 0; /* even layers slide */
+				break;
+			case CIM_ARCH_GEMMA3:
+				local = (l + 1) % h->window_pattern != 0;
+				break;
+			default:
+				local = true;
+				break;
+			}
+			if (local)
+				set_local(m, l);
+		}
+	}
+	if (!m->local_layers)
+		m->sliding_window = 0;
+	return 0;
+}
+
 int spec_read_model(const struct tnode *node, const char *path, struct cim_model_spec *out,
 		    struct cim_err *err)
 {
-	struct hf h = { .experts = 1,
-			.experts_per_tok = 1,
-			.tie = false,
-			.enable_bias = true,
-			.rope = { .factor = 1 } };
+	struct hf h = { .experts = 1, .experts_per_tok = 1, .rope = { .factor = 1 } };
 	struct cim_model_spec m = { 0 };
 	char kp[256];
+	int a;
 
 	if (spec_read_map(node, &type_schema, path, &h, err))
 		return -1;
-	m.arch = (enum cim_arch)h.type;
-	/* Defaults are those of the transformers classes for absent keys. */
+	for (a = 0; a < CIM_ARCH_N && strcmp(arch_words[a], h.type) != 0; a++)
+		;
+	if (a == CIM_ARCH_N)
+		return unknown_type(node, path, h.type, err);
+	m.arch = (enum cim_arch)a;
+	/* Defaults are those of the transformers configuration classes for
+	 * absent keys (docs/model.md). */
+	h.act = act_index("silu");
+	h.eps = 1e-6;
+	h.rope_theta = 10000;
 	switch (m.arch) {
 	case CIM_ARCH_GPT2:
-		h.tie = true;
+	case CIM_ARCH_GPTJ:
+		h.tie = m.arch == CIM_ARCH_GPT2;
 		h.act = act_index("gelu_new");
 		h.eps = 1e-5;
+		h.rotary_dim = 64; /* GPTJConfig */
+		h.has_rotary_dim = m.arch == CIM_ARCH_GPTJ;
 		break;
 	case CIM_ARCH_OPT:
 		h.tie = true;
+		h.enable_bias = true;
 		h.act = act_index("relu");
 		h.eps = 1e-5;
 		break;
+	case CIM_ARCH_QWEN2:
+	case CIM_ARCH_QWEN3:
+		h.max_window_layers = 28;
+		h.window = 4096;
+		if (m.arch == CIM_ARCH_QWEN3) {
+			h.head_dim = 128;
+			h.has_head_dim = true;
+		}
+		break;
+	case CIM_ARCH_GEMMA:
+	case CIM_ARCH_GEMMA2:
+	case CIM_ARCH_GEMMA3:
+		h.tie = true;
+		h.act = act_index("gelu_pytorch_tanh");
+		h.head_dim = 256;
+		h.has_head_dim = true;
+		h.window = 4096;
+		h.window_pattern = 6;
+		if (m.arch == CIM_ARCH_GEMMA2) {
+			h.attn_softcap = 50;
+			h.logit_softcap = 30;
+		}
+		break;
+	case CIM_ARCH_PHI3:
+		h.partial_rotary = 1;
+		break;
+	case CIM_ARCH_FALCON:
+		h.tie = true;
+		h.act = act_index("gelu");
+		h.eps = 1e-5;
+		h.multi_query = true;
+		h.parallel_attn = true;
+		h.max_pos = 2048;
+		break;
+	case CIM_ARCH_GPT_NEOX:
+		h.act = act_index("gelu");
+		h.eps = 1e-5;
+		h.rotary_pct = 0.25;
+		h.parallel_residual = true;
+		h.attention_bias = true;
+		break;
+	case CIM_ARCH_BLOOM:
+		h.tie = true;
+		h.act = act_index("gelu");
+		h.eps = 1e-5;
+		/* ALiBi has no table of positions: BLOOM was trained on 2048 (its
+		 * model card), the default unless the file gives a length. */
+		h.max_pos = 2048;
+		break;
+	case CIM_ARCH_GRANITE:
+		h.embed_mult = h.residual_mult = h.logits_scaling = 1;
+		break;
+	case CIM_ARCH_MISTRAL:
+		h.window = 4096; /* MistralConfig, when the key is absent */
+		break;
 	default:
-		h.act = act_index("silu");
-		h.eps = 1e-6;
-		h.rope_theta = 10000;
 		break;
 	}
-	if (spec_read_map(node, arch_schema[m.arch], path, &h, err))
+	if (spec_read_map(node, arch_schema[m.arch].base, path, &h, err))
 		return -1;
+	if (arch_schema[m.arch].extra &&
+	    spec_read_map(node, arch_schema[m.arch].extra, path, &h, err))
+		return -1;
+	/* A key given as null turns the window off, and GPT-J's partial rotary
+	 * (rotary_dim: null rotates whole heads); absent keeps the default. */
+	const struct tnode *win = tnode_get(node, "sliding_window");
+	if (win && win->kind == TN_NULL)
+		h.window = 0;
+	const struct tnode *rot = tnode_get(node, "rotary_dim");
+	if (m.arch == CIM_ARCH_GPTJ && rot && rot->kind == TN_NULL)
+		h.has_rotary_dim = false;
+	if (m.arch == CIM_ARCH_GEMMA && h.has_act2)
+		h.act = h.act2;
+	if ((m.arch == CIM_ARCH_GEMMA2 || m.arch == CIM_ARCH_GEMMA3) && h.has_act2)
+		h.act = h.act2;
+	if (!h.layers || !h.heads || !h.hidden) {
+		const char *key = !h.hidden   ? "hidden_size"
+				  : !h.layers ? "num_hidden_layers"
+					      : "num_attention_heads";
+		return spec_errf(err, node, path,
+				 "%s is missing: %s needs %s (or its other name, n_embed, n_layer "
+				 "or n_head)",
+				 key, arch_words[m.arch], key);
+	}
+	if (h.layers > CIM_MODEL_MAX_LAYERS) {
+		join_path(kp, sizeof(kp), path,
+			  m.arch == CIM_ARCH_GPT2 ? "n_layer" : "num_hidden_layers");
+		return spec_errf(err, node, kp, "%u layers; cimsim models at most %u", h.layers,
+				 CIM_MODEL_MAX_LAYERS);
+	}
 
-	snprintf(m.name, sizeof(m.name), "%s", h.name[0] ? h.name : arch_words[h.type]);
+	snprintf(m.name, sizeof(m.name), "%s", h.name[0] ? h.name : arch_words[m.arch]);
 	m.layers = h.layers;
 	m.hidden = h.hidden;
 	m.heads = h.heads;
@@ -220,14 +670,23 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 	m.max_positions = h.max_pos;
 	m.experts = h.experts;
 	m.experts_per_token = h.experts_per_tok;
-	m.sliding_window = h.window;
 	m.tied_embeddings = h.tie;
 	m.act = act_kind[h.act];
 	m.norm_eps = h.eps;
 	m.rope_factor = 1;
+	m.norm = CIM_NORM_RMSNORM;
+	m.pos = CIM_POS_ROPE;
+	m.rope_theta = h.rope_theta;
+	if (h.has_rope)
+		m.rope_factor = h.rope.factor;
+	m.block_norms = CIM_NORM_PRE_ATTN | CIM_NORM_PRE_FFN;
+	m.gated_ffn = true;
+	m.ffn = h.ffn;
 
-	const char *heads_key = m.arch == CIM_ARCH_GPT2 ? "n_head" : "num_attention_heads";
-	const char *hidden_key = m.arch == CIM_ARCH_GPT2 ? "n_embd" : "hidden_size";
+	const bool gpt2_keys = m.arch == CIM_ARCH_GPT2 || m.arch == CIM_ARCH_GPTJ;
+	const char *heads_key =
+	    gpt2_keys || m.arch == CIM_ARCH_BLOOM ? "n_head" : "num_attention_heads";
+	const char *hidden_key = gpt2_keys ? "n_embd" : "hidden_size";
 	if (h.has_head_dim) {
 		m.head_dim = h.head_dim;
 	} else if (m.hidden % m.heads) {
@@ -239,9 +698,149 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 	} else {
 		m.head_dim = m.hidden / m.heads;
 	}
+	m.rotary_dim = m.head_dim;
+
+	switch (m.arch) {
+	case CIM_ARCH_GPT2:
+	case CIM_ARCH_OPT:
+	case CIM_ARCH_BLOOM:
+		m.norm = CIM_NORM_LAYERNORM;
+		m.gated_ffn = false;
+		m.pos = m.arch == CIM_ARCH_BLOOM ? CIM_POS_ALIBI : CIM_POS_LEARNED;
+		m.rope_theta = 0;
+		m.bias_qkv = m.bias_o = m.bias_ffn = m.arch == CIM_ARCH_OPT ? h.enable_bias : true;
+		if (m.arch == CIM_ARCH_GPT2) {
+			m.ffn = h.has_ffn ? h.ffn : 4 * m.hidden;
+			m.pos_table = m.max_positions;
+		} else if (m.arch == CIM_ARCH_BLOOM) {
+			m.ffn = 4 * m.hidden; /* BloomMLP: 4·hidden, always */
+			m.embed_norm = true;  /* word_embeddings_layernorm */
+		} else {
+			if (h.has_proj_dim && h.proj_dim != m.hidden) {
+				join_path(kp, sizeof(kp), path, "word_embed_proj_dim");
+				return spec_errf(err, at(node, "word_embed_proj_dim"), kp,
+						 "%u differs from hidden_size %u: OPT's embedding "
+						 "projection (opt-350m) is not modelled",
+						 h.proj_dim, m.hidden);
+			}
+			/* OPT's learned positions are offset by 2 rows (OPTLearned-
+			 * PositionalEmbedding in transformers). */
+			m.pos_table = m.max_positions + 2;
+		}
+		break;
+	case CIM_ARCH_GPTJ:
+		/* GPTJBlock: one ln_1 feeding attention and MLP side by side;
+		 * q/k/v/out_proj without biases, fc_in/fc_out and lm_head with. */
+		m.norm = CIM_NORM_LAYERNORM;
+		m.gated_ffn = false;
+		m.parallel_block = true;
+		m.block_norms = CIM_NORM_PRE_ATTN;
+		m.bias_ffn = m.bias_head = true;
+		m.ffn = h.has_ffn ? h.ffn : 4 * m.hidden;
+		if (h.has_rotary_dim)
+			m.rotary_dim = h.rotary_dim;
+		if (m.rotary_dim > m.head_dim || m.rotary_dim % 2) {
+			join_path(kp, sizeof(kp), path, "rotary_dim");
+			return spec_errf(err, at(node, "rotary_dim"), kp,
+					 "%u channels of a %u-wide head: RoPE rotates pairs of "
+					 "a head's channels, so give an even number up to %u",
+					 m.rotary_dim, m.head_dim, m.head_dim);
+		}
+		break;
+	case CIM_ARCH_GPT_NEOX:
+		/* GPTNeoXLayer: input_layernorm and post_attention_layernorm both
+		 * on the block's input when use_parallel_residual; biases on the
+		 * fused QKV and dense when attention_bias, always on the MLP. */
+		m.norm = CIM_NORM_LAYERNORM;
+		m.gated_ffn = false;
+		m.parallel_block = h.parallel_residual;
+		m.bias_qkv = m.bias_o = h.attention_bias;
+		m.bias_ffn = true;
+		m.rotary_dim = (uint32_t)(m.head_dim * h.rotary_pct);
+		m.rotary_dim -= m.rotary_dim % 2;
+		break;
+	case CIM_ARCH_FALCON:
+		/* FalconDecoderLayer: input_layernorm alone for a parallel block
+		 * (ln_attn and ln_mlp when new_decoder_architecture has two);
+		 * `bias` on every linear layer; multi_query shares one KV head. */
+		m.norm = CIM_NORM_LAYERNORM;
+		m.gated_ffn = false;
+		m.ffn = h.has_ffn ? h.ffn : 4 * m.hidden;
+		m.bias_qkv = m.bias_o = m.bias_ffn = h.bias;
+		m.parallel_block = h.new_arch || h.parallel_attn;
+		if (h.new_arch) {
+			uint32_t nln = h.has_num_ln ? h.num_ln : 2;
+			if (nln != 1 && nln != 2) {
+				join_path(kp, sizeof(kp), path, "num_ln_in_parallel_attn");
+				return spec_errf(err, at(node, "num_ln_in_parallel_attn"), kp,
+						 "%u norms: a parallel block has one norm for both "
+						 "branches (1) or one per branch (2)",
+						 nln);
+			}
+			m.block_norms =
+			    nln == 2 ? CIM_NORM_PRE_ATTN | CIM_NORM_PRE_FFN : CIM_NORM_PRE_ATTN;
+			if (!h.has_kv_heads)
+				m.kv_heads = m.heads;
+		} else {
+			m.block_norms = m.parallel_block ? CIM_NORM_PRE_ATTN
+							 : CIM_NORM_PRE_ATTN | CIM_NORM_PRE_FFN;
+			m.kv_heads = h.multi_query ? 1 : m.heads;
+		}
+		if (h.alibi) {
+			m.pos = CIM_POS_ALIBI;
+			m.rope_theta = 0;
+		}
+		break;
+	case CIM_ARCH_QWEN2:
+		m.bias_qkv = true; /* Qwen2Attention: q/k/v with biases, o_proj without */
+		break;
+	case CIM_ARCH_QWEN3:
+		m.bias_qkv = m.bias_o = h.attention_bias;
+		m.qk_norm_q = m.qk_norm_k = m.head_dim; /* q_norm, k_norm over head_dim */
+		break;
+	case CIM_ARCH_GEMMA3:
+		m.qk_norm_q = m.qk_norm_k = m.head_dim;
+		/* fall through */
+	case CIM_ARCH_GEMMA2:
+		m.block_norms |= CIM_NORM_POST_ATTN | CIM_NORM_POST_FFN;
+		m.attn_softcap =
+		    h.has_attn_softcap || m.arch == CIM_ARCH_GEMMA2 ? h.attn_softcap : 0;
+		m.logit_softcap =
+		    h.has_logit_softcap || m.arch == CIM_ARCH_GEMMA2 ? h.logit_softcap : 0;
+		/* fall through */
+	case CIM_ARCH_GEMMA:
+		m.bias_qkv = m.bias_o = h.attention_bias;
+		m.embed_scale = true; /* hidden × √hidden_size */
+		break;
+	case CIM_ARCH_PHI3:
+		m.rotary_dim = (uint32_t)(m.head_dim * h.partial_rotary);
+		m.rotary_dim -= m.rotary_dim % 2;
+		break;
+	case CIM_ARCH_GRANITE:
+		m.bias_qkv = m.bias_o = h.attention_bias;
+		m.bias_ffn = h.mlp_bias;
+		m.embed_scale = h.embed_mult != 1;
+		m.residual_scale = h.residual_mult != 1;
+		m.logit_scale = h.logits_scaling != 1;
+		break;
+	case CIM_ARCH_OLMO2:
+		/* Olmo2DecoderLayer: norms on each branch's output only; q_norm
+		 * and k_norm over all heads' channels. */
+		m.block_norms = CIM_NORM_POST_ATTN | CIM_NORM_POST_FFN;
+		m.bias_qkv = m.bias_o = h.attention_bias;
+		m.qk_norm_q = m.heads * m.head_dim;
+		m.qk_norm_k = m.kv_heads * m.head_dim;
+		break;
+	default: /* llama, mistral, mixtral */
+		m.bias_qkv = m.bias_o = h.attention_bias;
+		m.bias_ffn = h.mlp_bias;
+		break;
+	}
 	if (m.heads % m.kv_heads) {
-		join_path(kp, sizeof(kp), path, "num_key_value_heads");
-		return spec_errf(err, at(node, "num_key_value_heads"), kp,
+		const char *key =
+		    m.arch == CIM_ARCH_FALCON ? "num_kv_heads" : "num_key_value_heads";
+		join_path(kp, sizeof(kp), path, key);
+		return spec_errf(err, at(node, key), kp,
 				 "%u key/value heads do not divide %u attention heads; grouped-"
 				 "query attention shares each KV head among a whole number of "
 				 "heads",
@@ -253,42 +852,6 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 				 "%u experts per token but only %u experts per layer",
 				 m.experts_per_token, m.experts);
 	}
-
-	switch (m.arch) {
-	case CIM_ARCH_GPT2:
-		m.ffn = h.has_ffn ? h.ffn : 4 * m.hidden;
-		m.pos_table = m.max_positions;
-		m.linear_bias = true;
-		m.norm = CIM_NORM_LAYERNORM;
-		m.pos = CIM_POS_LEARNED;
-		break;
-	case CIM_ARCH_OPT:
-		if (h.has_proj_dim && h.proj_dim != m.hidden) {
-			join_path(kp, sizeof(kp), path, "word_embed_proj_dim");
-			return spec_errf(err, at(node, "word_embed_proj_dim"), kp,
-					 "%u differs from hidden_size %u: OPT's embedding "
-					 "projection (opt-350m) is not modelled",
-					 h.proj_dim, m.hidden);
-		}
-		m.ffn = h.ffn;
-		/* OPT's learned positions are offset by 2 rows (OPTLearnedPositional-
-		 * Embedding in transformers). */
-		m.pos_table = m.max_positions + 2;
-		m.linear_bias = h.enable_bias;
-		m.norm = CIM_NORM_LAYERNORM;
-		m.pos = CIM_POS_LEARNED;
-		break;
-	default:
-		m.ffn = h.ffn;
-		m.linear_bias = h.attention_bias;
-		m.gated_ffn = true;
-		m.norm = CIM_NORM_RMSNORM;
-		m.pos = CIM_POS_ROPE;
-		m.rope_theta = h.rope_theta;
-		if (h.has_rope)
-			m.rope_factor = h.rope.factor;
-		break;
-	}
 	if (m.arch != CIM_ARCH_MIXTRAL && m.experts > 1) {
 		join_path(kp, sizeof(kp), path, "num_local_experts");
 		return spec_errf(err, at(node, "num_local_experts"), kp,
@@ -296,6 +859,35 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 				 "for a mixture-of-experts model",
 				 m.experts, arch_words[m.arch]);
 	}
+	/* The window: all layers (Mistral, Mixtral, Phi-3), the layers Qwen's
+	 * use_sliding_window and max_window_layers pick, Gemma's alternation. */
+	switch (m.arch) {
+	case CIM_ARCH_MISTRAL:
+	case CIM_ARCH_MIXTRAL:
+	case CIM_ARCH_PHI3:
+		m.sliding_window = h.window;
+		break;
+	case CIM_ARCH_QWEN2:
+	case CIM_ARCH_QWEN3:
+		m.sliding_window = h.use_window ? h.window : 0;
+		break;
+	case CIM_ARCH_GEMMA2:
+	case CIM_ARCH_GEMMA3:
+		m.sliding_window = h.window;
+		break;
+	default:
+		if (h.has_window && h.window) {
+			join_path(kp, sizeof(kp), path, "sliding_window");
+			return spec_errf(err, at(node, "sliding_window"), kp,
+					 "%s applies no attention window (transformers ignores "
+					 "this key for it); remove the key, or give the "
+					 "model_type whose attention slides (mistral)",
+					 arch_words[m.arch]);
+		}
+		break;
+	}
+	if (window_layers(node, path, &h, &m, err))
+		return -1;
 	*out = m;
 	return 0;
 }
@@ -325,6 +917,16 @@ static const char *const role_names[] = {
 	[CIM_ROLE_FINAL_NORM] = "final_norm",
 	[CIM_ROLE_LM_HEAD] = "lm_head",
 	[CIM_ROLE_SAMPLE] = "sample",
+	[CIM_ROLE_EMBED_SCALE] = "embed_scale",
+	[CIM_ROLE_EMBED_NORM] = "embed_norm",
+	[CIM_ROLE_QK_NORM] = "qk_norm",
+	[CIM_ROLE_ALIBI] = "alibi",
+	[CIM_ROLE_ATTN_SOFTCAP] = "attn_softcap",
+	[CIM_ROLE_POST_ATTN_NORM] = "post_attn_norm",
+	[CIM_ROLE_POST_FFN_NORM] = "post_ffn_norm",
+	[CIM_ROLE_RESIDUAL_SCALE] = "residual_scale",
+	[CIM_ROLE_LOGIT_SCALE] = "logit_scale",
+	[CIM_ROLE_LOGIT_SOFTCAP] = "logit_softcap",
 	[CIM_ROLE_KV_APPEND] = "kv_append",
 	[CIM_ROLE_ATTENTION] = "attention",
 	[CIM_ROLE_ATTN_ALLREDUCE] = "attn_allreduce",
@@ -340,14 +942,15 @@ static const char *const kind_names[] = {
 	[CIM_OP_ATTN_QK] = "attn_qk",	[CIM_OP_SOFTMAX] = "softmax",
 	[CIM_OP_ATTN_AV] = "attn_av",	[CIM_OP_ACT] = "act",
 	[CIM_OP_GATE_MUL] = "gate_mul", [CIM_OP_RESIDUAL] = "residual",
-	[CIM_OP_SAMPLE] = "sample",
+	[CIM_OP_SAMPLE] = "sample",	[CIM_OP_SCALE] = "scale",
+	[CIM_OP_SOFTCAP] = "softcap",
 };
-_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == CIM_OP_SAMPLE + 1,
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == CIM_OP_SOFTCAP + 1,
 	       "one name per operator kind");
 
 const char *cim_op_kind_name(enum cim_op_kind kind)
 {
-	return (unsigned)kind <= CIM_OP_SAMPLE ? kind_names[kind] : "?";
+	return (unsigned)kind <= CIM_OP_SOFTCAP ? kind_names[kind] : "?";
 }
 
 const char *cim_op_role_name(enum cim_op_role role)
@@ -397,47 +1000,127 @@ size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL
 	const uint64_t d = m->hidden;
 	const uint32_t q = m->heads * m->head_dim, kv = m->kv_heads * m->head_dim;
 	const uint64_t norm_params = m->norm == CIM_NORM_LAYERNORM ? 2 * d : d;
-	const bool b = m->linear_bias;
 	const enum cim_op_scope L = CIM_SCOPE_LAYER;
+	const uint32_t e = m->experts, k = m->experts_per_token;
+	const bool par = m->parallel_block;
 	size_t n = 0;
 
 	vector(ops, &n, CIM_ROLE_EMBED, CIM_OP_EMBED, CIM_SCOPE_PRE, d,
 	       (uint64_t)m->vocab * d + (uint64_t)m->pos_table * d);
+	if (m->embed_scale)
+		vector(ops, &n, CIM_ROLE_EMBED_SCALE, CIM_OP_SCALE, CIM_SCOPE_PRE, d, 0);
+	if (m->embed_norm)
+		vector(ops, &n, CIM_ROLE_EMBED_NORM, CIM_OP_NORM, CIM_SCOPE_PRE, d, norm_params);
 
-	vector(ops, &n, CIM_ROLE_ATTN_NORM, CIM_OP_NORM, L, d, norm_params);
-	matmul(ops, &n, CIM_ROLE_Q_PROJ, L, m->hidden, q, 1, 1, b);
-	matmul(ops, &n, CIM_ROLE_K_PROJ, L, m->hidden, kv, 1, 1, b);
-	matmul(ops, &n, CIM_ROLE_V_PROJ, L, m->hidden, kv, 1, 1, b);
+	/* A parallel block (GPT-J, GPT-NeoX, Falcon) feeds attention and FFN
+	 * the same normed input: their first matrices are listed together,
+	 * their last ones too, and the two outputs are summed into one
+	 * residual (docs/model.md). */
+	if (m->block_norms & CIM_NORM_PRE_ATTN)
+		vector(ops, &n, CIM_ROLE_ATTN_NORM, CIM_OP_NORM, L, d, norm_params);
+	if (par && (m->block_norms & CIM_NORM_PRE_FFN))
+		vector(ops, &n, CIM_ROLE_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
+	matmul(ops, &n, CIM_ROLE_Q_PROJ, L, m->hidden, q, 1, 1, m->bias_qkv);
+	matmul(ops, &n, CIM_ROLE_K_PROJ, L, m->hidden, kv, 1, 1, m->bias_qkv);
+	matmul(ops, &n, CIM_ROLE_V_PROJ, L, m->hidden, kv, 1, 1, m->bias_qkv);
+	if (par) {
+		if (m->gated_ffn)
+			matmul(ops, &n, CIM_ROLE_FFN_GATE, L, m->hidden, m->ffn, e, k, m->bias_ffn);
+		matmul(ops, &n, CIM_ROLE_FFN_UP, L, m->hidden, m->ffn, e, k, m->bias_ffn);
+	}
+	if (m->qk_norm_q)
+		vector(ops, &n, CIM_ROLE_QK_NORM, CIM_OP_NORM, L, (uint64_t)q + kv,
+		       (uint64_t)m->qk_norm_q + m->qk_norm_k);
 	if (m->pos == CIM_POS_ROPE)
-		vector(ops, &n, CIM_ROLE_ROPE, CIM_OP_ROPE, L, (uint64_t)q + kv, 0);
+		vector(ops, &n, CIM_ROLE_ROPE, CIM_OP_ROPE, L,
+		       (uint64_t)(m->heads + m->kv_heads) * m->rotary_dim, 0);
+	if (par) {
+		vector(ops, &n, CIM_ROLE_FFN_ACT, CIM_OP_ACT, L, (uint64_t)m->ffn * k, 0);
+		if (m->gated_ffn)
+			vector(ops, &n, CIM_ROLE_FFN_GATE_MUL, CIM_OP_GATE_MUL, L,
+			       (uint64_t)m->ffn * k, 0);
+	}
 	/* Per attended position: one q·k MAC per query channel, one score per
-	 * head for the softmax, one p·v MAC per query channel. */
+	 * head for the bias, cap and softmax, one p·v MAC per query channel. */
 	vector(ops, &n, CIM_ROLE_ATTN_QK, CIM_OP_ATTN_QK, L, q, 0);
+	if (m->pos == CIM_POS_ALIBI)
+		vector(ops, &n, CIM_ROLE_ALIBI, CIM_OP_SCALE, L, m->heads, 0);
+	if (m->attn_softcap > 0)
+		vector(ops, &n, CIM_ROLE_ATTN_SOFTCAP, CIM_OP_SOFTCAP, L, m->heads, 0);
 	vector(ops, &n, CIM_ROLE_SOFTMAX, CIM_OP_SOFTMAX, L, m->heads, 0);
 	vector(ops, &n, CIM_ROLE_ATTN_AV, CIM_OP_ATTN_AV, L, q, 0);
-	matmul(ops, &n, CIM_ROLE_O_PROJ, L, q, m->hidden, 1, 1, b);
+	matmul(ops, &n, CIM_ROLE_O_PROJ, L, q, m->hidden, 1, 1, m->bias_o);
+	if (par)
+		matmul(ops, &n, CIM_ROLE_FFN_DOWN, L, m->ffn, m->hidden, e, k, m->bias_ffn);
+	if (m->block_norms & CIM_NORM_POST_ATTN)
+		vector(ops, &n, CIM_ROLE_POST_ATTN_NORM, CIM_OP_NORM, L, d, norm_params);
+	if (m->residual_scale)
+		vector(ops, &n, CIM_ROLE_RESIDUAL_SCALE, CIM_OP_SCALE, L, d, 0);
 	vector(ops, &n, CIM_ROLE_ATTN_RESIDUAL, CIM_OP_RESIDUAL, L, d, 0);
 
-	vector(ops, &n, CIM_ROLE_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
-	const uint32_t e = m->experts, k = m->experts_per_token;
-	if (e > 1)
-		matmul(ops, &n, CIM_ROLE_ROUTER, L, m->hidden, e, 1, 1, false);
-	const bool fb = m->arch == CIM_ARCH_GPT2 || m->arch == CIM_ARCH_OPT ? b : false;
-	if (m->gated_ffn)
-		matmul(ops, &n, CIM_ROLE_FFN_GATE, L, m->hidden, m->ffn, e, k, fb);
-	matmul(ops, &n, CIM_ROLE_FFN_UP, L, m->hidden, m->ffn, e, k, fb);
-	vector(ops, &n, CIM_ROLE_FFN_ACT, CIM_OP_ACT, L, (uint64_t)m->ffn * k, 0);
-	if (m->gated_ffn)
-		vector(ops, &n, CIM_ROLE_FFN_GATE_MUL, CIM_OP_GATE_MUL, L, (uint64_t)m->ffn * k, 0);
-	matmul(ops, &n, CIM_ROLE_FFN_DOWN, L, m->ffn, m->hidden, e, k, fb);
+	if (!par) {
+		if (m->block_norms & CIM_NORM_PRE_FFN)
+			vector(ops, &n, CIM_ROLE_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
+		if (e > 1)
+			matmul(ops, &n, CIM_ROLE_ROUTER, L, m->hidden, e, 1, 1, false);
+		if (m->gated_ffn)
+			matmul(ops, &n, CIM_ROLE_FFN_GATE, L, m->hidden, m->ffn, e, k, m->bias_ffn);
+		matmul(ops, &n, CIM_ROLE_FFN_UP, L, m->hidden, m->ffn, e, k, m->bias_ffn);
+		vector(ops, &n, CIM_ROLE_FFN_ACT, CIM_OP_ACT, L, (uint64_t)m->ffn * k, 0);
+		if (m->gated_ffn)
+			vector(ops, &n, CIM_ROLE_FFN_GATE_MUL, CIM_OP_GATE_MUL, L,
+			       (uint64_t)m->ffn * k, 0);
+		matmul(ops, &n, CIM_ROLE_FFN_DOWN, L, m->ffn, m->hidden, e, k, m->bias_ffn);
+		if (m->block_norms & CIM_NORM_POST_FFN)
+			vector(ops, &n, CIM_ROLE_POST_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
+		if (m->residual_scale)
+			vector(ops, &n, CIM_ROLE_RESIDUAL_SCALE, CIM_OP_SCALE, L, d, 0);
+	}
 	vector(ops, &n, CIM_ROLE_FFN_RESIDUAL, CIM_OP_RESIDUAL, L, d, 0);
 
 	vector(ops, &n, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, CIM_SCOPE_POST, d, norm_params);
-	matmul(ops, &n, CIM_ROLE_LM_HEAD, CIM_SCOPE_POST, m->hidden, m->vocab, 1, 1, false);
+	matmul(ops, &n, CIM_ROLE_LM_HEAD, CIM_SCOPE_POST, m->hidden, m->vocab, 1, 1, m->bias_head);
 	if (m->tied_embeddings)
-		ops[n - 1].params = 0; /* the embedding table serves as the head */
+		ops[n - 1].params -= (uint64_t)m->vocab * d; /* the embedding serves as the head */
+	if (m->logit_scale)
+		vector(ops, &n, CIM_ROLE_LOGIT_SCALE, CIM_OP_SCALE, CIM_SCOPE_POST, m->vocab, 0);
+	if (m->logit_softcap > 0)
+		vector(ops, &n, CIM_ROLE_LOGIT_SOFTCAP, CIM_OP_SOFTCAP, CIM_SCOPE_POST, m->vocab,
+		       0);
 	vector(ops, &n, CIM_ROLE_SAMPLE, CIM_OP_SAMPLE, CIM_SCOPE_POST, m->vocab, 0);
+	assert(n <= CIM_MODEL_MAX_OPS);
 	return n;
+}
+
+uint32_t cim_model_window(const struct cim_model_spec *m, uint32_t layer)
+{
+	if (!m->sliding_window || layer >= CIM_MODEL_MAX_LAYERS)
+		return 0;
+	return m->local[layer / 64] >> (layer % 64) & 1 ? m->sliding_window : 0;
+}
+
+uint64_t cim_model_kv_positions(const struct cim_model_spec *m, uint32_t first, uint32_t n,
+				uint64_t ctx)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t l = first; l < first + n; l++) {
+		uint32_t w = cim_model_window(m, l);
+		sum += w && ctx > w ? w : ctx;
+	}
+	return sum;
+}
+
+uint64_t cim_model_norm_params(const struct cim_model_spec *m, enum cim_op_scope scope)
+{
+	struct cim_op ops[CIM_MODEL_MAX_OPS];
+	size_t n = cim_model_ops(m, ops);
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].scope == scope && ops[i].kind == CIM_OP_NORM)
+			sum += ops[i].params;
+	return sum;
 }
 
 void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out)
@@ -474,7 +1157,8 @@ void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out
 	*out = s;
 }
 
-/* Weight MACs of one token: every active matrix once (the LM head too). */
+/* Weight MACs of one token: every active matrix once (the LM head too);
+ * attention MACs per attended position of one layer in *attn_per_pos. */
 static uint64_t weight_macs(const struct cim_model_spec *m, uint64_t *attn_per_pos)
 {
 	struct cim_op ops[CIM_MODEL_MAX_OPS];
@@ -486,35 +1170,34 @@ static uint64_t weight_macs(const struct cim_model_spec *m, uint64_t *attn_per_p
 		if (ops[i].kind == CIM_OP_MATMUL)
 			macs += times * ops[i].active * (uint64_t)ops[i].k * ops[i].n;
 		else if (ops[i].kind == CIM_OP_ATTN_QK || ops[i].kind == CIM_OP_ATTN_AV)
-			attn += times * ops[i].elems;
+			attn += ops[i].elems;
 	}
 	*attn_per_pos = attn;
 	return macs;
-}
-
-static uint64_t attended(const struct cim_model_spec *m, uint64_t ctx)
-{
-	return m->sliding_window && ctx > m->sliding_window ? m->sliding_window : ctx;
 }
 
 uint64_t cim_model_decode_macs(const struct cim_model_spec *m, uint64_t ctx)
 {
 	uint64_t attn, w = weight_macs(m, &attn);
 
-	return w + attn * attended(m, ctx);
+	return w + attn * cim_model_kv_positions(m, 0, m->layers, ctx);
+}
+
+/* Positions a causal prefill of p tokens attends in a layer with window
+ * win (0 = full): token i (1-based) attends min(i, win). */
+static uint64_t causal_positions(uint64_t p, uint64_t win)
+{
+	if (win && p > win)
+		return win * (win + 1) / 2 + (p - win) * win;
+	return p * (p + 1) / 2;
 }
 
 uint64_t cim_model_prefill_macs(const struct cim_model_spec *m, uint64_t p)
 {
 	uint64_t attn, w = weight_macs(m, &attn);
-	uint64_t positions;
+	uint64_t positions = 0;
 
-	/* Causal: token i (1-based) attends min(i, window) positions. */
-	if (m->sliding_window && p > m->sliding_window) {
-		uint64_t win = m->sliding_window;
-		positions = win * (win + 1) / 2 + (p - win) * win;
-	} else {
-		positions = p * (p + 1) / 2;
-	}
+	for (uint32_t l = 0; l < m->layers; l++)
+		positions += causal_positions(p, cim_model_window(m, l));
 	return p * w + attn * positions;
 }

@@ -174,6 +174,12 @@ extern const char *const spec_strategy_words[];
 int spec_load_tree(struct cim_files *files, const char *path, struct tnode **root_p,
 		   struct cim_err *err);
 
+/* The name a path gives what it holds: the file's whole name without its
+ * extension (.json, .yaml, .yml), or the folder's name for a file called
+ * config (Hugging Face's config.json).  Returns its length; *start is where
+ * it begins in path. */
+int spec_path_stem(const char *path, const char **start);
+
 /* The path of rel as seen from the file node was written in (or from the
  * working directory when node is a command-line value). */
 void spec_resolve(const struct tnode *from, const char *rel, char *out, size_t size);

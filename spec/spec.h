@@ -96,10 +96,37 @@ void cim_csv_field(FILE *f, const char *text);
 
 /* ------------------------------------------------------------------ model */
 
-enum cim_arch { CIM_ARCH_GPT2, CIM_ARCH_OPT, CIM_ARCH_LLAMA, CIM_ARCH_MISTRAL, CIM_ARCH_MIXTRAL };
+enum cim_arch {
+	CIM_ARCH_GPT2,
+	CIM_ARCH_OPT,
+	CIM_ARCH_LLAMA,
+	CIM_ARCH_MISTRAL,
+	CIM_ARCH_MIXTRAL,
+	CIM_ARCH_QWEN2,
+	CIM_ARCH_QWEN3,
+	CIM_ARCH_GEMMA,
+	CIM_ARCH_GEMMA2,
+	CIM_ARCH_GEMMA3,
+	CIM_ARCH_PHI3,
+	CIM_ARCH_FALCON,
+	CIM_ARCH_GPTJ,
+	CIM_ARCH_GPT_NEOX,
+	CIM_ARCH_BLOOM,
+	CIM_ARCH_GRANITE,
+	CIM_ARCH_OLMO2,
+	CIM_ARCH_N
+};
 enum cim_norm { CIM_NORM_LAYERNORM, CIM_NORM_RMSNORM };
 enum cim_act { CIM_ACT_GELU, CIM_ACT_RELU, CIM_ACT_SILU };
-enum cim_pos { CIM_POS_LEARNED, CIM_POS_ROPE };
+enum cim_pos { CIM_POS_LEARNED, CIM_POS_ROPE, CIM_POS_ALIBI };
+
+/* The norms of a decoder block (bits of cim_model_spec.block_norms). */
+#define CIM_NORM_PRE_ATTN  0x1u /* before attention (input_layernorm) */
+#define CIM_NORM_PRE_FFN   0x2u /* before the FFN */
+#define CIM_NORM_POST_ATTN 0x4u /* on attention's output, before its residual */
+#define CIM_NORM_POST_FFN  0x8u /* on the FFN's output, before its residual */
+
+#define CIM_MODEL_MAX_LAYERS 1024
 
 /* A decoder-only transformer's architecture numbers. */
 struct cim_model_spec {
@@ -110,16 +137,31 @@ struct cim_model_spec {
 	uint32_t heads;		    /* query heads */
 	uint32_t kv_heads;	    /* key/value heads (grouped-query attention) */
 	uint32_t head_dim;	    /* width of one head */
+	uint32_t rotary_dim;	    /* channels of a head RoPE rotates (partial rotary) */
 	uint32_t ffn;		    /* FFN inner width (per expert) */
 	uint32_t vocab;		    /* vocabulary size */
 	uint32_t max_positions;	    /* longest context the model supports */
 	uint32_t pos_table;	    /* rows of the learned position table, 0 with RoPE */
 	uint32_t experts;	    /* FFN experts per layer, 1 when dense */
 	uint32_t experts_per_token; /* experts each token is routed to */
-	uint32_t sliding_window;    /* attention window in tokens, 0 = full */
-	bool tied_embeddings;	    /* the LM head shares the token embedding */
-	bool linear_bias;	    /* projections carry biases (GPT-2, OPT) */
-	bool gated_ffn;		    /* gate·up → act → down (SwiGLU) */
+	uint32_t sliding_window;    /* attention window in tokens of the local layers */
+	uint32_t local_layers;	    /* how many layers attend within the window */
+	uint64_t local[CIM_MODEL_MAX_LAYERS / 64]; /* bit l: layer l is local */
+	uint32_t qk_norm_q, qk_norm_k;		   /* weights of the q and k norms, 0 = none */
+	uint32_t block_norms;			   /* CIM_NORM_* bits */
+	bool tied_embeddings;			   /* the LM head shares the token embedding */
+	bool bias_qkv;				   /* q, k, v projections carry biases */
+	bool bias_o;				   /* o_proj carries biases */
+	bool bias_ffn;				   /* FFN matrices carry biases */
+	bool bias_head;				   /* the LM head carries biases (GPT-J) */
+	bool gated_ffn;				   /* gate·up → act → down (SwiGLU, GeGLU) */
+	bool parallel_block;			   /* attention and FFN read one input (GPT-J) */
+	bool embed_norm;			   /* a norm after the embedding (BLOOM) */
+	bool embed_scale;			   /* embeddings multiplied (Gemma, Granite) */
+	bool residual_scale;			   /* branch outputs multiplied (Granite) */
+	bool logit_scale;			   /* logits divided (Granite) */
+	double attn_softcap;			   /* tanh cap of attention scores, 0 = none */
+	double logit_softcap;			   /* tanh cap of the logits, 0 = none */
 	enum cim_norm norm;
 	enum cim_act act;
 	enum cim_pos pos;
@@ -127,6 +169,13 @@ struct cim_model_spec {
 	double rope_theta;  /* 0 without RoPE */
 	double rope_factor; /* rope_scaling.factor, 1 when absent */
 };
+
+/* The window layer attends within, 0 for full attention. */
+uint32_t cim_model_window(const struct cim_model_spec *m, uint32_t layer);
+/* Positions the KV caches of layers first..first+n-1 hold for one sequence
+ * at context ctx: Σ min(ctx, window of the layer). */
+uint64_t cim_model_kv_positions(const struct cim_model_spec *m, uint32_t first, uint32_t n,
+				uint64_t ctx);
 
 /* The operators of the model, per token, as the chip model prices them. */
 enum cim_op_kind {
@@ -141,6 +190,8 @@ enum cim_op_kind {
 	CIM_OP_GATE_MUL, /* act(gate) · up */
 	CIM_OP_RESIDUAL, /* residual add */
 	CIM_OP_SAMPLE,	 /* argmax / sampling over the vocabulary */
+	CIM_OP_SCALE,	 /* one multiply or add per element (scales, ALiBi) */
+	CIM_OP_SOFTCAP,	 /* c·tanh(x/c): scale, tanh, scale */
 };
 
 enum cim_op_scope { CIM_SCOPE_PRE, CIM_SCOPE_LAYER, CIM_SCOPE_POST };
@@ -175,6 +226,16 @@ enum cim_op_role {
 	CIM_ROLE_FINAL_NORM,
 	CIM_ROLE_LM_HEAD,
 	CIM_ROLE_SAMPLE,
+	CIM_ROLE_EMBED_SCALE,	 /* embeddings × √d (Gemma) or a multiplier */
+	CIM_ROLE_EMBED_NORM,	 /* LayerNorm after the embedding (BLOOM) */
+	CIM_ROLE_QK_NORM,	 /* RMSNorm of q and k (Qwen3, OLMo 2, Gemma 3) */
+	CIM_ROLE_ALIBI,		 /* linear position biases added to scores */
+	CIM_ROLE_ATTN_SOFTCAP,	 /* tanh cap of the scores (Gemma 2) */
+	CIM_ROLE_POST_ATTN_NORM, /* norm of attention's output (Gemma 2, OLMo 2) */
+	CIM_ROLE_POST_FFN_NORM,	 /* norm of the FFN's output */
+	CIM_ROLE_RESIDUAL_SCALE, /* branch output × multiplier (Granite) */
+	CIM_ROLE_LOGIT_SCALE,	 /* logits ÷ logits_scaling (Granite) */
+	CIM_ROLE_LOGIT_SOFTCAP,	 /* tanh cap of the logits (Gemma 2) */
 	/* steps of a chip's program */
 	CIM_ROLE_KV_APPEND,	 /* the new K and V written to the cache */
 	CIM_ROLE_ATTENTION,	 /* q·kᵀ and p·V against the cache */
@@ -206,7 +267,7 @@ struct cim_op {
 	uint64_t params;	 /* parameters this op holds (all copies) */
 };
 
-#define CIM_MODEL_MAX_OPS 32
+#define CIM_MODEL_MAX_OPS 48
 
 /* The model's operators in execution order; returns the count. */
 size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL_MAX_OPS]);
@@ -224,6 +285,9 @@ struct cim_model_stats {
 };
 
 void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out);
+/* Parameters of the norms of one layer (CIM_SCOPE_LAYER), before the
+ * layers (the embedding's norm) or after them (the final norm). */
+uint64_t cim_model_norm_params(const struct cim_model_spec *m, enum cim_op_scope scope);
 
 /* MACs to produce one token at context length ctx (positions attended,
  * capped by the sliding window): weight MACs + attention MACs. */

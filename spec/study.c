@@ -29,12 +29,14 @@ static bool split_key(const char *key)
 	       strcmp(key, "parallel") == 0;
 }
 
-/* The label of a path: its file name without the extension. */
+/* The label of a path: its whole name without the extension (a model's
+ * folder for its config.json), as the part it names is called. */
 static void path_label(const char *path, char *out, size_t size)
 {
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	const char *base;
+	int len = spec_path_stem(path, &base);
 
-	snprintf(out, size, "%.*s", (int)strcspn(base, "."), base);
+	snprintf(out, size, "%.*s", len, base);
 }
 
 /*

@@ -231,7 +231,9 @@ static void test_window_caps_kv(void)
 	struct cim_gpu_result r;
 	char text[512];
 
-	snprintf(text, sizeof(text), "%.*s, \"sliding_window\": 16}", (int)strlen(tiny) - 1, tiny);
+	/* Mistral: Llama's keys, attention within sliding_window. */
+	snprintf(text, sizeof(text), "{\"model_type\": \"mistral\", %.*s, \"sliding_window\": 16}",
+		 (int)(strlen(tiny) - 25), tiny + 24);
 	load_text(text, &m);
 	cim_gpu_estimate(a100(), &m, &w, &r);
 	/* min(1000 + 24, 16) = 16 positions · 4096 B. */

@@ -501,6 +501,81 @@ static void test_enumerate(void)
 	free(e);
 }
 
+/*
+ * A parallel block (tests/data/part/tiny-gptj.json: GPT-J's layout at the
+ * tiny model's size, FFN 512 not gated).  Attention and FFN read the same
+ * normed input, so at tp 2 one all-reduce a layer sums both branches'
+ * partial products (none after o_proj), and on one chip the FFN's up
+ * projection runs on its own crossbars beside q, k and v, its down
+ * projection beside o_proj: a layer lasts the sum of its steps less the
+ * times of k, v and up (no longer than q's: every one of them has 256 rows)
+ * and less the shorter of o_proj and down.
+ */
+static void test_parallel_block(void)
+{
+	const char *sets[] = { "model=tests/data/part/tiny-gptj.json", "workload.micro_batches=1" };
+	struct cim_experiment *e = load(tiny, sets, 2);
+	struct cim_part_plan *p = plan_of(e, 2, 4, 1);
+	struct cim_prog_op ops[128];
+	struct cim_part_pass pass;
+	size_t n, colls = 0;
+
+	cim_part_pass_at(e, 2, 1, &pass);
+	n = cim_part_program(e, p, &p->ranks[2], &pass, ops, 128);
+	CU_ASSERT_FATAL(n > 0 && n <= 128);
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].kind == CIM_PROG_COLL) {
+			colls++;
+			CU_ASSERT_EQUAL(ops[i].role, CIM_ROLE_FFN_ALLREDUCE);
+		}
+	}
+	CIM_ASSERT_EQ_U64(colls, p->ranks[2].nlayers); /* one a layer */
+	cim_part_plan_destroy(p);
+
+	p = plan_of(e, 1, 1, 1);
+	n = cim_part_program(e, p, &p->ranks[0], &pass, ops, 128);
+	CU_ASSERT_FATAL(n > 0 && n <= 128);
+	uint64_t sum = 0, q = 0, kv = 0, up = 0, o = 0, down = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].layer != 0)
+			continue;
+		sum += ops[i].ps;
+		switch (ops[i].role) {
+		case CIM_ROLE_Q_PROJ:
+			q = ops[i].ps;
+			break;
+		case CIM_ROLE_K_PROJ:
+		case CIM_ROLE_V_PROJ:
+			CU_ASSERT_TRUE(ops[i].ps <= q);
+			kv += ops[i].ps;
+			break;
+		case CIM_ROLE_FFN_UP:
+			up = ops[i].ps;
+			CU_ASSERT_TRUE(ops[i].with_prev);
+			break;
+		case CIM_ROLE_O_PROJ:
+			o = ops[i].ps;
+			break;
+		case CIM_ROLE_FFN_DOWN:
+			down = ops[i].ps;
+			CU_ASSERT_TRUE(ops[i].with_prev);
+			break;
+		default:
+			break;
+		}
+	}
+	CU_ASSERT_FATAL(up > 0 && up <= q && o > 0 && down > 0);
+	size_t first = 0, last;
+	while (first < n && ops[first].layer != 0)
+		first++;
+	for (last = first; last < n && ops[last].layer == 0; last++)
+		;
+	CIM_ASSERT_EQ_U64(cim_part_program_alone_ps(ops + first, last - first),
+			  sum - kv - up - (o < down ? o : down));
+	cim_part_plan_destroy(p);
+	free(e);
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -517,6 +592,7 @@ int main(void)
 		{ "pack and unpack", test_pack },
 		{ "estimate on one chip", test_estimate_one_chip },
 		{ "enumeration and strategies", test_enumerate },
+		{ "a parallel block: one all-reduce, branches side by side", test_parallel_block },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -151,7 +151,7 @@ static void test_hf_variants(void)
 	struct cim_err err;
 
 	/* Llama 3.1 with rope_scaling {rope_type: llama3, factor: 8.0}. */
-	CU_ASSERT_EQUAL_FATAL(load_model("tests/data/hf/llama-3.1-8b.json", &m, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(load_model("configs/models/llama-3.1-8b.json", &m, &err), 0);
 	CIM_ASSERT_REL(m.rope_factor, 8.0, 0);
 	CIM_ASSERT_REL(m.rope_theta, 500000.0, 0);
 	CIM_ASSERT_EQ_U64(m.max_positions, 131072);
@@ -207,7 +207,9 @@ static void test_macs_window(void)
 	struct cim_err err;
 	char text[512];
 
-	snprintf(text, sizeof(text), "%.*s, \"sliding_window\": 2}", (int)strlen(tiny) - 1, tiny);
+	/* Mistral: Llama's keys, attention within sliding_window. */
+	snprintf(text, sizeof(text), "{\"model_type\": \"mistral\", %.*s, \"sliding_window\": 2}",
+		 (int)(strlen(tiny) - 25), tiny + 24);
 	CU_ASSERT_EQUAL_FATAL(load_model_text(text, &m, &err), 0);
 	/* Token i attends min(i, 2) positions: 1 + 2 + 2 + 2 = 7 for 4 tokens. */
 	CIM_ASSERT_EQ_U64(cim_model_prefill_macs(&m, 4), 4 * 1232 + 32 * 7);
@@ -310,9 +312,9 @@ static void test_bad_model_shapes(void)
 	CIM_ASSERT_HAS(err.msg, "m.json:5: num_key_value_heads: 3 key/value heads do not divide "
 				"4 attention heads");
 	/* Unsupported model_type. */
-	CU_ASSERT_EQUAL(load_model_text("{\"model_type\": \"qwen2\"}", &m, &err), -1);
-	CIM_ASSERT_HAS(err.msg, "m.json:1: model_type: expected one of gpt2, opt, llama, mistral, "
-				"mixtral, found the string \"qwen2\"");
+	CU_ASSERT_EQUAL(load_model_text("{\"model_type\": \"internlm2\"}", &m, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "m.json:1: model_type: \"internlm2\" is not an architecture cimsim "
+				"models; it models gpt2, opt, llama, mistral, mixtral, qwen2");
 	/* Zero layers. */
 	CU_ASSERT_EQUAL(load_model_text("{\"model_type\": \"gpt2\", \"n_embd\": 8, \"n_layer\": 0,"
 					"\"n_head\": 2, \"n_positions\": 4, \"vocab_size\": 10}",
