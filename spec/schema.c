@@ -157,9 +157,12 @@ int spec_f64(const struct tnode *node, const char *path, double min, double max,
 		return spec_errf(err, node, path, "expected a number, found %s%s",
 				 tnode_describe(node, what, sizeof(what)),
 				 s && node->quoted ? " (in quotes: write it without quotes)" : "");
-	if (v < min || (max > min && v > max))
+	if (max > min && (v < min || v > max))
 		return spec_errf(err, node, path, "expected a number from %g to %g, found %s", min,
 				 max, s);
+	if (v < min)
+		return spec_errf(err, node, path, "expected a number of at least %g, found %s", min,
+				 s);
 	*out = v;
 	return 0;
 }
@@ -213,11 +216,15 @@ static int read_field(const struct tnode *v, const char *path, const struct fiel
 		*(uint64_t *)at = u;
 		return 0;
 	case F_F64:
-		if (spec_f64(v, path, lo, hi, &d, err))
+		/* a number first; then "above zero" before the range, which a
+		 * positive field's lower bound 0 would otherwise answer */
+		if (spec_f64(v, path, -HUGE_VAL, HUGE_VAL, &d, err))
 			return -1;
 		if (f->flags & FIELD_POSITIVE && !(d > 0))
 			return spec_errf(err, v, path, "expected a number above zero%s%s, found %s",
 					 f->hint ? " for " : "", f->hint ? f->hint : "", v->scalar);
+		if (spec_f64(v, path, lo, hi, &d, err))
+			return -1;
 		*(double *)at = d * (f->scale != 0 ? f->scale : 1.0);
 		return 0;
 	case F_BOOL:

@@ -136,8 +136,8 @@ static void test_qwen2(void)
 	check_family(&q2);
 	/* Qwen2.5-0.5B: d 896, L 24, h 14, g 2, e 64 (K, V 128), f 4864,
 	 * V 151936, tied.  Card: 0.49B, 0.36B without the embedding. */
-	const uint64_t layer = 2ull * 896 * 896 + 2ull * 896 * 128 + 3ull * 896 * 4864 + 896 +
-			       2 * 128 + 2 * 896;
+	const uint64_t layer =
+	    2ull * 896 * 896 + 2ull * 896 * 128 + 3ull * 896 * 4864 + 896 + 2 * 128 + 2 * 896;
 	const struct family q05 = {
 		.file = "qwen2.5-0.5b",
 		.params = 151936ull * 896 + 24 * layer + 896,
@@ -219,8 +219,8 @@ static void test_gemma(void)
 	/* Gemma-3-1B: d 1152, L 26, h 4, g 1, e 256 (q 1024, K, V 256),
 	 * f 6912, V 262144, tied; four norms and q/k norms 2·256 a layer.
 	 * Gemma 3 report, Table 1: 302M embedding, 698M non-embedding. */
-	const uint64_t g1 = 2ull * 1152 * 1024 + 2ull * 1152 * 256 + 3ull * 1152 * 6912 +
-			    4 * 1152 + 2 * 256;
+	const uint64_t g1 =
+	    2ull * 1152 * 1024 + 2ull * 1152 * 256 + 3ull * 1152 * 6912 + 4 * 1152 + 2 * 256;
 	const struct family f1 = {
 		.file = "gemma-3-1b",
 		.params = 262144ull * 1152 + 26 * g1 + 1152,
@@ -266,7 +266,8 @@ static void test_falcon(void)
 	/* d 4544, L 32, h 71, g 1, e 64, f 4·4544 = 18176, V 65024.  Layer: q and
 	 * o 4544², k and v 4544·64 each, FFN 2·4544·18176 (not gated), one
 	 * LayerNorm 2·4544; final LayerNorm 2·4544.  Model card: "7B". */
-	const uint64_t layer = 2ull * 4544 * 4544 + 2ull * 4544 * 64 + 2ull * 4544 * 18176 + 2 * 4544;
+	const uint64_t layer =
+	    2ull * 4544 * 4544 + 2ull * 4544 * 64 + 2ull * 4544 * 18176 + 2 * 4544;
 	const struct family f = {
 		.file = "falcon-7b",
 		.params = 65024ull * 4544 + 32 * layer + 2 * 4544,
@@ -311,8 +312,8 @@ static void test_neox(void)
 	 * biases + 2·4096·16384 + 16384 + 4096 + 2 LayerNorms 4·4096; final
 	 * LayerNorm 2·4096; embed_in and embed_out 50432·4096 each.  Pythia's
 	 * table: 6,857,302,016 in all, 6,444,163,072 without the two tables. */
-	const uint64_t p = 4ull * 4096 * 4096 + 4 * 4096 + 2ull * 4096 * 16384 + 16384 + 4096 +
-			   4 * 4096;
+	const uint64_t p =
+	    4ull * 4096 * 4096 + 4 * 4096 + 2ull * 4096 * 16384 + 16384 + 4096 + 4 * 4096;
 	const struct family f = {
 		.file = "pythia-6.9b",
 		.params = 2ull * 50432 * 4096 + 32 * p + 2 * 4096,
@@ -328,8 +329,8 @@ static void test_neox(void)
 	CIM_ASSERT_EQ_U64(f.non_embedding, 6444163072ull);
 	/* GPT-NeoX-20B: d 6144, L 44, f 24576, V 50432; the paper's
 	 * 20,554,567,680. */
-	const uint64_t x = 4ull * 6144 * 6144 + 4 * 6144 + 2ull * 6144 * 24576 + 24576 + 6144 +
-			   4 * 6144;
+	const uint64_t x =
+	    4ull * 6144 * 6144 + 4 * 6144 + 2ull * 6144 * 24576 + 24576 + 6144 + 4 * 6144;
 	const struct family g = {
 		.file = "gpt-neox-20b",
 		.params = 2ull * 50432 * 6144 + 44 * x + 2 * 6144,
@@ -350,8 +351,8 @@ static void test_bloom(void)
 	/* BLOOM-7b1: d 4096, L 30, h 32, f 4·4096, V 250880.  Embedding
 	 * 250880·4096 + its LayerNorm 2·4096; layer as Pythia's; final LayerNorm
 	 * 2·4096.  Model card: 7,069,016,064. */
-	const uint64_t layer = 4ull * 4096 * 4096 + 4 * 4096 + 2ull * 4096 * 16384 + 16384 + 4096 +
-			       4 * 4096;
+	const uint64_t layer =
+	    4ull * 4096 * 4096 + 4 * 4096 + 2ull * 4096 * 16384 + 16384 + 4096 + 4 * 4096;
 	const struct family f = {
 		.file = "bloom-7b1",
 		.params = 250880ull * 4096 + 2 * 4096 + 30 * layer + 2 * 4096,
@@ -371,7 +372,8 @@ static void test_granite(void)
 {
 	/* d 4096, L 40, h 32, g 8, e 128, f 12800, V 49155.  Layer: 2·4096² +
 	 * 2·4096·1024 + 3·4096·12800 + 2·4096.  Model card: 8.1B. */
-	const uint64_t layer = 2ull * 4096 * 4096 + 2ull * 4096 * 1024 + 3ull * 4096 * 12800 + 2 * 4096;
+	const uint64_t layer =
+	    2ull * 4096 * 4096 + 2ull * 4096 * 1024 + 3ull * 4096 * 12800 + 2 * 4096;
 	const struct family f = {
 		.file = "granite-3.0-8b",
 		.params = 49155ull * 4096 + 40 * layer + 4096,
@@ -410,7 +412,8 @@ static void test_olmo2(void)
 /* Llama 3.1: rope_scaling llama3, Llama 3's shapes; model card: "8B". */
 static void test_llama31(void)
 {
-	const uint64_t layer = 2ull * 4096 * 4096 + 2ull * 4096 * 1024 + 3ull * 4096 * 14336 + 2 * 4096;
+	const uint64_t layer =
+	    2ull * 4096 * 4096 + 2ull * 4096 * 1024 + 3ull * 4096 * 14336 + 2 * 4096;
 	const struct family f = {
 		.file = "llama-3.1-8b",
 		.params = 2ull * 128256 * 4096 + 32 * layer + 4096,
@@ -469,7 +472,8 @@ static void test_traits_ops(void)
 	/* Pythia: two norms of the same input; rotary_pct 0.25 of 128 = 32. */
 	CU_ASSERT_EQUAL_FATAL(load_model("configs/models/pythia-6.9b.json", &m, &err), 0);
 	n = cim_model_ops(&m, ops);
-	CU_ASSERT_EQUAL(find_op(ops, n, CIM_ROLE_FFN_NORM), find_op(ops, n, CIM_ROLE_ATTN_NORM) + 1);
+	CU_ASSERT_EQUAL(find_op(ops, n, CIM_ROLE_FFN_NORM),
+			find_op(ops, n, CIM_ROLE_ATTN_NORM) + 1);
 	CIM_ASSERT_EQ_U64(m.rotary_dim, 32);
 	/* GPT-NeoX-20B: 0.25 of 96 = 24. */
 	CU_ASSERT_EQUAL_FATAL(load_model("configs/models/gpt-neox-20b.json", &m, &err), 0);
@@ -629,6 +633,13 @@ static void test_refused(void)
 		  "rope_scaling.rope_type: expected one of default, linear" },
 		{ "\"model_type\": \"gemma\", \"hidden_activation\": \"gelu_10\"",
 		  "hidden_activation: expected one of gelu_new" },
+		/* caps and multipliers are positive numbers */
+		{ "\"model_type\": \"gemma2\", \"head_dim\": 4, \"attn_logit_softcapping\": -5",
+		  "attn_logit_softcapping: expected a number above zero for attention score cap, "
+		  "found -5" },
+		{ "\"model_type\": \"granite\", \"embedding_multiplier\": 0",
+		  "embedding_multiplier: expected a number above zero for embedding scale, found "
+		  "0" },
 		/* experts on a dense family */
 		{ "\"model_type\": \"qwen2\", \"num_local_experts\": 4",
 		  "num_local_experts: 4 experts given for model_type qwen2" },
@@ -652,18 +663,20 @@ static void test_refused(void)
 	CIM_ASSERT_HAS(err.msg, "j.json:1: rotary_dim: 3 channels of a 4-wide head: RoPE rotates "
 				"pairs");
 	/* rotary_dim: null rotates whole heads (GPTJConfig); absent, 64. */
-	CU_ASSERT_EQUAL_FATAL(load_text("j.json",
-					"{\"model_type\": \"gptj\", \"n_embd\": 512, \"n_layer\": 1, "
-					"\"n_head\": 4, \"n_positions\": 8, \"vocab_size\": 10, "
-					"\"rotary_dim\": null}",
-					&m, &err),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+	    load_text("j.json",
+		      "{\"model_type\": \"gptj\", \"n_embd\": 512, \"n_layer\": 1, "
+		      "\"n_head\": 4, \"n_positions\": 8, \"vocab_size\": 10, "
+		      "\"rotary_dim\": null}",
+		      &m, &err),
+	    0);
 	CIM_ASSERT_EQ_U64(m.rotary_dim, 128);
-	CU_ASSERT_EQUAL_FATAL(load_text("j.json",
-					"{\"model_type\": \"gptj\", \"n_embd\": 512, \"n_layer\": 1, "
-					"\"n_head\": 4, \"n_positions\": 8, \"vocab_size\": 10}",
-					&m, &err),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+	    load_text("j.json",
+		      "{\"model_type\": \"gptj\", \"n_embd\": 512, \"n_layer\": 1, "
+		      "\"n_head\": 4, \"n_positions\": 8, \"vocab_size\": 10}",
+		      &m, &err),
+	    0);
 	CIM_ASSERT_EQ_U64(m.rotary_dim, 64);
 	CU_ASSERT_EQUAL(load_text("f.json",
 				  "{\"model_type\": \"falcon\", \"hidden_size\": 8, "
@@ -689,10 +702,11 @@ static void test_unknown_type(void)
 	/* Qwen2-MoE as published: Llama's required keys are all there, and the
 	 * message names the keys Llama does not read; no guess by spelling. */
 	CU_ASSERT_EQUAL(load_model("tests/data/hf/qwen2-moe-a2.7b.json", &m, &err), -1);
-	CIM_ASSERT_HAS(err.msg, "model_type: \"qwen2_moe\" is not an architecture cimsim models; "
-				"it models gpt2, opt, llama, mistral, mixtral, qwen2, qwen3, gemma, "
-				"gemma2, gemma3_text, phi3, falcon, gptj, gpt_neox, bloom, granite, "
-				"olmo2");
+	CIM_ASSERT_HAS(err.msg,
+		       "model_type: \"qwen2_moe\" is not an architecture cimsim models; "
+		       "it models gpt2, opt, llama, mistral, mixtral, qwen2, qwen3, gemma, "
+		       "gemma2, gemma3_text, phi3, falcon, gptj, gpt_neox, bloom, granite, "
+		       "olmo2");
 	CIM_ASSERT_HAS(err.msg, "its keys hold every key llama requires");
 	CIM_ASSERT_HAS(err.msg, "num_experts");
 	CIM_ASSERT_HAS(err.msg, "shared_expert_intermediate_size");
@@ -703,15 +717,23 @@ static void test_unknown_type(void)
 	CIM_ASSERT_HAS(err.msg, "kv_lora_rank");
 	/* A GPT-2-like file under a new name: told it matches gpt2's keys and
 	 * what it has beyond them. */
-	CU_ASSERT_EQUAL(load_text("c.json",
-				  "{\"model_type\": \"gpt_bigcode\", \"n_embd\": 8, \"n_layer\": 1, "
-				  "\"n_head\": 2, \"n_positions\": 8, \"vocab_size\": 10, "
-				  "\"multi_query\": true, \"architectures\": [\"GPTBigCodeForCausalLM\"]}",
-				  &m, &err),
-			-1);
+	CU_ASSERT_EQUAL(
+	    load_text("c.json",
+		      "{\"model_type\": \"gpt_bigcode\", \"n_embd\": 8, \"n_layer\": 1, "
+		      "\"n_head\": 2, \"n_positions\": 8, \"vocab_size\": 10, "
+		      "\"multi_query\": true, \"architectures\": [\"GPTBigCodeForCausalLM\"]}",
+		      &m, &err),
+	    -1);
 	CIM_ASSERT_HAS(err.msg, "its keys hold every key gpt2 requires");
 	CIM_ASSERT_HAS(err.msg, "keys it has that cimsim does not read for that family: "
 				"multi_query.");
+	/* Gemma 3's vision-language config: its text decoder is the model. */
+	CU_ASSERT_EQUAL(load_text("g.json",
+				  "{\"model_type\": \"gemma3\", \"text_config\": {\"model_type\": "
+				  "\"gemma3_text\"}}",
+				  &m, &err),
+			-1);
+	CIM_ASSERT_HAS(err.msg, "it holds a text_config: give that decoder's keys as the model");
 	/* architectures naming a known class is said. */
 	CU_ASSERT_EQUAL(load_text("c.json",
 				  "{\"model_type\": \"llama2\", \"architectures\": "
@@ -729,8 +751,9 @@ static void test_names(void)
 	struct cim_files *files = cim_files_create(false);
 	struct cim_model_spec m;
 	struct cim_err err;
-	const char *gpt2 = "{\"model_type\": \"gpt2\", \"n_embd\": 8, \"n_layer\": 1, \"n_head\": 2, "
-			   "\"n_positions\": 8, \"vocab_size\": 10";
+	const char *gpt2 =
+	    "{\"model_type\": \"gpt2\", \"n_embd\": 8, \"n_layer\": 1, \"n_head\": 2, "
+	    "\"n_positions\": 8, \"vocab_size\": 10";
 	char text[512];
 
 	/* A name is the file's whole stem, dots and all. */
@@ -748,8 +771,7 @@ static void test_names(void)
 	CU_ASSERT_STRING_EQUAL(m.name, "Qwen/Qwen2.5-7B");
 	snprintf(text, sizeof(text), "%s}", gpt2);
 	cim_files_put(files, "dl/gemma-2-9b/config.json", text, strlen(text));
-	CU_ASSERT_EQUAL_FATAL(cim_spec_load_model(files, "dl/gemma-2-9b/config.json", &m, &err),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(cim_spec_load_model(files, "dl/gemma-2-9b/config.json", &m, &err), 0);
 	CU_ASSERT_STRING_EQUAL(m.name, "gemma-2-9b");
 	/* a name key wins */
 	snprintf(text, sizeof(text), "%s, \"name\": \"mine\"}", gpt2);
