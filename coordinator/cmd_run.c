@@ -26,7 +26,7 @@
 
 static const char run_usage[] =
     "usage: mpirun -np N cimsim run EXPERIMENT [--set KEY=VALUE]... [--json FILE]\n"
-    "                                 [--csv FILE] [--quiet]\n\n"
+    "                                 [--csv FILE] [--requests FILE] [--quiet]\n\n"
     "Simulates the experiment's inference on N chips, one MPI rank per chip,\n"
     "and reports throughput, TTFT and TPOT, energy by component, chip and\n"
     "phase, utilisation, link traffic, the analytical estimate and a GPU\n"
@@ -35,10 +35,11 @@ static const char run_usage[] =
     "  --set KEY=VALUE  override any key of the experiment (repeatable)\n"
     "  --json FILE      write the results as JSON (docs/results.md); - for stdout\n"
     "  --csv FILE       append one CSV row (a header first when the file is new)\n"
+    "  --requests FILE  a served load: one CSV row per request (docs/serving.md)\n"
     "  --quiet          no table on stdout\n";
 
 struct run_opts {
-	const char *path, *json, *csv, *trace_dir, *trace_level, *trace_ranks;
+	const char *path, *json, *csv, *requests, *trace_dir, *trace_level, *trace_ranks;
 	const char *sets[MAX_SETS];
 	size_t nsets;
 	bool quiet;
@@ -56,6 +57,8 @@ static int parse(int argc, char **argv, struct run_opts *o, bool loud)
 			o->json = argv[++i];
 		} else if (strcmp(a, "--csv") == 0 && i + 1 < argc) {
 			o->csv = argv[++i];
+		} else if (strcmp(a, "--requests") == 0 && i + 1 < argc) {
+			o->requests = argv[++i];
 		} else if (strcmp(a, "--trace") == 0 && i + 1 < argc) {
 			o->trace_dir = argv[++i];
 		} else if (strcmp(a, "--trace-level") == 0 && i + 1 < argc) {
@@ -120,6 +123,10 @@ static int report(const struct run_opts *o, struct cim_results *r)
 		}
 	}
 	if (o->csv && cim_results_csv(o->csv, r, &err) < 0) {
+		cim_cli_error("%s", err.msg);
+		return 1;
+	}
+	if (o->requests && cim_results_requests_csv(o->requests, r, &err) < 0) {
 		cim_cli_error("%s", err.msg);
 		return 1;
 	}

@@ -31,6 +31,7 @@ static struct cim_dist dist(double *v, size_t n)
 		d.mean += v[i];
 	d.mean /= (double)n;
 	d.p50 = v[(n * 50 + 99) / 100 - 1];
+	d.p90 = v[(n * 90 + 99) / 100 - 1];
 	d.p99 = v[(n * 99 + 99) / 100 - 1];
 	return d;
 }
@@ -65,6 +66,124 @@ static int check_rank(const struct cim_exec_stats *s, uint64_t makespan, struct 
 				   " ps or ending at %" PRIu64 " ps, after the makespan %" PRIu64
 				   " ps; please report it",
 				   s->rank, s->active_ps, s->end_ps, makespan);
+	return 0;
+}
+
+/* Events of requests entering (+1) and leaving (−1) the system, for the
+ * time-average of how many are in it. */
+struct event {
+	uint64_t t;
+	int d;
+};
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->d - y->d; /* leaving before entering at the same time */
+}
+
+/* The figures of a served load: per request, its latency from its arrival
+ * (docs/serving.md); throughput over the makespan. */
+static int serving_results(const struct cim_experiment *e, const struct cim_exec_seq *seqs,
+			   struct cim_results *r, struct cim_err *err)
+{
+	struct cim_serving_results *sv = &r->sv;
+	const struct cim_serving_spec *sp = &e->serving;
+	const double T = (double)r->makespan_ps * 1e-12;
+	uint32_t n;
+
+	r->serving = true;
+	if (cim_serving_requests(e, &sv->req, &n, err) < 0)
+		return -1;
+	sv->n = n;
+	sv->seq = malloc((n ? n : 1) * sizeof(*sv->seq));
+	double *v = calloc(n ? n : 1, sizeof(*v));
+	double *tpot = calloc(n ? n : 1, sizeof(*tpot));
+	struct event *ev = calloc(2 * (size_t)(n ? n : 1), sizeof(*ev));
+	if (!sv->seq || !v || !tpot || !ev) {
+		free(v);
+		free(tpot);
+		free(ev);
+		return cim_err_set(err, "out of memory for %u requests", n);
+	}
+	memcpy(sv->seq, seqs, n * sizeof(*seqs));
+	uint32_t good = 0, ntpot = 0;
+	double sum_e2e = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cim_request *q = &sv->req[i];
+		const struct cim_exec_seq *s = &seqs[i];
+		if (s->first_ps < q->arrival_ps || s->last_ps < s->first_ps ||
+		    s->admit_ps < q->arrival_ps || s->first_ps == 0)
+			return cim_err_set(err,
+					   "internal error: request %u arrived at %" PRIu64
+					   " ps, admitted at %" PRIu64 " ps, tokens at %" PRIu64
+					   " and %" PRIu64 " ps; please report it",
+					   i, q->arrival_ps, s->admit_ps, s->first_ps, s->last_ps);
+		r->generated_tokens += q->output;
+		r->prompt_tokens += q->prompt;
+		const double ttft = (double)(s->first_ps - q->arrival_ps) * 1e-12;
+		const double tp = q->output > 1
+				      ? (double)(s->last_ps - s->first_ps) * 1e-12 / (q->output - 1)
+				      : 0;
+		if (q->output > 1)
+			tpot[ntpot++] = tp;
+		const bool ok =
+		    (sp->slo_ttft_ps <= 0 || ttft * 1e12 <= sp->slo_ttft_ps) &&
+		    (sp->slo_tpot_ps <= 0 || q->output < 2 || tp * 1e12 <= sp->slo_tpot_ps);
+		good += ok;
+		sv->preemptions += s->preemptions;
+		sum_e2e += (double)(s->last_ps - q->arrival_ps) * 1e-12;
+		ev[2 * i] = (struct event){ q->arrival_ps, +1 };
+		ev[2 * i + 1] = (struct event){ s->last_ps, -1 };
+		if (s->first_ps > r->prefill_ps)
+			r->prefill_ps = s->first_ps;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = (double)(seqs[i].first_ps - sv->req[i].arrival_ps) * 1e-12;
+	sv->ttft = r->ttft_s = dist(v, n);
+	sv->tpot = r->tpot_s = dist(tpot, ntpot);
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = (double)(seqs[i].last_ps - sv->req[i].arrival_ps) * 1e-12;
+	sv->e2e = dist(v, n);
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = (double)(seqs[i].admit_ps - sv->req[i].arrival_ps) * 1e-12;
+	sv->queue = dist(v, n);
+	/* the number in the system over time, from the first arrival to the
+	 * last token: its time-average L, beside λ·W (Little's law) */
+	qsort(ev, 2 * (size_t)n, sizeof(*ev), cmp_event);
+	double area = 0;
+	long in = 0;
+	for (size_t i = 0; i + 1 < 2 * (size_t)n; i++) {
+		in += ev[i].d;
+		area += (double)in * (double)(ev[i + 1].t - ev[i].t) * 1e-12;
+	}
+	const double span = n ? (double)(ev[2 * (size_t)n - 1].t - ev[0].t) * 1e-12 : 0;
+	if (span > 0) {
+		sv->in_system_mean = area / span;
+		sv->little_l = (double)n / span * (sum_e2e / n);
+	}
+	if (T > 0) {
+		r->tokens_per_s = r->generated_tokens / T;
+		r->power_w = r->energy_j / T;
+		r->tops = 2 * r->macs / T * 1e-12;
+		sv->requests_per_s = n / T;
+		sv->goodput_per_s = good / T;
+	}
+	/* prompt tokens over the time to the last first token (the first
+	 * request arrives at t = 0), as a static batch's prefill rate */
+	if (r->prefill_ps)
+		r->prompt_tokens_per_s = r->prompt_tokens / ((double)r->prefill_ps * 1e-12);
+	sv->slo_attainment = n ? (double)good / n : 0;
+	assert(sv->slo_attainment >= 0 && sv->slo_attainment <= 1);
+	sv->energy_per_request_j = n ? r->energy_j / n : 0;
+	r->energy_per_token_j = r->generated_tokens > 0 ? r->energy_j / r->generated_tokens : 0;
+	r->tops_per_w = r->power_w > 0 ? r->tops / r->power_w : 0;
+	free(v);
+	free(tpot);
+	free(ev);
 	return 0;
 }
 
@@ -141,6 +260,10 @@ int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan 
 			r->program_s = (double)pc.ps * 1e-12;
 		r->program_j += cim_chip_energy_total(&pc.energy) * 1e-12;
 	}
+	if (e->serving.on) {
+		free(v);
+		return serving_results(e, seqs, r, err);
+	}
 	r->generated_tokens = (double)B * G;
 	r->prompt_tokens = (double)B * w->prompt_tokens;
 	for (uint32_t i = 0; i < B; i++) {
@@ -173,11 +296,85 @@ void cim_results_free(struct cim_results *r)
 {
 	free(r->chip_j);
 	r->chip_j = NULL;
+	free(r->sv.req);
+	free(r->sv.seq);
+	r->sv.req = NULL;
+	r->sv.seq = NULL;
+}
+
+int cim_results_requests_csv(const char *path, const struct cim_results *r, struct cim_err *err)
+{
+	const struct cim_serving_results *sv = &r->sv;
+	FILE *f;
+
+	if (!r->serving)
+		return cim_err_set(err, "--requests: %s has no serving part, so no requests",
+				   r->e->name);
+	f = fopen(path, "w");
+	if (!f)
+		return cim_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+	fprintf(f, "request,arrival_s,prompt_tokens,output_tokens,admitted_s,first_token_s,"
+		   "last_token_s,queue_s,ttft_s,tpot_s,e2e_s,preemptions\n");
+	for (uint32_t i = 0; i < sv->n; i++) {
+		const struct cim_request *q = &sv->req[i];
+		const struct cim_exec_seq *s = &sv->seq[i];
+		const double a = (double)q->arrival_ps * 1e-12;
+		fprintf(f, "%u,%.12g,%u,%u,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%" PRIu64 "\n",
+			i, a, q->prompt, q->output, (double)s->admit_ps * 1e-12,
+			(double)s->first_ps * 1e-12, (double)s->last_ps * 1e-12,
+			(double)(s->admit_ps - q->arrival_ps) * 1e-12,
+			(double)(s->first_ps - q->arrival_ps) * 1e-12,
+			q->output > 1 ? (double)(s->last_ps - s->first_ps) * 1e-12 / (q->output - 1)
+				      : 0.0,
+			(double)(s->last_ps - q->arrival_ps) * 1e-12, s->preemptions);
+	}
+	if (fclose(f) != 0)
+		return cim_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+	return 0;
 }
 
 static double pct(double part, double whole)
 {
 	return whole > 0 ? 100 * part / whole : 0;
+}
+
+static void line_dist(FILE *f, const char *what, const struct cim_dist *d)
+{
+	fprintf(f, "%-14s %12.4f ms mean  %10.4f p50  %10.4f p90  %10.4f p99\n", what,
+		d->mean * 1e3, d->p50 * 1e3, d->p90 * 1e3, d->p99 * 1e3);
+}
+
+static void serving_text(FILE *f, const struct cim_results *r)
+{
+	const struct cim_serving_spec *s = &r->e->serving;
+	const struct cim_serving_results *sv = &r->sv;
+
+	fprintf(f, "served load: %u requests, %s arrivals", sv->n, cim_arrival_name(s->arrival));
+	if (s->arrival == CIM_ARRIVE_POISSON || s->arrival == CIM_ARRIVE_FIXED ||
+	    s->arrival == CIM_ARRIVE_GAMMA)
+		fprintf(f, " at %g/s", s->rate_per_s);
+	if (s->arrival == CIM_ARRIVE_GAMMA)
+		fprintf(f, " (cv %g)", s->cv);
+	fprintf(f, "; prompts %u–%u, outputs %u–%u tokens\n", s->prompt.min, s->prompt.max,
+		s->output.min, s->output.max);
+	fprintf(f, "scheduler %s, max batch %u, token budget %u, %u micro-batch%s per replica\n\n",
+		cim_sched_name(s->scheduler), s->max_batch, s->token_budget, r->plan->micro_batches,
+		r->plan->micro_batches == 1 ? "" : "es");
+	fprintf(f, "requests       %12.3f served/s   goodput %.3f/s, %.1f%% within",
+		sv->requests_per_s, sv->goodput_per_s, 100 * sv->slo_attainment);
+	if (s->slo_ttft_ps > 0)
+		fprintf(f, " TTFT %g ms", s->slo_ttft_ps * 1e-9);
+	if (s->slo_tpot_ps > 0)
+		fprintf(f, "%s TPOT %g ms", s->slo_ttft_ps > 0 ? " and" : "",
+			s->slo_tpot_ps * 1e-9);
+	if (s->slo_ttft_ps <= 0 && s->slo_tpot_ps <= 0)
+		fprintf(f, " (no SLO given)");
+	fprintf(f, "; %" PRIu64 " preemption%s\n", sv->preemptions,
+		sv->preemptions == 1 ? "" : "s");
+	line_dist(f, "queueing", &sv->queue);
+	line_dist(f, "end to end", &sv->e2e);
+	fprintf(f, "in system      %12.3f requests on average (λ·W = %.3f)   %.4f J per request\n",
+		sv->in_system_mean, sv->little_l, sv->energy_per_request_j);
 }
 
 void cim_results_text(FILE *f, const struct cim_results *r)
@@ -189,16 +386,26 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 
 	fprintf(f, "run %s: %s on %u × %s (tp %u, pp %u, dp %u), %s\n", e->name, e->model.name,
 		p->chips, e->chip.name, p->tp, p->pp, p->dp, e->net.name);
-	fprintf(f, "workload: batch %u, prompt %u, generate %u, %u micro-batch%s per replica\n\n",
-		w->batch, w->prompt_tokens, w->generate_tokens, p->micro_batches,
-		p->micro_batches == 1 ? "" : "es");
+	if (r->serving)
+		serving_text(f, r);
+	else
+		fprintf(f,
+			"workload: batch %u, prompt %u, generate %u, %u micro-batch%s per "
+			"replica\n\n",
+			w->batch, w->prompt_tokens, w->generate_tokens, p->micro_batches,
+			p->micro_batches == 1 ? "" : "es");
 	fprintf(f, "throughput     %12.1f generated tokens/s   %12.1f prompt tokens/s\n",
 		r->tokens_per_s, r->prompt_tokens_per_s);
 	fprintf(f, "makespan       %12.6f s\n", (double)r->makespan_ps * 1e-12);
-	fprintf(f, "TTFT           %12.4f ms mean  %10.4f p50  %10.4f p99\n", r->ttft_s.mean * 1e3,
-		r->ttft_s.p50 * 1e3, r->ttft_s.p99 * 1e3);
-	fprintf(f, "TPOT           %12.4f ms mean  %10.4f p50  %10.4f p99\n", r->tpot_s.mean * 1e3,
-		r->tpot_s.p50 * 1e3, r->tpot_s.p99 * 1e3);
+	if (r->serving) {
+		line_dist(f, "TTFT", &r->ttft_s);
+		line_dist(f, "TPOT", &r->tpot_s);
+	} else {
+		fprintf(f, "TTFT           %12.4f ms mean  %10.4f p50  %10.4f p99\n",
+			r->ttft_s.mean * 1e3, r->ttft_s.p50 * 1e3, r->ttft_s.p99 * 1e3);
+		fprintf(f, "TPOT           %12.4f ms mean  %10.4f p50  %10.4f p99\n",
+			r->tpot_s.mean * 1e3, r->tpot_s.p50 * 1e3, r->tpot_s.p99 * 1e3);
+	}
 	fprintf(f, "energy         %12.4f J   %10.4f mJ per generated token   %8.2f W average\n",
 		r->energy_j, r->energy_per_token_j * 1e3, r->power_w);
 	fprintf(f, "  by component:");
@@ -227,6 +434,11 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 	else
 		fprintf(f, "weights        writing them is not priced: %s has no program part\n",
 			r->e->chip.name);
+	if (r->serving) {
+		fprintf(f, "\n(the analytical estimate and the GPU baseline are of a static "
+			   "batch: not shown for a served load)\n");
+		goto simulator;
+	}
 	fprintf(f, "estimate       %12.1f tokens/s, makespan %.6f s (run/estimate %.3f)\n",
 		r->est.tokens_per_s, (double)r->est.makespan_ps * 1e-12,
 		r->est.makespan_ps ? (double)r->makespan_ps / (double)r->est.makespan_ps : 0);
@@ -247,6 +459,7 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 			r->energy_per_token_j / x->energy_per_generated_token_j, x->ttft_s * 1e3,
 			x->tpot_s * 1e3);
 	}
+simulator:
 	fprintf(f,
 		"\nsimulator: %d ranks, %.3f s wall, %.3f s CPU, %s events (%.0f per s), "
 		"%.1f MiB peak per rank\n",
@@ -259,6 +472,7 @@ static void dist_json(struct json_w *j, const char *key, const struct cim_dist *
 	json_obj(j, key);
 	json_f64(j, "mean", d->mean);
 	json_f64(j, "p50", d->p50);
+	json_f64(j, "p90", d->p90);
 	json_f64(j, "p99", d->p99);
 	json_obj_end(j);
 }
@@ -295,6 +509,29 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 	dist_json(&j, "ttft_s", &r->ttft_s);
 	dist_json(&j, "tpot_s", &r->tpot_s);
 	json_obj_end(&j);
+	if (r->serving) {
+		const struct cim_serving_results *sv = &r->sv;
+		const struct cim_serving_spec *sp = &r->e->serving;
+		json_obj(&j, "serving");
+		json_u64(&j, "requests", sv->n);
+		json_str(&j, "arrival", cim_arrival_name(sp->arrival));
+		json_f64(&j, "rate_per_s", sp->rate_per_s);
+		json_str(&j, "scheduler", cim_sched_name(sp->scheduler));
+		json_u64(&j, "max_batch", sp->max_batch);
+		json_u64(&j, "token_budget", sp->token_budget);
+		json_f64(&j, "requests_per_s", sv->requests_per_s);
+		json_f64(&j, "goodput_per_s", sv->goodput_per_s);
+		json_f64(&j, "slo_attainment", sv->slo_attainment);
+		json_f64(&j, "slo_ttft_s", sp->slo_ttft_ps * 1e-12);
+		json_f64(&j, "slo_tpot_s", sp->slo_tpot_ps * 1e-12);
+		dist_json(&j, "queue_s", &sv->queue);
+		dist_json(&j, "e2e_s", &sv->e2e);
+		json_f64(&j, "in_system_mean", sv->in_system_mean);
+		json_f64(&j, "little_lambda_w", sv->little_l);
+		json_f64(&j, "energy_per_request_j", sv->energy_per_request_j);
+		json_u64(&j, "preemptions", sv->preemptions);
+		json_obj_end(&j);
+	}
 	json_obj(&j, "time");
 	json_f64(&j, "makespan_s", (double)r->makespan_ps * 1e-12);
 	json_u64(&j, "makespan_ps", r->makespan_ps);
@@ -346,6 +583,9 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 	json_f64(&j, "time_s", r->program_s);
 	json_f64(&j, "energy_j", r->program_j);
 	json_obj_end(&j);
+	/* the estimate and the GPU baseline are of a static batch */
+	if (r->serving)
+		goto simulator;
 	json_obj(&j, "estimate");
 	cim_report_estimate_json(&j, &r->est);
 	json_obj_end(&j);
@@ -363,6 +603,7 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+simulator:
 	json_obj(&j, "simulator");
 	json_u64(&j, "ranks", (uint64_t)r->ranks);
 	json_f64(&j, "wall_s", r->wall_s);

@@ -15,7 +15,22 @@
 #include "partitioner.h"
 
 struct cim_dist {
-	double mean, p50, p99;
+	double mean, p50, p90, p99;
+};
+
+/* A served load's figures (docs/serving.md); all times in seconds. */
+struct cim_serving_results {
+	uint32_t n;		  /* requests */
+	struct cim_request *req;  /* each request, malloc'd */
+	struct cim_exec_seq *seq; /* its times, malloc'd */
+	struct cim_dist ttft, tpot, e2e, queue;
+	double requests_per_s; /* served: n over the makespan */
+	double goodput_per_s;  /* requests within every SLO given, per second */
+	double slo_attainment; /* their share, in [0, 1] */
+	double energy_per_request_j;
+	uint64_t preemptions;
+	double in_system_mean; /* time-average of requests arrived, not done */
+	double little_l;       /* λ·W: requests per second × mean end-to-end */
 };
 
 struct cim_results {
@@ -46,6 +61,8 @@ struct cim_results {
 	double peak_rss_mib;  /* largest peak resident memory of a rank */
 	int ranks;
 	struct cim_part_estimate est; /* the analytical estimate of the same plan */
+	bool serving;		      /* a served load: the figures below */
+	struct cim_serving_results sv;
 	struct cim_gpu_result gpu[2];
 };
 
@@ -58,6 +75,8 @@ int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan 
 		     const struct cim_exec_stats *stats, uint32_t n,
 		     const struct cim_exec_seq *seqs, struct cim_results *r, struct cim_err *err);
 void cim_results_free(struct cim_results *r);
+/* Writes one row per request (docs/serving.md, "Per request"). */
+int cim_results_requests_csv(const char *path, const struct cim_results *r, struct cim_err *err);
 
 void cim_results_text(FILE *f, const struct cim_results *r);
 void cim_results_json(FILE *f, const struct cim_results *r);

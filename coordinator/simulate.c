@@ -77,8 +77,11 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 	MPI_Comm_rank(comm, &rank);
 	MPI_Comm_size(comm, &ranks);
 	MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-	struct cim_exec_seq *seqs = calloc(e->workload.batch, sizeof(*seqs));
-	struct cim_exec_seq *all = rank == 0 ? calloc(e->workload.batch, sizeof(*all)) : NULL;
+	/* one entry per request (the static batch's sequences without a
+	 * serving part) */
+	const uint32_t nseq = e->serving.on ? e->serving.requests : e->workload.batch;
+	struct cim_exec_seq *seqs = calloc(nseq ? nseq : 1, sizeof(*seqs));
+	struct cim_exec_seq *all = rank == 0 ? calloc(nseq ? nseq : 1, sizeof(*all)) : NULL;
 	struct cim_exec_stats *stats = rank == 0 ? calloc((size_t)ranks, sizeof(*stats)) : NULL;
 	if (!seqs || (rank == 0 && (!all || !stats)))
 		abort_job(world_rank, "out of memory");
@@ -113,7 +116,8 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 
 	/* Gather in rank order: totals do not depend on a reduction tree. */
 	MPI_Gather(&st, (int)sizeof(st), MPI_BYTE, stats, (int)sizeof(st), MPI_BYTE, 0, comm);
-	MPI_Reduce(seqs, all, (int)(2 * e->workload.batch), MPI_UINT64_T, MPI_MAX, 0, comm);
+	_Static_assert(sizeof(struct cim_exec_seq) == 4 * sizeof(uint64_t), "4 counts a sequence");
+	MPI_Reduce(seqs, all, (int)(4 * nseq), MPI_UINT64_T, MPI_MAX, 0, comm);
 	MPI_Reduce(&wall, &wall_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
 	MPI_Reduce(&cpu, &cpu_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
 	MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);

@@ -27,53 +27,7 @@
 
 /* ----------------------------------------------------------------- a run */
 
-/* The fixed header of every message between ranks. */
-struct hdr {
-	uint64_t depart_ps, arrive_ps, bytes;
-	uint32_t kind, micro_batch, step, seqs;
-};
-
-struct send {
-	MPI_Request req;
-	struct hdr h;
-};
-
-struct run {
-	const struct cim_experiment *e;
-	const struct cim_part_plan *plan;
-	const struct cim_part_rank *me;
-	const struct cim_net *net;
-	MPI_Comm comm, tp_comm;
-	const struct cim_exec_opts *opts;
-	struct cim_exec_probe *probes; /* statistics, then the caller's */
-	size_t nprobes;
-	struct exec_stats stats;
-	struct cim_exec_cal *cal; /* one per resource */
-	uint32_t nres;
-	uint64_t *port_free;  /* per port (cim_net_port()): when it is free */
-	uint64_t *link_bytes; /* a fresh replay's bytes per link, zeroed after */
-	struct send *sends;   /* in flight */
-	size_t nsends, capsends;
-	struct cim_prog_op *ops;
-	size_t capops;
-	uint32_t *group; /* the TP group's ranks */
-	uint64_t *ready, *finish;
-	uint64_t my_ready;	     /* this member's part of the exchange in flight */
-	bool stopped;		     /* the run stopped while MPI held buffers */
-	struct memo *memo;	     /* MEMO_SLOTS replays of this group's collectives */
-	uint64_t *memo_times;	     /* 3 · tp per slot: ready and finish offsets, and the
-					busy time of each member's ports */
-	uint64_t *kv_pos;	     /* positions cached per micro-batch, all layers */
-	uint64_t *arrived;	     /* latest input arrival per micro-batch */
-	uint64_t horizon;	     /* no later step starts before it */
-	uint64_t kv_room;	     /* bytes the KV cache may take */
-	uint64_t kv_per_pos;	     /* bits per position per layer per sequence */
-	uint64_t kv_held;	     /* bytes the KV cache holds now */
-	struct cim_exec_fault fault; /* this rank's, or CIM_FAULT_NONE */
-	struct cim_err *err;
-};
-
-static void probe_pass(struct run *r, const struct cim_rec_pass *rec)
+void exec_probe_pass(struct run *r, const struct cim_rec_pass *rec)
 {
 	for (size_t i = 0; i < r->nprobes; i++)
 		if (r->probes[i].pass)
@@ -102,7 +56,7 @@ static void probe_coll(struct run *r, const struct cim_rec_coll *rec)
 }
 
 /* Lets the probes make progress; true when the run is asked to stop. */
-static bool poll_stop(struct run *r)
+bool exec_poll_stop(struct run *r)
 {
 	for (size_t i = 0; i < r->nprobes; i++)
 		if (r->probes[i].poll)
@@ -119,7 +73,7 @@ static bool poll_stop(struct run *r)
  * receive (cancel) is cancelled; a stopped collective stays with MPI until
  * the job is aborted (r->stopped: teardown leaves its buffers).
  */
-static int wait_polling(struct run *r, MPI_Request *req, bool cancel)
+int exec_wait_polling(struct run *r, MPI_Request *req, bool cancel)
 {
 	int done = 0;
 
@@ -127,7 +81,7 @@ static int wait_polling(struct run *r, MPI_Request *req, bool cancel)
 		MPI_Test(req, &done, MPI_STATUS_IGNORE);
 		if (done)
 			return 0;
-		if (poll_stop(r))
+		if (exec_poll_stop(r))
 			break;
 	}
 	if (cancel) {
@@ -160,6 +114,17 @@ static int kv_grow(struct run *r, uint32_t m, const struct cim_part_pass *p, uin
 				   " bytes but has room for %" PRIu64,
 				   r->me->rank, k, m, pos, total, room);
 	return 0;
+}
+
+/* Micro-batch m's sequences are done: their caches are freed. */
+static void kv_free(struct run *r, uint32_t m)
+{
+	uint64_t total = 0;
+
+	r->kv_pos[m] = 0;
+	for (uint32_t i = 0; i < r->plan->micro_batches; i++)
+		total += r->kv_pos[i] * cim_part_mb_seqs(r->e, r->plan, r->me->replica, i);
+	r->kv_held = (total * r->kv_per_pos + 7) / 8;
 }
 
 /* One compute step at or after t; returns its end.  The cache grows with
@@ -313,7 +278,7 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		r->my_ready = t;
 		MPI_Iallgather(&r->my_ready, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm,
 			       &ag);
-		if (wait_polling(r, &ag, false))
+		if (exec_wait_polling(r, &ag, false))
 			return cim_err_set(r->err,
 					   "rank %u: interrupted at step %u in a collective",
 					   r->me->rank, k);
@@ -349,13 +314,20 @@ static void reap_sends(struct run *r, bool all)
 	size_t kept = 0;
 
 	for (size_t i = 0; i < r->nsends; i++) {
-		int done = 0;
-		if (all)
-			MPI_Wait(&r->sends[i].req, MPI_STATUS_IGNORE);
-		else
-			MPI_Test(&r->sends[i].req, &done, MPI_STATUS_IGNORE);
-		if (!all && !done)
-			r->sends[kept++] = r->sends[i];
+		struct send *s = &r->sends[i];
+		int done = 0, body_done = 1;
+		if (all) {
+			MPI_Wait(&s->req, MPI_STATUS_IGNORE);
+			MPI_Wait(&s->body_req, MPI_STATUS_IGNORE);
+		} else {
+			MPI_Test(&s->req, &done, MPI_STATUS_IGNORE);
+			MPI_Test(&s->body_req, &body_done, MPI_STATUS_IGNORE);
+		}
+		if (!all && !(done && body_done)) {
+			r->sends[kept++] = *s;
+			continue;
+		}
+		free(s->body);
 	}
 	r->nsends = all ? 0 : kept;
 }
@@ -363,6 +335,13 @@ static void reap_sends(struct run *r, bool all)
 /* Sends the pass's output (activations or a token) from t. */
 static int send_out(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64_t t,
 		    const struct cim_part_pass *p, uint32_t m, uint32_t k)
+{
+	return exec_send(r, dst, kind, bytes, t, p, m, k, NULL, NULL, 0);
+}
+
+int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64_t t,
+	      const struct cim_part_pass *p, uint32_t m, uint32_t k, const struct hdr *extra,
+	      const void *body, size_t body_len)
 {
 	struct cim_net_xfer x;
 
@@ -385,16 +364,33 @@ static int send_out(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, 
 	if (port != CIM_NET_NO_PORT)
 		r->port_free[port] = x.port_free_ps;
 	struct send *s = &r->sends[r->nsends++];
-	s->h = (struct hdr){ .depart_ps = x.depart_ps,
-			     .arrive_ps = x.arrive_ps,
-			     .bytes = bytes,
-			     .kind = kind,
-			     .micro_batch = m,
-			     .step = k,
-			     .seqs = p->seqs };
+	if (extra)
+		s->h = *extra;
+	else
+		memset(&s->h, 0, sizeof(s->h));
+	s->h.depart_ps = x.depart_ps;
+	s->h.arrive_ps = x.arrive_ps;
+	s->h.bytes = bytes;
+	s->h.kind = kind;
+	s->h.micro_batch = m;
+	s->h.step = k;
+	s->h.seqs = p->seqs;
 	if (r->fault.kind == CIM_FAULT_MSG && k == r->fault.step)
 		s->h.step += 1; /* a deliberately wrong message, for tests */
 	MPI_Isend(&s->h, sizeof(s->h), MPI_BYTE, (int)dst, (int)kind, r->comm, &s->req);
+	s->body = NULL;
+	s->body_req = MPI_REQUEST_NULL;
+	if (body_len) {
+		/* A served pass's entries follow its header, as a second message
+		 * MPI keeps in order behind it. */
+		s->body = malloc(body_len);
+		if (!s->body)
+			return cim_err_set(r->err, "rank %u: out of memory for a message",
+					   r->me->rank);
+		memcpy(s->body, body, body_len);
+		MPI_Isend(s->body, (int)body_len, MPI_BYTE, (int)dst, (int)kind + EXEC_BODY_TAG,
+			  r->comm, &s->body_req);
+	}
 	struct cim_rec_msg rec = {
 		.depart_ps = x.depart_ps,
 		.arrive_ps = x.arrive_ps,
@@ -427,7 +423,7 @@ static int receive(struct run *r, uint32_t src, uint32_t kind, uint64_t bytes, u
 		MPI_Recv(&h, sizeof(h), MPI_BYTE, (int)src, (int)kind, r->comm, MPI_STATUS_IGNORE);
 	} else {
 		MPI_Irecv(&h, sizeof(h), MPI_BYTE, (int)src, (int)kind, r->comm, &req);
-		if (wait_polling(r, &req, true))
+		if (exec_wait_polling(r, &req, true))
 			return cim_err_set(
 			    r->err, "rank %u: interrupted waiting for %s of step %u from rank %u",
 			    r->me->rank, kind_name[kind], k, src);
@@ -501,14 +497,35 @@ static int run_pass(struct run *r, uint32_t m, uint32_t k, uint32_t npasses,
 	uint64_t horizon = t;
 	for (uint32_t i = 0; i < plan->micro_batches; i++)
 		horizon = r->arrived[i] < horizon ? r->arrived[i] : horizon;
-	assert(horizon >= r->horizon);
+	if (exec_program(r, &p, m, k, t, horizon, &t) < 0)
+		return -1;
+	record_tokens(r, m, &p, t, seqs_out);
+	if (k + 1 == npasses)
+		kv_free(r, m); /* its sequences are done */
+	if (me->next_rank != CIM_PART_NO_RANK)
+		return send_out(r, me->next_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, &p), t, &p,
+				m, k);
+	if (p.sample && k + 1 < npasses)
+		return send_out(r, me->token_peer, CIM_MSG_TOKEN, cim_part_token_bytes(&p), t, &p,
+				m, k);
+	return 0;
+}
+
+int exec_program(struct run *r, const struct cim_part_pass *pp, uint32_t m, uint32_t k, uint64_t t,
+		 uint64_t horizon, uint64_t *end_out)
+{
+	const struct cim_part_plan *plan = r->plan;
+	const struct cim_part_rank *me = r->me;
+	const struct cim_part_pass p = *pp;
+
+	assert(horizon >= r->horizon && horizon <= t);
 	r->horizon = horizon;
 	for (uint32_t i = 0; i < r->nres; i++)
 		cim_exec_cal_prune(&r->cal[i], horizon);
 	const struct cim_rec_pass pass = {
 		.start_ps = t, .horizon_ps = horizon, .micro_batch = m, .step = k, .phase = p.phase
 	};
-	probe_pass(r, &pass);
+	exec_probe_pass(r, &pass);
 
 	size_t n = cim_part_program(r->e, plan, me, &p, r->ops, r->capops);
 	if (n > r->capops) {
@@ -537,13 +554,7 @@ static int run_pass(struct run *r, uint32_t m, uint32_t k, uint32_t npasses,
 	}
 	if (exec_stats_failed(&r->stats))
 		return cim_err_set(r->err, "rank %u: out of memory for statistics", me->rank);
-	record_tokens(r, m, &p, t, seqs_out);
-	if (me->next_rank != CIM_PART_NO_RANK)
-		return send_out(r, me->next_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, &p), t, &p,
-				m, k);
-	if (p.sample && k + 1 < npasses)
-		return send_out(r, me->token_peer, CIM_MSG_TOKEN, cim_part_token_bytes(&p), t, &p,
-				m, k);
+	*end_out = t;
 	return 0;
 }
 
@@ -560,12 +571,25 @@ uint32_t cim_exec_first_seq(const struct cim_experiment *e, const struct cim_par
 	return first;
 }
 
+uint64_t exec_kv_room(const struct cim_experiment *e, const struct cim_part_rank *me)
+{
+	struct cim_chip_capacity cap;
+
+	cim_chip_capacity(&e->chip, &cap);
+	uint64_t have = me->kv_where == CIM_KV_ENGINE ? cap.engine_bytes
+			: me->kv_where == CIM_KV_DRAM ? cap.dram_bytes
+						      : cap.buffer_bytes;
+	uint64_t used = me->kv_where == CIM_KV_ENGINE ? me->engine_bytes
+			: me->kv_where == CIM_KV_DRAM ? me->dram_bytes
+						      : me->buffer_bytes;
+	return have - (used - me->kv_bytes);
+}
+
 static int setup(struct run *r)
 {
 	const struct cim_part_plan *plan = r->plan;
 	const struct cim_part_rank *me = r->me;
 	const struct cim_experiment *e = r->e;
-	struct cim_chip_capacity cap;
 
 	r->nres = cim_part_nres(me);
 	r->cal = calloc(r->nres, sizeof(*r->cal));
@@ -583,15 +607,7 @@ static int setup(struct run *r)
 		return cim_err_set(r->err, "rank %u: out of memory", me->rank);
 	for (uint32_t i = 0; i < plan->tp; i++)
 		r->group[i] = me->group_first + i;
-	/* The KV cache may take its memory less what else the plan put there. */
-	cim_chip_capacity(&e->chip, &cap);
-	uint64_t have = me->kv_where == CIM_KV_ENGINE ? cap.engine_bytes
-			: me->kv_where == CIM_KV_DRAM ? cap.dram_bytes
-						      : cap.buffer_bytes;
-	uint64_t used = me->kv_where == CIM_KV_ENGINE ? me->engine_bytes
-			: me->kv_where == CIM_KV_DRAM ? me->dram_bytes
-						      : me->buffer_bytes;
-	r->kv_room = have - (used - me->kv_bytes);
+	r->kv_room = exec_kv_room(e, me);
 	r->kv_per_pos = 2ull * me->kv_heads * e->model.head_dim * e->workload.kv_bits;
 	if (r->opts->fault.kind != CIM_FAULT_NONE && r->opts->fault.rank == me->rank)
 		r->fault = r->opts->fault;
@@ -675,13 +691,20 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 	if (setup(&r) < 0)
 		goto out;
 
+	if (e->serving.on) {
+		if (exec_serve(&r, seqs_out) < 0)
+			goto out;
+		exec_stats_finish(&r.stats, stats_out);
+		rc = 0;
+		goto out;
+	}
 	const uint32_t P = cim_part_npasses(e);
 	for (uint32_t k = 0; k < P; k++) {
 		for (uint32_t m = 0; m < plan->micro_batches; m++) {
 			if (run_pass(&r, m, k, P, seqs_out) < 0)
 				goto out;
 		}
-		if (poll_stop(&r)) {
+		if (exec_poll_stop(&r)) {
 			r.stopped = true;
 			cim_err_set(err, "rank %u: interrupted at step %u", r.me->rank, k);
 			goto out;

@@ -96,17 +96,21 @@ struct cim_exec_stats {
 	uint64_t ops_macs;		   /* MACs of the crossbar and attention steps */
 };
 
-/* First and last generated token of one sequence, sampled times. */
+/* One sequence (a request of a served load): when its first and last
+ * tokens were sampled, when it was first scheduled, and how often it was
+ * preempted. */
 struct cim_exec_seq {
-	uint64_t first_ps, last_ps;
+	uint64_t first_ps, last_ps, admit_ps, preemptions;
 };
 
 /*
  * Runs the rank's chip of plan over comm (whose size must equal plan->chips;
  * rank r of comm is rank r of the plan) on net, with opts (NULL: blocking,
  * no fault).  Fills *stats_out and, on ranks that sample (the last stage's
- * member 0), seqs_out[i] for every sequence i of its replica (seqs_out has
- * workload.batch entries, zeroed by the caller).  On an error (KV overflow,
+ * member 0), seqs_out[i] for every sequence i of its replica, and on the
+ * scheduling rank (the first stage's member 0) admit_ps and preemptions
+ * (seqs_out has one entry per request, cim_serving_requests(), zeroed by
+ * the caller).  On an error (KV overflow,
  * a message the plan does not expect, a stop) fills err with the rank, what
  * and where, and returns −1: the caller must then abort the job, as other
  * ranks may be waiting for this one.

@@ -16,6 +16,83 @@ struct exec_stats {
 	bool out_of_memory; /* a calendar could not grow */
 };
 
+/* The fixed header of every message between ranks. */
+struct hdr {
+	uint64_t depart_ps, arrive_ps, bytes;
+	uint32_t kind, micro_batch, step, seqs;
+	/* a served load's pass (serve.c): entries following, sequences
+	 * sampled, EXEC_HDR_* flags, and the first stage's horizon */
+	uint32_t entries, samples, flags;
+	uint64_t horizon_ps;
+};
+
+#define EXEC_HDR_DONE 0x1u /* the load is served: stop */
+#define EXEC_BODY_TAG 8	   /* a message's body: its kind's tag + this */
+
+struct send {
+	MPI_Request req, body_req;
+	struct hdr h;
+	void *body; /* malloc'd copy of the body in flight, or NULL */
+};
+
+struct run {
+	const struct cim_experiment *e;
+	const struct cim_part_plan *plan;
+	const struct cim_part_rank *me;
+	const struct cim_net *net;
+	MPI_Comm comm, tp_comm;
+	const struct cim_exec_opts *opts;
+	struct cim_exec_probe *probes; /* statistics, then the caller's */
+	size_t nprobes;
+	struct exec_stats stats;
+	struct cim_exec_cal *cal; /* one per resource */
+	uint32_t nres;
+	uint64_t *port_free;  /* per port (cim_net_port()): when it is free */
+	uint64_t *link_bytes; /* a fresh replay's bytes per link, zeroed after */
+	struct send *sends;   /* in flight */
+	size_t nsends, capsends;
+	struct cim_prog_op *ops;
+	size_t capops;
+	uint32_t *group; /* the TP group's ranks */
+	uint64_t *ready, *finish;
+	uint64_t my_ready;	     /* this member's part of the exchange in flight */
+	bool stopped;		     /* the run stopped while MPI held buffers */
+	struct memo *memo;	     /* MEMO_SLOTS replays of this group's collectives */
+	uint64_t *memo_times;	     /* 3 · tp per slot: ready and finish offsets, and the
+					busy time of each member's ports */
+	uint64_t *kv_pos;	     /* positions cached per micro-batch, all layers */
+	uint64_t *arrived;	     /* latest input arrival per micro-batch */
+	uint64_t horizon;	     /* no later step starts before it */
+	uint64_t kv_room;	     /* bytes the KV cache may take */
+	uint64_t kv_per_pos;	     /* bits per position per layer per sequence */
+	uint64_t kv_held;	     /* bytes the KV cache holds now */
+	struct cim_exec_fault fault; /* this rank's, or CIM_FAULT_NONE */
+	struct cim_err *err;
+};
+
+/* Between exec.c and serve.c. */
+void exec_probe_pass(struct run *r, const struct cim_rec_pass *rec);
+/* Lets the probes make progress; true when the run is asked to stop. */
+bool exec_poll_stop(struct run *r);
+/* Completes req, polling in an interruptible run; 1 when it stopped. */
+int exec_wait_polling(struct run *r, MPI_Request *req, bool cancel);
+/* Runs the program of pass p of micro-batch m at step k from t, no step
+ * before horizon (a lower bound of every later pass's start); *end_out is
+ * its last step's end. */
+int exec_program(struct run *r, const struct cim_part_pass *p, uint32_t m, uint32_t k, uint64_t t,
+		 uint64_t horizon, uint64_t *end_out);
+/* Sends bytes (priced on the link from t) to dst as kind; extra's serving
+ * fields (may be NULL) go in the header, and body_len bytes of body after
+ * it. */
+int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64_t t,
+	      const struct cim_part_pass *p, uint32_t m, uint32_t k, const struct hdr *extra,
+	      const void *body, size_t body_len);
+/* The KV memory a rank may fill: its part's capacity less what else the
+ * plan put there. */
+uint64_t exec_kv_room(const struct cim_experiment *e, const struct cim_part_rank *me);
+/* A served load's loop (serve.c), after setup. */
+int exec_serve(struct run *r, struct cim_exec_seq *seqs_out);
+
 /* A probe table whose ctx is a struct exec_stats. */
 extern const struct cim_exec_probe exec_stats_probe;
 

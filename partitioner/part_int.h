@@ -16,6 +16,9 @@ enum cim_kv_where part_kv_where(const struct cim_chip_spec *c);
 /* KV positions each sequence holds at the end: prompt + generated − 1,
  * capped by the sliding window. */
 uint64_t part_context(const struct cim_experiment *e);
+/* The most tokens a pass of a served load carries (docs/serving.md). */
+uint64_t part_serving_pass_tokens(const struct cim_experiment *e, const struct cim_part_plan *plan,
+				  uint32_t replica);
 /*
  * Whether a split (tp chips per stage, pp stages, dp replicas) can be
  * planned; when not, err (which may be NULL) says why.  part_split_shape_ok

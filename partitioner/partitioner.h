@@ -165,6 +165,13 @@ int cim_part_unpack(const char *buf, size_t len, struct cim_part_plan **plan_p,
 /* --------------------------------------------------------------- program */
 
 /* What one pass of one micro-batch through a stage does. */
+/* Sequences of a pass alike in their cache and their new tokens. */
+struct cim_part_piece {
+	uint64_t past;	  /* tokens already cached */
+	uint32_t queries; /* new tokens */
+	uint32_t count;	  /* sequences */
+};
+
 struct cim_part_pass {
 	uint32_t phase;	  /* enum cim_part_phase */
 	uint32_t seqs;	  /* sequences of the micro-batch */
@@ -172,6 +179,12 @@ struct cim_part_pass {
 	uint64_t past;	  /* tokens already cached per sequence */
 	bool last_chunk;  /* prefill: the last chunk (the head runs) */
 	bool sample;	  /* the LM head and sampling run on this pass */
+	/* A served load's pass mixes sequences (docs/serving.md): npieces
+	 * pieces, seqs their sum, `samples` of them sampled; the uniform
+	 * fields above are then unused.  npieces 0: uniform. */
+	const struct cim_part_piece *pieces;
+	uint32_t npieces;
+	uint32_t samples;
 };
 
 enum cim_prog_kind { CIM_PROG_COMPUTE, CIM_PROG_COLL };
@@ -226,6 +239,13 @@ uint64_t cim_part_program_alone_ps(const struct cim_prog_op *ops, size_t n);
 /* Bytes of the activations a pass sends to the next stage, and of the
  * tokens the last stage returns to the first. */
 uint64_t cim_part_act_bytes(const struct cim_experiment *e, const struct cim_part_pass *p);
+/* New tokens of a pass (Σ over its pieces), and the sequences it samples. */
+uint64_t cim_part_pass_tokens(const struct cim_part_pass *p);
+uint32_t cim_part_pass_samples(const struct cim_part_pass *p);
+/* The sequences of a static batch's micro-batch m of replica (serving:
+ * max_batch, or the requests shared as workload.batch is). */
+uint32_t cim_part_static_batch(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			       uint32_t replica, uint32_t m);
 uint64_t cim_part_token_bytes(const struct cim_part_pass *p);
 
 /* The passes of one micro-batch, in order: prefill chunks, then decode

@@ -48,10 +48,41 @@ uint64_t part_context(const struct cim_experiment *e)
 	return ctx;
 }
 
+/* Of n requests dealt to dp replicas in turn (request i to replica
+ * i mod dp, the router of docs/serving.md), how many replica q gets. */
+static uint32_t dealt(uint64_t n, uint32_t dp, uint32_t q)
+{
+	return (uint32_t)((n + dp - 1 - q) / dp);
+}
+
+uint32_t cim_part_static_batch(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			       uint32_t replica, uint32_t m)
+{
+	if (e->serving.has_max_batch)
+		return e->serving.max_batch;
+	return (uint32_t)part_share(dealt(e->serving.requests, plan->dp, replica),
+				    plan->micro_batches, m);
+}
+
+uint64_t part_serving_pass_tokens(const struct cim_experiment *e, const struct cim_part_plan *plan,
+				  uint32_t replica)
+{
+	const struct cim_serving_spec *s = &e->serving;
+	const uint32_t c = e->workload.prefill_chunk;
+
+	if (s->scheduler == CIM_SCHED_STATIC)
+		return (uint64_t)cim_part_static_batch(e, plan, replica, 0) *
+		       (c && c < s->prompt.max ? c : s->prompt.max);
+	return s->token_budget;
+}
+
 /* Sequences of replica q: the batch split as evenly as it goes. */
+/* Sequences of replica q: the batch dealt to the replicas in turn, as a
+ * served load's requests are (the first replicas get one more when dp does
+ * not divide the batch). */
 static uint32_t replica_seqs(const struct cim_experiment *e, uint32_t dp, uint32_t q)
 {
-	return (uint32_t)part_share(e->workload.batch, dp, q);
+	return dealt(e->workload.batch, dp, q);
 }
 
 static uint32_t micro_batches(const struct cim_experiment *e, uint32_t seqs)
@@ -139,8 +170,9 @@ bool part_split_ok(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uin
 		cim_err_set(err, "pp %u exceeds the %u stages a plan may have", pp, CIM_MAX_STAGES);
 		return false;
 	}
-	/* The smallest replica holds ⌊batch/dp⌋ sequences. */
-	if (e->workload.micro_batches > e->workload.batch / dp) {
+	/* The smallest replica holds ⌊batch/dp⌋ sequences (a served load has
+	 * no batch: its micro-batches are streams of passes). */
+	if (!e->serving.on && e->workload.micro_batches > e->workload.batch / dp) {
 		cim_err_set(err,
 			    "workload.micro_batches %u exceeds the %u sequences of a "
 			    "replica (batch %u over dp %u): a micro-batch needs a sequence; "
@@ -473,6 +505,11 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 	/* KV: this replica's sequences, at the longest context, the chip's KV
 	 * heads of its layers. */
 	uint32_t seqs = replica_seqs(e, plan->dp, r->replica);
+	/* A served load reserves none: the scheduler admits a request only
+	 * when every chip of its replica has room for its cache
+	 * (docs/serving.md), in all the memory the rest leaves. */
+	if (e->serving.on)
+		seqs = 0;
 	r->kv_bytes =
 	    part_bytes((uint64_t)seqs *
 			   cim_model_kv_positions(m, r->first_layer, r->nlayers, part_context(e)) *
@@ -480,10 +517,13 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 		       w->kv_bits);
 	/* Activations: the widest vector a pass makes, for the most tokens a
 	 * pass carries, in and out. */
-	uint32_t mb = (uint32_t)part_share(seqs, plan->micro_batches, 0);
-	uint32_t q = w->prefill_chunk && w->prefill_chunk < w->prompt_tokens ? w->prefill_chunk
-									     : w->prompt_tokens;
-	r->act_bytes = 2 * part_bytes((uint64_t)mb * q * widest, w->act_bits);
+	uint64_t tokens =
+	    (uint64_t)part_share(seqs, plan->micro_batches, 0) *
+	    (w->prefill_chunk && w->prefill_chunk < w->prompt_tokens ? w->prefill_chunk
+								     : w->prompt_tokens);
+	if (e->serving.on)
+		tokens = part_serving_pass_tokens(e, plan, r->replica);
+	r->act_bytes = 2 * part_bytes(tokens * widest, w->act_bits);
 
 	r->kv_where = part_kv_where(c);
 	uint64_t embed_bytes = part_bytes(embed, w->act_bits);
@@ -551,7 +591,11 @@ int cim_part_plan(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint
 	plan->pp = pp;
 	plan->dp = dp;
 	plan->chips = tp * pp * dp;
-	plan->micro_batches = micro_batches(e, replica_seqs(e, dp, dp - 1));
+	/* A served load: by default one stream of passes per stage, so the
+	 * pipeline stays full. */
+	plan->micro_batches = e->serving.on
+				  ? (e->workload.micro_batches ? e->workload.micro_batches : pp)
+				  : micro_batches(e, replica_seqs(e, dp, dp - 1));
 	plan->ranks = calloc(plan->chips, sizeof(*plan->ranks));
 	if (!plan->ranks) {
 		cim_err_set(err, "out of memory for a plan of %u chips", plan->chips);
@@ -630,6 +674,16 @@ bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *p
 			    100.0 * (double)(used[j] - have[j]) / (double)(have[j] ? have[j] : 1),
 			    j == 0 ? "" : "; the KV cache is in the ",
 			    j == 0 ? "" : where_name[r->kv_where], over, plan->chips);
+		if (j == 1 && e->serving.on) {
+			/* a served pass's activations take the buffer */
+			size_t len = strlen(err->msg);
+			snprintf(err->msg + len, sizeof(err->msg) - len,
+				 " (%" PRIu64 " of them for the activations of a pass of %" PRIu64
+				 " tokens: a smaller serving.%s holds less)",
+				 r->act_bytes, part_serving_pass_tokens(e, plan, r->replica),
+				 e->serving.scheduler == CIM_SCHED_STATIC ? "max_batch"
+									  : "token_budget");
+		}
 	}
 	return false;
 }

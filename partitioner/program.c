@@ -96,27 +96,146 @@ static void matmul_into(struct cim_prog_op *o, const struct cim_experiment *e,
 	o->macs += routed * s->k * s->n;
 }
 
+/* The pieces of pass p: its own, or the one a uniform pass makes. */
+static uint32_t pass_pieces(const struct cim_part_pass *p, struct cim_part_piece *one,
+			    const struct cim_part_piece **out)
+{
+	if (p->npieces) {
+		*out = p->pieces;
+		return p->npieces;
+	}
+	*one = (struct cim_part_piece){ .past = p->past, .queries = p->queries, .count = p->seqs };
+	*out = one;
+	return 1;
+}
+
+uint64_t cim_part_pass_tokens(const struct cim_part_pass *p)
+{
+	struct cim_part_piece one;
+	const struct cim_part_piece *pc;
+	uint32_t n = pass_pieces(p, &one, &pc);
+	uint64_t t = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		t += (uint64_t)pc[i].count * pc[i].queries;
+	return t;
+}
+
+uint32_t cim_part_pass_samples(const struct cim_part_pass *p)
+{
+	return p->npieces ? p->samples : p->sample ? p->seqs : 0;
+}
+
+/*
+ * Attention of one layer for every piece of the pass: the new K and V
+ * appended, then q·kᵀ and p·V.  The pieces whose attention waits on the KV
+ * memory form one step and those that wait on the lanes another (a uniform
+ * pass has one piece, so one step); a step holds its bottleneck for its
+ * whole length and the other resource in slices of one KV head of one
+ * sequence: the lanes compute a head's scores as its K and V stream in,
+ * and are free for other work in between.
+ */
+static void attention_steps(struct prog *pg, const struct cim_experiment *e,
+			    const struct cim_part_rank *r, const struct cim_part_piece *pc,
+			    uint32_t npc, uint32_t window, int32_t L)
+{
+	const struct cim_model_spec *m = &e->model;
+	const enum cim_kv_where w = part_kv_where(&e->chip);
+	struct cim_prog_op *append =
+	    emit(pg, CIM_ROLE_KV_APPEND, CIM_OP_ATTN_QK, L, CIM_RES_KV, UINT32_MAX);
+	struct cim_prog_op cls[2]; /* [0] bound by the memory, [1] by the lanes */
+	bool used[2] = { false, false };
+	struct cim_chip_cost c;
+	int rc;
+
+	memset(cls, 0, sizeof(cls));
+	for (uint32_t i = 0; i < npc; i++) {
+		struct cim_attn_shape a = {
+			.heads = r->heads,
+			.kv_heads = r->kv_heads,
+			.head_dim = m->head_dim,
+			.kv_bits = e->workload.kv_bits,
+			.past = window && pc[i].past > window ? window : pc[i].past,
+			.queries = pc[i].queries,
+		};
+		const uint64_t n = pc[i].count;
+		/* Fails only for a part the chip lacks; w is where it keeps its
+		 * cache (part_kv_where()). */
+		rc = cim_chip_kv_append(&e->chip, &a, w, &c);
+		assert(rc == 0);
+		append->ps += c.ps * n;
+		cim_chip_energy_add(&append->energy, &c.energy, (double)n);
+		append->bytes +=
+		    n * part_bytes((uint64_t)a.queries * 2 * a.kv_heads * a.head_dim, a.kv_bits);
+		rc = cim_chip_attention(&e->chip, &a, w, &c);
+		assert(rc == 0);
+		(void)rc;
+		const int k = w != CIM_KV_ENGINE && c.memory_ps < c.compute_ps;
+		struct cim_prog_op *o = &cls[k];
+		used[k] = true;
+		o->ps += c.ps * n;
+		if (w != CIM_KV_ENGINE) {
+			o->ps2 += (k == 0 ? c.compute_ps : c.memory_ps) * n;
+			o->slices += (uint32_t)(n * a.kv_heads);
+		}
+		cim_chip_energy_add(&o->energy, &c.energy, (double)n);
+		/* q·kᵀ and p·V: d_h MACs per head per position, each */
+		o->macs += n * cim_chip_attn_positions(&a) * 2 * a.heads * a.head_dim;
+		o->bytes +=
+		    n * part_bytes((uint64_t)(a.past + a.queries) * 2 * a.kv_heads * a.head_dim,
+				   a.kv_bits);
+	}
+	for (int k = 0; k < 2; k++) {
+		if (!used[k])
+			continue;
+		struct cim_prog_op *o;
+		if (w == CIM_KV_ENGINE) {
+			o = emit(pg, CIM_ROLE_ATTENTION, CIM_OP_ATTN_QK, L, CIM_RES_KV, UINT32_MAX);
+		} else {
+			o = emit(pg, CIM_ROLE_ATTENTION, CIM_OP_ATTN_QK, L,
+				 k == 0 ? CIM_RES_KV : CIM_RES_DIGITAL,
+				 k == 0 ? CIM_RES_DIGITAL : CIM_RES_KV);
+			o->ps2 = cls[k].ps2;
+			o->slices = cls[k].slices;
+		}
+		o->ps = cls[k].ps;
+		o->energy = cls[k].energy;
+		o->macs = cls[k].macs;
+		o->bytes = cls[k].bytes;
+	}
+}
+
+/* Elements of a step per score (softmax, a cap, ALiBi) over the pieces: a
+ * score per head of this chip per attended position. */
+static uint64_t score_elems(const struct cim_part_rank *r, const struct cim_part_piece *pc,
+			    uint32_t npc, uint32_t window)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < npc; i++) {
+		struct cim_attn_shape a = {
+			.past = window && pc[i].past > window ? window : pc[i].past,
+			.queries = pc[i].queries,
+		};
+		n += (uint64_t)pc[i].count * r->heads * cim_chip_attn_positions(&a);
+	}
+	return n;
+}
+
 static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			  const struct cim_part_plan *plan, const struct cim_part_rank *r,
 			  const struct cim_part_pass *p, const struct cim_op *ops, size_t nops,
 			  uint32_t layer)
 {
 	const struct cim_model_spec *m = &e->model;
-	const uint64_t T = (uint64_t)p->seqs * p->queries;
+	const uint64_t T = cim_part_pass_tokens(p);
 	const uint32_t tp = plan->tp;
 	const uint64_t act = part_bytes(T * m->hidden, e->workload.act_bits);
 	const int32_t L = (int32_t)layer;
-	struct cim_attn_shape a = {
-		.heads = r->heads,
-		.kv_heads = r->kv_heads,
-		.head_dim = m->head_dim,
-		.kv_bits = e->workload.kv_bits,
-		.past = p->past,
-		.queries = p->queries,
-	};
+	struct cim_part_piece one;
+	const struct cim_part_piece *pc;
+	const uint32_t npc = pass_pieces(p, &one, &pc);
 	const uint32_t window = cim_model_window(m, layer);
-	if (window && a.past > window)
-		a.past = window;
 	/* A parallel block (docs/model.md): the FFN's first matrices start
 	 * with q, k and v, its down projection with o_proj, and one all-reduce
 	 * sums both branches' partial products. */
@@ -124,9 +243,7 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 
 	for (size_t i = 0; i < nops; i++) {
 		const struct cim_op *op = &ops[i];
-		struct cim_chip_cost c;
 		struct cim_prog_op *o;
-		int rc;
 
 		if (op->scope != CIM_SCOPE_LAYER)
 			continue;
@@ -154,52 +271,12 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			vector_step(pg, e, op->role, op->kind, L,
 				    T * (uint64_t)(r->heads + r->kv_heads) * m->rotary_dim);
 			break;
-		case CIM_OP_ATTN_QK: {
-			enum cim_kv_where w = part_kv_where(&e->chip);
-			o = emit(pg, CIM_ROLE_KV_APPEND, CIM_OP_ATTN_QK, L, CIM_RES_KV, UINT32_MAX);
-			/* Fails only for a part the chip lacks; w is where it keeps its
-			 * cache (part_kv_where()). */
-			rc = cim_chip_kv_append(&e->chip, &a, w, &c);
-			assert(rc == 0);
-			(void)rc;
-			o->ps = c.ps * p->seqs;
-			cim_chip_energy_add(&o->energy, &c.energy, p->seqs);
-			o->bytes =
-			    p->seqs * part_bytes((uint64_t)p->queries * 2 * a.kv_heads * a.head_dim,
-						 a.kv_bits);
-			rc = cim_chip_attention(&e->chip, &a, w, &c);
-			assert(rc == 0);
-			(void)rc;
-			if (w == CIM_KV_ENGINE) {
-				o = emit(pg, CIM_ROLE_ATTENTION, CIM_OP_ATTN_QK, L, CIM_RES_KV,
-					 UINT32_MAX);
-			} else {
-				/* The slower of the lanes and the memory port is held for
-				 * the whole step, the other only for its own time, a KV
-				 * head of one sequence at a time (slices): the lanes
-				 * compute a head's scores as its K and V stream in, and
-				 * are free for other work in between. */
-				const bool mem_bound = c.memory_ps >= c.compute_ps;
-				o = emit(pg, CIM_ROLE_ATTENTION, CIM_OP_ATTN_QK, L,
-					 mem_bound ? CIM_RES_KV : CIM_RES_DIGITAL,
-					 mem_bound ? CIM_RES_DIGITAL : CIM_RES_KV);
-				o->ps2 = (mem_bound ? c.compute_ps : c.memory_ps) * p->seqs;
-				o->slices = p->seqs * a.kv_heads;
-			}
-			o->ps = c.ps * p->seqs;
-			cim_chip_energy_add(&o->energy, &c.energy, p->seqs);
-			/* q·kᵀ and p·V: d_h MACs per head per position, each */
-			o->macs = (uint64_t)p->seqs * cim_chip_attn_positions(&a) * 2 * a.heads *
-				  a.head_dim;
-			o->bytes = p->seqs * part_bytes((uint64_t)(a.past + a.queries) * 2 *
-							    a.kv_heads * a.head_dim,
-							a.kv_bits);
+		case CIM_OP_ATTN_QK:
+			attention_steps(pg, e, r, pc, npc, window, L);
 			break;
-		}
 		case CIM_OP_SOFTMAX:
 		case CIM_OP_SOFTCAP:
-			vector_step(pg, e, op->role, op->kind, L,
-				    (uint64_t)p->seqs * r->heads * cim_chip_attn_positions(&a));
+			vector_step(pg, e, op->role, op->kind, L, score_elems(r, pc, npc, window));
 			break;
 		case CIM_OP_ATTN_AV:
 			break; /* priced with q·kᵀ as "attention" */
@@ -212,9 +289,8 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 		case CIM_OP_SCALE:
 			/* ALiBi: a bias per score; a residual multiplier: the width */
 			vector_step(pg, e, op->role, op->kind, L,
-				    op->role == CIM_ROLE_ALIBI
-					? (uint64_t)p->seqs * r->heads * cim_chip_attn_positions(&a)
-					: T * op->elems);
+				    op->role == CIM_ROLE_ALIBI ? score_elems(r, pc, npc, window)
+							       : T * op->elems);
 			break;
 		case CIM_OP_NORM:
 			/* q and k norms: this chip's heads; the others the width */
@@ -238,7 +314,7 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 	struct cim_op mops[CIM_MODEL_MAX_OPS];
 	size_t nops = cim_model_ops(m, mops);
 	struct prog pg = { .ops = ops, .cap = cap };
-	const uint64_t T = (uint64_t)p->seqs * p->queries;
+	const uint64_t T = cim_part_pass_tokens(p);
 
 	if (r->embed && r->embed_dram) {
 		/* The table is in the DRAM (plan.c): a read on its port. */
@@ -259,25 +335,24 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 			vector_step(&pg, e, mops[i].role, mops[i].kind, -1, T * mops[i].elems);
 	for (uint32_t l = r->first_layer; l < r->first_layer + r->nlayers; l++)
 		layer_program(&pg, e, plan, r, p, mops, nops, l);
-	if (r->head && p->sample) {
+	const uint64_t S = cim_part_pass_samples(p);
+	if (r->head && S) {
 		const struct cim_part_shard *s = find_shard(r, CIM_ROLE_LM_HEAD);
 		const uint32_t head_res = matrix_res(r, 0, s);
 		/* Only the last position of each sequence needs logits. */
-		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1,
-			    (uint64_t)p->seqs * m->hidden);
+		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1, S * m->hidden);
 		struct cim_prog_op *o =
 		    emit(&pg, CIM_ROLE_LM_HEAD, CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
-		matmul_into(o, e, s, p->seqs, 1);
+		matmul_into(o, e, s, S, 1);
 		for (size_t i = 0; i < nops; i++)
 			if (mops[i].role == CIM_ROLE_LOGIT_SCALE ||
 			    mops[i].role == CIM_ROLE_LOGIT_SOFTCAP)
-				vector_step(&pg, e, mops[i].role, mops[i].kind, -1,
-					    (uint64_t)p->seqs * s->n);
-		vector_step(&pg, e, CIM_ROLE_SAMPLE, CIM_OP_SAMPLE, -1, (uint64_t)p->seqs * s->n);
+				vector_step(&pg, e, mops[i].role, mops[i].kind, -1, S * s->n);
+		vector_step(&pg, e, CIM_ROLE_SAMPLE, CIM_OP_SAMPLE, -1, S * s->n);
 		/* Each member's best (value, index) per sequence, gathered. */
 		if (plan->tp > 1)
 			coll_step(&pg, CIM_ROLE_SAMPLE_GATHER, CIM_NET_ALLGATHER, -1,
-				  (uint64_t)plan->tp * p->seqs * 8);
+				  (uint64_t)plan->tp * S * 8);
 	}
 	return pg.n;
 }
@@ -357,12 +432,12 @@ uint64_t cim_part_program_alone_ps(const struct cim_prog_op *ops, size_t n)
 
 uint64_t cim_part_act_bytes(const struct cim_experiment *e, const struct cim_part_pass *p)
 {
-	return part_bytes((uint64_t)p->seqs * p->queries * e->model.hidden, e->workload.act_bits);
+	return part_bytes(cim_part_pass_tokens(p) * e->model.hidden, e->workload.act_bits);
 }
 
 uint64_t cim_part_token_bytes(const struct cim_part_pass *p)
 {
-	return (uint64_t)p->seqs * 4; /* a 32-bit token id per sequence */
+	return (uint64_t)cim_part_pass_samples(p) * 4; /* a 32-bit token id per sequence */
 }
 
 /* ------------------------------------------------------------- the passes */

@@ -107,6 +107,8 @@ static const struct field experiment_fields[] = {
 	FMAP("workload", struct cim_experiment, workload, FIELD_REQUIRED, &workload_schema,
 	     FIELD_PRESENT_NONE),
 	FMAP("parallel", struct cim_experiment, parallel, 0, &parallel_schema, FIELD_PRESENT_NONE),
+	FMAP("serving", struct cim_experiment, serving, 0, &spec_serving_schema,
+	     offsetof(struct cim_experiment, serving.on)),
 };
 SCHEMA(experiment_schema, "experiment", experiment_fields, false);
 
@@ -251,10 +253,137 @@ static int apply_set(struct docs *d, struct tnode *root, const char *set, bool p
 	return tnode_set(root, origin, key, eq + 1, err);
 }
 
+/* The token budget's default, and what it must hold (after the lengths
+ * are known: a trace's are read after the rest). */
+static int serving_budget(const struct tnode *sv, struct cim_serving_spec *s, struct cim_err *err)
+{
+	/* Defaults (docs/serving.md): chunked, vLLM's 512 tokens a step; the
+	 * others, the longest prompt, so that one whole prompt fits a pass (a
+	 * chip's buffer holds a pass's activations: vLLM's 2048 for GPUs would
+	 * not fit the example chip). */
+	if (!s->has_token_budget)
+		s->token_budget = s->scheduler == CIM_SCHED_CHUNKED ? 512 : s->prompt.max;
+	if ((s->scheduler == CIM_SCHED_PREFILL_FIRST || s->scheduler == CIM_SCHED_DECODE_FIRST) &&
+	    s->token_budget < s->prompt.max)
+		return spec_errf(err, tnode_get(sv, "token_budget"), "serving.token_budget",
+				 "%u tokens cannot hold a prompt of %u whole, as %s runs prompts; "
+				 "give at least %u, or use scheduler: chunked",
+				 s->token_budget, s->prompt.max, cim_sched_name(s->scheduler),
+				 s->prompt.max);
+	if (s->scheduler != CIM_SCHED_STATIC && s->scheduler != CIM_SCHED_PREFILL_FIRST &&
+	    s->token_budget < s->max_batch)
+		return spec_errf(err, tnode_get(sv, "token_budget"), "serving.token_budget",
+				 "%u tokens cannot hold a decode of each of max_batch %u "
+				 "requests; give at least %u, or a smaller max_batch",
+				 s->token_budget, s->max_batch, s->max_batch);
+	return 0;
+}
+
+/* The serving part against itself and the model (docs/serving.md). */
+static int check_serving(const struct tnode *root, struct cim_experiment *e, struct cim_err *err)
+{
+	struct cim_serving_spec *s = &e->serving;
+	const struct tnode *sv = tnode_get(root, "serving");
+	const bool timed = s->arrival == CIM_ARRIVE_POISSON || s->arrival == CIM_ARRIVE_GAMMA ||
+			   s->arrival == CIM_ARRIVE_FIXED;
+	const char *arr = cim_arrival_name(s->arrival);
+
+	if (!s->on)
+		return 0;
+	if (timed && !s->has_rate)
+		return spec_errf(err, sv, "serving.rate_per_s",
+				 "%s arrivals need a rate: add rate_per_s (requests per second)",
+				 arr);
+	if (!timed && s->has_rate)
+		return spec_errf(err, tnode_get(sv, "rate_per_s"), "serving.rate_per_s",
+				 "applies to poisson, gamma and fixed arrivals, not %s; remove it",
+				 arr);
+	if (s->arrival == CIM_ARRIVE_GAMMA && !s->has_cv)
+		return spec_errf(err, sv, "serving.cv",
+				 "gamma arrivals need cv, the coefficient of variation of the "
+				 "gaps (1 is Poisson, above 1 burstier)");
+	if (s->arrival != CIM_ARRIVE_GAMMA && s->has_cv)
+		return spec_errf(err, tnode_get(sv, "cv"), "serving.cv",
+				 "applies to gamma arrivals, not %s; remove it", arr);
+	if ((s->arrival == CIM_ARRIVE_TRACE) != s->has_trace)
+		return spec_errf(err, s->has_trace ? tnode_get(sv, "trace") : sv, "serving.trace",
+				 s->has_trace ? "a trace applies to arrival: trace only"
+					      : "arrival: trace needs trace: the path of a CSV or "
+						"JSON-lines file");
+	if (s->arrival == CIM_ARRIVE_TRACE && (s->has_prompt || s->has_output))
+		return spec_errf(err,
+				 tnode_get(sv, s->has_prompt ? "prompt_tokens" : "output_tokens"),
+				 s->has_prompt ? "serving.prompt_tokens" : "serving.output_tokens",
+				 "a trace gives every request's lengths; remove the key");
+	if (timed && !s->has_requests)
+		return spec_errf(err, sv, "serving.requests",
+				 "%s arrivals need requests: how many to serve", arr);
+	if (!s->has_requests)
+		s->requests = e->workload.batch; /* batch; a trace: its rows (later) */
+	if (!s->has_prompt)
+		s->prompt = (struct cim_len_spec){ .dist = CIM_LEN_FIXED,
+						   .min = e->workload.prompt_tokens,
+						   .max = e->workload.prompt_tokens };
+	if (!s->has_output) {
+		if (e->workload.generate_tokens == 0)
+			return spec_errf(err, sv, "serving.output_tokens",
+					 "a request generates at least one token: give "
+					 "output_tokens or workload.generate_tokens ≥ 1");
+		s->output = (struct cim_len_spec){ .dist = CIM_LEN_FIXED,
+						   .min = e->workload.generate_tokens,
+						   .max = e->workload.generate_tokens };
+	}
+	if (s->scheduler == CIM_SCHED_STATIC && s->has_token_budget)
+		return spec_errf(err, tnode_get(sv, "token_budget"), "serving.token_budget",
+				 "a static batch runs its prompts whole; the budget applies to "
+				 "prefill-first, chunked and decode-first");
+	if (s->arrival != CIM_ARRIVE_TRACE && serving_budget(sv, s, err))
+		return -1;
+	uint64_t longest = (uint64_t)s->prompt.max + s->output.max;
+	if (s->arrival != CIM_ARRIVE_TRACE && longest > e->model.max_positions)
+		return spec_errf(err, sv, "serving.prompt_tokens",
+				 "a request of %u prompt and %u output tokens needs %llu "
+				 "positions, beyond the %u of %s's context",
+				 s->prompt.max, s->output.max, (unsigned long long)longest,
+				 e->model.max_positions, e->model.name);
+	return 0;
+}
+
+/* The trace's rows against the model and the requests asked for. */
+static int check_trace(const struct tnode *root, struct cim_experiment *e, struct cim_err *err)
+{
+	struct cim_serving_spec *s = &e->serving;
+	const struct tnode *sv = tnode_get(root, "serving");
+
+	if (!s->has_requests)
+		s->requests = s->trace_rows;
+	if (s->requests > s->trace_rows)
+		return spec_errf(err, tnode_get(sv, "requests"), "serving.requests",
+				 "%u requests asked for but the trace %s has %u rows", s->requests,
+				 s->trace, s->trace_rows);
+	/* the lengths' ranges, for the budget and the buffers */
+	const struct cim_request *rows = cim_serving_trace(e);
+	s->prompt = (struct cim_len_spec){ .dist = CIM_LEN_UNIFORM, .min = UINT32_MAX };
+	s->output = s->prompt;
+	for (uint32_t i = 0; i < s->requests; i++) {
+		const struct cim_request *q = &rows[i];
+		s->prompt.min = q->prompt < s->prompt.min ? q->prompt : s->prompt.min;
+		s->prompt.max = q->prompt > s->prompt.max ? q->prompt : s->prompt.max;
+		s->output.min = q->output < s->output.min ? q->output : s->output.min;
+		s->output.max = q->output > s->output.max ? q->output : s->output.max;
+	}
+	if (serving_budget(sv, s, err))
+		return -1;
+	return 0;
+}
+
 /* Checks across parts that no single part can make. */
 static int check(const struct tnode *root, struct cim_experiment *e, struct cim_err *err)
 {
 	const struct cim_parallel_spec *p = &e->parallel;
+
+	if (check_serving(root, e, err))
+		return -1;
 	const struct tnode *par = tnode_get(root, "parallel");
 
 	if (p->balance == CIM_BALANCE_LIST || p->nlayers) {
@@ -316,7 +445,14 @@ int cim_spec_load_experiment(struct cim_files *files, const char *path, const ch
 	e->parallel.pp = 1;
 	e->parallel.dp = 1;
 	e->parallel.balance = CIM_BALANCE_COST;
+	e->serving.scheduler = CIM_SCHED_PREFILL_FIRST;
+	e->serving.max_batch = 256;
 	if (spec_read_map(root, &experiment_schema, "", e, err) || check(root, e, err))
+		goto err_free_exp;
+	if (e->serving.on && e->serving.arrival == CIM_ARRIVE_TRACE &&
+	    (spec_serving_trace(files, tnode_get(tnode_get(root, "serving"), "trace"),
+				"serving.trace", &e, err) ||
+	     check_trace(root, e, err)))
 		goto err_free_exp;
 	if (!e->name[0]) {
 		const char *base;

@@ -166,6 +166,13 @@ int spec_read_chip(const struct tnode *node, const char *path, struct cim_chip_s
 int spec_read_net(const struct tnode *node, const char *path, struct cim_net_spec *out,
 		  struct cim_err *err); /* net.c */
 
+/* The serving part's keys (serving.c). */
+extern const struct schema spec_serving_schema;
+/* Reads the trace e->serving.trace names (through files) into rows after
+ * the experiment, reallocating *e_p; at and path name the key. */
+int spec_serving_trace(struct cim_files *files, const struct tnode *at, const char *path,
+		       struct cim_experiment **e_p, struct cim_err *err);
+
 /* The words of parallel.strategy, in enum cim_strategy's order, NULL-ended. */
 extern const char *const spec_strategy_words[];
 

@@ -339,6 +339,50 @@ struct cim_parallel_spec {
 
 /* ------------------------------------------------------------- experiment */
 
+/* ---------------------------------------------------------------- serving */
+
+/* How requests arrive (docs/serving.md). */
+enum cim_arrival {
+	CIM_ARRIVE_BATCH,   /* all at t = 0: a static batch */
+	CIM_ARRIVE_POISSON, /* exponential gaps at rate_per_s */
+	CIM_ARRIVE_GAMMA,   /* gamma gaps at rate_per_s with coefficient of variation cv */
+	CIM_ARRIVE_FIXED,   /* one every 1/rate_per_s */
+	CIM_ARRIVE_TRACE,   /* the rows of a trace file */
+};
+
+/* Which requests a pass of a micro-batch runs (docs/serving.md). */
+enum cim_sched {
+	CIM_SCHED_STATIC,	 /* a batch runs to its end before the next is taken */
+	CIM_SCHED_PREFILL_FIRST, /* new prompts whole, before any decode (vLLM) */
+	CIM_SCHED_CHUNKED,	 /* decodes, then prompt chunks, in a token budget (Sarathi) */
+	CIM_SCHED_DECODE_FIRST,	 /* decodes, then whole prompts that fit the budget */
+};
+
+enum cim_len_dist { CIM_LEN_FIXED, CIM_LEN_UNIFORM };
+
+/* A length in tokens: fixed, or uniform over [min, max]. */
+struct cim_len_spec {
+	enum cim_len_dist dist;
+	uint32_t min, max; /* fixed: min = max */
+};
+
+struct cim_serving_spec {
+	bool on; /* the experiment has a serving part */
+	uint32_t requests;
+	enum cim_arrival arrival;
+	double rate_per_s;   /* poisson, gamma, fixed */
+	double cv;	     /* gamma */
+	char trace[1024];    /* trace: the file, resolved */
+	uint32_t trace_rows; /* rows read, after the experiment (cim_serving_trace()) */
+	struct cim_len_spec prompt, output;
+	enum cim_sched scheduler;
+	uint32_t max_batch;    /* requests in one pass */
+	uint32_t token_budget; /* tokens in one pass (not static) */
+	bool has_requests, has_max_batch, has_token_budget, has_rate, has_cv, has_trace;
+	bool has_prompt, has_output;
+	double slo_ttft_ps, slo_tpot_ps; /* 0 = no target */
+};
+
 struct cim_experiment {
 	char name[64];
 	char path[1024]; /* the experiment file as given */
@@ -347,7 +391,31 @@ struct cim_experiment {
 	struct cim_net_spec net;
 	struct cim_workload_spec workload;
 	struct cim_parallel_spec parallel;
+	struct cim_serving_spec serving;
+	/* trace rows follow the struct in the same allocation */
 };
+
+/* One request: when it arrives and how long its prompt and output are. */
+struct cim_request {
+	uint64_t arrival_ps;
+	uint32_t prompt, output;
+};
+
+/* A trace's rows, stored after the experiment: serving.trace_rows of them. */
+const struct cim_request *cim_serving_trace(const struct cim_experiment *e);
+
+/*
+ * The serving.requests requests of e in arrival order, the same on every
+ * rank and every run: drawn from streams seeded by workload.seed (one for
+ * the gaps, one for the lengths) or taken from the trace.  Without a
+ * serving part: the static batch, workload.batch requests at t = 0.
+ * *out is malloc'd; the caller frees it.
+ */
+int cim_serving_requests(const struct cim_experiment *e, struct cim_request **out, uint32_t *n_out,
+			 struct cim_err *err);
+/* "static", "prefill-first" …: the scheduler's name. */
+const char *cim_sched_name(enum cim_sched s);
+const char *cim_arrival_name(enum cim_arrival a);
 
 /*
  * Loads and validates the experiment at path, reading it and every file it

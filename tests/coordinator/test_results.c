@@ -39,7 +39,7 @@ static void test_fractions(void)
 	struct cim_experiment *e = load();
 	struct cim_part_plan *plan = NULL;
 	struct cim_exec_stats st[2] = { { 0 } };
-	struct cim_exec_seq seq[1] = { { 400, 1000 } };
+	struct cim_exec_seq seq[1] = { { .first_ps = 400, .last_ps = 1000 } };
 	struct cim_results r;
 	struct cim_err err;
 

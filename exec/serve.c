@@ -1,0 +1,983 @@
+/*
+ * serve.c — a served load: requests that arrive over time, batched at every
+ * pass by the first stage's scheduler, the decisions carried down the
+ * pipeline with the activations.
+ *
+ * Each replica's first stage, member 0, schedules: the router gives it
+ * requests in turn (request i to replica i mod dp); each micro-batch is a
+ * stream of passes; when a micro-batch is free (its last pass's tokens are
+ * back, or it has none in flight) the scheduler decides which requests its
+ * next pass runs and how many tokens of each (the entries), under the
+ * policy, max_batch, token_budget and the KV memory of every chip of the
+ * replica, which it tracks exactly as each chip does (so it never admits
+ * what a chip could not hold, and preempts by recompute when a decode would
+ * not fit).  Static batching takes the micro-batches in turn, as a static
+ * run does; the other policies take the one free earliest (ties: the lower
+ * number), so decisions are made in virtual-time order and see every token
+ * that came back before them.  The other members of the first stage get the
+ * decisions from member 0 (MPI_Ibcast on the TP group); later stages read
+ * them from the message before the activations.  No stage waits on another
+ * except for its input, so the run is free of rollback and deterministic.
+ * docs/serving.md has the policies and the metrics.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec_int.h"
+
+enum { ENT_SAMPLE = 0x1, ENT_PREEMPT = 0x2, ENT_PREFILL = 0x4 };
+
+/* One request's part in a pass. */
+struct entry {
+	uint64_t past;	  /* positions cached before the pass */
+	uint32_t req;	  /* the request */
+	uint32_t queries; /* new tokens; 0 with ENT_PREEMPT */
+	uint32_t flags;	  /* ENT_* */
+	uint32_t pad;
+};
+
+/* No token comes back from this pass: a static run sends none for a
+ * prompt chunk that samples nothing, nor after a micro-batch's last pass. */
+#define HDR_NOTOKEN 0x2u
+
+/* Member 0's decision, broadcast to the first stage's other members. */
+struct decision {
+	uint64_t t, horizon;
+	uint32_t m, k, n, flags;
+};
+
+enum rstate { R_WAITING, R_RUNNING, R_DONE };
+
+/* The scheduler's view of a request. */
+struct sreq {
+	uint64_t cached;    /* positions in its cache */
+	uint32_t target;    /* positions to prefill: prompt (+ tokens kept, after a preemption) */
+	uint32_t generated; /* tokens sampled */
+	uint32_t slot;	    /* its micro-batch while running */
+	uint32_t order;	    /* admission order, for the youngest */
+	enum rstate state;
+	bool admitted_once;
+};
+
+/* One stage of the replica as the scheduler sees its KV memory. */
+struct stage_kv {
+	uint64_t room_bits; /* the least room of its members */
+	uint64_t bits;	    /* per position per layer per sequence */
+	uint32_t first, nlayers;
+	uint64_t held_bits;
+};
+
+struct serve {
+	struct run *r;
+	const struct cim_request *q;
+	uint32_t nq;
+	uint32_t *mine, nmine; /* this replica's requests, by arrival */
+	/* every rank: what its chip holds */
+	uint64_t *ctx;	/* positions cached per request */
+	uint32_t *gen;	/* tokens sampled per request */
+	uint64_t held_bits;
+	uint64_t room_bits;
+	/* the scheduler's */
+	struct sreq *s;
+	struct stage_kv *st;
+	uint32_t *pre, npre; /* preempted, to run again first (oldest first) */
+	uint32_t next;	     /* the next of mine not yet arrived or taken */
+	uint32_t completed;
+	uint32_t order;
+	struct entry *ent; /* the pass being built */
+	uint32_t nent, capent;
+	struct cim_part_piece *pcs;
+	/* per micro-batch */
+	struct entry **last; /* its pass in flight */
+	uint32_t *nlast;
+	bool *inflight, *received, *idle;
+	uint64_t *ready, *lb, *tok_ps;
+	uint32_t *iter;
+	uint64_t now; /* the latest decision's time */
+	struct cim_exec_seq *seqs;
+};
+
+/* ------------------------------------------------------------ messages */
+
+/* Sends a bare header (a stop) that carries no virtual time. */
+static int send_plain(struct run *r, uint32_t dst, uint32_t kind, uint32_t flags)
+{
+	struct send *s;
+
+	if (r->nsends == r->capsends) {
+		for (size_t i = 0; i < r->nsends; i++) {
+			MPI_Wait(&r->sends[i].req, MPI_STATUS_IGNORE);
+			MPI_Wait(&r->sends[i].body_req, MPI_STATUS_IGNORE);
+			free(r->sends[i].body);
+		}
+		r->nsends = 0;
+		size_t cap = r->capsends ? 2 * r->capsends : 16;
+		s = realloc(r->sends, cap * sizeof(*s));
+		if (!s)
+			return cim_err_set(r->err, "rank %u: out of memory for sends", r->me->rank);
+		r->sends = s;
+		r->capsends = cap;
+	}
+	s = &r->sends[r->nsends++];
+	memset(s, 0, sizeof(*s));
+	s->h.kind = kind;
+	s->h.flags = flags;
+	s->body_req = MPI_REQUEST_NULL;
+	MPI_Isend(&s->h, sizeof(s->h), MPI_BYTE, (int)dst, (int)kind, r->comm, &s->req);
+	return 0;
+}
+
+static int recv_bytes(struct run *r, void *buf, size_t len, uint32_t src, int tag,
+		      const char *what)
+{
+	MPI_Request req;
+
+	if (!r->opts->interruptible) {
+		MPI_Recv(buf, (int)len, MPI_BYTE, (int)src, tag, r->comm, MPI_STATUS_IGNORE);
+		return 0;
+	}
+	MPI_Irecv(buf, (int)len, MPI_BYTE, (int)src, tag, r->comm, &req);
+	if (exec_wait_polling(r, &req, true))
+		return cim_err_set(r->err, "rank %u: interrupted waiting for %s from rank %u",
+				   r->me->rank, what, src);
+	return 0;
+}
+
+static int bcast(struct run *r, void *buf, size_t len)
+{
+	MPI_Request req;
+
+	if (r->plan->tp == 1 || len == 0)
+		return 0;
+	if (!r->opts->interruptible) {
+		MPI_Bcast(buf, (int)len, MPI_BYTE, 0, r->tp_comm);
+		return 0;
+	}
+	MPI_Ibcast(buf, (int)len, MPI_BYTE, 0, r->tp_comm, &req);
+	if (exec_wait_polling(r, &req, false))
+		return cim_err_set(r->err, "rank %u: interrupted waiting for the scheduler",
+				   r->me->rank);
+	return 0;
+}
+
+/* ------------------------------------------------------------- the KV */
+
+/* Positions one sequence at ctx holds on the layers [first, first+n). */
+static uint64_t kvpos(const struct cim_experiment *e, uint32_t first, uint32_t n, uint64_t ctx)
+{
+	return ctx ? cim_model_kv_positions(&e->model, first, n, ctx) : 0;
+}
+
+/* This chip's cache after the pass's entries: a preempted request's is
+ * freed, the others grow; it must fit (the scheduler made sure). */
+static int apply_entries(struct serve *sv, const struct entry *ent, uint32_t n, uint32_t k)
+{
+	struct run *r = sv->r;
+	const struct cim_part_rank *me = r->me;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct entry *x = &ent[i];
+		if (x->req >= sv->nq)
+			return cim_err_set(r->err, "rank %u: pass %u names request %u of %u",
+					   me->rank, k, x->req, sv->nq);
+		uint64_t before = kvpos(r->e, me->first_layer, me->nlayers, sv->ctx[x->req]);
+		uint64_t now = (x->flags & ENT_PREEMPT) ? 0 : x->past + x->queries;
+		if (!(x->flags & ENT_PREEMPT) && x->past != sv->ctx[x->req])
+			return cim_err_set(r->err,
+					   "rank %u: pass %u has request %u at %" PRIu64
+					   " cached positions, this chip holds %" PRIu64
+					   ": the ranks do not run the same plan",
+					   me->rank, k, x->req, x->past, sv->ctx[x->req]);
+		sv->ctx[x->req] = now;
+		sv->held_bits += (kvpos(r->e, me->first_layer, me->nlayers, now) - before) *
+				 r->kv_per_pos;
+	}
+	r->kv_held = (sv->held_bits + 7) / 8;
+	if (sv->held_bits > sv->room_bits)
+		return cim_err_set(r->err,
+				   "rank %u: KV-cache overflow at pass %u: it needs %" PRIu64
+				   " bytes but has room for %" PRIu64
+				   " (internal error: the scheduler admits only what fits; "
+				   "please report it)",
+				   me->rank, k, r->kv_held, r->kv_room);
+	return 0;
+}
+
+/* After the pass: sampled tokens counted; a finished request's cache freed. */
+static void after_samples(struct serve *sv, const struct entry *ent, uint32_t n, uint64_t end,
+			  bool record)
+{
+	struct run *r = sv->r;
+	const struct cim_part_rank *me = r->me;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const uint32_t q = ent[i].req;
+		if (!(ent[i].flags & ENT_SAMPLE))
+			continue;
+		sv->gen[q]++;
+		if (record) {
+			if (sv->gen[q] == 1)
+				sv->seqs[q].first_ps = end;
+			sv->seqs[q].last_ps = end;
+		}
+		if (sv->gen[q] == sv->q[q].output) {
+			sv->held_bits -= kvpos(r->e, me->first_layer, me->nlayers, sv->ctx[q]) *
+					 r->kv_per_pos;
+			sv->ctx[q] = 0;
+		}
+	}
+	r->kv_held = (sv->held_bits + 7) / 8;
+}
+
+/* The pass the entries make: pieces of consecutive entries alike. */
+static void make_pass(struct serve *sv, const struct entry *ent, uint32_t n,
+		      struct cim_part_pass *p)
+{
+	uint32_t np = 0, seqs = 0, samples = 0;
+	bool prefill = false;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct entry *x = &ent[i];
+		if (x->flags & ENT_PREEMPT)
+			continue;
+		samples += (x->flags & ENT_SAMPLE) != 0;
+		seqs++;
+		prefill |= (x->flags & ENT_PREFILL) != 0;
+		if (np && sv->pcs[np - 1].past == x->past && sv->pcs[np - 1].queries == x->queries) {
+			sv->pcs[np - 1].count++;
+			continue;
+		}
+		sv->pcs[np++] = (struct cim_part_piece){ .past = x->past,
+							 .queries = x->queries,
+							 .count = 1 };
+	}
+	*p = (struct cim_part_pass){ .phase = prefill ? CIM_PHASE_PREFILL : CIM_PHASE_DECODE,
+				     .seqs = seqs,
+				     .pieces = sv->pcs,
+				     .npieces = np,
+				     .samples = samples,
+				     .sample = samples > 0 };
+}
+
+/* Runs a pass on this chip and sends it on: to the next stage, or the
+ * tokens back to the first stage (unless it is the micro-batch's last). */
+static int run_and_send(struct serve *sv, const struct entry *ent, uint32_t n, uint32_t m,
+			uint32_t k, uint64_t t, uint64_t horizon, uint32_t flags)
+{
+	struct run *r = sv->r;
+	const struct cim_part_rank *me = r->me;
+	struct cim_part_pass p;
+	uint64_t end;
+
+	if (apply_entries(sv, ent, n, k) < 0)
+		return -1;
+	make_pass(sv, ent, n, &p);
+	if (p.npieces && exec_program(r, &p, m, k, t, horizon, &end) < 0)
+		return -1;
+	if (!p.npieces)
+		end = t; /* only preemptions */
+	const bool last_stage = me->next_rank == CIM_PART_NO_RANK;
+	after_samples(sv, ent, n, end, last_stage && me->tp_index == 0);
+	struct hdr h = { .entries = n, .samples = p.samples, .flags = flags, .horizon_ps = horizon };
+	if (!last_stage)
+		return exec_send(r, me->next_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, &p), end,
+				 &p, m, k, &h, ent, n * sizeof(*ent));
+	if (flags & HDR_NOTOKEN)
+		return 0; /* a static run's chunk without samples, or its last pass */
+	return exec_send(r, me->token_peer, CIM_MSG_TOKEN, cim_part_token_bytes(&p), end, &p, m, k,
+			 &h, NULL, 0);
+}
+
+/* ------------------------------------------------------- later stages */
+
+static int follow(struct serve *sv)
+{
+	struct run *r = sv->r;
+	const struct cim_part_rank *me = r->me;
+	struct entry *ent = NULL;
+	size_t cap = 0;
+
+	for (;;) {
+		struct hdr h;
+		if (recv_bytes(r, &h, sizeof(h), me->prev_rank, CIM_MSG_ACT, "activations") < 0)
+			goto fail;
+		if (h.flags & EXEC_HDR_DONE) {
+			free(ent);
+			return me->next_rank != CIM_PART_NO_RANK
+				   ? send_plain(r, me->next_rank, CIM_MSG_ACT, EXEC_HDR_DONE)
+				   : 0;
+		}
+		if (h.entries > cap) {
+			free(ent);
+			cap = h.entries;
+			ent = malloc(cap * sizeof(*ent));
+			if (!ent) {
+				cim_err_set(r->err, "rank %u: out of memory", me->rank);
+				goto fail;
+			}
+		}
+		if (h.entries && recv_bytes(r, ent, h.entries * sizeof(*ent), me->prev_rank,
+					    CIM_MSG_ACT + EXEC_BODY_TAG, "a pass's requests") < 0)
+			goto fail;
+		struct cim_rec_msg rec = {
+			.depart_ps = h.depart_ps,
+			.arrive_ps = h.arrive_ps,
+			.peer = me->prev_rank,
+			.kind = CIM_MSG_ACT,
+			.micro_batch = h.micro_batch,
+			.step = h.step,
+			.bytes = h.bytes,
+		};
+		for (size_t i = 0; i < r->nprobes; i++)
+			if (r->probes[i].msg)
+				r->probes[i].msg(r->probes[i].ctx, &rec);
+		uint64_t horizon = h.horizon_ps > r->horizon ? h.horizon_ps : r->horizon;
+		if (horizon > h.arrive_ps)
+			horizon = h.arrive_ps;
+		if (run_and_send(sv, ent, h.entries, h.micro_batch, h.step, h.arrive_ps, horizon,
+				 h.flags) < 0)
+			goto fail;
+		if (exec_poll_stop(r)) {
+			r->stopped = true;
+			cim_err_set(r->err, "rank %u: interrupted at pass %u", me->rank, h.step);
+			goto fail;
+		}
+	}
+fail:
+	free(ent);
+	return -1;
+}
+
+/* --------------------------------------------------------- the scheduler */
+
+/* The positions request x's cache needs on stage s at ctx, in bits. */
+static uint64_t stage_bits(const struct serve *sv, const struct stage_kv *st, uint64_t ctx)
+{
+	return kvpos(sv->r->e, st->first, st->nlayers, ctx) * st->bits;
+}
+
+/* Whether every stage has room for request x to go from its cache to ctx. */
+static bool fits(const struct serve *sv, uint32_t x, uint64_t ctx)
+{
+	for (uint32_t s = 0; s < sv->r->plan->pp; s++) {
+		const struct stage_kv *st = &sv->st[s];
+		uint64_t grow = stage_bits(sv, st, ctx) - stage_bits(sv, st, sv->s[x].cached);
+		if (st->held_bits + grow > st->room_bits)
+			return false;
+	}
+	return true;
+}
+
+static void set_cached(struct serve *sv, uint32_t x, uint64_t ctx)
+{
+	for (uint32_t s = 0; s < sv->r->plan->pp; s++) {
+		struct stage_kv *st = &sv->st[s];
+		st->held_bits += stage_bits(sv, st, ctx);
+		st->held_bits -= stage_bits(sv, st, sv->s[x].cached);
+	}
+	sv->s[x].cached = ctx;
+}
+
+/* Room for n entries (and as many pieces). */
+static int reserve(struct serve *sv, uint32_t n)
+{
+	while (n > sv->capent) {
+		uint32_t cap = sv->capent ? 2 * sv->capent : 64;
+		struct entry *g = realloc(sv->ent, cap * sizeof(*g));
+		if (g)
+			sv->ent = g;
+		struct cim_part_piece *pg = realloc(sv->pcs, cap * sizeof(*pg));
+		if (pg)
+			sv->pcs = pg;
+		if (!g || !pg)
+			return cim_err_set(sv->r->err, "rank %u: out of memory", sv->r->me->rank);
+		sv->capent = cap;
+	}
+	return 0;
+}
+
+static int add_entry(struct serve *sv, uint32_t x, uint32_t queries, uint32_t flags)
+{
+	if (reserve(sv, sv->nent + 1) < 0)
+		return -1;
+	sv->ent[sv->nent++] = (struct entry){
+		.past = sv->s[x].cached, .req = x, .queries = queries, .flags = flags
+	};
+	return 0;
+}
+
+/* The running requests of micro-batch m, youngest last. */
+static uint32_t running(const struct serve *sv, uint32_t m, uint32_t *out)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < sv->nmine; i++) {
+		uint32_t x = sv->mine[i];
+		if (sv->s[x].state == R_RUNNING && sv->s[x].slot == m)
+			out[n++] = x;
+	}
+	/* by admission order */
+	for (uint32_t i = 1; i < n; i++)
+		for (uint32_t j = i; j > 0 && sv->s[out[j - 1]].order > sv->s[out[j]].order; j--) {
+			uint32_t t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
+/* Preempts request x (recompute): its cache freed everywhere, it runs
+ * again first, prefilling its prompt and the tokens it has. */
+static int preempt(struct serve *sv, uint32_t x)
+{
+	if (add_entry(sv, x, 0, ENT_PREEMPT) < 0)
+		return -1;
+	set_cached(sv, x, 0);
+	sv->s[x].state = R_WAITING;
+	sv->s[x].target = sv->q[x].prompt + sv->s[x].generated;
+	sv->seqs[x].preemptions++;
+	sv->pre[sv->npre++] = x;
+	return 0;
+}
+
+/* The next waiting request that has arrived by t, or UINT32_MAX. */
+static uint32_t peek_waiting(const struct serve *sv, uint64_t t)
+{
+	if (sv->npre)
+		return sv->pre[0];
+	if (sv->next < sv->nmine && sv->q[sv->mine[sv->next]].arrival_ps <= t)
+		return sv->mine[sv->next];
+	return UINT32_MAX;
+}
+
+static void take_waiting(struct serve *sv)
+{
+	if (sv->npre) {
+		memmove(sv->pre, sv->pre + 1, --sv->npre * sizeof(*sv->pre));
+		return;
+	}
+	sv->next++;
+}
+
+static void admit(struct serve *sv, uint32_t x, uint32_t m, uint64_t t)
+{
+	struct sreq *s = &sv->s[x];
+
+	take_waiting(sv);
+	s->state = R_RUNNING;
+	s->slot = m;
+	s->order = sv->order++;
+	if (s->target == 0)
+		s->target = sv->q[x].prompt;
+	if (!s->admitted_once) {
+		s->admitted_once = true;
+		sv->seqs[x].admit_ps = t;
+	}
+}
+
+/* Adds x's next prefill chunk of at most limit tokens (0: no limit). */
+static int prefill_entry(struct serve *sv, uint32_t x, uint32_t limit)
+{
+	struct sreq *s = &sv->s[x];
+	uint32_t left = (uint32_t)(s->target - s->cached);
+	uint32_t q = limit && left > limit ? limit : left;
+
+	if (add_entry(sv, x, q, ENT_PREFILL | (q == left ? ENT_SAMPLE : 0)) < 0)
+		return -1;
+	set_cached(sv, x, s->cached + q);
+	return 0;
+}
+
+/* Adds the decodes of the running requests of m that are past their
+ * prompts, preempting the youngest while one would not fit; returns how
+ * many ran, or −1. */
+static int decodes(struct serve *sv, uint32_t m, uint32_t *run, uint32_t *nrun)
+{
+	int n = 0;
+
+	for (uint32_t i = 0; i < *nrun; i++) {
+		uint32_t x = run[i];
+		if (sv->s[x].state != R_RUNNING || sv->s[x].cached < sv->s[x].target)
+			continue;
+		while (!fits(sv, x, sv->s[x].cached + 1)) {
+			/* the youngest running request of m gives way */
+			uint32_t y = UINT32_MAX;
+			for (uint32_t j = *nrun; j-- > 0;)
+				if (sv->s[run[j]].state == R_RUNNING) {
+					y = run[j];
+					break;
+				}
+			if (preempt(sv, y) < 0)
+				return -1;
+			if (y == x)
+				break;
+		}
+		if (sv->s[x].state != R_RUNNING)
+			continue;
+		if (add_entry(sv, x, 1, ENT_SAMPLE) < 0)
+			return -1;
+		set_cached(sv, x, sv->s[x].cached + 1);
+		n++;
+	}
+	(void)m;
+	return n;
+}
+
+/* The entries of micro-batch m's next pass at t under the policy. */
+static int decide(struct serve *sv, uint32_t m, uint64_t t)
+{
+	const struct cim_serving_spec *sp = &sv->r->e->serving;
+	uint32_t *run = malloc((sv->nmine + 1) * sizeof(*run));
+	uint32_t nrun, budget = sp->token_budget, used = 0;
+	int rc = -1;
+
+	if (!run)
+		return cim_err_set(sv->r->err, "rank %u: out of memory", sv->r->me->rank);
+	sv->nent = 0;
+	nrun = running(sv, m, run);
+	if (sp->scheduler == CIM_SCHED_STATIC) {
+		const uint32_t B = cim_part_static_batch(sv->r->e, sv->r->plan, sv->r->me->replica, m);
+		const uint32_t c = sv->r->e->workload.prefill_chunk;
+		if (nrun == 0) {
+			/* a new batch: what has arrived, room for its whole
+			 * context reserved, so no decode ever waits */
+			for (uint32_t x; nrun < B && (x = peek_waiting(sv, t)) != UINT32_MAX;) {
+				uint64_t full = (uint64_t)sv->q[x].prompt + sv->q[x].output;
+				if (!fits(sv, x, full))
+					break;
+				admit(sv, x, m, t);
+				run[nrun++] = x;
+			}
+		}
+		/* prompts first, in chunks; then everyone decodes */
+		for (uint32_t i = 0; i < nrun; i++)
+			if (sv->s[run[i]].cached < sv->s[run[i]].target &&
+			    prefill_entry(sv, run[i], c) < 0)
+				goto out;
+		if (sv->nent == 0 && decodes(sv, m, run, &nrun) < 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	if (sp->scheduler == CIM_SCHED_PREFILL_FIRST) {
+		for (uint32_t x; nrun < sp->max_batch && (x = peek_waiting(sv, t)) != UINT32_MAX;) {
+			uint32_t need = sv->q[x].prompt + sv->s[x].generated;
+			if (used + need > budget || !fits(sv, x, need))
+				break;
+			admit(sv, x, m, t);
+			run[nrun++] = x;
+			used += need;
+			if (prefill_entry(sv, x, 0) < 0)
+				goto out;
+		}
+		if (sv->nent == 0 && decodes(sv, m, run, &nrun) < 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	/* chunked and decode-first: the decodes, then prompts in the rest of
+	 * the budget (chunked: continuing prompts first, in chunks) */
+	int d = decodes(sv, m, run, &nrun);
+	if (d < 0)
+		goto out;
+	used = (uint32_t)d;
+	if (sp->scheduler == CIM_SCHED_CHUNKED) {
+		for (uint32_t i = 0; i < nrun && used < budget; i++) {
+			uint32_t x = run[i];
+			if (sv->s[x].state != R_RUNNING || sv->s[x].cached >= sv->s[x].target)
+				continue;
+			uint32_t before = (uint32_t)sv->s[x].cached;
+			if (prefill_entry(sv, x, budget - used) < 0)
+				goto out;
+			used += (uint32_t)sv->s[x].cached - before;
+		}
+	}
+	for (uint32_t x; used < budget && nrun < sp->max_batch &&
+			 (x = peek_waiting(sv, t)) != UINT32_MAX;) {
+		uint32_t need = sv->q[x].prompt + sv->s[x].generated;
+		bool whole = sp->scheduler == CIM_SCHED_DECODE_FIRST;
+		if ((whole && used + need > budget) || !fits(sv, x, need))
+			break;
+		admit(sv, x, m, t);
+		run[nrun++] = x;
+		uint32_t before = (uint32_t)sv->s[x].cached;
+		if (prefill_entry(sv, x, whole ? 0 : budget - used) < 0)
+			goto out;
+		used += (uint32_t)sv->s[x].cached - before;
+	}
+	rc = 0;
+out:
+	free(run);
+	return rc;
+}
+
+/* The micro-batch's tokens are back: the scheduler counts them. */
+static void tokens_back(struct serve *sv, uint32_t m)
+{
+	for (uint32_t i = 0; i < sv->nlast[m]; i++) {
+		const struct entry *x = &sv->last[m][i];
+		struct sreq *s = &sv->s[x->req];
+		if (!(x->flags & ENT_SAMPLE) || s->state != R_RUNNING || s->slot != m)
+			continue;
+		s->generated++;
+		if (s->generated == sv->q[x->req].output) {
+			set_cached(sv, x->req, 0);
+			s->state = R_DONE;
+			sv->completed++;
+		}
+	}
+	sv->nlast[m] = 0;
+}
+
+/* Whether the pass being built is micro-batch m's last: every request in
+ * it ends with it, nothing else runs in m and nothing waits or will
+ * arrive.  A static run sends no tokens back after its last pass. */
+static bool last_pass(const struct serve *sv, uint32_t m)
+{
+	for (uint32_t i = 0; i < sv->nent; i++) {
+		const struct entry *x = &sv->ent[i];
+		const struct sreq *s = &sv->s[x->req];
+		if (x->flags & ENT_PREEMPT)
+			continue;
+		if (!(x->flags & ENT_SAMPLE) || s->generated + 1 < sv->q[x->req].output)
+			return false;
+	}
+	for (uint32_t i = 0; i < sv->nmine; i++) {
+		const struct sreq *s = &sv->s[sv->mine[i]];
+		if (s->state == R_RUNNING && s->slot == m) {
+			bool in_pass = false;
+			for (uint32_t j = 0; j < sv->nent; j++)
+				in_pass |= sv->ent[j].req == sv->mine[i] &&
+					   !(sv->ent[j].flags & ENT_PREEMPT);
+			if (!in_pass)
+				return false;
+		}
+	}
+	return sv->npre == 0 && sv->next == sv->nmine;
+}
+
+/* Receives the oldest token message in flight (they come back in the
+ * order the passes left). */
+static int recv_token(struct serve *sv, uint32_t *m_out)
+{
+	struct run *r = sv->r;
+	struct hdr h;
+
+	if (recv_bytes(r, &h, sizeof(h), r->me->token_peer, CIM_MSG_TOKEN, "tokens") < 0)
+		return -1;
+	const uint32_t m = h.micro_batch;
+	if (m >= r->plan->micro_batches || !sv->inflight[m] || sv->received[m] ||
+	    h.step + 1 != sv->iter[m])
+		return cim_err_set(r->err,
+				   "rank %u: tokens of micro-batch %u, pass %u came back, which "
+				   "is not in flight: the ranks do not run the same plan",
+				   r->me->rank, m, h.step);
+	struct cim_rec_msg rec = {
+		.depart_ps = h.depart_ps,
+		.arrive_ps = h.arrive_ps,
+		.peer = r->me->token_peer,
+		.kind = CIM_MSG_TOKEN,
+		.micro_batch = m,
+		.step = h.step,
+		.bytes = h.bytes,
+	};
+	for (size_t i = 0; i < r->nprobes; i++)
+		if (r->probes[i].msg)
+			r->probes[i].msg(r->probes[i].ctx, &rec);
+	sv->received[m] = true;
+	sv->tok_ps[m] = h.arrive_ps;
+	*m_out = m;
+	return 0;
+}
+
+/* The micro-batch to schedule next: static, in turn; else the one free
+ * earliest (ties: the lower number), once no pass in flight can come back
+ * before it. */
+static int next_slot(struct serve *sv, uint32_t *cursor, uint32_t *m_out, uint64_t *t_out)
+{
+	const uint32_t M = sv->r->plan->micro_batches;
+	uint32_t m, got;
+
+	if (sv->r->e->serving.scheduler == CIM_SCHED_STATIC) {
+		m = *cursor;
+		*cursor = (m + 1) % M;
+		while (sv->inflight[m] && !sv->received[m])
+			if (recv_token(sv, &got) < 0)
+				return -1;
+		*m_out = m;
+		*t_out = sv->inflight[m] ? sv->tok_ps[m] : sv->ready[m];
+		if (*t_out < sv->now)
+			*t_out = sv->now;
+		return 0;
+	}
+	for (;;) {
+		uint64_t best = UINT64_MAX, low = UINT64_MAX;
+		m = UINT32_MAX;
+		for (uint32_t j = 0; j < M; j++) {
+			uint64_t at = sv->inflight[j] ? (sv->received[j] ? sv->tok_ps[j] : UINT64_MAX)
+						      : sv->ready[j];
+			if (sv->inflight[j] && !sv->received[j] && sv->lb[j] < low)
+				low = sv->lb[j];
+			if (at < best) {
+				best = at;
+				m = j;
+			}
+		}
+		if (m != UINT32_MAX && best < low) {
+			*m_out = m;
+			*t_out = best < sv->now ? sv->now : best;
+			return 0;
+		}
+		if (low == UINT64_MAX) {
+			/* nothing in flight and nothing that can run */
+			uint32_t x = sv->npre ? sv->pre[0] : sv->mine[sv->next];
+			return cim_err_set(sv->r->err,
+					   "rank %u: request %u cannot be admitted: its KV cache "
+					   "(%u prompt and %u output tokens) does not fit the chips "
+					   "of replica %u even when they hold nothing else; use "
+					   "more chips, fewer bits per KV value or shorter requests",
+					   sv->r->me->rank, x, sv->q[x].prompt, sv->q[x].output,
+					   sv->r->me->replica);
+		}
+		if (recv_token(sv, &got) < 0)
+			return -1;
+	}
+}
+
+/* What the first stage's members other than 0 do: run member 0's
+ * decisions, each after its own tokens of that micro-batch are back. */
+static int member(struct serve *sv)
+{
+	struct run *r = sv->r;
+	struct decision d;
+
+	for (;;) {
+		if (bcast(r, &d, sizeof(d)) < 0)
+			return -1;
+		if (d.flags & EXEC_HDR_DONE)
+			return r->me->next_rank != CIM_PART_NO_RANK
+				   ? send_plain(r, r->me->next_rank, CIM_MSG_ACT, EXEC_HDR_DONE)
+				   : 0;
+		if (reserve(sv, d.n) < 0)
+			return -1;
+		if (bcast(r, sv->ent, d.n * sizeof(*sv->ent)) < 0)
+			return -1;
+		uint64_t t = d.t;
+		while (sv->inflight[d.m] && !sv->received[d.m]) {
+			uint32_t got;
+			if (recv_token(sv, &got) < 0)
+				return -1;
+		}
+		if (sv->inflight[d.m] && sv->tok_ps[d.m] > t)
+			t = sv->tok_ps[d.m];
+		sv->inflight[d.m] = !(d.flags & HDR_NOTOKEN);
+		sv->received[d.m] = false;
+		sv->iter[d.m] = d.k + 1;
+		uint64_t horizon = d.horizon > r->horizon ? d.horizon : r->horizon;
+		if (run_and_send(sv, sv->ent, d.n, d.m, d.k, t, horizon < t ? horizon : t, d.flags) <
+		    0)
+			return -1;
+	}
+}
+
+static int schedule(struct serve *sv)
+{
+	struct run *r = sv->r;
+	const uint32_t M = r->plan->micro_batches;
+	const bool is_static = r->e->serving.scheduler == CIM_SCHED_STATIC;
+	uint32_t cursor = 0;
+
+	for (;;) {
+		bool busy = false;
+		for (uint32_t j = 0; j < M; j++)
+			busy |= sv->inflight[j];
+		if (sv->completed == sv->nmine && !busy)
+			break;
+		uint32_t m = 0;
+		uint64_t t = 0;
+		if (next_slot(sv, &cursor, &m, &t) < 0)
+			return -1;
+		sv->now = t;
+		if (sv->inflight[m]) {
+			tokens_back(sv, m);
+			sv->inflight[m] = false;
+			sv->received[m] = false;
+			/* what it freed may let an idle micro-batch run */
+			for (uint32_t j = 0; j < M; j++)
+				if (sv->idle[j] && sv->ready[j] > t) {
+					sv->ready[j] = t;
+					sv->idle[j] = false;
+				}
+		}
+		if (decide(sv, m, t) < 0)
+			return -1;
+		if (sv->nent == 0) {
+			/* nothing to run: look again at the next arrival, or
+			 * once a pass in flight is back */
+			uint64_t next = sv->next < sv->nmine ? sv->q[sv->mine[sv->next]].arrival_ps
+							     : UINT64_MAX;
+			sv->ready[m] = next > t ? next : UINT64_MAX;
+			sv->idle[m] = true;
+			if (is_static) {
+				bool others = false;
+				for (uint32_t j = 0; j < M; j++)
+					others |= sv->inflight[j];
+				if (!others && sv->ready[m] == UINT64_MAX &&
+				    sv->completed < sv->nmine) {
+					uint32_t x = sv->npre ? sv->pre[0] : sv->mine[sv->next];
+					return cim_err_set(
+					    r->err,
+					    "rank %u: request %u cannot be admitted: its KV cache "
+					    "(%u prompt and %u output tokens) does not fit the "
+					    "chips of replica %u even when they hold nothing else",
+					    r->me->rank, x, sv->q[x].prompt, sv->q[x].output,
+					    r->me->replica);
+				}
+				if (sv->ready[m] == UINT64_MAX)
+					sv->ready[m] = t; /* in turn, after the others */
+			}
+			r->arrived[m] = sv->ready[m] == UINT64_MAX ? t : sv->ready[m];
+			continue;
+		}
+		sv->idle[m] = false;
+		/* the horizon: continuous policies decide in time order, so no
+		 * later pass starts before t; static takes turns, so the least
+		 * of the micro-batches' latest decisions, as a static run */
+		r->arrived[m] = t;
+		uint64_t horizon = t;
+		if (is_static)
+			for (uint32_t j = 0; j < M; j++)
+				horizon = r->arrived[j] < horizon ? r->arrived[j] : horizon;
+		uint32_t samples = 0;
+		for (uint32_t i = 0; i < sv->nent; i++)
+			samples += (sv->ent[i].flags & ENT_SAMPLE) != 0;
+		const bool final = is_static && last_pass(sv, m);
+		const bool notoken = is_static && (samples == 0 || final);
+		const uint32_t k = sv->iter[m]++;
+		struct decision d = { .t = t,
+				      .horizon = horizon,
+				      .m = m,
+				      .k = k,
+				      .n = sv->nent,
+				      .flags = notoken ? HDR_NOTOKEN : 0 };
+		if (bcast(r, &d, sizeof(d)) < 0 || bcast(r, sv->ent, sv->nent * sizeof(*sv->ent)) < 0)
+			return -1;
+		/* the pass's entries, kept until its tokens are back */
+		free(sv->last[m]);
+		sv->last[m] = malloc(sv->nent * sizeof(*sv->ent));
+		if (!sv->last[m])
+			return cim_err_set(r->err, "rank %u: out of memory", r->me->rank);
+		memcpy(sv->last[m], sv->ent, sv->nent * sizeof(*sv->ent));
+		sv->nlast[m] = sv->nent;
+		if (run_and_send(sv, sv->ent, sv->nent, m, k, t, horizon, d.flags) < 0)
+			return -1;
+		sv->inflight[m] = !notoken;
+		sv->lb[m] = t + 1; /* its tokens come back after it starts */
+		if (notoken) {
+			tokens_back(sv, m); /* none will come: count them now */
+			sv->ready[m] = t;
+		}
+		if (exec_poll_stop(r)) {
+			r->stopped = true;
+			return cim_err_set(r->err, "rank %u: interrupted at pass %u", r->me->rank,
+					   k);
+		}
+	}
+	struct decision done = { .flags = EXEC_HDR_DONE };
+	if (bcast(r, &done, sizeof(done)) < 0)
+		return -1;
+	return r->me->next_rank != CIM_PART_NO_RANK
+		   ? send_plain(r, r->me->next_rank, CIM_MSG_ACT, EXEC_HDR_DONE)
+		   : 0;
+}
+
+int exec_serve(struct run *r, struct cim_exec_seq *seqs_out)
+{
+	const struct cim_part_plan *plan = r->plan;
+	const struct cim_part_rank *me = r->me;
+	const uint32_t M = plan->micro_batches;
+	struct serve sv = { .r = r, .seqs = seqs_out };
+	struct cim_request *q = NULL;
+	int rc = -1;
+
+	if (cim_serving_requests(r->e, &q, &sv.nq, r->err) < 0)
+		return -1;
+	sv.q = q;
+	sv.mine = calloc(sv.nq + 1, sizeof(*sv.mine));
+	sv.pre = calloc(sv.nq + 1, sizeof(*sv.pre));
+	sv.ctx = calloc(sv.nq + 1, sizeof(*sv.ctx));
+	sv.gen = calloc(sv.nq + 1, sizeof(*sv.gen));
+	sv.s = calloc(sv.nq + 1, sizeof(*sv.s));
+	sv.st = calloc(plan->pp, sizeof(*sv.st));
+	sv.last = calloc(M, sizeof(*sv.last));
+	sv.nlast = calloc(M, sizeof(*sv.nlast));
+	sv.inflight = calloc(M, sizeof(*sv.inflight));
+	sv.received = calloc(M, sizeof(*sv.received));
+	sv.idle = calloc(M, sizeof(*sv.idle));
+	sv.ready = calloc(M, sizeof(*sv.ready));
+	sv.lb = calloc(M, sizeof(*sv.lb));
+	sv.tok_ps = calloc(M, sizeof(*sv.tok_ps));
+	sv.iter = calloc(M, sizeof(*sv.iter));
+	if (!sv.mine || !sv.pre || !sv.ctx || !sv.gen || !sv.s || !sv.st || !sv.last ||
+	    !sv.nlast || !sv.inflight || !sv.received || !sv.idle || !sv.ready || !sv.lb ||
+	    !sv.tok_ps || !sv.iter) {
+		cim_err_set(r->err, "rank %u: out of memory for %u requests", me->rank, sv.nq);
+		goto out;
+	}
+	/* the router: request i to replica i mod dp */
+	for (uint32_t i = me->replica; i < sv.nq; i += plan->dp)
+		sv.mine[sv.nmine++] = i;
+	sv.room_bits = r->kv_room * 8;
+	/* every stage of the replica as the scheduler tracks it */
+	for (uint32_t s = 0; s < plan->pp; s++) {
+		struct stage_kv *st = &sv.st[s];
+		st->room_bits = UINT64_MAX;
+		for (uint32_t j = 0; j < plan->tp; j++) {
+			const struct cim_part_rank *o =
+			    &plan->ranks[me->replica * plan->pp * plan->tp + s * plan->tp + j];
+			uint64_t room = exec_kv_room(r->e, o) * 8;
+			uint64_t bits = 2ull * o->kv_heads * r->e->model.head_dim * r->e->workload.kv_bits;
+			/* the member whose room lasts fewest positions binds */
+			if (room / (bits ? bits : 1) < st->room_bits / (st->bits ? st->bits : 1) ||
+			    st->room_bits == UINT64_MAX) {
+				st->room_bits = room;
+				st->bits = bits;
+			}
+			st->first = o->first_layer;
+			st->nlayers = o->nlayers;
+		}
+	}
+	if (reserve(&sv, 64) < 0)
+		goto out;
+	if (me->stage > 0)
+		rc = follow(&sv);
+	else if (me->tp_index > 0)
+		rc = member(&sv);
+	else
+		rc = schedule(&sv);
+out:
+	for (uint32_t m = 0; sv.last && m < M; m++)
+		free(sv.last[m]);
+	free(sv.last);
+	free(sv.nlast);
+	free(sv.inflight);
+	free(sv.received);
+	free(sv.idle);
+	free(sv.ready);
+	free(sv.lb);
+	free(sv.tok_ps);
+	free(sv.iter);
+	free(sv.mine);
+	free(sv.pre);
+	free(sv.ctx);
+	free(sv.gen);
+	free(sv.s);
+	free(sv.st);
+	free(sv.ent);
+	free(sv.pcs);
+	free(q);
+	return rc;
+}
