@@ -76,8 +76,8 @@ struct serve {
 	uint32_t nq;
 	uint32_t *mine, nmine; /* this replica's requests, by arrival */
 	/* every rank: what its chip holds */
-	uint64_t *ctx;	/* positions cached per request */
-	uint32_t *gen;	/* tokens sampled per request */
+	uint64_t *ctx; /* positions cached per request */
+	uint32_t *gen; /* tokens sampled per request */
 	uint64_t held_bits;
 	uint64_t room_bits;
 	/* the scheduler's */
@@ -130,8 +130,7 @@ static int send_plain(struct run *r, uint32_t dst, uint32_t kind, uint32_t flags
 	return 0;
 }
 
-static int recv_bytes(struct run *r, void *buf, size_t len, uint32_t src, int tag,
-		      const char *what)
+static int recv_bytes(struct run *r, void *buf, size_t len, uint32_t src, int tag, const char *what)
 {
 	MPI_Request req;
 
@@ -192,8 +191,8 @@ static int apply_entries(struct serve *sv, const struct entry *ent, uint32_t n, 
 					   ": the ranks do not run the same plan",
 					   me->rank, k, x->req, x->past, sv->ctx[x->req]);
 		sv->ctx[x->req] = now;
-		sv->held_bits += (kvpos(r->e, me->first_layer, me->nlayers, now) - before) *
-				 r->kv_per_pos;
+		sv->held_bits +=
+		    (kvpos(r->e, me->first_layer, me->nlayers, now) - before) * r->kv_per_pos;
 	}
 	r->kv_held = (sv->held_bits + 7) / 8;
 	if (sv->held_bits > sv->room_bits)
@@ -224,8 +223,8 @@ static void after_samples(struct serve *sv, const struct entry *ent, uint32_t n,
 			sv->seqs[q].last_ps = end;
 		}
 		if (sv->gen[q] == sv->q[q].output) {
-			sv->held_bits -= kvpos(r->e, me->first_layer, me->nlayers, sv->ctx[q]) *
-					 r->kv_per_pos;
+			sv->held_bits -=
+			    kvpos(r->e, me->first_layer, me->nlayers, sv->ctx[q]) * r->kv_per_pos;
 			sv->ctx[q] = 0;
 		}
 	}
@@ -246,13 +245,13 @@ static void make_pass(struct serve *sv, const struct entry *ent, uint32_t n,
 		samples += (x->flags & ENT_SAMPLE) != 0;
 		seqs++;
 		prefill |= (x->flags & ENT_PREFILL) != 0;
-		if (np && sv->pcs[np - 1].past == x->past && sv->pcs[np - 1].queries == x->queries) {
+		if (np && sv->pcs[np - 1].past == x->past &&
+		    sv->pcs[np - 1].queries == x->queries) {
 			sv->pcs[np - 1].count++;
 			continue;
 		}
-		sv->pcs[np++] = (struct cim_part_piece){ .past = x->past,
-							 .queries = x->queries,
-							 .count = 1 };
+		sv->pcs[np++] =
+		    (struct cim_part_piece){ .past = x->past, .queries = x->queries, .count = 1 };
 	}
 	*p = (struct cim_part_pass){ .phase = prefill ? CIM_PHASE_PREFILL : CIM_PHASE_DECODE,
 				     .seqs = seqs,
@@ -281,7 +280,9 @@ static int run_and_send(struct serve *sv, const struct entry *ent, uint32_t n, u
 		end = t; /* only preemptions */
 	const bool last_stage = me->next_rank == CIM_PART_NO_RANK;
 	after_samples(sv, ent, n, end, last_stage && me->tp_index == 0);
-	struct hdr h = { .entries = n, .samples = p.samples, .flags = flags, .horizon_ps = horizon };
+	struct hdr h = {
+		.entries = n, .samples = p.samples, .flags = flags, .horizon_ps = horizon
+	};
 	if (!last_stage)
 		return exec_send(r, me->next_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, &p), end,
 				 &p, m, k, &h, ent, n * sizeof(*ent));
@@ -371,6 +372,26 @@ static bool fits(const struct serve *sv, uint32_t x, uint64_t ctx)
 	return true;
 }
 
+/* Whether every stage has room for the whole contexts (prompt and output)
+ * of every running request and of x: a static batch is admitted only so,
+ * and never waits for room. */
+static bool fits_whole(const struct serve *sv, uint32_t x)
+{
+	for (uint32_t s = 0; s < sv->r->plan->pp; s++) {
+		const struct stage_kv *st = &sv->st[s];
+		uint64_t need = stage_bits(sv, st, (uint64_t)sv->q[x].prompt + sv->q[x].output);
+		for (uint32_t i = 0; i < sv->nmine; i++) {
+			const uint32_t y = sv->mine[i];
+			if (sv->s[y].state == R_RUNNING)
+				need +=
+				    stage_bits(sv, st, (uint64_t)sv->q[y].prompt + sv->q[y].output);
+		}
+		if (need > st->room_bits)
+			return false;
+	}
+	return true;
+}
+
 static void set_cached(struct serve *sv, uint32_t x, uint64_t ctx)
 {
 	for (uint32_t s = 0; s < sv->r->plan->pp; s++) {
@@ -403,9 +424,8 @@ static int add_entry(struct serve *sv, uint32_t x, uint32_t queries, uint32_t fl
 {
 	if (reserve(sv, sv->nent + 1) < 0)
 		return -1;
-	sv->ent[sv->nent++] = (struct entry){
-		.past = sv->s[x].cached, .req = x, .queries = queries, .flags = flags
-	};
+	sv->ent[sv->nent++] =
+	    (struct entry){ .past = sv->s[x].cached, .req = x, .queries = queries, .flags = flags };
 	return 0;
 }
 
@@ -539,14 +559,14 @@ static int decide(struct serve *sv, uint32_t m, uint64_t t)
 	sv->nent = 0;
 	nrun = running(sv, m, run);
 	if (sp->scheduler == CIM_SCHED_STATIC) {
-		const uint32_t B = cim_part_static_batch(sv->r->e, sv->r->plan, sv->r->me->replica, m);
+		const uint32_t B =
+		    cim_part_static_batch(sv->r->e, sv->r->plan, sv->r->me->replica, m);
 		const uint32_t c = sv->r->e->workload.prefill_chunk;
 		if (nrun == 0) {
 			/* a new batch: what has arrived, room for its whole
 			 * context reserved, so no decode ever waits */
 			for (uint32_t x; nrun < B && (x = peek_waiting(sv, t)) != UINT32_MAX;) {
-				uint64_t full = (uint64_t)sv->q[x].prompt + sv->q[x].output;
-				if (!fits(sv, x, full))
+				if (!fits_whole(sv, x))
 					break;
 				admit(sv, x, m, t);
 				run[nrun++] = x;
@@ -565,7 +585,9 @@ static int decide(struct serve *sv, uint32_t m, uint64_t t)
 	if (sp->scheduler == CIM_SCHED_PREFILL_FIRST) {
 		for (uint32_t x; nrun < sp->max_batch && (x = peek_waiting(sv, t)) != UINT32_MAX;) {
 			uint32_t need = sv->q[x].prompt + sv->s[x].generated;
-			if (used + need > budget || !fits(sv, x, need))
+			/* a prompt alone may exceed the budget: a preempted
+			 * request prefills its tokens too */
+			if ((used && used + need > budget) || !fits(sv, x, need))
 				break;
 			admit(sv, x, m, t);
 			run[nrun++] = x;
@@ -595,11 +617,11 @@ static int decide(struct serve *sv, uint32_t m, uint64_t t)
 			used += (uint32_t)sv->s[x].cached - before;
 		}
 	}
-	for (uint32_t x; used < budget && nrun < sp->max_batch &&
-			 (x = peek_waiting(sv, t)) != UINT32_MAX;) {
+	for (uint32_t x;
+	     used < budget && nrun < sp->max_batch && (x = peek_waiting(sv, t)) != UINT32_MAX;) {
 		uint32_t need = sv->q[x].prompt + sv->s[x].generated;
 		bool whole = sp->scheduler == CIM_SCHED_DECODE_FIRST;
-		if ((whole && used + need > budget) || !fits(sv, x, need))
+		if ((whole && used && used + need > budget) || !fits(sv, x, need))
 			break;
 		admit(sv, x, m, t);
 		run[nrun++] = x;
@@ -717,8 +739,9 @@ static int next_slot(struct serve *sv, uint32_t *cursor, uint32_t *m_out, uint64
 		uint64_t best = UINT64_MAX, low = UINT64_MAX;
 		m = UINT32_MAX;
 		for (uint32_t j = 0; j < M; j++) {
-			uint64_t at = sv->inflight[j] ? (sv->received[j] ? sv->tok_ps[j] : UINT64_MAX)
-						      : sv->ready[j];
+			uint64_t at = sv->inflight[j]
+					  ? (sv->received[j] ? sv->tok_ps[j] : UINT64_MAX)
+					  : sv->ready[j];
 			if (sv->inflight[j] && !sv->received[j] && sv->lb[j] < low)
 				low = sv->lb[j];
 			if (at < best) {
@@ -734,13 +757,14 @@ static int next_slot(struct serve *sv, uint32_t *cursor, uint32_t *m_out, uint64
 		if (low == UINT64_MAX) {
 			/* nothing in flight and nothing that can run */
 			uint32_t x = sv->npre ? sv->pre[0] : sv->mine[sv->next];
-			return cim_err_set(sv->r->err,
-					   "rank %u: request %u cannot be admitted: its KV cache "
-					   "(%u prompt and %u output tokens) does not fit the chips "
-					   "of replica %u even when they hold nothing else; use "
-					   "more chips, fewer bits per KV value or shorter requests",
-					   sv->r->me->rank, x, sv->q[x].prompt, sv->q[x].output,
-					   sv->r->me->replica);
+			return cim_err_set(
+			    sv->r->err,
+			    "rank %u: request %u cannot be admitted: its KV cache "
+			    "(%u prompt and %u output tokens) does not fit the chips "
+			    "of replica %u even when they hold nothing else; use "
+			    "more chips, fewer bits per KV value or shorter requests",
+			    sv->r->me->rank, x, sv->q[x].prompt, sv->q[x].output,
+			    sv->r->me->replica);
 		}
 		if (recv_token(sv, &got) < 0)
 			return -1;
@@ -777,8 +801,8 @@ static int member(struct serve *sv)
 		sv->received[d.m] = false;
 		sv->iter[d.m] = d.k + 1;
 		uint64_t horizon = d.horizon > r->horizon ? d.horizon : r->horizon;
-		if (run_and_send(sv, sv->ent, d.n, d.m, d.k, t, horizon < t ? horizon : t, d.flags) <
-		    0)
+		if (run_and_send(sv, sv->ent, d.n, d.m, d.k, t, horizon < t ? horizon : t,
+				 d.flags) < 0)
 			return -1;
 	}
 }
@@ -863,7 +887,8 @@ static int schedule(struct serve *sv)
 				      .k = k,
 				      .n = sv->nent,
 				      .flags = notoken ? HDR_NOTOKEN : 0 };
-		if (bcast(r, &d, sizeof(d)) < 0 || bcast(r, sv->ent, sv->nent * sizeof(*sv->ent)) < 0)
+		if (bcast(r, &d, sizeof(d)) < 0 ||
+		    bcast(r, sv->ent, sv->nent * sizeof(*sv->ent)) < 0)
 			return -1;
 		/* the pass's entries, kept until its tokens are back */
 		free(sv->last[m]);
@@ -921,9 +946,9 @@ int exec_serve(struct run *r, struct cim_exec_seq *seqs_out)
 	sv.lb = calloc(M, sizeof(*sv.lb));
 	sv.tok_ps = calloc(M, sizeof(*sv.tok_ps));
 	sv.iter = calloc(M, sizeof(*sv.iter));
-	if (!sv.mine || !sv.pre || !sv.ctx || !sv.gen || !sv.s || !sv.st || !sv.last ||
-	    !sv.nlast || !sv.inflight || !sv.received || !sv.idle || !sv.ready || !sv.lb ||
-	    !sv.tok_ps || !sv.iter) {
+	if (!sv.mine || !sv.pre || !sv.ctx || !sv.gen || !sv.s || !sv.st || !sv.last || !sv.nlast ||
+	    !sv.inflight || !sv.received || !sv.idle || !sv.ready || !sv.lb || !sv.tok_ps ||
+	    !sv.iter) {
 		cim_err_set(r->err, "rank %u: out of memory for %u requests", me->rank, sv.nq);
 		goto out;
 	}
@@ -939,7 +964,8 @@ int exec_serve(struct run *r, struct cim_exec_seq *seqs_out)
 			const struct cim_part_rank *o =
 			    &plan->ranks[me->replica * plan->pp * plan->tp + s * plan->tp + j];
 			uint64_t room = exec_kv_room(r->e, o) * 8;
-			uint64_t bits = 2ull * o->kv_heads * r->e->model.head_dim * r->e->workload.kv_bits;
+			uint64_t bits =
+			    2ull * o->kv_heads * r->e->model.head_dim * r->e->workload.kv_bits;
 			/* the member whose room lasts fewest positions binds */
 			if (room / (bits ? bits : 1) < st->room_bits / (st->bits ? st->bits : 1) ||
 			    st->room_bits == UINT64_MAX) {

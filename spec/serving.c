@@ -8,6 +8,7 @@
  * lengths, so every rank draws the same requests and a change of one
  * distribution leaves the other's draws alone.  Formulas: docs/serving.md.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,8 @@ static int read_len(const struct tnode *node, const char *path, void *dst, struc
 	if (node->kind == TN_SCALAR) {
 		if (spec_u64(node, path, 1, 1u << 24, &v, err))
 			return -1;
-		*l = (struct cim_len_spec){ .dist = CIM_LEN_FIXED, .min = (uint32_t)v,
+		*l = (struct cim_len_spec){ .dist = CIM_LEN_FIXED,
+					    .min = (uint32_t)v,
 					    .max = (uint32_t)v };
 		return 0;
 	}
@@ -51,7 +53,8 @@ static int read_len(const struct tnode *node, const char *path, void *dst, struc
 				 tnode_describe(node, what, sizeof(what)));
 	snprintf(item, sizeof(item), "%s.uniform", path);
 	if (u->kind != TN_SEQ || u->n != 2)
-		return spec_errf(err, u, item, "expected [MIN, MAX], two lengths in tokens, found %s",
+		return spec_errf(err, u, item,
+				 "expected [MIN, MAX], two lengths in tokens, found %s",
 				 tnode_describe(u, what, sizeof(what)));
 	if (spec_u64(u->vals[0], item, 1, 1u << 24, &v, err) ||
 	    spec_u64(u->vals[1], item, 1, 1u << 24, &w, err))
@@ -60,7 +63,8 @@ static int read_len(const struct tnode *node, const char *path, void *dst, struc
 		return spec_errf(err, u, item, "MAX %llu is below MIN %llu; write [%llu, %llu]",
 				 (unsigned long long)w, (unsigned long long)v,
 				 (unsigned long long)w, (unsigned long long)v);
-	*l = (struct cim_len_spec){ .dist = CIM_LEN_UNIFORM, .min = (uint32_t)v,
+	*l = (struct cim_len_spec){ .dist = CIM_LEN_UNIFORM,
+				    .min = (uint32_t)v,
 				    .max = (uint32_t)w };
 	return 0;
 }
@@ -72,14 +76,15 @@ static int read_trace_path(const struct tnode *node, const char *path, void *dst
 	char what[64];
 
 	if (node->kind != TN_SCALAR || !node->scalar[0])
-		return spec_errf(err, node, path, "expected the path of a CSV or JSON-lines file, "
-						  "found %s",
+		return spec_errf(err, node, path,
+				 "expected the path of a CSV or JSON-lines file, "
+				 "found %s",
 				 tnode_describe(node, what, sizeof(what)));
 	spec_resolve(node, node->scalar, dst, 1024);
 	return 0;
 }
 
-#define SV struct cim_serving_spec
+#define SV	struct cim_serving_spec
 #define P(name) .present = offsetof(SV, has_##name)
 static const struct field serving_fields[] = {
 	{ .key = "requests",
@@ -142,8 +147,8 @@ static const struct field serving_fields[] = {
 #undef SV
 const struct schema spec_serving_schema = { .what = "serving",
 					    .fields = serving_fields,
-					    .nfields = sizeof(serving_fields) /
-						       sizeof(serving_fields[0]),
+					    .nfields =
+						sizeof(serving_fields) / sizeof(serving_fields[0]),
 					    .ignore_unknown = false };
 
 /* ------------------------------------------------------------ the trace */
@@ -165,23 +170,60 @@ static long long days_from_civil(long long y, unsigned m, unsigned d)
 	return era * 146097 + (long long)doe - 719468;
 }
 
-/* Seconds of "2023-11-16 18:15:46.6805900" (the Azure traces' TIMESTAMP),
- * or of a plain number of seconds; false when it is neither. */
-static bool parse_time(const char *s, double *out)
+/* Decimal seconds "46.6805900" into picoseconds, exactly (digits past the
+ * twelfth are dropped); false when it is not such a number. */
+static bool seconds_ps(const char *s, uint64_t *out)
+{
+	uint64_t whole = 0, frac = 0, scale = 1000000000000ull;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (whole > (UINT64_MAX / 1000000000000ull - 9) / 10)
+			return false;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			scale /= 10;
+			frac += scale * (uint64_t)(*p - '0');
+		}
+	}
+	if (*p)
+		return false;
+	*out = whole * 1000000000000ull + frac;
+	return true;
+}
+
+/* Picoseconds of "2023-11-16 18:15:46.6805900" (the Azure traces'
+ * TIMESTAMP), counted from the first row's day (trace_day0), or of a
+ * plain number of seconds; false when it is neither. */
+static long long trace_day0 = LLONG_MIN;
+
+static bool parse_time(const char *s, uint64_t *out)
 {
 	int y, mo, d, h, mi, n = 0;
-	double sec;
-	char *end;
+	char sec[40];
 
-	if (sscanf(s, "%4d-%2d-%2d %2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) == 6 &&
-	    s[n] == 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 &&
-	    sec >= 0 && sec < 61) {
-		*out = (double)days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400.0 +
-		       h * 3600.0 + mi * 60.0 + sec;
+	if (sscanf(s, "%4d-%2d-%2d %2d:%2d:%39s%n", &y, &mo, &d, &h, &mi, sec, &n) == 6 &&
+	    s[n] == 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 &&
+	    mi < 60) {
+		uint64_t ps;
+		if (!seconds_ps(sec, &ps) || ps >= 61000000000000ull)
+			return false;
+		long long day = days_from_civil(y, (unsigned)mo, (unsigned)d);
+		if (trace_day0 == LLONG_MIN)
+			trace_day0 = day;
+		if (day < trace_day0)
+			return false;
+		*out = ((uint64_t)(day - trace_day0) * 86400 + (uint64_t)h * 3600 +
+			(uint64_t)mi * 60) *
+			   1000000000000ull +
+		       ps;
 		return true;
 	}
-	*out = strtod(s, &end);
-	return end != s && *end == 0 && isfinite(*out) && *out >= 0;
+	return seconds_ps(s, out);
 }
 
 static bool parse_len(const char *s, uint32_t *out)
@@ -233,7 +275,7 @@ static int col_of(char **f, size_t n, const char *a, const char *b)
 
 /* One JSON-lines row: {"arrival_s": S, "prompt_tokens": P, "output_tokens": O}. */
 static int json_row(const char *file, size_t row, const char *line, struct cim_request *r,
-		    double *t, struct cim_err *err)
+		    uint64_t *t, struct cim_err *err)
 {
 	struct tnode *root = NULL;
 	char name[1100];
@@ -245,11 +287,12 @@ static int json_row(const char *file, size_t row, const char *line, struct cim_r
 	const struct tnode *a = tnode_get(root, "arrival_s"), *p = tnode_get(root, "prompt_tokens"),
 			   *o = tnode_get(root, "output_tokens");
 	if (!a || !p || !o || a->kind != TN_SCALAR || p->kind != TN_SCALAR ||
-	    o->kind != TN_SCALAR || !parse_time(a->scalar, t) || !parse_len(p->scalar, &r->prompt) ||
-	    !parse_len(o->scalar, &r->output))
+	    o->kind != TN_SCALAR || !parse_time(a->scalar, t) ||
+	    !parse_len(p->scalar, &r->prompt) || !parse_len(o->scalar, &r->output))
 		cim_err_set(err,
 			    "%s: row %zu: expected {\"arrival_s\": SECONDS, \"prompt_tokens\": N, "
-			    "\"output_tokens\": N} with seconds ≥ 0 and lengths from 1 to 16777216",
+			    "\"output_tokens\": N} with seconds a plain decimal ≥ 0 and lengths "
+			    "from 1 to 16777216",
 			    file, row);
 	else
 		rc = 0;
@@ -265,7 +308,7 @@ int spec_serving_trace(struct cim_files *files, const struct tnode *at, const ch
 	size_t len, cap = 1024, n = 0, row = 0;
 	const bool jsonl = strlen(file) > 6 && strcmp(file + strlen(file) - 6, ".jsonl") == 0;
 	int cols[3] = { -1, -1, -1 };
-	double first = 0, last = 0;
+	uint64_t first = 0, last = 0;
 
 	if (cim_files_get(files, file, &data, &len, err)) {
 		char inner[sizeof(err->msg)];
@@ -281,6 +324,7 @@ int spec_serving_trace(struct cim_files *files, const struct tnode *at, const ch
 	}
 	memcpy(copy, data, len);
 	copy[len] = 0;
+	trace_day0 = LLONG_MIN;
 	for (char *line = copy, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -289,7 +333,7 @@ int spec_serving_trace(struct cim_files *files, const struct tnode *at, const ch
 		char *f[8];
 		size_t nf;
 		struct cim_request r;
-		double t;
+		uint64_t t;
 		if (line[strspn(line, " \t\r")] == 0)
 			continue; /* blank */
 		if (jsonl) {
@@ -315,22 +359,25 @@ int spec_serving_trace(struct cim_files *files, const struct tnode *at, const ch
 			int need = cols[0] > cols[1] ? cols[0] : cols[1];
 			need = need > cols[2] ? need : cols[2];
 			if ((int)nf <= need || !parse_time(f[cols[0]], &t) ||
-			    !parse_len(f[cols[1]], &r.prompt) || !parse_len(f[cols[2]], &r.output)) {
-				cim_err_set(err,
-					    "%s: row %zu: expected an arrival (seconds, or a "
-					    "timestamp 2023-11-16 18:15:46.68) and two lengths from 1 "
-					    "to 16777216 tokens",
-					    file, row);
+			    !parse_len(f[cols[1]], &r.prompt) ||
+			    !parse_len(f[cols[2]], &r.output)) {
+				cim_err_set(
+				    err,
+				    "%s: row %zu: expected an arrival (seconds, or a "
+				    "timestamp 2023-11-16 18:15:46.68) and two lengths from 1 "
+				    "to 16777216 tokens",
+				    file, row);
 				goto fail;
 			}
 		}
 		if (n == 0)
 			first = last = t;
 		if (t < last) {
-			cim_err_set(err,
-				    "%s: row %zu: arrives %.6f s after the first row, before the row "
-				    "above it (%.6f s): sort the trace by arrival",
-				    file, row, t - first, last - first);
+			cim_err_set(
+			    err,
+			    "%s: row %zu: arrives %.6f s after the first row, before the row "
+			    "above it (%.6f s): sort the trace by arrival",
+			    file, row, (double)(t - first) * 1e-12, (double)(last - first) * 1e-12);
 			goto fail;
 		}
 		last = t;
@@ -343,7 +390,7 @@ int spec_serving_trace(struct cim_files *files, const struct tnode *at, const ch
 				    e->model.name);
 			goto fail;
 		}
-		r.arrival_ps = (uint64_t)llround((t - first) * 1e12);
+		r.arrival_ps = t - first;
 		if (n == cap) {
 			struct cim_request *g = realloc(rows, 2 * cap * sizeof(*rows));
 			if (!g) {
@@ -357,8 +404,7 @@ int spec_serving_trace(struct cim_files *files, const struct tnode *at, const ch
 	}
 	if (n == 0) {
 		cim_err_set(err, "%s: no requests in the trace (%s)", file,
-			    jsonl ? "one JSON object a line"
-				  : "a header, then a row a request");
+			    jsonl ? "one JSON object a line" : "a header, then a row a request");
 		goto fail;
 	}
 	struct cim_experiment *g = realloc(e, sizeof(*e) + n * sizeof(*rows));
@@ -462,8 +508,8 @@ static uint32_t draw_len(struct rng *r, const struct cim_len_spec *l)
 	return l->min + (uint32_t)(rng_next(r) % ((uint64_t)l->max - l->min + 1));
 }
 
-int cim_serving_requests(const struct cim_experiment *e, struct cim_request **out,
-			 uint32_t *n_out, struct cim_err *err)
+int cim_serving_requests(const struct cim_experiment *e, struct cim_request **out, uint32_t *n_out,
+			 struct cim_err *err)
 {
 	const struct cim_serving_spec *s = &e->serving;
 	const uint32_t n = s->on ? s->requests : e->workload.batch;
