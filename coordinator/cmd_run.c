@@ -10,6 +10,7 @@
  * the failing rank's message (MPI_Abort).
  */
 #include <mpi.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@
 
 static const char run_usage[] =
     "usage: mpirun -np N cimsim run EXPERIMENT [--set KEY=VALUE]... [--json FILE]\n"
-    "                                 [--csv FILE] [--requests FILE] [--quiet]\n\n"
+    "                                 [--csv FILE] [--requests FILE] [--quiet]\n"
+    "                                 [--search-rate LOW HIGH [--attainment A] [--steps N]]\n\n"
     "Simulates the experiment's inference on N chips, one MPI rank per chip,\n"
     "and reports throughput, TTFT and TPOT, energy by component, chip and\n"
     "phase, utilisation, link traffic, the analytical estimate and a GPU\n"
@@ -36,6 +38,12 @@ static const char run_usage[] =
     "  --json FILE      write the results as JSON (docs/results.md); - for stdout\n"
     "  --csv FILE       append one CSV row (a header first when the file is new)\n"
     "  --requests FILE  a served load: one CSV row per request (docs/serving.md)\n"
+    "  --search-rate LOW HIGH\n"
+    "                   a served load's capacity: the highest serving.rate_per_s in\n"
+    "                   [LOW, HIGH] whose requests meet the SLOs at least A of the\n"
+    "                   time (--attainment, default 0.9), by bisection in N steps\n"
+    "                   (--steps, default 8), every point in this mpirun; --csv\n"
+    "                   FILE writes a row per rate (latency percentiles)\n"
     "  --quiet          no table on stdout\n";
 
 struct run_opts {
@@ -43,6 +51,9 @@ struct run_opts {
 	const char *sets[MAX_SETS];
 	size_t nsets;
 	bool quiet;
+	bool search;
+	double low, high, attainment;
+	unsigned steps;
 };
 
 static int parse(int argc, char **argv, struct run_opts *o, bool loud)
@@ -65,6 +76,39 @@ static int parse(int argc, char **argv, struct run_opts *o, bool loud)
 			o->trace_level = argv[++i];
 		} else if (strcmp(a, "--trace-ranks") == 0 && i + 1 < argc) {
 			o->trace_ranks = argv[++i];
+		} else if (strcmp(a, "--search-rate") == 0 && i + 2 < argc) {
+			char *e1, *e2;
+			o->search = true;
+			o->low = strtod(argv[++i], &e1);
+			o->high = strtod(argv[++i], &e2);
+			if (*e1 || *e2 || !(o->low > 0) || !(o->high > o->low) ||
+			    !isfinite(o->high)) {
+				cim_cli_error(
+				    "run: --search-rate %s %s: expected two rates per second, "
+				    "0 < LOW < HIGH",
+				    argv[i - 1], argv[i]);
+				return -1;
+			}
+		} else if (strcmp(a, "--attainment") == 0 && i + 1 < argc) {
+			char *end;
+			o->attainment = strtod(argv[++i], &end);
+			if (*end || !(o->attainment > 0) || o->attainment > 1) {
+				cim_cli_error(
+				    "run: --attainment %s: expected a share in (0, 1], such "
+				    "as 0.9",
+				    argv[i]);
+				return -1;
+			}
+		} else if (strcmp(a, "--steps") == 0 && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 1 || v > 64) {
+				cim_cli_error(
+				    "run: --steps %s: expected a whole number from 1 to 64",
+				    argv[i]);
+				return -1;
+			}
+			o->steps = (unsigned)v;
 		} else if (strcmp(a, "--quiet") == 0) {
 			o->quiet = true;
 		} else if (strcmp(a, "--set") == 0 && i + 1 < argc && o->nsets < MAX_SETS) {
@@ -87,6 +131,15 @@ static int parse(int argc, char **argv, struct run_opts *o, bool loud)
 	if ((o->trace_level && cim_trace_level_parse(o->trace_level, &level, &err) < 0) ||
 	    (o->trace_ranks && cim_trace_ranks_parse(o->trace_ranks, &ranks, &err) < 0)) {
 		cim_cli_error("run: %s", err.msg);
+		return -1;
+	}
+	if ((o->attainment > 0 || o->steps) && !o->search) {
+		cim_cli_error("run: --attainment and --steps go with --search-rate LOW HIGH");
+		return -1;
+	}
+	if (o->search && (o->trace_dir || o->requests || o->json)) {
+		cim_cli_error("run: --search-rate runs many points: it writes --csv, not --json, "
+			      "--requests or --trace");
 		return -1;
 	}
 	if ((o->trace_level || o->trace_ranks) && !o->trace_dir) {
@@ -198,6 +251,130 @@ out:
 	return rc;
 }
 
+/* One point of a rate search: the served load at rate, its attainment (on
+ * every rank), a line and a CSV row on rank 0. */
+static int rate_point(const struct run_opts *o, struct cim_experiment *e,
+		      const struct cim_part_plan *plan, const struct cim_net *net, int rank,
+		      double rate, FILE *csv, double *attain_out)
+{
+	struct cim_results r;
+	struct cim_err err;
+	double a = 0;
+
+	e->serving.rate_per_s = rate;
+	if (cim_coord_simulate(MPI_COMM_WORLD, e, plan, net, NULL, &r, &err) < 0) {
+		if (rank == 0)
+			cim_cli_error("%s: rate %g/s: %s", o->path, rate, err.msg);
+		a = -1;
+	} else if (rank == 0) {
+		const struct cim_serving_results *sv = &r.sv;
+		a = sv->slo_attainment;
+		if (!o->quiet)
+			printf("  %10.4g/s  %9.3f served/s  %6.1f%% within SLOs   TTFT p50 %9.2f "
+			       "p99 %9.2f ms   TPOT p50 %8.3f p99 %8.3f ms\n",
+			       rate, sv->requests_per_s, 100 * a, sv->ttft.p50 * 1e3,
+			       sv->ttft.p99 * 1e3, sv->tpot.p50 * 1e3, sv->tpot.p99 * 1e3);
+		if (csv)
+			fprintf(csv,
+				"%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,"
+				"%.9g,%.9g,%.9g,%.9g\n",
+				rate, sv->requests_per_s, r.tokens_per_s, a, sv->goodput_per_s,
+				sv->ttft.p50, sv->ttft.p90, sv->ttft.p99, sv->tpot.p50,
+				sv->tpot.p90, sv->tpot.p99, sv->e2e.p50, sv->e2e.p90, sv->e2e.p99,
+				sv->queue.mean, r.energy_per_token_j, sv->energy_per_request_j);
+		cim_results_free(&r);
+	}
+	MPI_Bcast(&a, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+	*attain_out = a;
+	return a < 0 ? 1 : 0;
+}
+
+/*
+ * A served load's capacity: the highest rate in [LOW, HIGH] whose
+ * attainment of the SLOs is at least A, by bisection on the rate's
+ * logarithm (attainment falls as the rate rises), every point a run of the
+ * same plan in this job (docs/serving.md, "Capacity").
+ */
+static int search_rate(const struct run_opts *o, const struct cim_experiment *e0,
+		       const struct cim_part_plan *plan, const struct cim_net *net, int rank)
+{
+	const struct cim_serving_spec *s = &e0->serving;
+	const double want = o->attainment > 0 ? o->attainment : 0.9;
+	const unsigned steps = o->steps ? o->steps : 8;
+	struct cim_err err;
+	FILE *csv = NULL;
+	double lo = o->low, hi = o->high, a;
+	int rc = 0;
+
+	if (!s->on ||
+	    !(s->arrival == CIM_ARRIVE_POISSON || s->arrival == CIM_ARRIVE_GAMMA ||
+	      s->arrival == CIM_ARRIVE_FIXED) ||
+	    (s->slo_ttft_ps <= 0 && s->slo_tpot_ps <= 0)) {
+		cim_err_set(&err, "--search-rate needs a serving part with arrival poisson, gamma "
+				  "or fixed and at least one SLO (serving.slo_ttft_ms, "
+				  "serving.slo_tpot_ms): docs/serving.md");
+		return refuse(rank, o->path, &err);
+	}
+	struct cim_experiment *e = malloc(sizeof(*e));
+	if (!e) {
+		fprintf(stderr, "cimsim: rank %d: out of memory\n", rank);
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+	memcpy(e, e0, sizeof(*e));
+	if (rank == 0) {
+		if (o->csv) {
+			csv = fopen(o->csv, "w");
+			if (!csv)
+				cim_cli_error("%s: cannot write", o->csv);
+			else
+				fprintf(csv,
+					"rate_per_s,requests_per_s,generated_tokens_per_s,"
+					"slo_attainment,goodput_per_s,ttft_p50_s,ttft_p90_s,"
+					"ttft_p99_s,tpot_p50_s,tpot_p90_s,tpot_p99_s,e2e_p50_s,"
+					"e2e_p90_s,e2e_p99_s,queue_mean_s,energy_per_token_j,"
+					"energy_per_request_j\n");
+		}
+		if (!o->quiet)
+			printf("capacity of %s: the highest rate with %.0f%% of %u requests within "
+			       "the SLOs, in [%g, %g]/s\n",
+			       e->name, 100 * want, s->requests, lo, hi);
+	}
+	double best = 0;
+	if ((rc = rate_point(o, e, plan, net, rank, lo, csv, &a)) != 0)
+		goto out;
+	if (a < want) {
+		if (rank == 0)
+			printf("even %g/s misses the target: the capacity is below LOW\n", lo);
+		goto out;
+	}
+	best = lo;
+	if ((rc = rate_point(o, e, plan, net, rank, hi, csv, &a)) != 0)
+		goto out;
+	if (a >= want) {
+		best = hi;
+		if (rank == 0)
+			printf("%g/s still meets the target: the capacity is above HIGH\n", hi);
+		goto out;
+	}
+	for (unsigned i = 0; i < steps; i++) {
+		double mid = sqrt(lo * hi);
+		if ((rc = rate_point(o, e, plan, net, rank, mid, csv, &a)) != 0)
+			goto out;
+		if (a >= want)
+			lo = best = mid;
+		else
+			hi = mid;
+	}
+	if (rank == 0)
+		printf("capacity %.4g requests/s (the next rate tried, %.4g/s, missed)\n", best,
+		       hi);
+out:
+	if (csv && fclose(csv) != 0)
+		cim_cli_error("%s: cannot write", o->csv);
+	free(e);
+	return rc;
+}
+
 /* The run proper, once every rank holds the same experiment. */
 static int run(const struct run_opts *o, const struct cim_experiment *e, int rank, int ranks)
 {
@@ -245,6 +422,10 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 	} else if (trc < 0) {
 		fprintf(stderr, "cimsim: rank %d: %s\n", rank, err.msg);
 		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+	if (o->search) {
+		rc = search_rate(o, e, plan, net, rank);
+		goto out;
 	}
 	struct cim_results r;
 	rc = cim_coord_simulate(MPI_COMM_WORLD, e, plan, net, tw, &r, &err);

@@ -781,10 +781,19 @@ static int member(struct serve *sv)
 	for (;;) {
 		if (bcast(r, &d, sizeof(d)) < 0)
 			return -1;
-		if (d.flags & EXEC_HDR_DONE)
+		if (d.flags & EXEC_HDR_DONE) {
+			/* the last passes' tokens are taken, so that none is left
+			 * for a later run on the same ranks */
+			for (uint32_t m = 0; m < r->plan->micro_batches; m++) {
+				uint32_t got;
+				while (sv->inflight[m] && !sv->received[m])
+					if (recv_token(sv, &got) < 0)
+						return -1;
+			}
 			return r->me->next_rank != CIM_PART_NO_RANK
 				   ? send_plain(r, r->me->next_rank, CIM_MSG_ACT, EXEC_HDR_DONE)
 				   : 0;
+		}
 		if (reserve(sv, d.n) < 0)
 			return -1;
 		if (bcast(r, sv->ent, d.n * sizeof(*sv->ent)) < 0)

@@ -61,8 +61,8 @@ static void gaps(const struct cim_request *q, uint32_t n, double *mean, double *
 static void test_poisson(void)
 {
 	uint32_t n;
-	struct cim_request *q =
-	    requests("{arrival: poisson, rate_per_s: 50, requests: 20000}", &n), *r;
+	struct cim_request *q = requests("{arrival: poisson, rate_per_s: 50, requests: 20000}", &n),
+			   *r;
 	double mean, cv;
 
 	CIM_ASSERT_EQ_U64(n, 20000);
@@ -160,8 +160,10 @@ static void test_refused(void)
 		  "serving.rate_per_s: expected a number above zero" },
 		{ "{arrival: poisson, requests: 4}",
 		  "serving.rate_per_s: poisson arrivals need a rate" },
-		{ "{arrival: gamma, rate_per_s: 1, requests: 4}", "serving.cv: gamma arrivals need cv" },
-		{ "{arrival: batch, rate_per_s: 1}", "applies to poisson, gamma and fixed arrivals" },
+		{ "{arrival: gamma, rate_per_s: 1, requests: 4}",
+		  "serving.cv: gamma arrivals need cv" },
+		{ "{arrival: batch, rate_per_s: 1}",
+		  "applies to poisson, gamma and fixed arrivals" },
 		{ "{arrival: poisson, rate_per_s: 1}", "poisson arrivals need requests" },
 		{ "{arrival: trace}", "arrival: trace needs trace" },
 		{ "{arrival: trace, trace: unsorted.csv}",
@@ -176,7 +178,8 @@ static void test_refused(void)
 		{ "{arrival: batch, prompt_tokens: 2040, output_tokens: 16}",
 		  "needs 2056 positions, beyond the 2048" },
 		{ "{arrival: batch, slo_ttft: 500}", "did you mean 'slo_ttft_ms'" },
-		{ "{arrival: batch, scheduler: fcfs}", "serving.scheduler: expected one of static" },
+		{ "{arrival: batch, scheduler: fcfs}",
+		  "serving.scheduler: expected one of static" },
 		{ "{arrival: batch, scheduler: prefill-first, token_budget: 8}",
 		  "8 tokens cannot hold a prompt of 16 whole" },
 		{ "{arrival: batch, scheduler: chunked, token_budget: 8, max_batch: 16}",
