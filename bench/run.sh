@@ -193,6 +193,45 @@ bench_sweep() {
 "
 }
 
+# bench_serve NAME RANKS EXPERIMENT N...: a served load of N requests for
+# each N (serving.requests), timed; requests per wall second of sim, and
+# whether the cost per request stays flat: the largest N's within 25 % of
+# the smallest's.
+serves=
+bench_serve() {
+	name=$1 ranks=$2 exp=$root/$3
+	shift 3
+	first=''
+	for n in "$@"; do
+		json=$tmp/serve-$n.json
+		log=$tmp/serve-$n.log
+		t0=$(now)
+		$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" \
+			--set serving.requests="$n" --json "$json" --quiet >"$log" 2>&1
+		rc=$?
+		t1=$(now)
+		wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+		if [ "$rc" -ne 0 ] || [ -z "$(sim_get "$json" wall_s)" ]; then
+			echo "bench/run.sh: $name with $n requests failed (exit $rc) after ${wall} s:" >&2
+			tail -n 20 "$log" >&2
+			fails=$((fails + 1))
+			return
+		fi
+		echo "$name, $n requests: $wall s" >&2
+		sim=$(sim_get "$json" wall_s)
+		per=$(awk -v s="$sim" -v n="$n" 'BEGIN { printf "%.6f", s / n }')
+		[ -n "$first" ] || first=$per
+		serves="$serves$(awk -v name="$name" -v ranks="$ranks" -v n="$n" -v whole="$wall" \
+			-v sim="$sim" -v cpu="$(sim_get "$json" cpu_s)" -v per="$per" -v first="$first" \
+			-v rss="$(sim_get "$json" peak_rss_mib_per_rank)" 'BEGIN {
+			printf "%-18s %5d %8d %9.2f %9.2f %9.1f %10.1f %10.2f %9.1f  %s\n", name, ranks,
+			       n, whole, sim, cpu, n / sim, 1000 * per, rss,
+			       per + 0 <= 1.25 * first ? "PASS" : "MISS"
+		}')
+"
+	done
+}
+
 toks=
 load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 cores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
@@ -201,6 +240,7 @@ echo "cimsim bench: $cimsim, $cores cores, load average $load before, best of $r
 bench 7B/8 8 configs/experiments/llama2-7b-8chips.yaml 3 ''
 bench 70B/64 64 configs/experiments/llama2-70b-64chips.yaml 60 32
 bench_sweep llama2-7b-strategies 8 configs/studies/llama2-7b-strategies.yaml 60
+bench_serve 7B/8-serving 8 configs/experiments/llama2-7b-serving.yaml 1000 10000
 
 report() {
 	echo "cimsim bench — $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, best of $repeat"
@@ -213,6 +253,12 @@ report() {
 		printf '%-22s %5s %6s %4s %9s %9s  %s\n' study ranks points ran 'wall s' \
 			's/point' 'target verdict'
 		printf '%s' "$sweeps"
+	fi
+	if [ -n "$serves" ]; then
+		printf '%-18s %5s %8s %9s %9s %9s %10s %10s %9s  %s\n' served ranks requests \
+			'wall s' 'sim s' 'CPU s' 'req/sim s' 'ms/req' 'RSS MiB' \
+			'flat (within 25% of the first)'
+		printf '%s' "$serves"
 	fi
 	echo "wall: whole command (mpirun start-up, simulation, report); sim: simulation"
 	echo "loop, slowest rank; start = wall - sim; CPU: sum over ranks of the loop;"
