@@ -41,7 +41,7 @@ static void probe_op(struct run *r, const struct cim_rec_op *rec)
 			r->probes[i].op(r->probes[i].ctx, rec);
 }
 
-static void probe_msg(struct run *r, const struct cim_rec_msg *rec)
+void exec_probe_msg(struct run *r, const struct cim_rec_msg *rec)
 {
 	for (size_t i = 0; i < r->nprobes; i++)
 		if (r->probes[i].msg)
@@ -332,6 +332,23 @@ static void reap_sends(struct run *r, bool all)
 	r->nsends = all ? 0 : kept;
 }
 
+int exec_send_room(struct run *r)
+{
+	reap_sends(r, false);
+	if (r->nsends == r->capsends) {
+		/* MPI keeps pointers to in-flight buffers: wait for them all
+		 * before moving the array. */
+		reap_sends(r, true);
+		size_t cap = r->capsends ? 2 * r->capsends : 16;
+		struct send *s = realloc(r->sends, cap * sizeof(*s));
+		if (!s)
+			return cim_err_set(r->err, "rank %u: out of memory for sends", r->me->rank);
+		r->sends = s;
+		r->capsends = cap;
+	}
+	return 0;
+}
+
 /* Sends the pass's output (activations or a token) from t. */
 static int send_out(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64_t t,
 		    const struct cim_part_pass *p, uint32_t m, uint32_t k)
@@ -345,18 +362,8 @@ int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64
 {
 	struct cim_net_xfer x;
 
-	reap_sends(r, false);
-	if (r->nsends == r->capsends) {
-		/* MPI keeps pointers to in-flight buffers: wait for them all
-		 * before moving the array. */
-		reap_sends(r, true);
-		size_t cap = r->capsends ? 2 * r->capsends : 16;
-		struct send *s = realloc(r->sends, cap * sizeof(*s));
-		if (!s)
-			return cim_err_set(r->err, "rank %u: out of memory for sends", r->me->rank);
-		r->sends = s;
-		r->capsends = cap;
-	}
+	if (exec_send_room(r) < 0)
+		return -1;
 	const uint32_t port = cim_net_port(r->net, r->me->rank, dst);
 	cim_net_p2p(r->net, r->me->rank, dst, bytes, t,
 		    port == CIM_NET_NO_PORT ? 0 : r->port_free[port], &x);
@@ -406,7 +413,7 @@ int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64
 		.port_busy_ps = x.hops ? x.port_free_ps - x.depart_ps : 0,
 		.energy_pj = x.energy_pj,
 	};
-	probe_msg(r, &rec);
+	exec_probe_msg(r, &rec);
 	return 0;
 }
 
@@ -446,7 +453,7 @@ static int receive(struct run *r, uint32_t src, uint32_t kind, uint64_t bytes, u
 		.phase = p->phase,
 		.bytes = bytes,
 	};
-	probe_msg(r, &rec);
+	exec_probe_msg(r, &rec);
 	*arrive_out = h.arrive_ps;
 	return 0;
 }

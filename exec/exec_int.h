@@ -72,6 +72,7 @@ struct run {
 
 /* Between exec.c and serve.c. */
 void exec_probe_pass(struct run *r, const struct cim_rec_pass *rec);
+void exec_probe_msg(struct run *r, const struct cim_rec_msg *rec);
 /* Lets the probes make progress; true when the run is asked to stop. */
 bool exec_poll_stop(struct run *r);
 /* Completes req, polling in an interruptible run; 1 when it stopped. */
@@ -87,6 +88,8 @@ int exec_program(struct run *r, const struct cim_part_pass *p, uint32_t m, uint3
 int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64_t t,
 	      const struct cim_part_pass *p, uint32_t m, uint32_t k, const struct hdr *extra,
 	      const void *body, size_t body_len);
+/* Room for one more send in r->sends (the finished ones reaped). */
+int exec_send_room(struct run *r);
 /* The KV memory a rank may fill: its part's capacity less what else the
  * plan put there. */
 uint64_t exec_kv_room(const struct cim_experiment *e, const struct cim_part_rank *me);

@@ -107,20 +107,8 @@ static int send_plain(struct run *r, uint32_t dst, uint32_t kind, uint32_t flags
 {
 	struct send *s;
 
-	if (r->nsends == r->capsends) {
-		for (size_t i = 0; i < r->nsends; i++) {
-			MPI_Wait(&r->sends[i].req, MPI_STATUS_IGNORE);
-			MPI_Wait(&r->sends[i].body_req, MPI_STATUS_IGNORE);
-			free(r->sends[i].body);
-		}
-		r->nsends = 0;
-		size_t cap = r->capsends ? 2 * r->capsends : 16;
-		s = realloc(r->sends, cap * sizeof(*s));
-		if (!s)
-			return cim_err_set(r->err, "rank %u: out of memory for sends", r->me->rank);
-		r->sends = s;
-		r->capsends = cap;
-	}
+	if (exec_send_room(r) < 0)
+		return -1;
 	s = &r->sends[r->nsends++];
 	memset(s, 0, sizeof(*s));
 	s->h.kind = kind;
@@ -332,9 +320,7 @@ static int follow(struct serve *sv)
 			.step = h.step,
 			.bytes = h.bytes,
 		};
-		for (size_t i = 0; i < r->nprobes; i++)
-			if (r->probes[i].msg)
-				r->probes[i].msg(r->probes[i].ctx, &rec);
+		exec_probe_msg(r, &rec);
 		uint64_t horizon = h.horizon_ps > r->horizon ? h.horizon_ps : r->horizon;
 		if (horizon > h.arrive_ps)
 			horizon = h.arrive_ps;
@@ -511,10 +497,10 @@ static int prefill_entry(struct serve *sv, uint32_t x, uint32_t limit)
 	return 0;
 }
 
-/* Adds the decodes of the running requests of m that are past their
+/* Adds the decodes of the running requests (run) that are past their
  * prompts, preempting the youngest while one would not fit; returns how
  * many ran, or −1. */
-static int decodes(struct serve *sv, uint32_t m, uint32_t *run, uint32_t *nrun)
+static int decodes(struct serve *sv, uint32_t *run, uint32_t *nrun)
 {
 	int n = 0;
 
@@ -542,7 +528,6 @@ static int decodes(struct serve *sv, uint32_t m, uint32_t *run, uint32_t *nrun)
 		set_cached(sv, x, sv->s[x].cached + 1);
 		n++;
 	}
-	(void)m;
 	return n;
 }
 
@@ -577,7 +562,7 @@ static int decide(struct serve *sv, uint32_t m, uint64_t t)
 			if (sv->s[run[i]].cached < sv->s[run[i]].target &&
 			    prefill_entry(sv, run[i], c) < 0)
 				goto out;
-		if (sv->nent == 0 && decodes(sv, m, run, &nrun) < 0)
+		if (sv->nent == 0 && decodes(sv, run, &nrun) < 0)
 			goto out;
 		rc = 0;
 		goto out;
@@ -595,14 +580,14 @@ static int decide(struct serve *sv, uint32_t m, uint64_t t)
 			if (prefill_entry(sv, x, 0) < 0)
 				goto out;
 		}
-		if (sv->nent == 0 && decodes(sv, m, run, &nrun) < 0)
+		if (sv->nent == 0 && decodes(sv, run, &nrun) < 0)
 			goto out;
 		rc = 0;
 		goto out;
 	}
 	/* chunked and decode-first: the decodes, then prompts in the rest of
 	 * the budget (chunked: continuing prompts first, in chunks) */
-	int d = decodes(sv, m, run, &nrun);
+	int d = decodes(sv, run, &nrun);
 	if (d < 0)
 		goto out;
 	used = (uint32_t)d;
@@ -706,9 +691,7 @@ static int recv_token(struct serve *sv, uint32_t *m_out)
 		.step = h.step,
 		.bytes = h.bytes,
 	};
-	for (size_t i = 0; i < r->nprobes; i++)
-		if (r->probes[i].msg)
-			r->probes[i].msg(r->probes[i].ctx, &rec);
+	exec_probe_msg(r, &rec);
 	sv->received[m] = true;
 	sv->tok_ps[m] = h.arrive_ps;
 	*m_out = m;

@@ -161,18 +161,9 @@ static const struct field gpt2_fields[] = {
 };
 SCHEMA(gpt2_schema, "GPT-2 config", gpt2_fields, true);
 
-/* GPT-J: GPT-2's key names, rotary positions on rotary_dim channels. */
+/* GPT-J: GPT-2's keys, and RoPE on rotary_dim channels. */
 static const struct field gptj_fields[] = {
-	U32("n_embd", hidden, FIELD_REQUIRED, "model width"),
-	U32("n_layer", layers, FIELD_REQUIRED, "decoder blocks"),
-	U32("n_head", heads, FIELD_REQUIRED, "attention heads"),
-	U32N("n_inner", ffn, has_ffn, "FFN width, null for 4·n_embd"),
-	U32("n_positions", max_pos, FIELD_REQUIRED, "longest context"),
-	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
 	U32N("rotary_dim", rotary_dim, has_rotary_dim, "channels of a head RoPE rotates"),
-	FF64("layer_norm_epsilon", struct hf, eps, 0, 0, 1, 0, "LayerNorm epsilon"),
-	FENUM("activation_function", struct hf, act, 0, act_words, "FFN activation"),
-	FBOOL("tie_word_embeddings", struct hf, tie, 0, "LM head shares the embedding"),
 };
 SCHEMA(gptj_schema, "GPT-J config", gptj_fields, true);
 
@@ -331,7 +322,7 @@ static const struct {
 	[CIM_ARCH_GEMMA3] = { &llama_schema, &gemma_schema },
 	[CIM_ARCH_PHI3] = { &llama_schema, &phi3_schema },
 	[CIM_ARCH_FALCON] = { &falcon_schema, NULL },
-	[CIM_ARCH_GPTJ] = { &gptj_schema, NULL },
+	[CIM_ARCH_GPTJ] = { &gpt2_schema, &gptj_schema },
 	[CIM_ARCH_GPT_NEOX] = { &neox_schema, NULL },
 	[CIM_ARCH_BLOOM] = { &bloom_schema, NULL },
 	[CIM_ARCH_GRANITE] = { &llama_schema, &granite_schema },

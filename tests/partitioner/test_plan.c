@@ -576,6 +576,81 @@ static void test_parallel_block(void)
 	free(e);
 }
 
+/* The attention steps (KV append, then q·kᵀ and p·V) of layer 0 in a
+ * program: the append's time, and each attention step's time by the
+ * resource it holds for its length. */
+static void attn_of(const struct cim_prog_op *ops, size_t n, uint64_t *append, uint64_t *on_kv,
+		    uint64_t *on_lanes, size_t *steps)
+{
+	*append = *on_kv = *on_lanes = 0;
+	*steps = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].layer != 0)
+			continue;
+		if (ops[i].role == CIM_ROLE_KV_APPEND)
+			*append += ops[i].ps;
+		if (ops[i].role != CIM_ROLE_ATTENTION)
+			continue;
+		(*steps)++;
+		if (ops[i].res == CIM_RES_KV)
+			*on_kv += ops[i].ps;
+		else
+			*on_lanes += ops[i].ps;
+	}
+}
+
+/*
+ * A served pass that mixes sequences (docs/serving.md): one decode at 15
+ * cached positions and one 16-token prompt.  Its attention is each piece's
+ * as a pass of its own: the KV append the sum of theirs; the decode's
+ * attention held on the resource that bounds it and the prompt's on its
+ * own, as two steps since those differ; and its matrices see 17 tokens.
+ */
+static void test_mixed_pass(void)
+{
+	const char *sets[] = { "workload.micro_batches=1" };
+	struct cim_experiment *e = load(tiny, sets, 1);
+	struct cim_part_plan *p = plan_of(e, 1, 1, 1);
+	struct cim_prog_op ops[256];
+	const struct cim_part_piece dec = { .past = 15, .queries = 1, .count = 1 };
+	const struct cim_part_piece pre = { .past = 0, .queries = 16, .count = 1 };
+	const struct cim_part_piece both[2] = { dec, pre };
+	struct cim_part_pass pd = {
+		.phase = CIM_PHASE_DECODE, .seqs = 1, .pieces = &dec, .npieces = 1, .samples = 1
+	};
+	struct cim_part_pass pp = {
+		.phase = CIM_PHASE_PREFILL, .seqs = 1, .pieces = &pre, .npieces = 1, .samples = 1
+	};
+	struct cim_part_pass pm = {
+		.phase = CIM_PHASE_PREFILL, .seqs = 2, .pieces = both, .npieces = 2, .samples = 2
+	};
+	uint64_t a[3], kv[3], lanes[3];
+	size_t steps[3], n;
+
+	n = cim_part_program(e, p, &p->ranks[0], &pd, ops, 256);
+	CU_ASSERT_FATAL(n <= 256);
+	attn_of(ops, n, &a[0], &kv[0], &lanes[0], &steps[0]);
+	n = cim_part_program(e, p, &p->ranks[0], &pp, ops, 256);
+	CU_ASSERT_FATAL(n <= 256);
+	attn_of(ops, n, &a[1], &kv[1], &lanes[1], &steps[1]);
+	n = cim_part_program(e, p, &p->ranks[0], &pm, ops, 256);
+	CU_ASSERT_FATAL(n <= 256);
+	attn_of(ops, n, &a[2], &kv[2], &lanes[2], &steps[2]);
+	CU_ASSERT_EQUAL(steps[0], 1);
+	CU_ASSERT_EQUAL(steps[1], 1);
+	CIM_ASSERT_EQ_U64(a[2], a[0] + a[1]);
+	CIM_ASSERT_EQ_U64(kv[2], kv[0] + kv[1]);
+	CIM_ASSERT_EQ_U64(lanes[2], lanes[0] + lanes[1]);
+	/* here the decode waits on the KV memory, the prompt on the lanes:
+	 * two steps */
+	CU_ASSERT_TRUE(kv[0] > 0 && lanes[0] == 0 && lanes[1] > 0 && kv[1] == 0);
+	CU_ASSERT_EQUAL(steps[2], 2);
+	CIM_ASSERT_EQ_U64(cim_part_pass_tokens(&pm), 17);
+	CIM_ASSERT_EQ_U64(cim_part_pass_samples(&pm), 2);
+	cim_part_plan_destroy(p);
+	free(e);
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -593,6 +668,7 @@ int main(void)
 		{ "estimate on one chip", test_estimate_one_chip },
 		{ "enumeration and strategies", test_enumerate },
 		{ "a parallel block: one all-reduce, branches side by side", test_parallel_block },
+		{ "a served pass mixing a decode and a prompt", test_mixed_pass },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }
