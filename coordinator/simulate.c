@@ -91,6 +91,7 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 		.op = cim_trace_probe_op,
 		.msg = cim_trace_probe_msg,
 		.coll = cim_trace_probe_coll,
+		.sched = cim_trace_probe_sched,
 		.poll = cim_trace_probe_poll,
 	};
 	/* Every run stops cleanly on SIGINT or SIGTERM, traced or not. */

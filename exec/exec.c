@@ -55,6 +55,13 @@ static void probe_coll(struct run *r, const struct cim_rec_coll *rec)
 			r->probes[i].coll(r->probes[i].ctx, rec);
 }
 
+void exec_probe_sched(struct run *r, const struct cim_rec_sched *rec)
+{
+	for (size_t i = 0; i < r->nprobes; i++)
+		if (r->probes[i].sched)
+			r->probes[i].sched(r->probes[i].ctx, rec);
+}
+
 /* Lets the probes make progress; true when the run is asked to stop. */
 bool exec_poll_stop(struct run *r)
 {

@@ -37,6 +37,7 @@ struct cim_exec_probe {
 	void (*op)(void *ctx, const struct cim_rec_op *r);
 	void (*msg)(void *ctx, const struct cim_rec_msg *r);
 	void (*coll)(void *ctx, const struct cim_rec_coll *r);
+	void (*sched)(void *ctx, const struct cim_rec_sched *r); /* served loads */
 	/* Called between passes and, in an interruptible run, while waiting
 	 * for a peer: a chance to make progress (write buffers out). */
 	void (*poll)(void *ctx);

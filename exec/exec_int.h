@@ -73,6 +73,7 @@ struct run {
 /* Between exec.c and serve.c. */
 void exec_probe_pass(struct run *r, const struct cim_rec_pass *rec);
 void exec_probe_msg(struct run *r, const struct cim_rec_msg *rec);
+void exec_probe_sched(struct run *r, const struct cim_rec_sched *rec);
 /* Lets the probes make progress; true when the run is asked to stop. */
 bool exec_poll_stop(struct run *r);
 /* Completes req, polling in an interruptible run; 1 when it stopped. */

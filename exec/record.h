@@ -90,4 +90,23 @@ struct cim_rec_pass {
 	uint32_t pad;
 };
 
+/* The scheduler's state at an instant: a served load's time series, on the
+ * scheduling rank of each replica (its first stage's member 0) only.  One
+ * at every arrival the scheduler learns of (at the arrival's own time) and
+ * one after every decision (at the decision's time), in time order, so each
+ * field is a step function of time: its value holds until the next record.
+ * (Static batching decides in turn, not in time order: a decision earlier
+ * than a record already made is recorded at that record's time.) */
+struct cim_rec_sched {
+	uint64_t t_ps;
+	uint32_t waiting;  /* arrived and never admitted (its queueing delay runs) */
+	uint32_t requeued; /* preempted, waiting to run again */
+	uint32_t running;  /* admitted and not finished, as the scheduler knows */
+	uint32_t decision; /* 1: after a decision; 0: an arrival */
+	uint32_t batch;	   /* requests in the pass decided (0 at an arrival) */
+	uint32_t tokens;   /* tokens of that pass */
+	uint64_t kv_bytes; /* KV the fullest chip of the replica holds ... */
+	uint64_t kv_room;  /* ... of what it can hold (kv_bytes ≤ kv_room) */
+};
+
 #endif /* CIM_EXEC_RECORD_H */

@@ -97,6 +97,11 @@ struct serve {
 	uint64_t *ready, *lb, *tok_ps;
 	uint32_t *iter;
 	uint64_t now; /* the latest decision's time */
+	/* the time series (struct cim_rec_sched) */
+	uint32_t seen;	    /* arrivals of mine recorded */
+	uint32_t admitted;  /* of mine admitted once */
+	uint32_t nrunning;  /* R_RUNNING */
+	uint64_t series_ps; /* the latest record's time */
 	struct cim_exec_seq *seqs;
 };
 
@@ -443,6 +448,7 @@ static int preempt(struct serve *sv, uint32_t x)
 		return -1;
 	set_cached(sv, x, 0);
 	sv->s[x].state = R_WAITING;
+	sv->nrunning--;
 	sv->s[x].target = sv->q[x].prompt + sv->s[x].generated;
 	sv->seqs[x].preemptions++;
 	sv->pre[sv->npre++] = x;
@@ -474,12 +480,14 @@ static void admit(struct serve *sv, uint32_t x, uint32_t m, uint64_t t)
 
 	take_waiting(sv);
 	s->state = R_RUNNING;
+	sv->nrunning++;
 	s->slot = m;
 	s->order = sv->order++;
 	if (s->target == 0)
 		s->target = sv->q[x].prompt;
 	if (!s->admitted_once) {
 		s->admitted_once = true;
+		sv->admitted++;
 		sv->seqs[x].admit_ps = t;
 	}
 }
@@ -633,6 +641,7 @@ static void tokens_back(struct serve *sv, uint32_t m)
 		if (s->generated == sv->q[x->req].output) {
 			set_cached(sv, x->req, 0);
 			s->state = R_DONE;
+			sv->nrunning--;
 			sv->completed++;
 		}
 	}
@@ -799,6 +808,50 @@ static int member(struct serve *sv)
 	}
 }
 
+/* Records the scheduler's state at t (no earlier than the latest record);
+ * after a decision, with the pass's requests and tokens. */
+static void record_state(struct serve *sv, uint64_t t, bool decision)
+{
+	struct cim_rec_sched rec = {
+		.t_ps = t > sv->series_ps ? t : sv->series_ps,
+		.waiting = sv->seen - sv->admitted,
+		.requeued = sv->npre,
+		.running = sv->nrunning,
+		.decision = decision,
+	};
+	double worst = -1;
+
+	assert(sv->admitted <= sv->seen && sv->nrunning <= sv->nmine);
+	for (uint32_t i = 0; decision && i < sv->nent; i++)
+		if (sv->ent[i].queries) {
+			rec.batch++;
+			rec.tokens += sv->ent[i].queries;
+		}
+	/* the stage whose binding member is fullest */
+	for (uint32_t s = 0; s < sv->r->plan->pp; s++) {
+		const struct stage_kv *st = &sv->st[s];
+		double use = st->room_bits ? (double)st->held_bits / (double)st->room_bits : 0;
+		if (use > worst) {
+			worst = use;
+			rec.kv_bytes = (st->held_bits + 7) / 8;
+			rec.kv_room = st->room_bits / 8;
+		}
+	}
+	assert(rec.kv_bytes <= rec.kv_room);
+	sv->series_ps = rec.t_ps;
+	exec_probe_sched(sv->r, &rec);
+}
+
+/* Records the arrivals up to t the series has not shown yet, each at its
+ * own time. */
+static void record_arrivals(struct serve *sv, uint64_t t)
+{
+	while (sv->seen < sv->nmine && sv->q[sv->mine[sv->seen]].arrival_ps <= t) {
+		sv->seen++;
+		record_state(sv, sv->q[sv->mine[sv->seen - 1]].arrival_ps, false);
+	}
+}
+
 static int schedule(struct serve *sv)
 {
 	struct run *r = sv->r;
@@ -828,8 +881,10 @@ static int schedule(struct serve *sv)
 					sv->idle[j] = false;
 				}
 		}
+		record_arrivals(sv, t);
 		if (decide(sv, m, t) < 0)
 			return -1;
+		record_state(sv, t, sv->nent > 0);
 		if (sv->nent == 0) {
 			/* nothing to run: look again at the next arrival, or
 			 * once a pass in flight is back */

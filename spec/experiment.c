@@ -260,9 +260,14 @@ static int serving_budget(const struct tnode *sv, struct cim_serving_spec *s, st
 	/* Defaults (docs/serving.md): chunked, vLLM's 512 tokens a step; the
 	 * others, the longest prompt, so that one whole prompt fits a pass (a
 	 * chip's buffer holds a pass's activations: vLLM's 2048 for GPUs would
-	 * not fit the example chip). */
-	if (!s->has_token_budget)
+	 * not fit the example chip); and for the schedulers that run every
+	 * decode of a pass, at least max_batch. */
+	if (!s->has_token_budget) {
 		s->token_budget = s->scheduler == CIM_SCHED_CHUNKED ? 512 : s->prompt.max;
+		if ((s->scheduler == CIM_SCHED_CHUNKED || s->scheduler == CIM_SCHED_DECODE_FIRST) &&
+		    s->token_budget < s->max_batch)
+			s->token_budget = s->max_batch;
+	}
 	if ((s->scheduler == CIM_SCHED_PREFILL_FIRST || s->scheduler == CIM_SCHED_DECODE_FIRST) &&
 	    s->token_budget < s->prompt.max)
 		return spec_errf(err, tnode_get(sv, "token_budget"), "serving.token_budget",

@@ -7,7 +7,8 @@
  * on a resource overlap (a viewer cannot draw overlapping spans on one
  * track); "X" events for ops, messages and collectives; a flow ("s"/"f")
  * from each message's send at departure to its receive at arrival;
- * counters ("C") for average power and link bandwidth.  Timestamps are
+ * counters ("C") for average power and link bandwidth, and for a served
+ * load the scheduler's time series (queue, batch, KV use).  Timestamps are
  * microseconds of virtual time printed exactly (picoseconds as six
  * decimals).
  *
@@ -444,6 +445,45 @@ static int write_counter(struct ctx *c, uint32_t pid, const char *name, const ch
 	return 0;
 }
 
+/* The scheduler's time series (a served load's scheduling rank) as counter
+ * tracks, one point per record (records are in time order; a value holds
+ * until the next point): requests waiting (never admitted), requeued
+ * (preempted), running; the requests and tokens of each pass decided; the
+ * KV use of the fullest chip, as a fraction of its room. */
+static void write_series(struct ctx *c, uint32_t pid)
+{
+	for (size_t i = 0; i < c->nrecs; i++) {
+		const struct cim_trace_rec *rec = &c->recs[i];
+		if (rec->type != CIM_TREC_SCHED)
+			continue;
+		const struct cim_rec_sched *x = &rec->u.sched;
+		const struct {
+			const char *name, *unit;
+			double v;
+			bool on;
+		} v[] = {
+			{ "waiting", "requests", x->waiting, true },
+			{ "requeued", "requests", x->requeued, true },
+			{ "running", "requests", x->running, true },
+			{ "pass batch", "requests", x->batch, x->decision != 0 },
+			{ "pass tokens", "tokens", x->tokens, x->decision != 0 },
+			{ "KV use", "fraction",
+			  x->kv_room ? (double)x->kv_bytes / (double)x->kv_room : 0, true },
+		};
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+			if (!v[k].on)
+				continue;
+			FILE *f = ev(c);
+			fprintf(f, "{\"ph\":\"C\",\"name\":\"%s\",\"pid\":%u,\"ts\":", v[k].name,
+				pid);
+			jts(f, x->t_ps);
+			fprintf(f, ",\"args\":{\"%s\":", v[k].unit);
+			jnum(f, v[k].v);
+			fputs("}}", f);
+		}
+	}
+}
+
 static int export_file(struct ctx *c, const struct trace_run_file *file, bool *partial,
 		       struct cim_err *err)
 {
@@ -484,6 +524,8 @@ static int export_file(struct ctx *c, const struct trace_run_file *file, bool *p
 			rc = add_span(c, x->u.msg.depart_ps, x->u.msg.arrive_ps, CIM_RES_LINK, idx,
 				      false);
 			break;
+		case CIM_TREC_SCHED:
+			break; /* counters, below */
 		default:
 			rc = add_span(c, x->u.coll.ready_ps, x->u.coll.finish_ps, CIM_RES_LINK, idx,
 				      false);
@@ -525,6 +567,7 @@ static int export_file(struct ctx *c, const struct trace_run_file *file, bool *p
 	    write_counter(c, in->rank, "link recv", "B/s", 2) ||
 	    write_counter(c, in->rank, "collective", "B/s", 3))
 		goto err_oom;
+	write_series(c, in->rank);
 	cim_trace_reader_close(r);
 	return 0;
 

@@ -37,7 +37,8 @@ struct cim_trace_reader {
 	char note[512];
 	struct cim_trace_totals totals;
 	/* what was read, to compare with the trailer */
-	uint64_t records[4];
+	uint64_t records[CIM_TREC_NTYPE];
+	uint64_t sched_ps; /* the latest scheduler record's time */
 	double op_e[CIM_E_NCOMP], msg_e, coll_e;
 };
 
@@ -151,7 +152,10 @@ static int stop_partial(struct cim_trace_reader *r, struct cim_err *err, uint64_
 {
 	char what[400];
 	va_list ap;
-	uint64_t n = r->records[1] + r->records[2] + r->records[3];
+	uint64_t n = 0;
+
+	for (int k = CIM_TREC_OP; k < CIM_TREC_NTYPE; k++)
+		n += r->records[k];
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
@@ -457,6 +461,21 @@ static int parse_coll(const msgpack_object *a, struct cim_trace_rec *rec)
 	       f_u32(&f[12], &rec->count) && c->finish_ps >= c->ready_ps;
 }
 
+static int parse_sched(const msgpack_object *a, struct cim_trace_rec *rec)
+{
+	struct cim_rec_sched *x = &rec->u.sched;
+	const msgpack_object *f = a->via.array.ptr + 1;
+
+	if (a->via.array.size < 1 + TRACE_SCHED_FIELDS)
+		return 0;
+	rec->count = 1;
+	return f_u64(&f[0], &x->t_ps) && f_u32(&f[1], &x->waiting) && f_u32(&f[2], &x->requeued) &&
+	       f_u32(&f[3], &x->running) && f_u32(&f[4], &x->decision) && x->decision <= 1 &&
+	       f_u32(&f[5], &x->batch) && f_u32(&f[6], &x->tokens) && f_u64(&f[7], &x->kv_bytes) &&
+	       f_u64(&f[8], &x->kv_room) && x->kv_bytes <= x->kv_room &&
+	       (x->decision || (x->batch == 0 && x->tokens == 0));
+}
+
 static bool same_bits(double a, double b)
 {
 	return memcmp(&a, &b, sizeof(a)) == 0;
@@ -468,17 +487,21 @@ static int parse_trailer(struct cim_trace_reader *r, const msgpack_object *a, ui
 {
 	struct cim_trace_totals *t = &r->totals;
 	const msgpack_object *f = a->via.array.ptr + 1;
-	static const char *const type_names[] = { "", "op", "message", "collective" };
+	static const char *const type_names[] = { "", "op", "message", "collective", "scheduler" };
+	const uint32_t ntypes = CIM_TREC_NTYPE - 1;
+
+	_Static_assert(sizeof(type_names) / sizeof(type_names[0]) == CIM_TREC_NTYPE,
+		       "a name per record type");
 
 	memset(t, 0, sizeof(*t));
 	if (a->via.array.size < 1 + TRACE_TRAILER_FIELDS || !f_bool(&f[0], &t->complete) ||
 	    !f_cstr(&f[1], t->reason, sizeof(t->reason) - 1) || f[2].type != MSGPACK_OBJECT_ARRAY ||
-	    f[2].via.array.size != 3 || f[3].type != MSGPACK_OBJECT_ARRAY ||
-	    f[3].via.array.size != 3 || f[4].type != MSGPACK_OBJECT_ARRAY ||
+	    f[2].via.array.size != ntypes || f[3].type != MSGPACK_OBJECT_ARRAY ||
+	    f[3].via.array.size != ntypes || f[4].type != MSGPACK_OBJECT_ARRAY ||
 	    f[4].via.array.size != CIM_E_NCOMP || !f_f64(&f[5], &t->msg_energy_pj) ||
 	    !f_f64(&f[6], &t->coll_energy_pj) || !f_u64(&f[7], &t->end_ps))
 		return fail(r, err, off, "malformed trailer");
-	for (int i = 0; i < 3; i++)
+	for (uint32_t i = 0; i < ntypes; i++)
 		if (!f_u64(&f[2].via.array.ptr[i], &t->records[i + 1]) ||
 		    !f_u64(&f[3].via.array.ptr[i], &t->events[i + 1]))
 			return fail(r, err, off, "malformed trailer");
@@ -488,7 +511,7 @@ static int parse_trailer(struct cim_trace_reader *r, const msgpack_object *a, ui
 	r->has_totals = true;
 	if (r->off != r->size)
 		return fail(r, err, r->off, "%llu bytes follow the trailer", OFF(r->size - r->off));
-	for (int k = 1; k <= 3; k++)
+	for (int k = CIM_TREC_OP; k < CIM_TREC_NTYPE; k++)
 		if (t->records[k] != r->records[k])
 			return fail(r, err, off,
 				    "the trailer counts %llu %s records, the file "
@@ -544,6 +567,17 @@ int cim_trace_reader_next(struct cim_trace_reader *r, struct cim_trace_rec *rec_
 		if (!parse_coll(&obj, &rec))
 			return fail(r, err, off, "malformed collective record");
 		r->coll_e += rec.u.coll.energy_pj;
+		break;
+	case TAG_SCHED:
+		rec.type = CIM_TREC_SCHED;
+		if (!parse_sched(&obj, &rec))
+			return fail(r, err, off, "malformed scheduler record");
+		if (rec.u.sched.t_ps < r->sched_ps)
+			return fail(r, err, off,
+				    "a scheduler record at %llu ps follows one at %llu ps: "
+				    "the series must be in time order",
+				    OFF(rec.u.sched.t_ps), OFF(r->sched_ps));
+		r->sched_ps = rec.u.sched.t_ps;
 		break;
 	case TAG_TRAILER:
 		return parse_trailer(r, &obj, off, err) ? -1 : 0;

@@ -111,6 +111,8 @@ static int add(struct rows *t, uint32_t rank, const struct cim_trace_rec *rec, u
 	uint64_t s, e;
 	double energy = 0;
 
+	if (rec->type == CIM_TREC_SCHED)
+		return 0; /* a time series, not busy time (the export draws it) */
 	switch (rec->type) {
 	case CIM_TREC_OP:
 		x = row(t, rank, trace_op_kind_name(rec->u.op.op_kind), rec->u.op.name,

@@ -32,6 +32,7 @@ enum trace_tag {
 	TAG_OP = 'O',
 	TAG_MSG = 'M',
 	TAG_COLL = 'C',
+	TAG_SCHED = 'S',
 	TAG_TRAILER = 'T',
 };
 
@@ -45,6 +46,7 @@ enum trace_tag {
 #define TRACE_OP_FIELDS	     13
 #define TRACE_MSG_FIELDS     11
 #define TRACE_COLL_FIELDS    13
+#define TRACE_SCHED_FIELDS   9
 #define TRACE_TRAILER_FIELDS 8
 
 /* CRC-32C of n bytes, continuing crc (0 to start), with the fastest code

@@ -28,7 +28,7 @@
 #include "record.h"
 #include "spec.h"
 
-#define CIM_TRACE_VERSION	 1	    /* the file format this code writes and reads */
+#define CIM_TRACE_VERSION	 2	    /* the file format this code writes and reads */
 #define CIM_TRACE_DEFAULT_BUFFER (4u << 20) /* bytes per write buffer */
 #define CIM_TRACE_MIN_BUFFER	 4096u
 #define CIM_TRACE_MAX_BUFFER	 (1u << 30)
@@ -128,18 +128,21 @@ int cim_trace_open(const struct cim_trace_config *cfg, struct cim_trace_writer *
 void cim_trace_op(struct cim_trace_writer *w, const struct cim_rec_op *r);
 void cim_trace_msg(struct cim_trace_writer *w, const struct cim_rec_msg *r);
 void cim_trace_coll(struct cim_trace_writer *w, const struct cim_rec_coll *r);
+void cim_trace_sched(struct cim_trace_writer *w, const struct cim_rec_sched *r);
 
 /*
  * The same with the signatures of the executor's probe slots (struct
  * cim_exec_probe in exec/exec.h, ctx = the writer), so wiring is a table:
  *   { .ctx = w, .op = cim_trace_probe_op, .msg = cim_trace_probe_msg,
- *     .coll = cim_trace_probe_coll, .poll = cim_trace_probe_poll }
+ *     .coll = cim_trace_probe_coll, .sched = cim_trace_probe_sched,
+ *     .poll = cim_trace_probe_poll }
  * cim_trace_probe_poll runs cim_trace_poll.  Stopping a run on a signal is
  * the coordinator's (coordinator/signals.c), not the writer's.
  */
 void cim_trace_probe_op(void *w, const struct cim_rec_op *r);
 void cim_trace_probe_msg(void *w, const struct cim_rec_msg *r);
 void cim_trace_probe_coll(void *w, const struct cim_rec_coll *r);
+void cim_trace_probe_sched(void *w, const struct cim_rec_sched *r);
 void cim_trace_probe_poll(void *w);
 
 /* Runs the writer's loop without blocking (UV_RUN_NOWAIT) so finished
@@ -185,7 +188,13 @@ const char *cim_trace_writer_path(const struct cim_trace_writer *w);
 
 /* -------------------------------------------------------------- reader */
 
-enum cim_trace_rec_type { CIM_TREC_OP = 1, CIM_TREC_MSG = 2, CIM_TREC_COLL = 3 };
+enum cim_trace_rec_type {
+	CIM_TREC_OP = 1,
+	CIM_TREC_MSG = 2,
+	CIM_TREC_COLL = 3,
+	CIM_TREC_SCHED = 4, /* a served load's scheduler state */
+	CIM_TREC_NTYPE
+};
 
 /* One record as read back. */
 struct cim_trace_rec {
@@ -198,6 +207,7 @@ struct cim_trace_rec {
 					 with strnlen(name, 16) */
 		struct cim_rec_msg msg;
 		struct cim_rec_coll coll;
+		struct cim_rec_sched sched;
 	} u;
 };
 
@@ -217,8 +227,8 @@ struct cim_trace_info {
 struct cim_trace_totals {
 	bool complete;			  /* false: written by cim_trace_abort */
 	char reason[128];		  /* why it is partial, or "" */
-	uint64_t records[4];		  /* records written, by enum cim_trace_rec_type */
-	uint64_t events[4];		  /* events reported, by type (≥ records when merged) */
+	uint64_t records[CIM_TREC_NTYPE]; /* records written, by enum cim_trace_rec_type */
+	uint64_t events[CIM_TREC_NTYPE];  /* events reported, by type (≥ records when merged) */
 	double op_energy_pj[CIM_E_NCOMP]; /* Σ over op records, by component */
 	double msg_energy_pj;		  /* Σ over message records */
 	double coll_energy_pj;		  /* Σ over collective records */

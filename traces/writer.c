@@ -74,7 +74,7 @@ struct cim_trace_writer {
 	struct acc_coll *acc_coll;
 
 	/* the trailer, kept up to date as records are packed */
-	uint64_t records[4], events[4];
+	uint64_t records[CIM_TREC_NTYPE], events[CIM_TREC_NTYPE];
 	double op_e[CIM_E_NCOMP], msg_e, coll_e;
 	uint64_t end_ps;
 	struct cim_trace_stats stats;
@@ -355,6 +355,30 @@ static void emit_coll(struct cim_trace_writer *w, const struct cim_rec_coll *r, 
 	frame_end(w, start, p);
 }
 
+static void emit_sched(struct cim_trace_writer *w, const struct cim_rec_sched *r)
+{
+	size_t start;
+
+	w->records[CIM_TREC_SCHED]++;
+	if (r->t_ps > w->end_ps)
+		w->end_ps = r->t_ps;
+	if (w->failed)
+		return;
+	unsigned char *p = frame_begin(w, &start);
+	p = mp_array(p, 1 + TRACE_SCHED_FIELDS);
+	p = mp_uint(p, TAG_SCHED);
+	p = mp_uint(p, r->t_ps);
+	p = mp_uint(p, r->waiting);
+	p = mp_uint(p, r->requeued);
+	p = mp_uint(p, r->running);
+	p = mp_uint(p, r->decision);
+	p = mp_uint(p, r->batch);
+	p = mp_uint(p, r->tokens);
+	p = mp_uint(p, r->kv_bytes);
+	p = mp_uint(p, r->kv_room);
+	frame_end(w, start, p);
+}
+
 /* The trailer: counts and totals of what precedes it. */
 static void emit_trailer(struct cim_trace_writer *w, bool complete, const char *reason)
 {
@@ -367,11 +391,11 @@ static void emit_trailer(struct cim_trace_writer *w, bool complete, const char *
 	p = mp_uint(p, TAG_TRAILER);
 	p = mp_bool(p, complete);
 	p = mp_str(p, reason, strnlen(reason, 127));
-	p = mp_array(p, 3);
-	for (int t = CIM_TREC_OP; t <= CIM_TREC_COLL; t++)
+	p = mp_array(p, CIM_TREC_NTYPE - 1);
+	for (int t = CIM_TREC_OP; t < CIM_TREC_NTYPE; t++)
 		p = mp_uint(p, w->records[t]);
-	p = mp_array(p, 3);
-	for (int t = CIM_TREC_OP; t <= CIM_TREC_COLL; t++)
+	p = mp_array(p, CIM_TREC_NTYPE - 1);
+	for (int t = CIM_TREC_OP; t < CIM_TREC_NTYPE; t++)
 		p = mp_uint(p, w->events[t]);
 	p = mp_array(p, CIM_E_NCOMP);
 	for (int i = 0; i < CIM_E_NCOMP; i++)
@@ -528,6 +552,15 @@ void cim_trace_coll(struct cim_trace_writer *w, const struct cim_rec_coll *r)
 		emit_coll(w, r, 1);
 }
 
+void cim_trace_sched(struct cim_trace_writer *w, const struct cim_rec_sched *r)
+{
+	if (!w)
+		return;
+	w->events[CIM_TREC_SCHED]++;
+	w->stats.events++;
+	emit_sched(w, r); /* never merged: a time series is its points */
+}
+
 void cim_trace_poll(struct cim_trace_writer *w)
 {
 	if (w && w->in_flight)
@@ -547,6 +580,11 @@ void cim_trace_probe_msg(void *w, const struct cim_rec_msg *r)
 void cim_trace_probe_coll(void *w, const struct cim_rec_coll *r)
 {
 	cim_trace_coll(w, r);
+}
+
+void cim_trace_probe_sched(void *w, const struct cim_rec_sched *r)
+{
+	cim_trace_sched(w, r);
 }
 
 void cim_trace_probe_poll(void *w)

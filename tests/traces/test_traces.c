@@ -278,6 +278,80 @@ static void test_roundtrip(void)
 	done_dir(dir);
 }
 
+/* Writes rank 0's header and the scheduler records x[0..n) to dir. */
+static void write_sched(const char *dir, const struct cim_rec_sched *x, size_t n)
+{
+	struct cim_trace_config c;
+	struct cim_trace_writer *w;
+	struct cim_err err;
+
+	syn_config(&c, dir, 0, CIM_TRACE_STEP);
+	CU_ASSERT_FATAL(cim_trace_open(&c, &w, &err) == 0);
+	for (size_t i = 0; i < n; i++)
+		cim_trace_probe_sched(w, &x[i]);
+	CU_ASSERT_FATAL(cim_trace_close(w, &err) == 0);
+}
+
+/* A served load's time series: written at every level as it is (never
+ * merged), read back field by field, counted by the trailer; a series out
+ * of time order and a KV use above its room are refused. */
+static void test_sched_series(void)
+{
+	char *dir = fresh_dir();
+	struct readback rb;
+	const struct cim_rec_sched x[] = {
+		{ .t_ps = 0, .waiting = 1 },
+		{ .t_ps = 0,
+		  .running = 1,
+		  .decision = 1,
+		  .batch = 1,
+		  .tokens = 300,
+		  .kv_bytes = 1u << 20,
+		  .kv_room = 1u << 30 },
+		{ .t_ps = 5000000,
+		  .waiting = 2,
+		  .running = 1,
+		  .kv_bytes = 1u << 20,
+		  .kv_room = 1u << 30 },
+		{ .t_ps = 7000000,
+		  .requeued = 1,
+		  .running = 2,
+		  .decision = 1,
+		  .batch = 3,
+		  .tokens = 2,
+		  .kv_bytes = (1u << 30) - 1,
+		  .kv_room = 1u << 30 },
+	};
+
+	write_sched(dir, x, 4);
+	read_all(rank_path(dir, 0), CIM_TRACE_STRICT, &rb);
+	CIM_ASSERT_EQ_U64(rb.rc, 0);
+	CIM_ASSERT_EQ_U64(rb.n, 4);
+	CIM_ASSERT_EQ_U64(rb.tot.records[CIM_TREC_SCHED], 4);
+	CIM_ASSERT_EQ_U64(rb.tot.events[CIM_TREC_SCHED], 4);
+	CIM_ASSERT_EQ_U64(rb.tot.end_ps, 7000000);
+	for (size_t i = 0; i < rb.n && i < 4; i++) {
+		CIM_ASSERT_EQ_U64(rb.v[i].type, CIM_TREC_SCHED);
+		CU_ASSERT(memcmp(&rb.v[i].u.sched, &x[i], sizeof(x[i])) == 0);
+	}
+	rb_free(&rb);
+
+	const struct cim_rec_sched back[] = { { .t_ps = 9 }, { .t_ps = 8 } };
+	write_sched(dir, back, 2);
+	read_all(rank_path(dir, 0), 0, &rb);
+	CIM_ASSERT_EQ_U64(rb.rc, -1);
+	CIM_ASSERT_HAS(rb.err.msg, "a scheduler record at 8 ps follows one at 9 ps");
+	rb_free(&rb);
+
+	const struct cim_rec_sched over[] = { { .kv_bytes = 2, .kv_room = 1 } };
+	write_sched(dir, over, 1);
+	read_all(rank_path(dir, 0), 0, &rb);
+	CIM_ASSERT_EQ_U64(rb.rc, -1);
+	CIM_ASSERT_HAS(rb.err.msg, "malformed scheduler record");
+	rb_free(&rb);
+	done_dir(dir);
+}
+
 /* ------------------------------------------------------------- levels */
 
 static void test_levels_keep_energy(void)
@@ -651,14 +725,18 @@ static void test_foreign_files(void)
 	CU_ASSERT_FATAL(tf_write(p, TRACE_MAGIC, TRACE_MAGIC_LEN) == 0);
 	read_all(p, 0, &rb);
 	CIM_ASSERT_HAS(rb.err.msg, "byte offset 8: the file ends inside its 12-byte prefix");
-	/* a later version */
+	/* a later version, and the earlier one (without scheduler records) */
 	memcpy(pre, TRACE_MAGIC, TRACE_MAGIC_LEN);
-	trace_put_u32le(pre + TRACE_MAGIC_LEN, 2);
+	trace_put_u32le(pre + TRACE_MAGIC_LEN, 3);
 	CU_ASSERT_FATAL(tf_write(p, pre, sizeof(pre)) == 0);
 	read_all(p, 0, &rb);
-	CIM_ASSERT_HAS(rb.err.msg, "byte offset 8: format version 2; this cimsim reads version 1");
-	/* the prefix without a header */
+	CIM_ASSERT_HAS(rb.err.msg, "byte offset 8: format version 3; this cimsim reads version 2");
 	trace_put_u32le(pre + TRACE_MAGIC_LEN, 1);
+	CU_ASSERT_FATAL(tf_write(p, pre, sizeof(pre)) == 0);
+	read_all(p, 0, &rb);
+	CIM_ASSERT_HAS(rb.err.msg, "byte offset 8: format version 1; this cimsim reads version 2");
+	/* the prefix without a header */
+	trace_put_u32le(pre + TRACE_MAGIC_LEN, 2);
 	CU_ASSERT_FATAL(tf_write(p, pre, sizeof(pre)) == 0);
 	read_all(p, 0, &rb);
 	CIM_ASSERT_HAS(rb.err.msg, "byte offset 12: the file ends before its header");
@@ -1441,6 +1519,7 @@ static const struct cim_test tests[] = {
 	{ "crc32c: tables and SSE4.2 agree", test_crc_implementations },
 	{ "inline msgpack encoders match msgpack-c", test_msgpack_encoding },
 	{ "three ranks written and read back identical", test_roundtrip },
+	{ "a served load's time series", test_sched_series },
 	{ "levels op, layer, step keep every energy", test_levels_keep_energy },
 	{ "merging with interleaved micro-batches", test_merge_interleaved },
 	{ "buffer rollover, two buffers", test_rollover_double },
