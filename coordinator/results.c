@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -357,6 +358,12 @@ static void serving_text(FILE *f, const struct cim_results *r)
 		fprintf(f, " (cv %g)", s->cv);
 	fprintf(f, "; prompts %u–%u, outputs %u–%u tokens\n", s->prompt.min, s->prompt.max,
 		s->output.min, s->output.max);
+	if (s->prompt.dist == CIM_LEN_LOGNORMAL)
+		fprintf(f,
+			"lengths log-normal, fitted to %s: prompts median %.0f (sigma %.3g of "
+			"the log), outputs median %.0f (sigma %.3g)\n",
+			s->trace, exp(s->prompt.mu), s->prompt.sigma, exp(s->output.mu),
+			s->output.sigma);
 	fprintf(f, "scheduler %s, max batch %u, token budget %u, %u micro-batch%s per replica\n\n",
 		cim_sched_name(s->scheduler), s->max_batch, s->token_budget, r->plan->micro_batches,
 		r->plan->micro_batches == 1 ? "" : "es");

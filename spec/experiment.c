@@ -8,6 +8,7 @@
  * whole part (--set chip=other.yaml) apply before paths are followed, the
  * others (--set chip.adc.bits=6) after, so any key of any part can be set.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,16 +311,24 @@ static int check_serving(const struct tnode *root, struct cim_experiment *e, str
 	if (s->arrival != CIM_ARRIVE_GAMMA && s->has_cv)
 		return spec_errf(err, tnode_get(sv, "cv"), "serving.cv",
 				 "applies to gamma arrivals, not %s; remove it", arr);
-	if ((s->arrival == CIM_ARRIVE_TRACE) != s->has_trace)
-		return spec_errf(err, s->has_trace ? tnode_get(sv, "trace") : sv, "serving.trace",
-				 s->has_trace ? "a trace applies to arrival: trace only"
-					      : "arrival: trace needs trace: the path of a CSV or "
-						"JSON-lines file");
-	if (s->arrival == CIM_ARRIVE_TRACE && (s->has_prompt || s->has_output))
+	if (s->arrival == CIM_ARRIVE_TRACE && !s->has_trace)
+		return spec_errf(
+		    err, sv, "serving.trace",
+		    "arrival: trace needs trace: the path of a CSV or JSON-lines file");
+	if (s->has_trace && !timed && s->arrival != CIM_ARRIVE_TRACE)
+		return spec_errf(err, tnode_get(sv, "trace"), "serving.trace",
+				 "a trace is replayed (arrival: trace) or gives the lengths of "
+				 "poisson, gamma or fixed arrivals, not of %s; remove it",
+				 arr);
+	if (s->has_trace && (s->has_prompt || s->has_output))
 		return spec_errf(err,
 				 tnode_get(sv, s->has_prompt ? "prompt_tokens" : "output_tokens"),
 				 s->has_prompt ? "serving.prompt_tokens" : "serving.output_tokens",
-				 "a trace gives every request's lengths; remove the key");
+				 "%s; remove the key, or the trace",
+				 s->arrival == CIM_ARRIVE_TRACE
+				     ? "a trace gives every request's lengths"
+				     : "with a rate, the lengths are drawn from distributions "
+				       "fitted to the trace");
 	if (timed && !s->has_requests)
 		return spec_errf(err, sv, "serving.requests",
 				 "%s arrivals need requests: how many to serve", arr);
@@ -342,10 +351,12 @@ static int check_serving(const struct tnode *root, struct cim_experiment *e, str
 		return spec_errf(err, tnode_get(sv, "token_budget"), "serving.token_budget",
 				 "a static batch runs its prompts whole; the budget applies to "
 				 "prefill-first, chunked and decode-first");
-	if (s->arrival != CIM_ARRIVE_TRACE && serving_budget(sv, s, err))
+	if (s->has_trace) /* after the trace is read: check_trace */
+		return 0;
+	if (serving_budget(sv, s, err))
 		return -1;
 	uint64_t longest = (uint64_t)s->prompt.max + s->output.max;
-	if (s->arrival != CIM_ARRIVE_TRACE && longest > e->model.max_positions)
+	if (longest > e->model.max_positions)
 		return spec_errf(err, sv, "serving.prompt_tokens",
 				 "a request of %u prompt and %u output tokens needs %llu "
 				 "positions, beyond the %u of %s's context",
@@ -354,12 +365,53 @@ static int check_serving(const struct tnode *root, struct cim_experiment *e, str
 	return 0;
 }
 
-/* The trace's rows against the model and the requests asked for. */
+/* A log-normal fitted to n lengths by maximum likelihood: the mean and
+ * the standard deviation (over n) of their natural logs; clipped to the
+ * shortest and longest seen (docs/serving.md, "Lengths fitted to a
+ * trace"). */
+static struct cim_len_spec fit_lognormal(const struct cim_request *rows, uint32_t n, bool prompt)
+{
+	struct cim_len_spec l = { .dist = CIM_LEN_LOGNORMAL, .min = UINT32_MAX };
+	double sum = 0, dev = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const uint32_t x = prompt ? rows[i].prompt : rows[i].output;
+		l.min = x < l.min ? x : l.min;
+		l.max = x > l.max ? x : l.max;
+		sum += log((double)x);
+	}
+	l.mu = sum / n;
+	for (uint32_t i = 0; i < n; i++) {
+		const double d = log((double)(prompt ? rows[i].prompt : rows[i].output)) - l.mu;
+		dev += d * d;
+	}
+	l.sigma = sqrt(dev / n);
+	return l;
+}
+
+/* The trace's rows against the model and the requests asked for; with a
+ * rate, the lengths fitted to them. */
 static int check_trace(const struct tnode *root, struct cim_experiment *e, struct cim_err *err)
 {
 	struct cim_serving_spec *s = &e->serving;
 	const struct tnode *sv = tnode_get(root, "serving");
+	const struct cim_request *rows = cim_serving_trace(e);
 
+	if (s->arrival != CIM_ARRIVE_TRACE) {
+		s->prompt = fit_lognormal(rows, s->trace_rows, true);
+		s->output = fit_lognormal(rows, s->trace_rows, false);
+		if (serving_budget(sv, s, err))
+			return -1;
+		uint64_t longest = (uint64_t)s->prompt.max + s->output.max;
+		if (longest > e->model.max_positions)
+			return spec_errf(err, tnode_get(sv, "trace"), "serving.trace",
+					 "the fitted lengths reach %u prompt and %u output tokens, "
+					 "%llu positions, beyond the %u of %s's context: replay "
+					 "the trace (arrival: trace) or drop its longest rows",
+					 s->prompt.max, s->output.max, (unsigned long long)longest,
+					 e->model.max_positions, e->model.name);
+		return 0;
+	}
 	if (!s->has_requests)
 		s->requests = s->trace_rows;
 	if (s->requests > s->trace_rows)
@@ -367,7 +419,6 @@ static int check_trace(const struct tnode *root, struct cim_experiment *e, struc
 				 "%u requests asked for but the trace %s has %u rows", s->requests,
 				 s->trace, s->trace_rows);
 	/* the lengths' ranges, for the budget and the buffers */
-	const struct cim_request *rows = cim_serving_trace(e);
 	s->prompt = (struct cim_len_spec){ .dist = CIM_LEN_UNIFORM, .min = UINT32_MAX };
 	s->output = s->prompt;
 	for (uint32_t i = 0; i < s->requests; i++) {
@@ -454,7 +505,7 @@ int cim_spec_load_experiment(struct cim_files *files, const char *path, const ch
 	e->serving.max_batch = 256;
 	if (spec_read_map(root, &experiment_schema, "", e, err) || check(root, e, err))
 		goto err_free_exp;
-	if (e->serving.on && e->serving.arrival == CIM_ARRIVE_TRACE &&
+	if (e->serving.on && e->serving.has_trace &&
 	    (spec_serving_trace(files, tnode_get(tnode_get(root, "serving"), "trace"),
 				"serving.trace", &e, err) ||
 	     check_trace(root, e, err)))

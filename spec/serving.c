@@ -505,6 +505,11 @@ static uint32_t draw_len(struct rng *r, const struct cim_len_spec *l)
 {
 	if (l->dist == CIM_LEN_FIXED || l->max == l->min)
 		return l->min;
+	if (l->dist == CIM_LEN_LOGNORMAL) {
+		const double x = exp(l->mu + l->sigma * rng_normal(r));
+		/* rounded, within the trace's range (x is finite and positive) */
+		return x <= l->min ? l->min : x >= l->max ? l->max : (uint32_t)llround(x);
+	}
 	return l->min + (uint32_t)(rng_next(r) % ((uint64_t)l->max - l->min + 1));
 }
 

@@ -358,12 +358,14 @@ enum cim_sched {
 	CIM_SCHED_DECODE_FIRST,	 /* decodes, then whole prompts that fit the budget */
 };
 
-enum cim_len_dist { CIM_LEN_FIXED, CIM_LEN_UNIFORM };
+enum cim_len_dist { CIM_LEN_FIXED, CIM_LEN_UNIFORM, CIM_LEN_LOGNORMAL };
 
-/* A length in tokens: fixed, or uniform over [min, max]. */
+/* A length in tokens: fixed, uniform over [min, max], or log-normal
+ * (fitted to a trace: exp(mu + sigma Z) rounded, clipped to [min, max]). */
 struct cim_len_spec {
 	enum cim_len_dist dist;
 	uint32_t min, max; /* fixed: min = max */
+	double mu, sigma;  /* log-normal: of the natural log of the length */
 };
 
 struct cim_serving_spec {
@@ -372,7 +374,8 @@ struct cim_serving_spec {
 	enum cim_arrival arrival;
 	double rate_per_s;   /* poisson, gamma, fixed */
 	double cv;	     /* gamma */
-	char trace[1024];    /* trace: the file, resolved */
+	char trace[1024];    /* trace: the file, resolved (with a rate: the lengths
+				are fitted to it) */
 	uint32_t trace_rows; /* rows read, after the experiment (cim_serving_trace()) */
 	struct cim_len_spec prompt, output;
 	enum cim_sched scheduler;

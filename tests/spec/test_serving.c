@@ -149,6 +149,49 @@ static void test_traces(void)
 	free(q);
 }
 
+/* Lengths fitted to a trace, drawn at a rate: decades.csv's prompts 10,
+ * 100, 1000 have logs ln 10 · (1, 2, 3), so the fit's mu is ln 100 and its
+ * sigma ln 10 · sqrt(2/3) (the deviation over n); outputs 4, 8, 16 give ln 8
+ * and ln 2 · sqrt(2/3).  Drawn 20,000 times, the median prompt is 100
+ * (clipping to [10, 1000] keeps the median), and the share clipped to the
+ * shortest, P(X < 10.5) = Φ((ln 10.5 − ln 100) / sigma) = Φ(−1.19882) =
+ * 0.11530, lies within 4 standard errors (0.00226). */
+static void test_fitted_lengths(void)
+{
+	struct cim_experiment *e = NULL;
+	struct cim_err err;
+	const char *sv = "{arrival: poisson, rate_per_s: 2, requests: 20000, trace: decades.csv}";
+
+	CU_ASSERT_EQUAL_FATAL(load(sv, &e, &err), 0);
+	CIM_ASSERT_EQ_U64(e->serving.prompt.dist, CIM_LEN_LOGNORMAL);
+	CIM_ASSERT_REL(e->serving.prompt.mu, log(100.0), 1e-15);
+	CIM_ASSERT_REL(e->serving.prompt.sigma, log(10.0) * sqrt(2.0 / 3), 1e-15);
+	CIM_ASSERT_REL(e->serving.output.mu, log(8.0), 1e-15);
+	CIM_ASSERT_REL(e->serving.output.sigma, log(2.0) * sqrt(2.0 / 3), 1e-15);
+	CIM_ASSERT_EQ_U64(e->serving.prompt.min, 10);
+	CIM_ASSERT_EQ_U64(e->serving.prompt.max, 1000);
+	CIM_ASSERT_EQ_U64(e->serving.output.max, 16);
+	free(e);
+
+	uint32_t n, below = 0, above = 0, at_min = 0, out_of_range = 0;
+	struct cim_request *q = requests(sv, &n);
+	CIM_ASSERT_EQ_U64(n, 20000);
+	for (uint32_t i = 0; i < n; i++) {
+		below += q[i].prompt < 100;
+		above += q[i].prompt > 100;
+		at_min += q[i].prompt == 10;
+		out_of_range +=
+		    q[i].prompt < 10 || q[i].prompt > 1000 || q[i].output < 4 || q[i].output > 16;
+	}
+	CIM_ASSERT_EQ_U64(out_of_range, 0);
+	/* the median: as many below 100 as above, within 4 standard errors
+	 * of a binomial half (sqrt(n)/2 = 70.7) */
+	CU_ASSERT(fabs((double)below - (double)above) < 2 * 4 * 70.8);
+	const double p = 0.11530, se = sqrt(p * (1 - p) / n);
+	CU_ASSERT(fabs((double)at_min / n - p) < 4 * se);
+	free(q);
+}
+
 static void test_refused(void)
 {
 	static const struct {
@@ -187,6 +230,15 @@ static void test_refused(void)
 		{ "{arrival: batch, scheduler: static, token_budget: 64}",
 		  "a static batch runs its prompts whole" },
 		{ "{arrival: batch, prompt_tokens: {uniform: [64, 8]}}", "MAX 8 is below MIN 64" },
+		{ "{arrival: batch, trace: decades.csv}",
+		  "serving.trace: a trace is replayed (arrival: trace) or gives the lengths of "
+		  "poisson, gamma or fixed arrivals, not of batch" },
+		{ "{arrival: poisson, rate_per_s: 1, requests: 4, trace: decades.csv, "
+		  "output_tokens: 8}",
+		  "serving.output_tokens: with a rate, the lengths are drawn from distributions "
+		  "fitted to the trace; remove the key, or the trace" },
+		{ "{arrival: poisson, rate_per_s: 1, requests: 4, trace: long.csv}",
+		  "long.csv: row 3: 3000 prompt and 8 output tokens need 3008 positions" },
 	};
 	struct cim_experiment *e;
 	struct cim_err err;
@@ -203,6 +255,7 @@ static void test_refused(void)
 }
 
 static const struct cim_test tests[] = {
+	{ "lengths fitted to a trace", test_fitted_lengths },
 	{ "Poisson arrivals: mean gap, cv, the same draws", test_poisson },
 	{ "gamma, fixed, batch arrivals and uniform lengths", test_gamma_fixed_batch },
 	{ "traces: CSV, the Azure columns, JSON lines", test_traces },
