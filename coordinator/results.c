@@ -315,19 +315,23 @@ int cim_results_requests_csv(const char *path, const struct cim_results *r, stru
 	if (!f)
 		return cim_err_set(err, "%s: cannot write: %s", path, strerror(errno));
 	fprintf(f, "request,arrival_s,prompt_tokens,output_tokens,admitted_s,first_token_s,"
-		   "last_token_s,queue_s,ttft_s,tpot_s,e2e_s,preemptions\n");
+		   "last_token_s,queue_s,ttft_s,tpot_s,e2e_s,preemptions,replica\n");
 	for (uint32_t i = 0; i < sv->n; i++) {
 		const struct cim_request *q = &sv->req[i];
 		const struct cim_exec_seq *s = &sv->seq[i];
 		const double a = (double)q->arrival_ps * 1e-12;
-		fprintf(f, "%u,%.12g,%u,%u,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%" PRIu64 "\n",
+		assert(s->replica >= 1 && s->replica <= r->plan->dp);
+		fprintf(f,
+			"%u,%.12g,%u,%u,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%" PRIu64
+			",%" PRIu64 "\n",
 			i, a, q->prompt, q->output, (double)s->admit_ps * 1e-12,
 			(double)s->first_ps * 1e-12, (double)s->last_ps * 1e-12,
 			(double)(s->admit_ps - q->arrival_ps) * 1e-12,
 			(double)(s->first_ps - q->arrival_ps) * 1e-12,
 			q->output > 1 ? (double)(s->last_ps - s->first_ps) * 1e-12 / (q->output - 1)
 				      : 0.0,
-			(double)(s->last_ps - q->arrival_ps) * 1e-12, s->preemptions);
+			(double)(s->last_ps - q->arrival_ps) * 1e-12, s->preemptions,
+			s->replica - 1);
 	}
 	if (fclose(f) != 0)
 		return cim_err_set(err, "%s: cannot write: %s", path, strerror(errno));
@@ -364,9 +368,12 @@ static void serving_text(FILE *f, const struct cim_results *r)
 			"the log), outputs median %.0f (sigma %.3g)\n",
 			s->trace, exp(s->prompt.mu), s->prompt.sigma, exp(s->output.mu),
 			s->output.sigma);
-	fprintf(f, "scheduler %s, max batch %u, token budget %u, %u micro-batch%s per replica\n\n",
+	fprintf(f, "scheduler %s, max batch %u, token budget %u, %u micro-batch%s per replica",
 		cim_sched_name(s->scheduler), s->max_batch, s->token_budget, r->plan->micro_batches,
 		r->plan->micro_batches == 1 ? "" : "es");
+	if (r->plan->dp > 1)
+		fprintf(f, ", router %s", cim_router_name(s->router));
+	fputs("\n\n", f);
 	fprintf(f, "requests       %12.3f served/s   goodput %.3f/s, %.1f%% within",
 		sv->requests_per_s, sv->goodput_per_s, 100 * sv->slo_attainment);
 	if (s->slo_ttft_ps > 0)
@@ -526,6 +533,7 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 		json_str(&j, "scheduler", cim_sched_name(sp->scheduler));
 		json_u64(&j, "max_batch", sp->max_batch);
 		json_u64(&j, "token_budget", sp->token_budget);
+		json_str(&j, "router", cim_router_name(sp->router));
 		json_f64(&j, "requests_per_s", sv->requests_per_s);
 		json_f64(&j, "goodput_per_s", sv->goodput_per_s);
 		json_f64(&j, "slo_attainment", sv->slo_attainment);

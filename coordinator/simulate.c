@@ -117,8 +117,8 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 
 	/* Gather in rank order: totals do not depend on a reduction tree. */
 	MPI_Gather(&st, (int)sizeof(st), MPI_BYTE, stats, (int)sizeof(st), MPI_BYTE, 0, comm);
-	_Static_assert(sizeof(struct cim_exec_seq) == 4 * sizeof(uint64_t), "4 counts a sequence");
-	MPI_Reduce(seqs, all, (int)(4 * nseq), MPI_UINT64_T, MPI_MAX, 0, comm);
+	_Static_assert(sizeof(struct cim_exec_seq) == 5 * sizeof(uint64_t), "5 counts a sequence");
+	MPI_Reduce(seqs, all, (int)(5 * nseq), MPI_UINT64_T, MPI_MAX, 0, comm);
 	MPI_Reduce(&wall, &wall_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
 	MPI_Reduce(&cpu, &cpu_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
 	MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);

@@ -102,6 +102,7 @@ struct cim_exec_stats {
  * preempted. */
 struct cim_exec_seq {
 	uint64_t first_ps, last_ps, admit_ps, preemptions;
+	uint64_t replica; /* the replica that served it, + 1 (0: not this rank's) */
 };
 
 /*
@@ -109,10 +110,10 @@ struct cim_exec_seq {
  * rank r of comm is rank r of the plan) on net, with opts (NULL: blocking,
  * no fault).  Fills *stats_out and, on ranks that sample (the last stage's
  * member 0), seqs_out[i] for every sequence i of its replica, and on the
- * scheduling rank (the first stage's member 0) admit_ps and preemptions
- * (seqs_out has one entry per request, cim_serving_requests(), zeroed by
- * the caller).  On an error (KV overflow,
- * a message the plan does not expect, a stop) fills err with the rank, what
+ * scheduling rank (the first stage's member 0) admit_ps, preemptions and
+ * replica (seqs_out has one entry per request, cim_serving_requests(),
+ * zeroed by the caller).  On an error (KV overflow, a message the plan does
+ * not expect, a stop) fills err with the rank, what
  * and where, and returns −1: the caller must then abort the job, as other
  * ranks may be waiting for this one.
  */

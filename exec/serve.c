@@ -4,7 +4,9 @@
  * pipeline with the activations.
  *
  * Each replica's first stage, member 0, schedules: the router gives it
- * requests in turn (request i to replica i mod dp); each micro-batch is a
+ * requests in turn (request i to replica i mod dp) or to the replica with
+ * the fewest outstanding, which the scheduling ranks agree on in rounds
+ * (route_round()); each micro-batch is a
  * stream of passes; when a micro-batch is free (its last pass's tokens are
  * back, or it has none in flight) the scheduler decides which requests its
  * next pass runs and how many tokens of each (the entries), under the
@@ -102,6 +104,19 @@ struct serve {
 	uint32_t admitted;  /* of mine admitted once */
 	uint32_t nrunning;  /* R_RUNNING */
 	uint64_t series_ps; /* the latest record's time */
+	/* the router, least-outstanding (docs/serving.md, "Replicas"): every
+	 * scheduling rank routes every request the same way, from the times
+	 * at which each replica learnt that its requests ended */
+	bool dynamic;
+	MPI_Comm sched_comm; /* the replicas' scheduling ranks */
+	uint32_t routed;     /* requests routed, in arrival order */
+	uint32_t *sent;	     /* per replica: requests routed to it */
+	uint32_t *seen_done; /* per replica: of its ends, those before the
+				arrival being routed */
+	uint64_t **ends;     /* per replica: when its requests ended, in order */
+	uint32_t *nends, *capends;
+	uint64_t *fresh; /* this replica's ends since the last round */
+	uint32_t nfresh;
 	struct cim_exec_seq *seqs;
 };
 
@@ -489,6 +504,7 @@ static void admit(struct serve *sv, uint32_t x, uint32_t m, uint64_t t)
 		s->admitted_once = true;
 		sv->admitted++;
 		sv->seqs[x].admit_ps = t;
+		sv->seqs[x].replica = sv->r->me->replica + 1ull;
 	}
 }
 
@@ -643,6 +659,8 @@ static void tokens_back(struct serve *sv, uint32_t m)
 			s->state = R_DONE;
 			sv->nrunning--;
 			sv->completed++;
+			if (sv->dynamic)
+				sv->fresh[sv->nfresh++] = sv->now;
 		}
 	}
 	sv->nlast[m] = 0;
@@ -852,6 +870,122 @@ static void record_arrivals(struct serve *sv, uint64_t t)
 	}
 }
 
+/* ------------------------------------------------------------ the router */
+
+/* The replica request k goes to: the fewest outstanding (routed, less
+ * those whose end its replica had learnt strictly before k arrived), ties
+ * to the lower number. */
+static uint32_t least_outstanding(struct serve *sv, uint64_t a)
+{
+	uint32_t best = 0;
+	uint64_t fewest = UINT64_MAX;
+
+	for (uint32_t p = 0; p < sv->r->plan->dp; p++) {
+		while (sv->seen_done[p] < sv->nends[p] && sv->ends[p][sv->seen_done[p]] < a)
+			sv->seen_done[p]++;
+		assert(sv->seen_done[p] <= sv->sent[p]);
+		const uint64_t out = sv->sent[p] - sv->seen_done[p];
+		if (out < fewest) {
+			fewest = out;
+			best = p;
+		}
+	}
+	return best;
+}
+
+static int wait_or_block(struct serve *sv, MPI_Request *req)
+{
+	if (exec_wait_polling(sv->r, req, false))
+		return cim_err_set(sv->r->err, "rank %u: interrupted waiting for the router",
+				   sv->r->me->rank);
+	return 0;
+}
+
+/*
+ * One round of the router, among the scheduling ranks: each gives the time
+ * of its next decision (t) and the ends it learnt since the last round.
+ * Every replica has then done everything before the least of those times,
+ * A, so every end before A is known: the requests arriving up to A are
+ * routed, the same way on every scheduling rank.  A rank takes part when a
+ * request not yet routed arrives by its next decision; one whose next
+ * decision comes earlier decides on and joins later, so every rank makes
+ * the same rounds.
+ */
+static int route_round(struct serve *sv, uint64_t t)
+{
+	struct run *r = sv->r;
+	const uint32_t dp = r->plan->dp;
+	uint64_t mine[2] = { t, sv->nfresh }, *all = malloc(2 * dp * sizeof(*all));
+	int *counts = malloc(dp * sizeof(*counts)), *displs = malloc(dp * sizeof(*displs));
+	uint64_t *got = NULL;
+	MPI_Request req;
+	int rc = -1;
+
+	if (!all || !counts || !displs) {
+		cim_err_set(r->err, "rank %u: out of memory", r->me->rank);
+		goto out;
+	}
+	MPI_Iallgather(mine, 2, MPI_UINT64_T, all, 2, MPI_UINT64_T, sv->sched_comm, &req);
+	if (wait_or_block(sv, &req) < 0)
+		goto out;
+	uint64_t A = UINT64_MAX, total = 0;
+	for (uint32_t p = 0; p < dp; p++) {
+		A = all[2 * p] < A ? all[2 * p] : A;
+		counts[p] = (int)all[2 * p + 1];
+		displs[p] = (int)total;
+		total += all[2 * p + 1];
+	}
+	got = malloc((total ? total : 1) * sizeof(*got));
+	if (!got) {
+		cim_err_set(r->err, "rank %u: out of memory", r->me->rank);
+		goto out;
+	}
+	MPI_Iallgatherv(sv->fresh, (int)sv->nfresh, MPI_UINT64_T, got, counts, displs, MPI_UINT64_T,
+			sv->sched_comm, &req);
+	if (wait_or_block(sv, &req) < 0)
+		goto out;
+	sv->nfresh = 0;
+	for (uint32_t p = 0; p < dp; p++) {
+		if (sv->nends[p] + (uint32_t)counts[p] > sv->capends[p]) {
+			uint32_t cap = sv->nends[p] + (uint32_t)counts[p] + 64;
+			uint64_t *g = realloc(sv->ends[p], cap * sizeof(*g));
+			if (!g) {
+				cim_err_set(r->err, "rank %u: out of memory", r->me->rank);
+				goto out;
+			}
+			sv->ends[p] = g;
+			sv->capends[p] = cap;
+		}
+		memcpy(sv->ends[p] + sv->nends[p], got + displs[p],
+		       (size_t)counts[p] * sizeof(*got));
+		sv->nends[p] += (uint32_t)counts[p];
+	}
+	for (; sv->routed < sv->nq && sv->q[sv->routed].arrival_ps <= A; sv->routed++) {
+		const uint32_t p = least_outstanding(sv, sv->q[sv->routed].arrival_ps);
+		sv->sent[p]++;
+		if (p == r->me->replica)
+			sv->mine[sv->nmine++] = sv->routed;
+	}
+	rc = 0;
+out:
+	free(all);
+	free(counts);
+	free(displs);
+	free(got);
+	return rc;
+}
+
+/* The arrival that may bring new work: the next of mine, or, when the
+ * router has requests yet to route, the next of those. */
+static uint64_t next_arrival(const struct serve *sv)
+{
+	if (sv->next < sv->nmine)
+		return sv->q[sv->mine[sv->next]].arrival_ps;
+	if (sv->dynamic && sv->routed < sv->nq)
+		return sv->q[sv->routed].arrival_ps;
+	return UINT64_MAX;
+}
+
 static int schedule(struct serve *sv)
 {
 	struct run *r = sv->r;
@@ -863,12 +997,16 @@ static int schedule(struct serve *sv)
 		bool busy = false;
 		for (uint32_t j = 0; j < M; j++)
 			busy |= sv->inflight[j];
-		if (sv->completed == sv->nmine && !busy)
+		if (sv->completed == sv->nmine && !busy && (!sv->dynamic || sv->routed == sv->nq))
 			break;
 		uint32_t m = 0;
 		uint64_t t = 0;
 		if (next_slot(sv, &cursor, &m, &t) < 0)
 			return -1;
+		/* every request that arrives by t routed first */
+		while (sv->dynamic && sv->routed < sv->nq && sv->q[sv->routed].arrival_ps <= t)
+			if (route_round(sv, t) < 0)
+				return -1;
 		sv->now = t;
 		if (sv->inflight[m]) {
 			tokens_back(sv, m);
@@ -888,8 +1026,7 @@ static int schedule(struct serve *sv)
 		if (sv->nent == 0) {
 			/* nothing to run: look again at the next arrival, or
 			 * once a pass in flight is back */
-			uint64_t next = sv->next < sv->nmine ? sv->q[sv->mine[sv->next]].arrival_ps
-							     : UINT64_MAX;
+			uint64_t next = next_arrival(sv);
 			sv->ready[m] = next > t ? next : UINT64_MAX;
 			sv->idle[m] = true;
 			if (is_static) {
@@ -971,7 +1108,7 @@ int exec_serve(struct run *r, struct cim_exec_seq *seqs_out)
 	const struct cim_part_plan *plan = r->plan;
 	const struct cim_part_rank *me = r->me;
 	const uint32_t M = plan->micro_batches;
-	struct serve sv = { .r = r, .seqs = seqs_out };
+	struct serve sv = { .r = r, .seqs = seqs_out, .sched_comm = MPI_COMM_NULL };
 	struct cim_request *q = NULL;
 	int rc = -1;
 
@@ -999,9 +1136,29 @@ int exec_serve(struct run *r, struct cim_exec_seq *seqs_out)
 		cim_err_set(r->err, "rank %u: out of memory for %u requests", me->rank, sv.nq);
 		goto out;
 	}
-	/* the router: request i to replica i mod dp */
-	for (uint32_t i = me->replica; i < sv.nq; i += plan->dp)
-		sv.mine[sv.nmine++] = i;
+	/* the router: least-outstanding routes as the load runs (on the
+	 * scheduling ranks, route_round()); round-robin deals request i to
+	 * replica i mod dp */
+	const bool sched_rank = me->stage == 0 && me->tp_index == 0;
+	sv.dynamic = r->e->serving.router == CIM_ROUTE_LEAST_OUTSTANDING && plan->dp > 1;
+	if (sv.dynamic) {
+		MPI_Comm_split(r->comm, sched_rank ? 0 : MPI_UNDEFINED, (int)me->replica,
+			       &sv.sched_comm);
+		sv.sent = calloc(plan->dp, sizeof(*sv.sent));
+		sv.seen_done = calloc(plan->dp, sizeof(*sv.seen_done));
+		sv.ends = calloc(plan->dp, sizeof(*sv.ends));
+		sv.nends = calloc(plan->dp, sizeof(*sv.nends));
+		sv.capends = calloc(plan->dp, sizeof(*sv.capends));
+		sv.fresh = calloc(sv.nq + 1, sizeof(*sv.fresh));
+		if (!sv.sent || !sv.seen_done || !sv.ends || !sv.nends || !sv.capends ||
+		    !sv.fresh) {
+			cim_err_set(r->err, "rank %u: out of memory for the router", me->rank);
+			goto out;
+		}
+	} else {
+		for (uint32_t i = me->replica; i < sv.nq; i += plan->dp)
+			sv.mine[sv.nmine++] = i;
+	}
 	sv.room_bits = r->kv_room * 8;
 	/* every stage of the replica as the scheduler tracks it */
 	for (uint32_t s = 0; s < plan->pp; s++) {
@@ -1043,6 +1200,16 @@ out:
 	free(sv.lb);
 	free(sv.tok_ps);
 	free(sv.iter);
+	if (sv.sched_comm != MPI_COMM_NULL)
+		MPI_Comm_free(&sv.sched_comm);
+	for (uint32_t p = 0; sv.ends && p < plan->dp; p++)
+		free(sv.ends[p]);
+	free(sv.ends);
+	free(sv.sent);
+	free(sv.seen_done);
+	free(sv.nends);
+	free(sv.capends);
+	free(sv.fresh);
 	free(sv.mine);
 	free(sv.pre);
 	free(sv.ctx);

@@ -347,6 +347,11 @@ static int check_serving(const struct tnode *root, struct cim_experiment *e, str
 						   .min = e->workload.generate_tokens,
 						   .max = e->workload.generate_tokens };
 	}
+	if (s->scheduler == CIM_SCHED_STATIC && s->router == CIM_ROUTE_LEAST_OUTSTANDING)
+		return spec_errf(err, tnode_get(sv, "router"), "serving.router",
+				 "static batching deals its batches to the replicas in turn; "
+				 "least-outstanding needs scheduler prefill-first, chunked or "
+				 "decode-first");
 	if (s->scheduler == CIM_SCHED_STATIC && s->has_token_budget)
 		return spec_errf(err, tnode_get(sv, "token_budget"), "serving.token_budget",
 				 "a static batch runs its prompts whole; the budget applies to "

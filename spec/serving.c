@@ -25,6 +25,13 @@ const char *cim_sched_name(enum cim_sched s)
 	return (unsigned)s <= CIM_SCHED_DECODE_FIRST ? sched_words[s] : "?";
 }
 
+static const char *const router_words[] = { "round-robin", "least-outstanding", NULL };
+
+const char *cim_router_name(enum cim_router r)
+{
+	return (unsigned)r <= CIM_ROUTE_LEAST_OUTSTANDING ? router_words[r] : "?";
+}
+
 const char *cim_arrival_name(enum cim_arrival a)
 {
 	return (unsigned)a <= CIM_ARRIVE_TRACE ? arrival_words[a] : "?";
@@ -126,6 +133,7 @@ static const struct field serving_fields[] = {
 	  .hint = "output length",
 	  P(output) },
 	FENUM("scheduler", SV, scheduler, 0, sched_words, "how passes are batched"),
+	FENUM("router", SV, router, 0, router_words, "which replica serves a request"),
 	{ .key = "max_batch",
 	  .type = F_U32,
 	  .offset = offsetof(SV, max_batch),

@@ -351,6 +351,13 @@ enum cim_arrival {
 };
 
 /* Which requests a pass of a micro-batch runs (docs/serving.md). */
+/* The router in front of the replicas (docs/serving.md, "Replicas"). */
+enum cim_router {
+	CIM_ROUTE_ROUND_ROBIN,	     /* request i to replica i mod dp */
+	CIM_ROUTE_LEAST_OUTSTANDING, /* to the replica with the fewest requests
+					sent and not yet answered */
+};
+
 enum cim_sched {
 	CIM_SCHED_STATIC,	 /* a batch runs to its end before the next is taken */
 	CIM_SCHED_PREFILL_FIRST, /* new prompts whole, before any decode (vLLM) */
@@ -379,8 +386,9 @@ struct cim_serving_spec {
 	uint32_t trace_rows; /* rows read, after the experiment (cim_serving_trace()) */
 	struct cim_len_spec prompt, output;
 	enum cim_sched scheduler;
-	uint32_t max_batch;    /* requests in one pass */
-	uint32_t token_budget; /* tokens in one pass (not static) */
+	enum cim_router router; /* which replica a request goes to (dp > 1) */
+	uint32_t max_batch;	/* requests in one pass */
+	uint32_t token_budget;	/* tokens in one pass (not static) */
 	bool has_requests, has_max_batch, has_token_budget, has_rate, has_cv, has_trace;
 	bool has_prompt, has_output;
 	double slo_ttft_ps, slo_tpot_ps; /* 0 = no target */
@@ -419,6 +427,7 @@ int cim_serving_requests(const struct cim_experiment *e, struct cim_request **ou
 /* "static", "prefill-first" …: the scheduler's name. */
 const char *cim_sched_name(enum cim_sched s);
 const char *cim_arrival_name(enum cim_arrival a);
+const char *cim_router_name(enum cim_router r);
 
 /*
  * Loads and validates the experiment at path, reading it and every file it

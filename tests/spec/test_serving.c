@@ -230,6 +230,10 @@ static void test_refused(void)
 		{ "{arrival: batch, scheduler: static, token_budget: 64}",
 		  "a static batch runs its prompts whole" },
 		{ "{arrival: batch, prompt_tokens: {uniform: [64, 8]}}", "MAX 8 is below MIN 64" },
+		{ "{arrival: batch, scheduler: static, router: least-outstanding}",
+		  "serving.router: static batching deals its batches to the replicas in turn" },
+		{ "{arrival: batch, router: random}",
+		  "serving.router: expected one of round-robin" },
 		{ "{arrival: batch, trace: decades.csv}",
 		  "serving.trace: a trace is replayed (arrival: trace) or gives the lengths of "
 		  "poisson, gamma or fixed arrivals, not of batch" },
