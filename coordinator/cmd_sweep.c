@@ -391,6 +391,26 @@ static int report(const struct sweep_opts *o, const struct cim_study *s,
 	cim_sweep_mark(pts, res, n);
 	if (!o->quiet)
 		cim_sweep_table(stdout, s, pts, res, n);
+	/* A study of which nothing ran has no result: an error, with what
+	 * would have let its points run. */
+	size_t ran = 0;
+	uint32_t most = 0;
+	for (size_t i = 0; i < n; i++) {
+		ran += res[i].ran;
+		if (pts[i].status == CIM_POINT_TOO_BIG && pts[i].chips > most)
+			most = pts[i].chips;
+	}
+	if (n && !ran) {
+		if (most)
+			cim_cli_error("%s: none of the %zu points ran: the job has %d rank%s and "
+				      "the points need up to %u chips; run with mpirun -np %u",
+				      o->path, n, ranks, ranks == 1 ? "" : "s", most, most);
+		else
+			cim_cli_error("%s: none of the %zu points ran (the table says why): "
+				      "nothing to report",
+				      o->path, n);
+		rc = CIM_EXIT_INPUT;
+	}
 	if (o->csv)
 		rc |= write_out(o->csv, "CSV", csv_writer, s, pts, res, n, ranks);
 	if (o->json)
