@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accuracy.h"
+#include "chip.h"
 #include "cli.h"
 #include "json.h"
-#include "chip.h"
 #include "report.h"
 
 static const char chip_usage[] =
@@ -37,6 +38,9 @@ struct chip_view {
 	struct cim_chip_capacity cap;
 	struct cim_chip_area area;
 	struct cim_chip_peak peak;
+	bool has_acc; /* estimated: the converter resolves the column's sums
+			 (a truncating one's gain is not modelled) */
+	struct cim_acc_est acc;
 };
 
 #define NAREAS 10
@@ -128,6 +132,23 @@ static void print_text(FILE *f, const struct chip_view *v)
 		m->row_groups, (double)m->cycle_ps / 1e3, cim_chip_energy_total(&m->energy),
 		(unsigned long long)m->conversions);
 
+	if (!v->has_acc)
+		fprintf(f,
+			"  accuracy          not estimated: the ADC drops %u bits and its gain "
+			"(the range it is set to) is not modelled (docs/accuracy.md)\n",
+			v->need - c->adc.bits);
+	else if (v->acc.mse == 0)
+		fprintf(f, "  accuracy          exact: no cell errors and every column sum "
+			   "resolved (docs/accuracy.md)\n");
+	else
+		fprintf(
+		    f,
+		    "  accuracy          SNR %.4g dB, relative RMS error %.4g %% of one output, "
+		    "inputs and weights uniform over their ranges; mean squared error %.4g "
+		    "(cells %.4g, read %.4g, ADC %.4g; docs/accuracy.md)\n",
+		    v->acc.snr_db, 100 * v->acc.rel_rms, v->acc.mse, v->acc.mse_cells,
+		    v->acc.mse_read, v->acc.mse_adc);
+
 	fprintf(f, "\n  %-18s %14s %14s\n", "part", "MVM pJ", "peak W");
 	for (int i = 0; i < CIM_E_NCHIP; i++)
 		fprintf(f, "  %-18s %14.1f %14.4g\n", cim_chip_ecomp_name((enum cim_chip_ecomp)i),
@@ -189,6 +210,19 @@ static void print_json(struct json_w *w, const struct chip_view *v)
 	for (int i = 0; i < NAREAS; i++)
 		json_f64(w, area_names[i], parts[i]);
 	json_obj_end(w);
+	json_obj(w, "accuracy");
+	json_bool(w, "estimated", v->has_acc);
+	if (v->has_acc) {
+		json_f64(w, "signal", v->acc.signal);
+		json_f64(w, "mse", v->acc.mse);
+		json_f64(w, "mse_cells", v->acc.mse_cells);
+		json_f64(w, "mse_read", v->acc.mse_read);
+		json_f64(w, "mse_adc", v->acc.mse_adc);
+		json_f64(w, "relative_rms_error", v->acc.rel_rms);
+		if (v->acc.mse > 0)
+			json_f64(w, "snr_db", v->acc.snr_db);
+	}
+	json_obj_end(w);
 	json_obj(w, "mvm");
 	json_u64(w, "k", p->map.k);
 	json_u64(w, "n", p->map.n);
@@ -249,6 +283,9 @@ int cim_cmd_chip(int argc, char **argv)
 	cim_chip_capacity(&c, &v.cap);
 	cim_chip_area(&c, &v.area);
 	cim_chip_peak(&c, &v.peak);
+	v.has_acc = v.need <= c.adc.bits;
+	if (v.has_acc)
+		cim_acc_estimate(&c, c.xbar.rows, &v.acc);
 	if (json) {
 		struct json_w w;
 		json_begin(&w, stdout);

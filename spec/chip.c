@@ -99,6 +99,11 @@ struct program_doc {
 	bool has_rows;
 };
 
+struct noise_doc {
+	double prog_sigma, read_sigma, nu_mean, nu_sd, t_s, t0_s, stuck_on, stuck_off;
+	bool compensated, has_t0, has_comp, has_nu, has_t;
+};
+
 struct other_doc {
 	double power_w, area_mm2, tile_power_w, tile_area_mm2;
 };
@@ -120,7 +125,8 @@ struct chip_doc {
 	double leakage_w;
 	struct other_doc other;
 	struct program_doc program;
-	bool has_dac, has_adc, has_sample_hold, has_dram, has_engine, has_program;
+	struct noise_doc noise;
+	bool has_dac, has_adc, has_sample_hold, has_dram, has_engine, has_program, has_noise;
 };
 
 static const struct field xbar_fields[] = {
@@ -281,6 +287,46 @@ static const struct field program_fields[] = {
 };
 SCHEMA(program_schema, "program", program_fields, false);
 
+#define NZ struct noise_doc
+static const struct field noise_fields[] = {
+	FF64("programming_sigma", NZ, prog_sigma, 0, 0, 1, 0,
+	     "per cell, fraction of its full range, drawn once"),
+	FF64("read_sigma", NZ, read_sigma, 0, 0, 1, 0, "per cell and read, fraction of its range"),
+	{ .key = "drift_nu_mean",
+	  .type = F_F64,
+	  .offset = offsetof(NZ, nu_mean),
+	  .min = 0,
+	  .max = 1,
+	  .hint = "PCM drift exponent",
+	  .present = (long)offsetof(NZ, has_nu) },
+	FF64("drift_nu_sd", NZ, nu_sd, 0, 0, 1, 0, "its spread over cells"),
+	{ .key = "drift_time_s",
+	  .type = F_F64,
+	  .offset = offsetof(NZ, t_s),
+	  .flags = POS,
+	  .min = 0,
+	  .max = 1e10,
+	  .hint = "time of inference after programming",
+	  .present = (long)offsetof(NZ, has_t) },
+	{ .key = "drift_t0_s",
+	  .type = F_F64,
+	  .offset = offsetof(NZ, t0_s),
+	  .flags = POS,
+	  .min = 0,
+	  .max = 1e10,
+	  .hint = "time of the reference read after programming",
+	  .present = (long)offsetof(NZ, has_t0) },
+	{ .key = "drift_compensation",
+	  .type = F_BOOL,
+	  .offset = offsetof(NZ, compensated),
+	  .hint = "a global factor per crossbar undoes the mean drift",
+	  .present = (long)offsetof(NZ, has_comp) },
+	FF64("stuck_on_rate", NZ, stuck_on, 0, 0, 1, 0, "share of cells stuck at full conductance"),
+	FF64("stuck_off_rate", NZ, stuck_off, 0, 0, 1, 0, "share of cells stuck at zero"),
+};
+#undef NZ
+SCHEMA(noise_schema, "noise", noise_fields, false);
+
 static const struct field other_fields[] = {
 	FF64("power_mw", struct other_doc, power_w, 0, 0, 1e9, U_MW_TO_W, "chip level"),
 	FF64("area_mm2", struct other_doc, area_mm2, 0, 0, 1e6, 0, "chip level"),
@@ -323,6 +369,8 @@ static const struct field chip_fields[] = {
 	FPART("other", struct chip_doc, other, 0, &other_schema, NOPRES, NULL),
 	FPART("program", struct chip_doc, program, 0, &program_schema,
 	      (long)offsetof(struct chip_doc, has_program), NULL),
+	FPART("noise", struct chip_doc, noise, 0, &noise_schema,
+	      (long)offsetof(struct chip_doc, has_noise), NULL),
 };
 SCHEMA(chip_schema, "chip", chip_fields, false);
 
@@ -510,6 +558,44 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	c->attn_engine.write_ps = (uint64_t)llround(d->engine.write_ps);
 	c->attn_engine.write_pj = d->engine.write_pj;
 	c->attn_engine.area_mm2 = d->engine.area_mm2;
+	c->has_noise = d->has_noise;
+	if (d->has_noise) {
+		const struct noise_doc *z = &d->noise;
+		if (z->has_nu != z->has_t)
+			return spec_errf(err,
+					 at_key(node, path, "noise",
+						z->has_nu ? "drift_nu_mean" : "drift_time_s", full,
+						sizeof(full)),
+					 full,
+					 "drift needs both drift_nu_mean (the exponent) and "
+					 "drift_time_s (when the model runs after programming)");
+		if (z->stuck_on + z->stuck_off > 1)
+			return spec_errf(
+			    err, at_key(node, path, "noise", "stuck_on_rate", full, sizeof(full)),
+			    full,
+			    "stuck_on_rate + stuck_off_rate is %g; the shares of "
+			    "cells stuck add up to at most 1",
+			    z->stuck_on + z->stuck_off);
+		c->noise = (struct cim_noise_spec){
+			.prog_sigma = z->prog_sigma,
+			.read_sigma = z->read_sigma,
+			.drift_nu_mean = z->nu_mean,
+			.drift_nu_sd = z->nu_sd,
+			.drift_t_s = z->has_t ? z->t_s : 0,
+			.drift_t0_s =
+			    z->has_t0 ? z->t0_s : 20, /* aihwkit's t0 (docs/accuracy.md) */
+			.drift_compensated = z->has_comp ? z->compensated : true,
+			.stuck_on = z->stuck_on,
+			.stuck_off = z->stuck_off,
+		};
+		if (c->noise.drift_t_s && c->noise.drift_t_s < c->noise.drift_t0_s)
+			return spec_errf(
+			    err, at_key(node, path, "noise", "drift_time_s", full, sizeof(full)),
+			    full,
+			    "%g s is before the reference read at drift_t0_s = %g s; "
+			    "drift is modelled from t0 on",
+			    c->noise.drift_t_s, c->noise.drift_t0_s);
+	}
 	c->has_program = d->has_program;
 	if (d->has_program) {
 		if (d->program.has_rows && d->program.rows_in_parallel > d->xbar.rows)

@@ -434,10 +434,6 @@ fail:
 
 /* ----------------------------------------------------------- the streams */
 
-struct rng {
-	uint64_t s[4];
-};
-
 static uint64_t splitmix64(uint64_t *x)
 {
 	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
@@ -446,7 +442,7 @@ static uint64_t splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static void rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
+void cim_rng_seed(struct cim_rng *r, uint64_t seed, uint64_t stream)
 {
 	uint64_t x = seed ^ (stream * 0xd1342543de82ef95ull);
 
@@ -460,7 +456,7 @@ static uint64_t rotl(uint64_t x, int k)
 }
 
 /* xoshiro256** (Blackman and Vigna). */
-static uint64_t rng_next(struct rng *r)
+uint64_t cim_rng_next(struct cim_rng *r)
 {
 	uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
 
@@ -474,51 +470,51 @@ static uint64_t rng_next(struct rng *r)
 }
 
 /* Uniform on (0, 1): 53 bits, never 0. */
-static double rng_unit(struct rng *r)
+double cim_rng_unit(struct cim_rng *r)
 {
-	return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
+	return ((double)(cim_rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
 }
 
 /* Standard normal (Marsaglia's polar method). */
-static double rng_normal(struct rng *r)
+double cim_rng_normal(struct cim_rng *r)
 {
 	double u, v, s;
 
 	do {
-		u = 2 * rng_unit(r) - 1;
-		v = 2 * rng_unit(r) - 1;
+		u = 2 * cim_rng_unit(r) - 1;
+		v = 2 * cim_rng_unit(r) - 1;
 		s = u * u + v * v;
 	} while (s >= 1 || s == 0);
 	return u * sqrt(-2 * log(s) / s);
 }
 
 /* Gamma(k, 1) (Marsaglia and Tsang 2000; for k < 1, Gamma(k+1)·U^(1/k)). */
-static double rng_gamma(struct rng *r, double k)
+static double rng_gamma(struct cim_rng *r, double k)
 {
 	if (k < 1)
-		return rng_gamma(r, k + 1) * pow(rng_unit(r), 1 / k);
+		return rng_gamma(r, k + 1) * pow(cim_rng_unit(r), 1 / k);
 	const double d = k - 1.0 / 3, c = 1 / sqrt(9 * d);
 	for (;;) {
-		double x = rng_normal(r), v = 1 + c * x;
+		double x = cim_rng_normal(r), v = 1 + c * x;
 		if (v <= 0)
 			continue;
 		v = v * v * v;
-		double u = rng_unit(r);
+		double u = cim_rng_unit(r);
 		if (log(u) < 0.5 * x * x + d - d * v + d * log(v))
 			return d * v;
 	}
 }
 
-static uint32_t draw_len(struct rng *r, const struct cim_len_spec *l)
+static uint32_t draw_len(struct cim_rng *r, const struct cim_len_spec *l)
 {
 	if (l->dist == CIM_LEN_FIXED || l->max == l->min)
 		return l->min;
 	if (l->dist == CIM_LEN_LOGNORMAL) {
-		const double x = exp(l->mu + l->sigma * rng_normal(r));
+		const double x = exp(l->mu + l->sigma * cim_rng_normal(r));
 		/* rounded, within the trace's range (x is finite and positive) */
 		return x <= l->min ? l->min : x >= l->max ? l->max : (uint32_t)llround(x);
 	}
-	return l->min + (uint32_t)(rng_next(r) % ((uint64_t)l->max - l->min + 1));
+	return l->min + (uint32_t)(cim_rng_next(r) % ((uint64_t)l->max - l->min + 1));
 }
 
 int cim_serving_requests(const struct cim_experiment *e, struct cim_request **out, uint32_t *n_out,
@@ -527,13 +523,13 @@ int cim_serving_requests(const struct cim_experiment *e, struct cim_request **ou
 	const struct cim_serving_spec *s = &e->serving;
 	const uint32_t n = s->on ? s->requests : e->workload.batch;
 	struct cim_request *q = malloc((n ? n : 1) * sizeof(*q));
-	struct rng gaps, lens;
+	struct cim_rng gaps, lens;
 	uint64_t t = 0;
 
 	if (!q)
 		return cim_err_set(err, "out of memory for %u requests", n);
-	rng_seed(&gaps, e->workload.seed, 1);
-	rng_seed(&lens, e->workload.seed, 2);
+	cim_rng_seed(&gaps, e->workload.seed, 1);
+	cim_rng_seed(&lens, e->workload.seed, 2);
 	for (uint32_t i = 0; i < n; i++) {
 		struct cim_request *r = &q[i];
 		if (!s->on) {
@@ -548,7 +544,7 @@ int cim_serving_requests(const struct cim_experiment *e, struct cim_request **ou
 		double gap_s = 0;
 		switch (s->arrival) {
 		case CIM_ARRIVE_POISSON:
-			gap_s = -log(rng_unit(&gaps)) / s->rate_per_s;
+			gap_s = -log(cim_rng_unit(&gaps)) / s->rate_per_s;
 			break;
 		case CIM_ARRIVE_GAMMA: {
 			/* shape 1/cv², mean 1/rate */

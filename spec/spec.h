@@ -424,6 +424,16 @@ const struct cim_request *cim_serving_trace(const struct cim_experiment *e);
  */
 int cim_serving_requests(const struct cim_experiment *e, struct cim_request **out, uint32_t *n_out,
 			 struct cim_err *err);
+/* Seeded random streams (xoshiro256**, seeded through splitmix64): the
+ * same numbers on every rank and every run for a (seed, stream). */
+struct cim_rng {
+	uint64_t s[4];
+};
+void cim_rng_seed(struct cim_rng *r, uint64_t seed, uint64_t stream);
+uint64_t cim_rng_next(struct cim_rng *r);
+double cim_rng_unit(struct cim_rng *r);	  /* uniform on (0, 1), never 0 */
+double cim_rng_normal(struct cim_rng *r); /* standard normal */
+
 /* "static", "prefill-first" …: the scheduler's name. */
 const char *cim_sched_name(enum cim_sched s);
 const char *cim_arrival_name(enum cim_arrival a);

@@ -134,6 +134,19 @@ struct cim_attn_engine_spec {
 	double area_mm2;
 };
 
+/* What the cells do to the weights they hold, in fractions of a cell's
+ * full conductance range (docs/accuracy.md): noise from programming (drawn
+ * once per cell), noise at every read, PCM drift, stuck cells. */
+struct cim_noise_spec {
+	double prog_sigma;    /* per cell, fixed after programming */
+	double read_sigma;    /* per cell, at every read */
+	double drift_nu_mean; /* g(t) = g · (t / t0)^−ν, ν ~ N(mean, sd) per cell */
+	double drift_nu_sd;
+	double drift_t_s, drift_t0_s; /* time of inference, and of the reference read */
+	bool drift_compensated;	      /* a global factor per crossbar undoes the mean drift */
+	double stuck_on, stuck_off;   /* shares of cells stuck at full and at zero */
+};
+
 struct cim_chip_spec {
 	char name[64];
 	struct cim_xbar_spec xbar;
@@ -157,6 +170,8 @@ struct cim_chip_spec {
 	struct cim_attn_engine_spec attn_engine;
 	bool has_program; /* the file says how its weights are written */
 	struct cim_program_spec program;
+	bool has_noise; /* the file says how its cells err (noise:) */
+	struct cim_noise_spec noise;
 	double leakage_w; /* static power of the whole chip, W */
 	double other_w;	  /* parts not modelled per op (routers, buses, I/O
 			     links), drawn all the time, W */
