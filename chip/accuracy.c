@@ -74,15 +74,17 @@ struct cim_acc_xbar {
 	const struct cim_chip_spec *c;
 	struct shape sh;
 	uint32_t rows, cols, groups;
-	int32_t *w;	/* the targets */
-	double *level;	/* [part][slice][row][col]: the cell as it conducts */
-	uint8_t *flip;	/* [part][slice][group][col]: stored inverted (ISAAC) */
+	int32_t *w;    /* the targets */
+	double *level; /* [part][slice][row][col]: the cell as it conducts */
+	uint8_t *flip; /* [part][slice][group][col]: stored inverted (ISAAC) */
 };
 
 #define LEVEL(xb, p, k, r, j)                                                                      \
-	((xb)->level[(((size_t)(p) * (xb)->sh.w_slices + (k)) * (xb)->rows + (r)) * (xb)->cols + (j)])
+	((xb)->level[(((size_t)(p) * (xb)->sh.w_slices + (k)) * (xb)->rows + (r)) * (xb)->cols +   \
+		     (j)])
 #define FLIP(xb, p, k, g, j)                                                                       \
-	((xb)->flip[(((size_t)(p) * (xb)->sh.w_slices + (k)) * (xb)->groups + (g)) * (xb)->cols + (j)])
+	((xb)->flip[(((size_t)(p) * (xb)->sh.w_slices + (k)) * (xb)->groups + (g)) * (xb)->cols +  \
+		    (j)])
 
 void cim_acc_xbar_free(struct cim_acc_xbar *xb)
 {
@@ -122,7 +124,8 @@ int cim_acc_xbar_program(const struct cim_chip_spec *c, uint32_t rows, uint32_t 
 	shape_of(c, &xb->sh);
 	if (rows == 0 || cols == 0 || rows > c->xbar.rows || cols > c->xbar.cols) {
 		cim_acc_xbar_free(xb);
-		return cim_err_set(err, "a block of %u × %u weights does not fit a %u × %u crossbar",
+		return cim_err_set(err,
+				   "a block of %u × %u weights does not fit a %u × %u crossbar",
 				   rows, cols, c->xbar.rows, c->xbar.cols);
 	}
 	xb->rows = rows;
@@ -142,8 +145,7 @@ int cim_acc_xbar_program(const struct cim_chip_spec *c, uint32_t rows, uint32_t 
 		if (w[i] > wmax || w[i] < -wmax) {
 			const uint32_t bits = sh->w_bits;
 			cim_acc_xbar_free(xb);
-			return cim_err_set(err,
-					   "weight %zu is %d: %u-bit weights lie within ±%lld",
+			return cim_err_set(err, "weight %zu is %d: %u-bit weights lie within ±%lld",
 					   i, w[i], bits, (long long)wmax);
 		}
 		xb->w[i] = w[i];
@@ -154,17 +156,20 @@ int cim_acc_xbar_program(const struct cim_chip_spec *c, uint32_t rows, uint32_t 
 			for (uint32_t j = 0; j < cols; j++)
 				for (uint32_t g = 0; g < xb->groups; g++) {
 					const uint32_t r0 = g * sh->group;
-					const uint32_t r1 = r0 + sh->group < rows ? r0 + sh->group
-										  : rows;
+					const uint32_t r1 =
+					    r0 + sh->group < rows ? r0 + sh->group : rows;
 					double sum = 0;
 					for (uint32_t r = r0; r < r1; r++)
-						sum += slice_of(part_of(sh, w[(size_t)r * cols + j], p),
-								k, sh->cell_bits);
-					const bool inv = sh->isaac && sum > sh->group * sh->levels / 2;
+						sum += slice_of(
+						    part_of(sh, w[(size_t)r * cols + j], p), k,
+						    sh->cell_bits);
+					const bool inv =
+					    sh->isaac && sum > sh->group * sh->levels / 2;
 					FLIP(xb, p, k, g, j) = inv;
 					for (uint32_t r = r0; r < r1; r++) {
-						double v = slice_of(part_of(sh, w[(size_t)r * cols + j], p),
-								    k, sh->cell_bits);
+						double v = slice_of(
+						    part_of(sh, w[(size_t)r * cols + j], p), k,
+						    sh->cell_bits);
 						LEVEL(xb, p, k, r, j) = inv ? sh->levels - v : v;
 					}
 				}
@@ -186,8 +191,8 @@ int cim_acc_xbar_program(const struct cim_chip_spec *c, uint32_t rows, uint32_t 
 	return 0;
 }
 
-int cim_acc_xbar_mvm(const struct cim_acc_xbar *xb, const int32_t *x, uint64_t read_seed,
-		     double *y, struct cim_err *err)
+int cim_acc_xbar_mvm(const struct cim_acc_xbar *xb, const int32_t *x, uint64_t read_seed, double *y,
+		     struct cim_err *err)
 {
 	const struct shape *sh = &xb->sh;
 	const struct cim_chip_spec *c = xb->c;
@@ -203,7 +208,8 @@ int cim_acc_xbar_mvm(const struct cim_acc_xbar *xb, const int32_t *x, uint64_t r
 		const int64_t lo = -sh->in_offset, hi = sh->in_offset - 1;
 		if (x[r] < lo || x[r] > hi) {
 			free(xs);
-			return cim_err_set(err, "input %u is %d: %u-bit inputs lie within [%lld, %lld]",
+			return cim_err_set(err,
+					   "input %u is %d: %u-bit inputs lie within [%lld, %lld]",
 					   r, x[r], sh->in_bits, (long long)lo, (long long)hi);
 		}
 		const int64_t xu = x[r] + sh->in_offset;
@@ -241,8 +247,9 @@ int cim_acc_xbar_mvm(const struct cim_acc_xbar *xb, const int32_t *x, uint64_t r
 						double v = code * sh->delta + (sh->delta - 1) / 2;
 						if (FLIP(xb, p, k, g, j))
 							v = sh->levels * in_sum - v;
-						const double a = ldexp(1.0, (int)(s * sh->dac_bits +
-										  k * sh->cell_bits));
+						const double a =
+						    ldexp(1.0, (int)(s * sh->dac_bits +
+								     k * sh->cell_bits));
 						acc += (p == 0 ? a : -a) * v;
 					}
 				}
@@ -305,7 +312,8 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 	out->adc_step = (uint32_t)sh.delta;
 	uniform_moments(sh.in_bits, &xu1, &xu2);
 	/* x = x_u − 2^(b−1): mean −1/2 */
-	const double x2 = xu2 - 2 * (double)sh.in_offset * xu1 + (double)sh.in_offset * sh.in_offset;
+	const double x2 =
+	    xu2 - 2 * (double)sh.in_offset * xu1 + (double)sh.in_offset * sh.in_offset;
 
 	/* the drift factor's moments over ν ~ N(mean, sd) */
 	double f1 = 1, f2 = 1;
@@ -333,12 +341,13 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 		for (uint32_t p = 0; p < sh.parts; p++)
 			for (uint32_t k = 0; k < sh.w_slices; k++) {
 				const double cv = slice_of(part_of(&sh, w, p), k, sh.cell_bits);
-				const double e1 = (1 - ps) * cv * (f1 - 1) + nz->stuck_on * (L - cv) -
-						  nz->stuck_off * cv;
-				const double e2 =
-				    (1 - ps) * (cv * cv * (f2 - 2 * f1 + 1) + prog2) +
-				    nz->stuck_on * (L - cv) * (L - cv) + nz->stuck_off * cv * cv;
-				const double a = ldexp(p == 0 ? 1.0 : -1.0, (int)(k * sh.cell_bits));
+				const double e1 = (1 - ps) * cv * (f1 - 1) +
+						  nz->stuck_on * (L - cv) - nz->stuck_off * cv;
+				const double e2 = (1 - ps) * (cv * cv * (f2 - 2 * f1 + 1) + prog2) +
+						  nz->stuck_on * (L - cv) * (L - cv) +
+						  nz->stuck_off * cv * cv;
+				const double a =
+				    ldexp(p == 0 ? 1.0 : -1.0, (int)(k * sh.cell_bits));
 				m += a * e1;
 				var += a * a * (e2 - e1 * e1);
 				/* the part a converter sees as continuous noise
@@ -363,10 +372,11 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 			for (uint32_t s = 0; s < sh.in_slices; s++) {
 				double s1, s2;
 				uniform_moments(in_slice_bits(&sh, s), &s1, &s2);
-				const double a2 = ldexp(1.0, (int)(2 * (s * sh.dac_bits +
-									 k * sh.cell_bits)));
+				const double a2 =
+				    ldexp(1.0, (int)(2 * (s * sh.dac_bits + k * sh.cell_bits)));
 				for (uint32_t r0 = 0; r0 < rows; r0 += sh.group) {
-					const double G = r0 + sh.group < rows ? sh.group : rows - r0;
+					const double G =
+					    r0 + sh.group < rows ? sh.group : rows - r0;
 					const double vr = read2 * G * s2;
 					const double vs = (k < 64 ? cell_e2[p][k] : 0) * G * s2;
 					double m = cim_acc_conv_mse(sqrt(vr + vs), sh.delta) - vs;

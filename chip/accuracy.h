@@ -49,8 +49,8 @@ void cim_acc_xbar_free(struct cim_acc_xbar *xb);
  * stream (read_seed, 2).  With no noise and an ADC that resolves every
  * column sum, y is the exact product.  Returns 0, or −1 with err set.
  */
-int cim_acc_xbar_mvm(const struct cim_acc_xbar *xb, const int32_t *x, uint64_t read_seed,
-		     double *y, struct cim_err *err);
+int cim_acc_xbar_mvm(const struct cim_acc_xbar *xb, const int32_t *x, uint64_t read_seed, double *y,
+		     struct cim_err *err);
 
 /*
  * E[(Q(S + n) − S)²] for an integer sum S whose residue modulo delta is

@@ -956,8 +956,9 @@ static int route_round(struct serve *sv, uint64_t t)
 			sv->ends[p] = g;
 			sv->capends[p] = cap;
 		}
-		memcpy(sv->ends[p] + sv->nends[p], got + displs[p],
-		       (size_t)counts[p] * sizeof(*got));
+		if (counts[p])
+			memcpy(sv->ends[p] + sv->nends[p], got + displs[p],
+			       (size_t)counts[p] * sizeof(*got));
 		sv->nends[p] += (uint32_t)counts[p];
 	}
 	for (; sv->routed < sv->nq && sv->q[sv->routed].arrival_ps <= A; sv->routed++) {

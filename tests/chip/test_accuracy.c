@@ -55,7 +55,8 @@ static void test_exact(void)
 	cim_rng_seed(&rng, 7, 0);
 	for (int k = 0; k < 3; k++) {
 		const uint32_t rows = R < c[k].xbar.rows ? R : c[k].xbar.rows;
-		const int32_t wm = (1 << (c[k].weight_bits - 1)) - 1, xm = 1 << (c[k].input_bits - 1);
+		const int32_t wm = (1 << (c[k].weight_bits - 1)) - 1,
+			      xm = 1 << (c[k].input_bits - 1);
 		struct cim_acc_xbar *xb;
 		CU_ASSERT_EQUAL_FATAL(cim_spec_adc_bits_needed(&c[k], NULL) <= c[k].adc.bits, 1);
 		for (int trial = 0; trial < 3; trial++) {
@@ -64,7 +65,8 @@ static void test_exact(void)
 			if (trial == 0) /* the extremes */
 				for (uint32_t i = 0; i < rows * C; i++)
 					w[i] = i % 2 ? wm : -wm, x[i % rows] = i % 3 ? -xm : xm - 1;
-			CU_ASSERT_EQUAL_FATAL(cim_acc_xbar_program(&c[k], rows, C, w, 1, &xb, &err), 0);
+			CU_ASSERT_EQUAL_FATAL(cim_acc_xbar_program(&c[k], rows, C, w, 1, &xb, &err),
+					      0);
 			CU_ASSERT_EQUAL_FATAL(cim_acc_xbar_mvm(xb, x, 1, y, &err), 0);
 			int bad = 0;
 			for (int j = 0; j < C; j++) {
@@ -173,8 +175,9 @@ static void mc_check(const struct cim_chip_spec *c, uint32_t rows, int trials, c
 	}
 	cim_acc_estimate(c, rows, &est);
 	const double mean = s / trials, se = sqrt((s2 / trials - mean * mean) / (trials - 1));
-	fprintf(stderr, "\n  %s: MSE %.6g ± %.3g (Monte Carlo, %zu outputs), estimate %.6g; "
-			"signal %.6g, estimate %.6g; SNR %.2f dB",
+	fprintf(stderr,
+		"\n  %s: MSE %.6g ± %.3g (Monte Carlo, %zu outputs), estimate %.6g; "
+		"signal %.6g, estimate %.6g; SNR %.2f dB",
 		what, mean, se, n, est.mse, sig / n, est.signal, est.snr_db);
 	CU_ASSERT(fabs(mean - est.mse) < 4 * se + 0.02 * est.mse);
 	CU_ASSERT(fabs(sig / n - est.signal) < 0.1 * est.signal);
@@ -219,10 +222,9 @@ static void test_estimate_noise(void)
 
 	c.noise = (struct cim_noise_spec){ .stuck_on = 0.001, .stuck_off = 0.002 };
 	mc_check(&c, 512, 40, "stuck cells");
-	c.noise = (struct cim_noise_spec){ .drift_nu_mean = 0.05,
-					   .drift_nu_sd = 0.02,
-					   .drift_t_s = 3600,
-					   .drift_t0_s = 20 };
+	c.noise = (struct cim_noise_spec){
+		.drift_nu_mean = 0.05, .drift_nu_sd = 0.02, .drift_t_s = 3600, .drift_t0_s = 20
+	};
 	mc_check(&c, 512, 40, "drift over an hour, uncompensated");
 }
 
