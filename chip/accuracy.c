@@ -391,3 +391,115 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 	out->snr_db = out->mse > 0 ? 10 * log10(out->signal / out->mse) : INFINITY;
 	out->rel_rms = sqrt(out->mse / out->signal);
 }
+
+/* ------------------------------------------------------- a real matrix */
+
+int cim_acc_matrix(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const double *W,
+		   uint32_t v, const double *X, uint64_t seed, struct cim_acc_matrix *out,
+		   struct cim_err *err)
+{
+	const double wmax = ldexp(1.0, (int)c->weight_bits - 1) - 1,
+		     xmax = ldexp(1.0, (int)c->input_bits - 1) - 1;
+	const uint32_t R = c->xbar.rows, C = c->xbar.cols;
+	const uint32_t kb = (k + R - 1) / R, nb = (n + C - 1) / C;
+	double *ws = malloc((size_t)n * sizeof(*ws)), *xs = malloc((size_t)v * sizeof(*xs));
+	int32_t *wq = malloc((size_t)n * k * sizeof(*wq)),
+		*xq = malloc((size_t)v * k * sizeof(*xq));
+	int32_t *blk = malloc((size_t)R * C * sizeof(*blk)),
+		*xin = malloc((size_t)R * sizeof(*xin));
+	double *acc = calloc((size_t)v * n, sizeof(*acc)),
+	       *part = malloc((size_t)C * sizeof(*part));
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!ws || !xs || !wq || !xq || !blk || !xin || !acc || !part) {
+		cim_err_set(err, "out of memory for a %u × %u matrix", n, k);
+		goto done;
+	}
+	if (n == 0 || k == 0 || v == 0) {
+		cim_err_set(err, "an empty matrix or no input vector");
+		goto done;
+	}
+	/* per output, per vector: symmetric, by the largest magnitude */
+	for (uint32_t o = 0; o < n; o++) {
+		double m = 0;
+		for (uint32_t i = 0; i < k; i++)
+			m = fmax(m, fabs(W[(size_t)o * k + i]));
+		ws[o] = m > 0 ? m / wmax : 1;
+		for (uint32_t i = 0; i < k; i++)
+			wq[(size_t)o * k + i] = (int32_t)fmax(
+			    -wmax, fmin(wmax, nearbyint(W[(size_t)o * k + i] / ws[o])));
+	}
+	for (uint32_t t = 0; t < v; t++) {
+		double m = 0;
+		for (uint32_t i = 0; i < k; i++)
+			m = fmax(m, fabs(X[(size_t)t * k + i]));
+		xs[t] = m > 0 ? m / xmax : 1;
+		for (uint32_t i = 0; i < k; i++)
+			xq[(size_t)t * k + i] = (int32_t)fmax(
+			    -xmax, fmin(xmax, nearbyint(X[(size_t)t * k + i] / xs[t])));
+	}
+	out->crossbars = kb * nb;
+	for (uint32_t bi = 0; bi < kb; bi++)
+		for (uint32_t bj = 0; bj < nb; bj++) {
+			const uint32_t r0 = bi * R, rows = k - r0 < R ? k - r0 : R;
+			const uint32_t c0 = bj * C, cols = n - c0 < C ? n - c0 : C;
+			struct cim_acc_xbar *xb;
+			for (uint32_t r = 0; r < rows; r++)
+				for (uint32_t j = 0; j < cols; j++)
+					blk[(size_t)r * cols + j] =
+					    wq[(size_t)(c0 + j) * k + r0 + r];
+			if (cim_acc_xbar_program(c, rows, cols, blk, seed + (uint64_t)bi * nb + bj,
+						 &xb, err))
+				goto done;
+			for (uint32_t t = 0; t < v; t++) {
+				for (uint32_t r = 0; r < rows; r++)
+					xin[r] = xq[(size_t)t * k + r0 + r];
+				if (cim_acc_xbar_mvm(xb, xin,
+						     seed ^ (((uint64_t)t << 32) | (bi * nb + bj)),
+						     part, err)) {
+					cim_acc_xbar_free(xb);
+					goto done;
+				}
+				for (uint32_t j = 0; j < cols; j++)
+					acc[(size_t)t * n + c0 + j] += part[j];
+			}
+			cim_acc_xbar_free(xb);
+		}
+	/* against the exact product, and the quantized one */
+	double ref2 = 0, e2 = 0, q2 = 0, cos_sum = 0;
+	for (uint32_t t = 0; t < v; t++) {
+		double dot = 0, a2 = 0, b2 = 0;
+		for (uint32_t o = 0; o < n; o++) {
+			double y = 0, yq = 0;
+			for (uint32_t i = 0; i < k; i++) {
+				y += W[(size_t)o * k + i] * X[(size_t)t * k + i];
+				yq += (double)wq[(size_t)o * k + i] * xq[(size_t)t * k + i];
+			}
+			const double s = ws[o] * xs[t], yc = acc[(size_t)t * n + o] * s;
+			yq *= s;
+			ref2 += y * y;
+			e2 += (yc - y) * (yc - y);
+			q2 += (yq - y) * (yq - y);
+			dot += yc * y;
+			a2 += yc * yc;
+			b2 += y * y;
+		}
+		cos_sum += a2 > 0 && b2 > 0 ? dot / sqrt(a2 * b2) : (a2 == b2 ? 1 : 0);
+	}
+	out->rel_err = ref2 > 0 ? sqrt(e2 / ref2) : 0;
+	out->rel_err_quant = ref2 > 0 ? sqrt(q2 / ref2) : 0;
+	out->snr_db = e2 > 0 ? 10 * log10(ref2 / e2) : INFINITY;
+	out->cosine = cos_sum / v;
+	rc = 0;
+done:
+	free(ws);
+	free(xs);
+	free(wq);
+	free(xq);
+	free(blk);
+	free(xin);
+	free(acc);
+	free(part);
+	return rc;
+}

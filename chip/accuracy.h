@@ -81,4 +81,28 @@ struct cim_acc_est {
  */
 void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_acc_est *out);
 
+/* A real-valued matrix through the chip, against the exact product. */
+struct cim_acc_matrix {
+	double rel_err_quant; /* ‖ŷ − y‖ / ‖y‖ with the weights and inputs quantized
+				 and their integer product exact */
+	double rel_err;	      /* the same through the chip's pipeline */
+	double snr_db; /* 10 log10(‖y‖² / ‖ŷ − y‖²), the chip's; INFINITY if exact */
+	double cosine; /* mean over the vectors of cos(ŷ, y), the chip's */
+	uint32_t crossbars; /* blocks of the crossbar's size it takes */
+};
+
+/*
+ * y = W x for v input vectors (X: v × k, row-major) and W of n outputs × k
+ * inputs (row-major, as a Linear layer's weight): the weights quantized to
+ * weights.bits per output (symmetric, by its largest magnitude), each
+ * vector to inputs.bits by its own, the matrix cut into crossbar-sized
+ * blocks, each programmed (stream seed + its number) and run through the
+ * pipeline, their partial sums added digitally (as across the chips of a
+ * tensor-parallel split: exactly), and scaled back.  Returns 0, or −1 with
+ * err set.
+ */
+int cim_acc_matrix(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const double *W,
+		   uint32_t v, const double *X, uint64_t seed, struct cim_acc_matrix *out,
+		   struct cim_err *err);
+
 #endif /* CIM_CHIP_ACCURACY_H */

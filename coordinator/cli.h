@@ -14,6 +14,7 @@
 
 int cim_cmd_model(int argc, char **argv);
 int cim_cmd_chip(int argc, char **argv);
+int cim_cmd_accuracy(int argc, char **argv);
 int cim_cmd_net(int argc, char **argv);
 int cim_cmd_show(int argc, char **argv);
 int cim_cmd_plan(int argc, char **argv);

@@ -25,6 +25,8 @@ static const struct command commands[] = {
 	  cim_cmd_model },
 	{ "chip", "chip FILE [--json]", "what a chip is: crossbars, capacity, peak TOPS, power",
 	  cim_cmd_chip },
+	{ "accuracy", "accuracy CHIP (--weights FILE | --synthetic N K) [--json]",
+	  "weight matrices through the chip's pipeline: errors, SNR, cosine", cim_cmd_accuracy },
 	{ "net", "net FILE --group 0-7 --bytes 1MiB [--algo A] [--json]",
 	  "time and energy of collectives on an interconnect", cim_cmd_net },
 	{ "plan", "plan EXPERIMENT [--chips N] [--json]",
