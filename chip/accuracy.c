@@ -394,9 +394,9 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 
 /* ------------------------------------------------------- a real matrix */
 
-int cim_acc_matrix(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const double *W,
-		   uint32_t v, const double *X, uint64_t seed, struct cim_acc_matrix *out,
-		   struct cim_err *err)
+int cim_acc_matmul(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const double *W,
+		   uint32_t v, const double *X, uint64_t seed, double *Y, double *Yq,
+		   uint32_t *crossbars, struct cim_err *err)
 {
 	const double wmax = ldexp(1.0, (int)c->weight_bits - 1) - 1,
 		     xmax = ldexp(1.0, (int)c->input_bits - 1) - 1;
@@ -407,17 +407,15 @@ int cim_acc_matrix(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const 
 		*xq = malloc((size_t)v * k * sizeof(*xq));
 	int32_t *blk = malloc((size_t)R * C * sizeof(*blk)),
 		*xin = malloc((size_t)R * sizeof(*xin));
-	double *acc = calloc((size_t)v * n, sizeof(*acc)),
-	       *part = malloc((size_t)C * sizeof(*part));
+	double *part = malloc((size_t)C * sizeof(*part));
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
-	if (!ws || !xs || !wq || !xq || !blk || !xin || !acc || !part) {
-		cim_err_set(err, "out of memory for a %u × %u matrix", n, k);
-		goto done;
-	}
 	if (n == 0 || k == 0 || v == 0) {
 		cim_err_set(err, "an empty matrix or no input vector");
+		goto done;
+	}
+	if (!ws || !xs || !wq || !xq || !blk || !xin || !part) {
+		cim_err_set(err, "out of memory for a %u × %u matrix", n, k);
 		goto done;
 	}
 	/* per output, per vector: symmetric, by the largest magnitude */
@@ -439,7 +437,9 @@ int cim_acc_matrix(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const 
 			xq[(size_t)t * k + i] = (int32_t)fmax(
 			    -xmax, fmin(xmax, nearbyint(X[(size_t)t * k + i] / xs[t])));
 	}
-	out->crossbars = kb * nb;
+	if (crossbars)
+		*crossbars = kb * nb;
+	memset(Y, 0, (size_t)v * n * sizeof(*Y));
 	for (uint32_t bi = 0; bi < kb; bi++)
 		for (uint32_t bj = 0; bj < nb; bj++) {
 			const uint32_t r0 = bi * R, rows = k - r0 < R ? k - r0 : R;
@@ -462,22 +462,58 @@ int cim_acc_matrix(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const 
 					goto done;
 				}
 				for (uint32_t j = 0; j < cols; j++)
-					acc[(size_t)t * n + c0 + j] += part[j];
+					Y[(size_t)t * n + c0 + j] += part[j];
 			}
 			cim_acc_xbar_free(xb);
 		}
-	/* against the exact product, and the quantized one */
+	/* scaled back; and the quantized operands' exact product */
+	for (uint32_t t = 0; t < v; t++)
+		for (uint32_t o = 0; o < n; o++) {
+			const double s = ws[o] * xs[t];
+			Y[(size_t)t * n + o] *= s;
+			if (Yq) {
+				double yq = 0;
+				for (uint32_t i = 0; i < k; i++)
+					yq += (double)wq[(size_t)o * k + i] * xq[(size_t)t * k + i];
+				Yq[(size_t)t * n + o] = yq * s;
+			}
+		}
+	rc = 0;
+done:
+	free(ws);
+	free(xs);
+	free(wq);
+	free(xq);
+	free(blk);
+	free(xin);
+	free(part);
+	return rc;
+}
+
+int cim_acc_matrix(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const double *W,
+		   uint32_t v, const double *X, uint64_t seed, struct cim_acc_matrix *out,
+		   struct cim_err *err)
+{
+	double *Y = malloc((size_t)v * n * sizeof(*Y) + 1),
+	       *Yq = malloc((size_t)v * n * sizeof(*Yq) + 1);
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!Y || !Yq) {
+		cim_err_set(err, "out of memory for a %u × %u matrix", n, k);
+		goto done;
+	}
+	if (cim_acc_matmul(c, n, k, W, v, X, seed, Y, Yq, &out->crossbars, err))
+		goto done;
+	/* against the exact product */
 	double ref2 = 0, e2 = 0, q2 = 0, cos_sum = 0;
 	for (uint32_t t = 0; t < v; t++) {
 		double dot = 0, a2 = 0, b2 = 0;
 		for (uint32_t o = 0; o < n; o++) {
-			double y = 0, yq = 0;
-			for (uint32_t i = 0; i < k; i++) {
+			double y = 0;
+			for (uint32_t i = 0; i < k; i++)
 				y += W[(size_t)o * k + i] * X[(size_t)t * k + i];
-				yq += (double)wq[(size_t)o * k + i] * xq[(size_t)t * k + i];
-			}
-			const double s = ws[o] * xs[t], yc = acc[(size_t)t * n + o] * s;
-			yq *= s;
+			const double yc = Y[(size_t)t * n + o], yq = Yq[(size_t)t * n + o];
 			ref2 += y * y;
 			e2 += (yc - y) * (yc - y);
 			q2 += (yq - y) * (yq - y);
@@ -493,13 +529,7 @@ int cim_acc_matrix(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const 
 	out->cosine = cos_sum / v;
 	rc = 0;
 done:
-	free(ws);
-	free(xs);
-	free(wq);
-	free(xq);
-	free(blk);
-	free(xin);
-	free(acc);
-	free(part);
+	free(Y);
+	free(Yq);
 	return rc;
 }

@@ -81,6 +81,21 @@ struct cim_acc_est {
  */
 void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_acc_est *out);
 
+/*
+ * Y = X Wᵀ through the chip for v input vectors (X: v × k, row-major) and W
+ * of n outputs × k inputs (row-major, as a Linear layer's weight): the
+ * weights quantized to weights.bits per output (symmetric, by its largest
+ * magnitude), each vector to inputs.bits by its own, the matrix cut into
+ * crossbar-sized blocks, each programmed (stream seed + its number) and
+ * run through the pipeline, their partial sums added digitally (as across
+ * the chips of a tensor-parallel split: exactly), and scaled back into Y
+ * (v × n).  Yq (or NULL) gets the quantized operands' exact product;
+ * *crossbars (or NULL) the blocks.  Returns 0, or −1 with err set.
+ */
+int cim_acc_matmul(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const double *W,
+		   uint32_t v, const double *X, uint64_t seed, double *Y, double *Yq,
+		   uint32_t *crossbars, struct cim_err *err);
+
 /* A real-valued matrix through the chip, against the exact product. */
 struct cim_acc_matrix {
 	double rel_err_quant; /* ‖ŷ − y‖ / ‖y‖ with the weights and inputs quantized
@@ -91,16 +106,8 @@ struct cim_acc_matrix {
 	uint32_t crossbars; /* blocks of the crossbar's size it takes */
 };
 
-/*
- * y = W x for v input vectors (X: v × k, row-major) and W of n outputs × k
- * inputs (row-major, as a Linear layer's weight): the weights quantized to
- * weights.bits per output (symmetric, by its largest magnitude), each
- * vector to inputs.bits by its own, the matrix cut into crossbar-sized
- * blocks, each programmed (stream seed + its number) and run through the
- * pipeline, their partial sums added digitally (as across the chips of a
- * tensor-parallel split: exactly), and scaled back.  Returns 0, or −1 with
- * err set.
- */
+/* cim_acc_matmul() against the exact product: the errors of the chip and
+ * of the quantization alone, the SNR and the cosine similarity. */
 int cim_acc_matrix(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const double *W,
 		   uint32_t v, const double *X, uint64_t seed, struct cim_acc_matrix *out,
 		   struct cim_err *err);

@@ -12,13 +12,16 @@
 
 #include "accuracy.h"
 #include "cli.h"
+#include "forward.h"
 #include "json.h"
 #include "safetensors.h"
 
 static const char accuracy_usage[] =
     "usage: cimsim accuracy CHIP (--weights FILE.safetensors [--tensor NAME]... |\n"
     "                             --synthetic N K) [--vectors V] [--inputs gaussian|uniform]\n"
-    "                             [--seed S] [--json]\n\n"
+    "                             [--seed S] [--json]\n"
+    "       cimsim accuracy CHIP --model CONFIG --weights FILE.safetensors --tokens \"ID ...\"\n"
+    "                             [--tp N] [--act-bits B] [--seed S] [--json]\n\n"
     "Runs weight matrices through the chip's crossbar pipeline number by number\n"
     "(input and weight slices, converters, the cells' noise of its noise part) and\n"
     "compares the products with the exact ones, for V input vectors (default 4)\n"
@@ -27,15 +30,20 @@ static const char accuracy_usage[] =
     "are looked up, not multiplied, are skipped) or those named with --tensor; or\n"
     "one N x K matrix of N(0, 1) weights.  Per matrix: the relative error of the\n"
     "weights' and inputs' quantization alone, and through the chip, the chip's SNR\n"
-    "and its outputs' cosine similarity with the exact ones.  docs/accuracy.md.\n";
+    "and its outputs' cosine similarity with the exact ones.\n"
+    "With --model (a Llama-family config.json): the forward pass of the whole\n"
+    "decoder over the token ids, its matrices through the chip (o_proj and\n"
+    "down_proj split over N chips whose partial sums are sent at B bits, default\n"
+    "8), against the same pass in double precision: top-1 agreement of the\n"
+    "logits, KL divergence, and the loss on the next tokens.  docs/accuracy.md.\n";
 
 #define MAX_TENSORS 64
 
 struct opts {
-	const char *chip, *weights;
+	const char *chip, *weights, *model, *tokens;
 	const char *tensors[MAX_TENSORS];
 	uint32_t ntensors;
-	unsigned long long n, k, vectors, seed;
+	unsigned long long n, k, vectors, seed, tp, act_bits;
 	bool synthetic, uniform, json;
 };
 
@@ -43,6 +51,8 @@ static int parse(int argc, char **argv, struct opts *o)
 {
 	o->vectors = 4;
 	o->seed = 1;
+	o->tp = 1;
+	o->act_bits = 8;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const bool more = i + 1 < argc;
@@ -65,6 +75,16 @@ static int parse(int argc, char **argv, struct opts *o)
 				return -1;
 			o->synthetic = true;
 			i += 2;
+		} else if (strcmp(a, "--model") == 0 && more) {
+			o->model = argv[++i];
+		} else if (strcmp(a, "--tokens") == 0 && more) {
+			o->tokens = argv[++i];
+		} else if (strcmp(a, "--tp") == 0 && more) {
+			if (cim_cli_u64("--tp", argv[++i], 1, 1024, &o->tp))
+				return -1;
+		} else if (strcmp(a, "--act-bits") == 0 && more) {
+			if (cim_cli_u64("--act-bits", argv[++i], 2, 32, &o->act_bits))
+				return -1;
 		} else if (strcmp(a, "--vectors") == 0 && more) {
 			if (cim_cli_u64("--vectors", argv[++i], 1, 4096, &o->vectors))
 				return -1;
@@ -74,7 +94,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		} else if (strcmp(a, "--inputs") == 0 && more) {
 			const char *d = argv[++i];
 			if (strcmp(d, "gaussian") != 0 && strcmp(d, "uniform") != 0) {
-				cim_cli_error("accuracy: --inputs %s: expected gaussian or uniform", d);
+				cim_cli_error("accuracy: --inputs %s: expected gaussian or uniform",
+					      d);
 				return -1;
 			}
 			o->uniform = strcmp(d, "uniform") == 0;
@@ -92,6 +113,15 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (!o->weights == !o->synthetic) {
 		cim_cli_error("accuracy: give --weights FILE.safetensors or --synthetic N K "
 			      "(one of them)");
+		return -1;
+	}
+	if (o->model && (!o->weights || !o->tokens || o->ntensors)) {
+		cim_cli_error("accuracy: --model needs --weights FILE.safetensors and --tokens "
+			      "\"ID ...\" (and no --tensor)");
+		return -1;
+	}
+	if (!o->model && (o->tokens || o->tp != 1)) {
+		cim_cli_error("accuracy: --tokens and --tp apply to a --model's forward pass");
 		return -1;
 	}
 	if (o->ntensors && !o->weights) {
@@ -113,8 +143,8 @@ struct row {
 	struct cim_acc_matrix m;
 };
 
-static void print_rows(const struct opts *o, const struct cim_chip_spec *c,
-		       const struct row *rows, uint32_t nrows, uint32_t skipped)
+static void print_rows(const struct opts *o, const struct cim_chip_spec *c, const struct row *rows,
+		       uint32_t nrows, uint32_t skipped)
 {
 	if (o->json) {
 		struct json_w w;
@@ -142,9 +172,10 @@ static void print_rows(const struct opts *o, const struct cim_chip_spec *c,
 		json_end(&w);
 		return;
 	}
-	printf("accuracy of %s: %u-bit weights, %u-bit inputs, %llu %s input vector%s (seed %llu)\n\n",
-	       c->name, c->weight_bits, c->input_bits, o->vectors, o->uniform ? "uniform" : "N(0, 1)",
-	       o->vectors == 1 ? "" : "s", o->seed);
+	printf(
+	    "accuracy of %s: %u-bit weights, %u-bit inputs, %llu %s input vector%s (seed %llu)\n\n",
+	    c->name, c->weight_bits, c->input_bits, o->vectors, o->uniform ? "uniform" : "N(0, 1)",
+	    o->vectors == 1 ? "" : "s", o->seed);
 	printf("  %-44s %12s %9s %13s %11s %9s %10s\n", "matrix", "outputs×in", "crossbars",
 	       "quantization", "chip", "SNR dB", "cosine");
 	for (uint32_t i = 0; i < nrows; i++) {
@@ -155,8 +186,9 @@ static void print_rows(const struct opts *o, const struct cim_chip_spec *c,
 		       rows[i].m.snr_db, rows[i].m.cosine);
 	}
 	if (skipped)
-		printf("\n  %u tensor%s skipped: not 2-D, or embeddings (looked up, not multiplied)\n",
-		       skipped, skipped == 1 ? "" : "s");
+		printf(
+		    "\n  %u tensor%s skipped: not 2-D, or embeddings (looked up, not multiplied)\n",
+		    skipped, skipped == 1 ? "" : "s");
 }
 
 /* The input vectors: v × k from the stated distribution. */
@@ -188,6 +220,94 @@ static int one(const struct opts *o, const struct cim_chip_spec *c, const char *
 	return rc;
 }
 
+/* The whole decoder, through the chip and in double precision. */
+static int model_pass(const struct opts *o, const struct cim_chip_spec *c)
+{
+	struct cim_files *files = cim_files_create(true);
+	struct cim_model_spec m;
+	struct cim_err err;
+	struct cim_st_file *st = NULL;
+	uint32_t *tok = malloc((strlen(o->tokens) / 2 + 2) * sizeof(*tok)), n = 0;
+	double *ref = NULL, *chip = NULL;
+	int rc = CIM_EXIT_INPUT;
+
+	if (!tok)
+		goto out;
+	for (const char *p = o->tokens; *p;) {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+		if (end == p || v > UINT32_MAX) {
+			cim_cli_error(
+			    "accuracy: --tokens \"%s\": expected token ids (whole numbers) "
+			    "separated by spaces",
+			    o->tokens);
+			goto out;
+		}
+		tok[n++] = (uint32_t)v;
+		p = end + strspn(end, " ,\t");
+	}
+	if (!n) {
+		cim_cli_error("accuracy: --tokens gives no token id");
+		goto out;
+	}
+	if (cim_spec_load_model(files, o->model, &m, &err) || cim_st_open(o->weights, &st, &err)) {
+		cim_cli_error("%s", err.msg);
+		goto out;
+	}
+	ref = malloc((size_t)n * m.vocab * sizeof(*ref));
+	chip = malloc((size_t)n * m.vocab * sizeof(*chip));
+	if (!ref || !chip) {
+		cim_cli_error("accuracy: out of memory for %u × %u logits", n, m.vocab);
+		goto out;
+	}
+	const struct cim_fwd_opts exact = { 0 }, on = {
+		.chip = c, .tp = (uint32_t)o->tp, .act_bits = (uint32_t)o->act_bits, .seed = o->seed
+	};
+	if (cim_fwd_logits(&m, st, tok, n, &exact, ref, &err) ||
+	    cim_fwd_logits(&m, st, tok, n, &on, chip, &err)) {
+		cim_cli_error("accuracy: %s", err.msg);
+		goto out;
+	}
+	struct cim_fwd_cmp cmp;
+	cim_fwd_compare(ref, chip, n, m.vocab, tok, &cmp);
+	if (o->json) {
+		struct json_w w;
+		json_begin(&w, stdout);
+		json_str(&w, "chip", c->name);
+		json_str(&w, "model", m.name);
+		json_u64(&w, "tokens", n);
+		json_u64(&w, "tp", o->tp);
+		json_u64(&w, "act_bits", o->act_bits);
+		json_u64(&w, "seed", o->seed);
+		json_f64(&w, "top1_agreement", cmp.top1);
+		json_f64(&w, "kl_nats", cmp.kl);
+		if (n > 1) {
+			json_f64(&w, "loss_reference_nats", cmp.loss_ref);
+			json_f64(&w, "loss_chip_nats", cmp.loss_chip);
+		}
+		json_end(&w);
+	} else {
+		printf("forward pass of %s on %s (tp %llu, partial sums at %llu bits, seed %llu), "
+		       "%u tokens:\n",
+		       m.name, c->name, o->tp, o->act_bits, o->seed, n);
+		printf("  top-1 agreement   %.4g (%u of %u positions)\n", cmp.top1,
+		       (uint32_t)llround(cmp.top1 * n), n);
+		printf("  KL divergence     %.4g nats per position (reference ‖ chip)\n", cmp.kl);
+		if (n > 1)
+			printf("  loss              %.6g nats per token, against %.6g in double "
+			       "precision\n",
+			       cmp.loss_chip, cmp.loss_ref);
+	}
+	rc = 0;
+out:
+	cim_files_destroy(files);
+	cim_st_close(st);
+	free(tok);
+	free(ref);
+	free(chip);
+	return rc;
+}
+
 int cim_cmd_accuracy(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -208,6 +328,8 @@ int cim_cmd_accuracy(int argc, char **argv)
 		cim_cli_error("%s", err.msg);
 		return CIM_EXIT_INPUT;
 	}
+	if (o.model)
+		return model_pass(&o, &c);
 	if (o.synthetic) {
 		double *w = malloc((size_t)o.n * o.k * sizeof(*w));
 		struct cim_rng rng;
@@ -259,14 +381,14 @@ int cim_cmd_accuracy(int argc, char **argv)
 			}
 			double *w = malloc((size_t)t->elems * sizeof(*w));
 			if (!w) {
-				rc = cim_err_set(&err, "%s: out of memory for tensor '%s'", o.weights,
-						 t->name);
+				rc = cim_err_set(&err, "%s: out of memory for tensor '%s'",
+						 o.weights, t->name);
 				break;
 			}
 			rc = cim_st_read(st, t, w, &err);
 			if (!rc)
-				rc = one(&o, &c, t->name, (uint32_t)t->shape[0], (uint32_t)t->shape[1],
-					 w, &rows[nrows++], &err);
+				rc = one(&o, &c, t->name, (uint32_t)t->shape[0],
+					 (uint32_t)t->shape[1], w, &rows[nrows++], &err);
 			free(w);
 		}
 		cim_st_close(st);

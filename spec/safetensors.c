@@ -85,8 +85,7 @@ static int tensor_of(struct cim_st_file *f, const char *name, const struct tnode
 					   f->path, name);
 		t->elems *= t->shape[i];
 	}
-	if (!u64_of(off->vals[0], &t->begin) || !u64_of(off->vals[1], &t->end) ||
-	    t->end < t->begin)
+	if (!u64_of(off->vals[0], &t->begin) || !u64_of(off->vals[1], &t->end) || t->end < t->begin)
 		return cim_err_set(err,
 				   "%s: tensor '%s': data_offsets must be two whole numbers, "
 				   "BEGIN ≤ END",
@@ -130,8 +129,9 @@ int cim_st_open(const char *path, struct cim_st_file **out, struct cim_err *err)
 	f->size = (uint64_t)ftell(fp);
 	rewind(fp);
 	if (f->size < 8 || fread(len8, 1, 8, fp) != 8) {
-		cim_err_set(err, "%s: %" PRIu64 " bytes: not a safetensors file (it starts with "
-				 "an 8-byte header length)",
+		cim_err_set(err,
+			    "%s: %" PRIu64 " bytes: not a safetensors file (it starts with "
+			    "an 8-byte header length)",
 			    path, f->size);
 		goto out;
 	}
@@ -170,8 +170,8 @@ int cim_st_open(const char *path, struct cim_st_file **out, struct cim_err *err)
 	for (size_t i = 0; i < root->n; i++) {
 		if (strcmp(root->keys[i], "__metadata__") == 0)
 			continue;
-		if (tensor_of(f, root->keys[i], root->vals[i], f->size - f->data_start,
-			      &f->t[f->n], err))
+		if (tensor_of(f, root->keys[i], root->vals[i], f->size - f->data_start, &f->t[f->n],
+			      err))
 			goto out;
 		f->n++;
 	}
@@ -198,7 +198,9 @@ const struct cim_st_tensor *cim_st_find(const struct cim_st_file *f, const char 
 static double half_of(uint16_t h)
 {
 	const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-	double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+	double v = e == 0    ? ldexp(m, -24)
+		   : e == 31 ? (m ? NAN : INFINITY)
+			     : ldexp(m + 1024, e - 25);
 	return h & 0x8000 ? -v : v;
 }
 
@@ -224,7 +226,8 @@ int cim_st_read(const struct cim_st_file *f, const struct cim_st_tensor *t, doub
 		return cim_err_set(err, "%s: cannot seek to tensor '%s'", f->path, t->name);
 	}
 	while (done < t->elems) {
-		uint64_t k = (t->elems - done) < sizeof(buf) / w ? t->elems - done : sizeof(buf) / w;
+		uint64_t k =
+		    (t->elems - done) < sizeof(buf) / w ? t->elems - done : sizeof(buf) / w;
 		if (fread(buf, w, k, fp) != k) {
 			fclose(fp);
 			return cim_err_set(err, "%s: tensor '%s': the file ends inside it", f->path,

@@ -22,7 +22,7 @@ struct cim_st_tensor {
 	enum cim_st_dtype dtype;
 	uint32_t ndim;
 	uint64_t shape[CIM_ST_MAX_DIMS];
-	uint64_t elems;	      /* the product of the shape */
+	uint64_t elems;	     /* the product of the shape */
 	uint64_t begin, end; /* bytes, from the start of the data */
 };
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "accuracy.h"
+#include "forward.h"
 #include "test.h"
 
 static int load(const char *path, struct cim_chip_spec *c)
@@ -291,7 +292,76 @@ static void test_matrix(void)
 	free(x);
 }
 
+/* The tiny Llama of tests/data/fwd (make.py writes it, and its logits by
+ * an independent forward pass in plain Python): the reference pass gives
+ * those logits to 1e-12; through a chip of 16-bit weights and inputs that
+ * resolves every sum (ISAAC's) every position's top token agrees and the
+ * KL divergence is under 1e-6; through IBM's PCM cell errors it is not. */
+static void test_forward(void)
+{
+	enum { V = 40 };
+	struct cim_files *files = cim_files_create(true);
+	struct cim_model_spec m;
+	struct cim_st_file *st = NULL;
+	struct cim_chip_spec isaac, pcm;
+	struct cim_err err;
+	uint32_t tok[16], n = 0;
+	double ref[16 * V], chip[16 * V], want;
+	FILE *f;
+
+	CU_ASSERT_EQUAL_FATAL(cim_spec_load_model(files, "tests/data/fwd/config.json", &m, &err),
+			      0);
+	cim_files_destroy(files);
+	CU_ASSERT_EQUAL_FATAL(cim_st_open("tests/data/fwd/model.safetensors", &st, &err), 0);
+	f = fopen("tests/data/fwd/tokens.txt", "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	while (n < 16 && fscanf(f, "%u", &tok[n]) == 1)
+		n++;
+	fclose(f);
+	CIM_ASSERT_EQ_U64(n, 6);
+	const struct cim_fwd_opts exact = { 0 };
+	CU_ASSERT_EQUAL_FATAL(cim_fwd_logits(&m, st, tok, n, &exact, ref, &err), 0);
+	f = fopen("tests/data/fwd/logits.txt", "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	int bad = 0;
+	for (uint32_t i = 0; i < n * V; i++) {
+		CU_ASSERT_FATAL(fscanf(f, "%lf", &want) == 1);
+		bad += fabs(ref[i] - want) > 1e-12 * (1 + fabs(want));
+	}
+	fclose(f);
+	CIM_ASSERT_EQ_U64(bad, 0);
+
+	struct cim_fwd_cmp cmp;
+	if (load("configs/chips/isaac.yaml", &isaac) ||
+	    load("tests/data/chips/pcm-noise.yaml", &pcm))
+		return;
+	struct cim_fwd_opts o = { .chip = &isaac, .tp = 1, .act_bits = 16, .seed = 1 };
+	CU_ASSERT_EQUAL_FATAL(cim_fwd_logits(&m, st, tok, n, &o, chip, &err), 0);
+	cim_fwd_compare(ref, chip, n, V, tok, &cmp);
+	fprintf(stderr, "\n  16-bit chip: top-1 %.3f, KL %.3g, loss %.6f against %.6f", cmp.top1,
+		cmp.kl, cmp.loss_chip, cmp.loss_ref);
+	CIM_ASSERT_REL(cmp.top1, 1.0, 0);
+	CU_ASSERT(cmp.kl < 1e-6);
+	/* tensor-parallel over 2 with partial sums of 16 bits: as good */
+	o.tp = 2;
+	CU_ASSERT_EQUAL_FATAL(cim_fwd_logits(&m, st, tok, n, &o, chip, &err), 0);
+	cim_fwd_compare(ref, chip, n, V, tok, &cmp);
+	CU_ASSERT(cmp.kl < 1e-6);
+	o = (struct cim_fwd_opts){ .chip = &pcm, .tp = 1, .act_bits = 8, .seed = 1 };
+	CU_ASSERT_EQUAL_FATAL(cim_fwd_logits(&m, st, tok, n, &o, chip, &err), 0);
+	cim_fwd_compare(ref, chip, n, V, tok, &cmp);
+	fprintf(stderr, "; PCM noise: top-1 %.3f, KL %.3g, loss %.6f", cmp.top1, cmp.kl,
+		cmp.loss_chip);
+	CU_ASSERT(cmp.kl > 1e-3);
+	/* a token outside the vocabulary */
+	tok[2] = 40;
+	CU_ASSERT_EQUAL(cim_fwd_logits(&m, st, tok, n, &exact, ref, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "token 2 is 40: fwd's vocabulary has 40");
+	cim_st_close(st);
+}
+
 static const struct cim_test tests[] = {
+	{ "a decoder's forward pass through the chip", test_forward },
 	{ "a real matrix through the chip", test_matrix },
 	{ "noise-free pipeline equals the exact product", test_exact },
 	{ "one column worked by hand", test_hand_column },

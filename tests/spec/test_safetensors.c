@@ -46,12 +46,13 @@ static void test_dtypes(void)
 	const unsigned char rest[] = { 0x00, 0x3c, 0x00, 0xc5, 0x01, 0x00, 0xc0, 0x3f, 0xfd, 0x07 };
 	memcpy(data + 8, rest, sizeof(rest));
 	memcpy(data + 18, &f64, 8);
-	const char *hdr = "{\"__metadata__\": {\"format\": \"pt\"},"
-			  " \"a\": {\"dtype\": \"F32\", \"shape\": [1, 2], \"data_offsets\": [0, 8]},"
-			  " \"b\": {\"dtype\": \"F16\", \"shape\": [3], \"data_offsets\": [8, 14]},"
-			  " \"c\": {\"dtype\": \"BF16\", \"shape\": [], \"data_offsets\": [14, 16]},"
-			  " \"d\": {\"dtype\": \"I8\", \"shape\": [2, 1], \"data_offsets\": [16, 18]},"
-			  " \"e\": {\"dtype\": \"F64\", \"shape\": [1], \"data_offsets\": [18, 26]}}";
+	const char *hdr =
+	    "{\"__metadata__\": {\"format\": \"pt\"},"
+	    " \"a\": {\"dtype\": \"F32\", \"shape\": [1, 2], \"data_offsets\": [0, 8]},"
+	    " \"b\": {\"dtype\": \"F16\", \"shape\": [3], \"data_offsets\": [8, 14]},"
+	    " \"c\": {\"dtype\": \"BF16\", \"shape\": [], \"data_offsets\": [14, 16]},"
+	    " \"d\": {\"dtype\": \"I8\", \"shape\": [2, 1], \"data_offsets\": [16, 18]},"
+	    " \"e\": {\"dtype\": \"F64\", \"shape\": [1], \"data_offsets\": [18, 26]}}";
 	double v[4];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
@@ -92,7 +93,8 @@ static void test_refused(void)
 		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [2, 2], \"data_offsets\": [0, 8]}}",
 		  "tensor 'a': 4 F32 values take 16 bytes, its data_offsets give 8", 8 },
 		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [0, 16]}}",
-		  "tensor 'a' ends at byte 16 of the data, which holds 8: the file is cut short", 8 },
+		  "tensor 'a' ends at byte 16 of the data, which holds 8: the file is cut short",
+		  8 },
 		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [-1], \"data_offsets\": [0, 4]}}",
 		  "tensor 'a': shape[0] is not a whole number", 4 },
 		{ "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 0]}}",
