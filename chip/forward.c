@@ -27,15 +27,16 @@ static double *load(struct fwd *f, const char *name, uint64_t rows, uint64_t col
 	const uint32_t ndim = cols ? 2 : 1;
 
 	if (!t) {
-		cim_err_set(f->err, "%s: no tensor '%s', which %s's forward pass needs", f->st->path,
-			    name, f->m->name);
+		cim_err_set(f->err, "%s: no tensor '%s', which %s's forward pass needs",
+			    f->st->path, name, f->m->name);
 		return NULL;
 	}
 	if (t->ndim != ndim || t->shape[0] != rows || (cols && t->shape[1] != cols)) {
 		char want[64];
 		snprintf(want, sizeof(want), cols ? "[%llu, %llu]" : "[%llu]",
 			 (unsigned long long)rows, (unsigned long long)cols);
-		cim_err_set(f->err, "%s: tensor '%s' has %u dimensions of %llu…, the model needs %s",
+		cim_err_set(f->err,
+			    "%s: tensor '%s' has %u dimensions of %llu…, the model needs %s",
 			    f->st->path, name, t->ndim, (unsigned long long)t->shape[0], want);
 		return NULL;
 	}
@@ -88,7 +89,8 @@ static int linear(struct fwd *f, const double *W, uint32_t out, uint32_t in, con
 	if (tp == 1)
 		return cim_acc_matmul(o->chip, out, in, W, n, X, seed, Y, NULL, NULL, f->err);
 	/* each member's contiguous share of the inputs */
-	double *Ws = malloc((size_t)out * in * sizeof(*Ws)), *Xs = malloc((size_t)n * in * sizeof(*Xs)),
+	double *Ws = malloc((size_t)out * in * sizeof(*Ws)),
+	       *Xs = malloc((size_t)n * in * sizeof(*Xs)),
 	       *P = malloc((size_t)n * out * sizeof(*P));
 	int rc = -1;
 	if (!Ws || !Xs || !P) {
@@ -151,17 +153,17 @@ static void rope(double *x, uint32_t heads, uint32_t hd, double theta, uint32_t 
 /* The model's shapes this pass reads, or an error naming what it lacks. */
 static int supported(const struct cim_model_spec *m, struct cim_err *err)
 {
-	const char *why = m->norm != CIM_NORM_RMSNORM		? "a LayerNorm"
-			  : m->pos != CIM_POS_ROPE		? "positions other than RoPE"
-			  : !m->gated_ffn || m->act != CIM_ACT_SILU ? "an FFN other than SwiGLU"
-			  : m->rotary_dim != m->head_dim	? "partial rotary"
-			  : m->rope_factor != 1			? "RoPE scaling"
-			  : m->experts > 1			? "experts"
-			  : m->parallel_block			? "a parallel block"
-			  : m->local_layers			? "sliding windows"
+	const char *why = m->norm != CIM_NORM_RMSNORM		     ? "a LayerNorm"
+			  : m->pos != CIM_POS_ROPE		     ? "positions other than RoPE"
+			  : !m->gated_ffn || m->act != CIM_ACT_SILU  ? "an FFN other than SwiGLU"
+			  : m->rotary_dim != m->head_dim	     ? "partial rotary"
+			  : m->rope_factor != 1			     ? "RoPE scaling"
+			  : m->experts > 1			     ? "experts"
+			  : m->parallel_block			     ? "a parallel block"
+			  : m->local_layers			     ? "sliding windows"
 			  : m->bias_o || m->bias_ffn || m->bias_head ? "biases beside q, k, v"
-			  : m->qk_norm_q || m->qk_norm_k	? "q/k norms"
-			  : m->attn_softcap || m->logit_softcap ? "soft caps"
+			  : m->qk_norm_q || m->qk_norm_k	     ? "q/k norms"
+			  : m->attn_softcap || m->logit_softcap	     ? "soft caps"
 			  : m->embed_scale || m->residual_scale || m->logit_scale || m->embed_norm
 			      ? "scaled or normed embeddings"
 			      : NULL;
@@ -174,12 +176,12 @@ static int supported(const struct cim_model_spec *m, struct cim_err *err)
 }
 
 int cim_fwd_logits(const struct cim_model_spec *m, const struct cim_st_file *st,
-		   const uint32_t *tokens, uint32_t n, const struct cim_fwd_opts *o,
-		   double *logits, struct cim_err *err)
+		   const uint32_t *tokens, uint32_t n, const struct cim_fwd_opts *o, double *logits,
+		   struct cim_err *err)
 {
 	struct fwd f = { .m = m, .st = st, .o = o, .err = err };
-	const uint32_t d = m->hidden, H = m->heads, KV = m->kv_heads, hd = m->head_dim, F = m->ffn,
-		       V = m->vocab, qd = H * hd, kd = KV * hd;
+	const uint32_t d = m->hidden, H = m->heads, KV = m->kv_heads, hd = m->head_dim, F
+	= m->ffn, V = m->vocab, qd = H * hd, kd = KV * hd;
 	double *emb = NULL, *h = NULL, *a = NULL, *q = NULL, *k = NULL, *v = NULL, *att = NULL,
 	       *t1 = NULL, *g = NULL, *u = NULL, *w = NULL, *sc = NULL;
 	int rc = -1;
@@ -190,8 +192,8 @@ int cim_fwd_logits(const struct cim_model_spec *m, const struct cim_st_file *st,
 		return cim_err_set(err, "no tokens to run");
 	for (uint32_t t = 0; t < n; t++)
 		if (tokens[t] >= V)
-			return cim_err_set(err, "token %u is %u: %s's vocabulary has %u", t, tokens[t],
-					   m->name, V);
+			return cim_err_set(err, "token %u is %u: %s's vocabulary has %u", t,
+					   tokens[t], m->name, V);
 	const size_t big = (size_t)n * (F > qd ? (F > d ? F : d) : (qd > d ? qd : d));
 	h = malloc((size_t)n * d * sizeof(*h));
 	a = malloc((size_t)n * d * sizeof(*a));
@@ -260,7 +262,8 @@ int cim_fwd_logits(const struct cim_model_spec *m, const struct cim_st_file *st,
 				for (uint32_t s = 0; s <= t; s++) {
 					double dot = 0;
 					for (uint32_t j = 0; j < hd; j++)
-						dot += qs[j] * k[(size_t)s * kd + (size_t)grp * hd + j];
+						dot += qs[j] *
+						       k[(size_t)s * kd + (size_t)grp * hd + j];
 					sc[s] = dot / sqrt((double)hd);
 					mx = fmax(mx, sc[s]);
 				}
@@ -270,7 +273,8 @@ int cim_fwd_logits(const struct cim_model_spec *m, const struct cim_st_file *st,
 				for (uint32_t j = 0; j < hd; j++) {
 					double acc = 0;
 					for (uint32_t s = 0; s <= t; s++)
-						acc += sc[s] / z * v[(size_t)s * kd + (size_t)grp * hd + j];
+						acc += sc[s] / z *
+						       v[(size_t)s * kd + (size_t)grp * hd + j];
 					os[j] = acc;
 				}
 			}

@@ -35,8 +35,8 @@ struct cim_fwd_opts {
  * the vocabulary).
  */
 int cim_fwd_logits(const struct cim_model_spec *m, const struct cim_st_file *st,
-		   const uint32_t *tokens, uint32_t n, const struct cim_fwd_opts *o,
-		   double *logits, struct cim_err *err);
+		   const uint32_t *tokens, uint32_t n, const struct cim_fwd_opts *o, double *logits,
+		   struct cim_err *err);
 
 struct cim_fwd_cmp {
 	double top1;	  /* share of positions whose argmax agrees, in [0, 1] */

@@ -197,6 +197,9 @@ int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan 
 	double *v = calloc(B ? B : 1, sizeof(*v));
 
 	memset(r, 0, sizeof(*r));
+	r->acc_estimated = cim_spec_adc_bits_needed(&e->chip, NULL) <= e->chip.adc.bits;
+	if (r->acc_estimated)
+		cim_acc_estimate(&e->chip, e->chip.xbar.rows, &r->acc);
 	r->chip_j = calloc(n, sizeof(*r->chip_j));
 	if (!v || !r->chip_j) {
 		free(v);
@@ -429,6 +432,17 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 	fprintf(f, " leakage %.1f%%\n", pct(r->leakage_j, r->energy_j));
 	fprintf(f, "  by phase: prefill %.4f J, decode %.4f J (dynamic), leakage %.4f J\n",
 		r->phase_j[0], r->phase_j[1], r->leakage_j);
+	if (!r->acc_estimated)
+		fprintf(f, "accuracy       not estimated: the ADC drops bits at a gain not "
+			   "modelled (docs/accuracy.md)\n");
+	else if (r->acc.mse == 0)
+		fprintf(f,
+			"accuracy       exact MVMs: no cell errors, every column sum resolved\n");
+	else
+		fprintf(f,
+			"accuracy       %.4g %% relative RMS error, SNR %.4g dB, of an MVM output "
+			"over a crossbar (uniform operands; docs/accuracy.md)\n",
+			100 * r->acc.rel_rms, r->acc.snr_db);
 	fprintf(f, "effective      %12.2f TOPS  %10.2f TOPS/W\n", r->tops, r->tops_per_w);
 	fprintf(f,
 		"utilisation    crossbars %.1f%%, digital %.1f%%, KV memory %.1f%%, link %.1f%%;"
@@ -551,6 +565,14 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 	json_f64(&j, "makespan_s", (double)r->makespan_ps * 1e-12);
 	json_u64(&j, "makespan_ps", r->makespan_ps);
 	json_f64(&j, "prefill_s", (double)r->prefill_ps * 1e-12);
+	json_obj_end(&j);
+	json_obj(&j, "accuracy");
+	json_bool(&j, "estimated", r->acc_estimated);
+	if (r->acc_estimated) {
+		json_f64(&j, "mvm_relative_rms_error", r->acc.rel_rms);
+		if (r->acc.mse > 0)
+			json_f64(&j, "mvm_snr_db", r->acc.snr_db);
+	}
 	json_obj_end(&j);
 	json_obj(&j, "energy");
 	json_f64(&j, "total_j", r->energy_j);

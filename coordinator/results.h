@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "accuracy.h"
 #include "exec.h"
 #include "gpu.h"
 #include "json.h"
@@ -61,6 +62,9 @@ struct cim_results {
 	double peak_rss_mib;  /* largest peak resident memory of a rank */
 	int ranks;
 	struct cim_part_estimate est; /* the analytical estimate of the same plan */
+	bool acc_estimated;	      /* the chip's converters resolve its sums */
+	struct cim_acc_est acc;	      /* the expected error of an MVM output on one
+					 crossbar (docs/accuracy.md) */
 	bool serving;		      /* a served load: the figures below */
 	struct cim_serving_results sv;
 	struct cim_gpu_result gpu[2];

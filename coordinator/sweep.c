@@ -305,6 +305,7 @@ void cim_sweep_metrics_of(const struct cim_results *r, struct cim_sweep_metrics 
 	m->crossbar_util = r->util[CIM_BUSY_XBAR];
 	m->bubbles = r->bubble;
 	m->est_tokens_per_s = r->est.tokens_per_s;
+	m->mvm_rel_err = r->acc_estimated ? r->acc.rel_rms : -1;
 	m->wall_s = r->wall_s;
 	m->micro_batches = r->plan->micro_batches;
 }
@@ -482,7 +483,7 @@ void cim_sweep_csv(FILE *f, const struct cim_study *s, const struct cim_sweep_po
 	fputs(",strategy,chips,tp,pp,dp,micro_batches,generated_tokens_per_s,"
 	      "prompt_tokens_per_s,ttft_mean_s,ttft_p50_s,ttft_p99_s,tpot_mean_s,tpot_p50_s,"
 	      "tpot_p99_s,makespan_s,energy_j,energy_per_token_j,power_w,tops_per_w,"
-	      "crossbar_util,bubbles,estimate_tokens_per_s,best,pareto,reason\n",
+	      "crossbar_util,bubbles,estimate_tokens_per_s,mvm_relative_error,best,pareto,reason\n",
 	      f);
 	for (size_t i = 0; i < n; i++) {
 		const struct cim_sweep_point *p = &pts[i];
@@ -505,14 +506,17 @@ void cim_sweep_csv(FILE *f, const struct cim_study *s, const struct cim_sweep_po
 		if (res[i].ran)
 			fprintf(f,
 				"%u,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,"
-				"%.9g,%.6f,%.6f,%.9g,%d,%d,",
+				"%.9g,%.6f,%.6f,%.9g,",
 				m->micro_batches, m->tokens_per_s, m->prompt_tokens_per_s,
 				m->ttft_mean_s, m->ttft_p50_s, m->ttft_p99_s, m->tpot_mean_s,
 				m->tpot_p50_s, m->tpot_p99_s, m->makespan_s, m->energy_j,
 				m->energy_per_token_j, m->power_w, m->tops_per_w, m->crossbar_util,
-				m->bubbles, m->est_tokens_per_s, res[i].best, res[i].pareto);
+				m->bubbles, m->est_tokens_per_s);
 		else
-			fputs(",,,,,,,,,,,,,,,,,0,0,", f);
+			fputs(",,,,,,,,,,,,,,,,,", f);
+		if (res[i].ran && m->mvm_rel_err >= 0)
+			fprintf(f, "%.9g", m->mvm_rel_err);
+		fprintf(f, ",%d,%d,", res[i].ran ? res[i].best : 0, res[i].ran ? res[i].pareto : 0);
 		csv_field(f, res[i].ran ? "" : p->why);
 		fputc('\n', f);
 	}

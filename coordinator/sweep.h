@@ -42,6 +42,8 @@ struct cim_sweep_metrics {
 	double makespan_s, energy_j, energy_per_token_j, power_w, tops_per_w;
 	double crossbar_util, bubbles;
 	double est_tokens_per_s; /* the analytical estimate of the same plan */
+	double mvm_rel_err;	 /* the chip's expected relative RMS error of an MVM
+				    output; −1 when not estimated (docs/accuracy.md) */
 	double wall_s;		 /* host time of the run: not a result */
 	uint32_t micro_batches;
 };

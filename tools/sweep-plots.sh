@@ -6,6 +6,9 @@
 #   NAME-strategies  every split of one chip count (CHIPS, else the count
 #                    with the most points that ran): throughput and energy
 #   NAME-pareto      throughput against energy per token, the front joined
+#   NAME-accuracy    the chips' expected relative error of an MVM output
+#                    against energy per token, when a point's chip errs
+#                    (mvm_relative_error above 0: docs/accuracy.md)
 # NAME is the CSV's file name without .csv.  Scaling and latency plots use
 # the best point of each chip count and each group of axis values; they are
 # made when the CSV has two chip counts or more.  Only the label, group and
@@ -176,3 +179,26 @@ plot '$tmp/ran.tsv' using 5:4 with points pt 6 ps 1.2 lc rgb '#888888' title 'po
      '$tmp/front-labels.tsv' using 5:4:10 with labels offset char 1,0.6 left font ',8' notitle
 EOF
 render pareto
+
+# Accuracy against energy: the points whose chips err.
+c_acc=$(col mvm_relative_error)
+if [ -n "$c_acc" ]; then
+	awk -F, -v OFS='\t' -v st="$c_status" -v e="$c_energy_per_token_j" -v a="$c_acc" \
+		-v l="$c_label" 'NR > 1 && $st == "ran" && $a != "" && $a + 0 > 0 {
+			print $e * 1e3, $a * 100, $l }' "$csv" > "$tmp/acc.tsv"
+	if [ -s "$tmp/acc.tsv" ]; then
+		cat > "$tmp/accuracy.gp" <<EOF
+set datafile separator '\t'
+set title "$name: accuracy against energy per token"
+set grid
+set key off
+set logscale y
+set offsets graph 0.05, graph 0.3, graph 0.1, graph 0.1
+set xlabel 'energy per generated token (mJ)'
+set ylabel 'relative RMS error of an MVM output (%)'
+plot '$tmp/acc.tsv' using 1:2 with points pt 7 ps 1.2 lc rgb '#2c7fb8', \\
+     '$tmp/acc.tsv' using 1:2:3 with labels offset char 1,0.6 left font ',8' noenhanced
+EOF
+		render accuracy
+	fi
+fi
