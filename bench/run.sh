@@ -232,6 +232,32 @@ bench_serve() {
 	done
 }
 
+# bench_accuracy NAME CHIP N K V: the functional mode on one N x K matrix of
+# V vectors (cimsim accuracy --synthetic), timed: crossbar MVMs (one block
+# of the crossbar's size, one vector) and weight-tokens per second.
+accs=
+bench_accuracy() {
+	name=$1 chip=$root/$2 n=$3 k=$4 v=$5
+	json=$tmp/acc-$name.json
+	t0=$(now)
+	$limiter "$cimsim" accuracy "$chip" --synthetic "$n" "$k" --vectors "$v" --json \
+		>"$json" 2>"$tmp/acc-$name.log"
+	rc=$?
+	t1=$(now)
+	wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	xb=$(sed -n 's/^ *"crossbars": \([0-9]*\).*/\1/p' "$json" | head -n 1)
+	if [ "$rc" -ne 0 ] || [ -z "$xb" ]; then
+		echo "bench/run.sh: accuracy $name failed (exit $rc) after ${wall} s" >&2
+		fails=$((fails + 1))
+		return
+	fi
+	echo "accuracy $name: $wall s" >&2
+	accs="$accs$(awk -v name="$name" -v n="$n" -v k="$k" -v v="$v" -v xb="$xb" -v w="$wall" \
+		'BEGIN { printf "%-22s %11s %8d %9d %9.2f %12.1f %14.3g\n", name, n "x" k, v, xb, w,
+			xb * v / w, n * k * v / w }')
+"
+}
+
 toks=
 load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 cores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
@@ -241,6 +267,8 @@ bench 7B/8 8 configs/experiments/llama2-7b-8chips.yaml 3 ''
 bench 70B/64 64 configs/experiments/llama2-70b-64chips.yaml 60 32
 bench_sweep llama2-7b-strategies 8 configs/studies/llama2-7b-strategies.yaml 60
 bench_serve 7B/8-serving 8 configs/experiments/llama2-7b-serving.yaml 1000 10000
+bench_accuracy llm-class configs/chips/llm-class.yaml 4096 4096 4
+bench_accuracy pcm-noise tests/data/chips/pcm-noise.yaml 4096 4096 4
 
 report() {
 	echo "cimsim bench — $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, best of $repeat"
@@ -259,6 +287,11 @@ report() {
 			'wall s' 'sim s' 'CPU s' 'req/sim s' 'ms/req' 'RSS MiB' \
 			'flat (within 25% of the first)'
 		printf '%s' "$serves"
+	fi
+	if [ -n "$accs" ]; then
+		printf '%-22s %11s %8s %9s %9s %12s %14s\n' functional matrix vectors crossbars \
+			'wall s' 'MVMs/s' 'weight-tok/s'
+		printf '%s' "$accs"
 	fi
 	echo "wall: whole command (mpirun start-up, simulation, report); sim: simulation"
 	echo "loop, slowest rank; start = wall - sim; CPU: sum over ranks of the loop;"

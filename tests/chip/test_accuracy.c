@@ -360,7 +360,48 @@ static void test_forward(void)
 	cim_st_close(st);
 }
 
+/* Drift alone follows its power law: 128 rows of weight 127 (differential:
+ * cells 3, 3, 3, 1 of G+) under inputs 127 (offset 255: every bit set), no
+ * spread of ν and no compensation: every cell conducts (t/t0)^−ν of its
+ * level, so the analog part Σ x_u w = 128 · 255 · 127 shrinks by that
+ * factor, less the converters' rounding (at most 1/2 per conversion:
+ * ½ · 255 · 85 over the slices), and the inputs' offset 128 · 128 · 127 is
+ * removed exactly.  At t = t0 nothing drifts. */
+static void test_drift_power_law(void)
+{
+	enum { R = 128 };
+	struct cim_chip_spec c;
+	struct cim_acc_xbar *xb;
+	struct cim_err err;
+	int32_t w[R], x[R];
+	double y;
+	const double ts[3] = { 20, 200, 86400 };
+
+	if (load("configs/chips/llm-class.yaml", &c))
+		return;
+	c.sign = CIM_SIGN_DIFFERENTIAL;
+	c.adc.encoding = CIM_ENC_NONE;
+	c.adc.bits = 9;
+	c.has_noise = true;
+	for (int i = 0; i < R; i++)
+		w[i] = 127, x[i] = 127;
+	for (int i = 0; i < 3; i++) {
+		c.noise = (struct cim_noise_spec){ .drift_nu_mean = 0.05,
+						   .drift_t_s = ts[i],
+						   .drift_t0_s = 20 };
+		const double f = pow(ts[i] / 20, -0.05);
+		CU_ASSERT_EQUAL_FATAL(cim_acc_xbar_program(&c, R, 1, w, 1, &xb, &err), 0);
+		CU_ASSERT_EQUAL_FATAL(cim_acc_xbar_mvm(xb, x, 1, &y, &err), 0);
+		cim_acc_xbar_free(xb);
+		const double want = f * R * 255.0 * 127 - 128.0 * R * 127;
+		CU_ASSERT(fabs(y - want) <= 0.5 * 255 * 85);
+		if (i == 0)
+			CIM_ASSERT_REL(y, (double)R * 127 * 127, 0); /* exact at t0 */
+	}
+}
+
 static const struct cim_test tests[] = {
+	{ "drift follows its power law", test_drift_power_law },
 	{ "a decoder's forward pass through the chip", test_forward },
 	{ "a real matrix through the chip", test_matrix },
 	{ "noise-free pipeline equals the exact product", test_exact },
