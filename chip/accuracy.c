@@ -42,7 +42,9 @@ static void shape_of(const struct cim_chip_spec *c, struct shape *s)
 	s->group = c->xbar.rows_per_cycle ? c->xbar.rows_per_cycle : c->xbar.rows;
 	s->adc_bits = c->adc.bits;
 	s->levels = ldexp(1.0, (int)s->cell_bits) - 1;
-	s->delta = need > c->adc.bits ? ldexp(1.0, (int)(need - c->adc.bits)) : 1;
+	/* the step: the full scale (range × the largest sum) over the codes */
+	s->delta = c->adc.range * ldexp(1.0, (int)need - (int)c->adc.bits);
+	s->delta = s->delta > 1 ? s->delta : 1;
 	s->isaac = c->adc.encoding == CIM_ENC_ISAAC;
 	s->in_offset = (int64_t)1 << (s->in_bits - 1);
 	s->w_offset = s->parts == 1 ? (int64_t)1 << (s->w_bits - 1) : 0;
@@ -274,9 +276,11 @@ static double phi(double z)
 double cim_acc_conv_mse(double sigma, double delta)
 {
 	if (sigma <= 0) /* integer sums, errors −(Δ−1)/2 … (Δ−1)/2 */
-		return (delta * delta - 1) / 12;
-	if (delta > 1024)
-		return (delta * delta - 1) / 12 + sigma * sigma; /* the noise ≪ Δ */
+		return delta == floor(delta) ? (delta * delta - 1) / 12 : delta * delta / 12;
+	if (delta > 1024 || delta != floor(delta))
+		/* the noise ≪ Δ, or a step that is no whole number of sums,
+		 * over which their residues spread evenly */
+		return (delta * delta - 1) / 12 + sigma * sigma;
 	double total = 0;
 	for (double u = 0; u < delta; u++) {
 		/* code j takes the sums in [jΔ − 1/2, (j+1)Δ − 1/2) and gives
@@ -291,6 +295,26 @@ double cim_acc_conv_mse(double sigma, double delta)
 		}
 	}
 	return total / delta;
+}
+
+/* E[(S − a)₊] and E[(S − a)₊²] for S ~ N(mu, sd²): what clipping at a
+ * takes off a sum, on average and squared. */
+static void clip_moments(double mu, double sd, double a, double *m1, double *m2)
+{
+	const double m = mu - a;
+
+	if (sd <= 0) {
+		*m1 = m > 0 ? m : 0;
+		*m2 = *m1 * *m1;
+		return;
+	}
+	const double z = m / sd, pdf = exp(-z * z / 2) * 0.39894228040143267794;
+	if (z < -10) { /* under 10^−23 of the sums clip: none */
+		*m1 = *m2 = 0;
+		return;
+	}
+	*m1 = m * phi(z) + sd * pdf;
+	*m2 = (sd * sd + m * m) * phi(z) + m * sd * pdf;
 }
 
 /* E[v] and E[v²] of a value uniform over the integers 0 … 2^bits − 1. */
@@ -335,6 +359,7 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 	double w2 = 0, eta1 = 0, eta2 = 0;
 	double cell_e2[2][64] = { { 0 } }; /* E[e²] of the continuous errors, per
 					      part and slice */
+	double lv1[2][64] = { { 0 } }, lv2[2][64] = { { 0 } }; /* E[ℓ], E[ℓ²] */
 	for (int64_t w = -wmax; w <= wmax; w++) {
 		double m = 0, var = 0;
 		w2 += (double)(w * w);
@@ -352,6 +377,10 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 				var += a * a * (e2 - e1 * e1);
 				/* the part a converter sees as continuous noise
 				 * (stuck cells move sums by whole levels) */
+				if (k < 64) {
+					lv1[p][k] += cv / nw;
+					lv2[p][k] += cv * cv / nw;
+				}
 				if (k < 64)
 					cell_e2[p][k] +=
 					    (1 - ps) * (cv * cv * (f2 - 2 * f1 + 1) + prog2) / nw;
@@ -367,6 +396,8 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 	/* each conversion: read noise, and the rounding, dithered by the
 	 * noise that reaches the converter */
 	const double read2 = nz->read_sigma * nz->read_sigma * L * L;
+	const double top = ldexp(1.0, (int)sh.adc_bits) - 1;
+	double clip_mean = 0; /* the output's mean error from clipping */
 	for (uint32_t p = 0; p < sh.parts; p++)
 		for (uint32_t k = 0; k < sh.w_slices; k++)
 			for (uint32_t s = 0; s < sh.in_slices; s++) {
@@ -381,11 +412,29 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 					const double vs = (k < 64 ? cell_e2[p][k] : 0) * G * s2;
 					double m = cim_acc_conv_mse(sqrt(vr + vs), sh.delta) - vs;
 					m = m > 0 ? m : 0;
+					/* sums past the full scale clip (a Gaussian sum) */
+					if (k < 64) {
+						const double mu = G * s1 * lv1[p][k],
+							     var = G * (s2 * lv2[p][k] -
+									s1 * s1 * lv1[p][k] *
+									    lv1[p][k]),
+							     sd = sqrt(var > 0 ? var : 0);
+						double c1, c2;
+						clip_moments(mu, sd,
+							     top * sh.delta + (sh.delta - 1) / 2,
+							     &c1, &c2);
+						/* its spread adds per conversion, its mean
+						 * adds up over them all */
+						out->mse_clip += a2 * (c2 - c1 * c1);
+						clip_mean += (p == 0 ? -1 : 1) * sqrt(a2) * c1;
+					}
 					const double r = m < vr ? m : vr;
 					out->mse_read += a2 * r;
 					out->mse_adc += a2 * (m - r);
 				}
 			}
+	out->mse_clip += clip_mean * clip_mean;
+	out->mse_adc += out->mse_clip;
 	out->mse = out->mse_cells + out->mse_read + out->mse_adc;
 	assert(out->mse >= 0 && out->signal > 0);
 	out->snr_db = out->mse > 0 ? 10 * log10(out->signal / out->mse) : INFINITY;

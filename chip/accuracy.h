@@ -67,7 +67,8 @@ struct cim_acc_est {
 	double mse;	   /* E[(ŷ − y)²], the sum of the three below */
 	double mse_cells;  /* from the cells' static errors (programming, drift, stuck) */
 	double mse_read;   /* from read noise */
-	double mse_adc;	   /* from the converters' rounding */
+	double mse_adc;	   /* from the converters' rounding and clipping */
+	double mse_clip;   /* of which clipping: sums past the full scale */
 	double snr_db;	   /* 10 log10(signal / mse); INFINITY when exact */
 	double rel_rms;	   /* sqrt(mse / signal) */
 	uint32_t adc_step; /* the converter's step in units of a column sum */

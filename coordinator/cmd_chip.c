@@ -135,7 +135,8 @@ static void print_text(FILE *f, const struct chip_view *v)
 	if (!v->has_acc)
 		fprintf(f,
 			"  accuracy          not estimated: the ADC drops %u bits and its gain "
-			"(the range it is set to) is not modelled (docs/accuracy.md)\n",
+			"(adc.range_fraction, the range it is set to) is not given "
+			"(docs/accuracy.md)\n",
 			v->need - c->adc.bits);
 	else if (v->acc.mse == 0)
 		fprintf(f, "  accuracy          exact: no cell errors and every column sum "
@@ -283,7 +284,7 @@ int cim_cmd_chip(int argc, char **argv)
 	cim_chip_capacity(&c, &v.cap);
 	cim_chip_area(&c, &v.area);
 	cim_chip_peak(&c, &v.peak);
-	v.has_acc = v.need <= c.adc.bits;
+	v.has_acc = v.need <= c.adc.bits || c.adc.has_range;
 	if (v.has_acc)
 		cim_acc_estimate(&c, c.xbar.rows, &v.acc);
 	if (json) {

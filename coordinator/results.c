@@ -197,7 +197,8 @@ int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan 
 	double *v = calloc(B ? B : 1, sizeof(*v));
 
 	memset(r, 0, sizeof(*r));
-	r->acc_estimated = cim_spec_adc_bits_needed(&e->chip, NULL) <= e->chip.adc.bits;
+	r->acc_estimated =
+	    cim_spec_adc_bits_needed(&e->chip, NULL) <= e->chip.adc.bits || e->chip.adc.has_range;
 	if (r->acc_estimated)
 		cim_acc_estimate(&e->chip, e->chip.xbar.rows, &r->acc);
 	r->chip_j = calloc(n, sizeof(*r->chip_j));
@@ -433,8 +434,8 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 	fprintf(f, "  by phase: prefill %.4f J, decode %.4f J (dynamic), leakage %.4f J\n",
 		r->phase_j[0], r->phase_j[1], r->leakage_j);
 	if (!r->acc_estimated)
-		fprintf(f, "accuracy       not estimated: the ADC drops bits at a gain not "
-			   "modelled (docs/accuracy.md)\n");
+		fprintf(f, "accuracy       not estimated: the ADC drops bits and its gain "
+			   "(adc.range_fraction) is not given (docs/accuracy.md)\n");
 	else if (r->acc.mse == 0)
 		fprintf(f,
 			"accuracy       exact MVMs: no cell errors, every column sum resolved\n");

@@ -60,6 +60,8 @@ struct adc_doc {
 	uint32_t bits, per_crossbar;
 	int type, encoding;
 	bool accept_truncation;
+	double range;
+	bool has_range;
 	double latency_ps, rate_hz, clock_hz, energy_pj, fom_pj, schreier_db, area_mm2,
 	    area_step_mm2;
 	bool has_latency, has_rate, has_type, has_clock, has_energy, has_fom, has_schreier,
@@ -207,6 +209,14 @@ static const struct field adc_fields[] = {
 	      "how column sums are encoded: none or isaac"),
 	FBOOL("accept_truncation", struct adc_doc, accept_truncation, 0,
 	      "convert the top bits of the range and drop the rest"),
+	{ .key = "range_fraction",
+	  .type = F_F64,
+	  .offset = offsetof(struct adc_doc, range),
+	  .flags = POS,
+	  .min = 0,
+	  .max = 1,
+	  .hint = "the converter's full scale over the column's largest sum (its gain)",
+	  .present = (long)offsetof(struct adc_doc, has_range) },
 };
 SCHEMA(adc_schema, "adc", adc_fields, false);
 
@@ -524,6 +534,8 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	c->adc.area_per_step_mm2 = d->adc.has_area_step ? d->adc.area_step_mm2 : 0;
 	c->adc.encoding = (enum cim_adc_encoding)d->adc.encoding;
 	c->adc.truncates = d->adc.accept_truncation;
+	c->adc.range = d->adc.has_range ? d->adc.range : 1;
+	c->adc.has_range = d->adc.has_range;
 	/* What follows from the resolution (docs/chip-model.md §2). */
 	c->adc.latency_ps = cim_spec_adc_latency_ps(&c->adc, c->adc.bits);
 	c->adc.energy_pj = cim_spec_adc_energy_pj(&c->adc, c->adc.bits);

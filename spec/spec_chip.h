@@ -76,6 +76,9 @@ struct cim_adc_spec {
 	enum cim_adc_encoding encoding;
 	bool truncates; /* converts the top bits of the range it is set to and
 			   drops the rest (accept_truncation: true) */
+	double range;	/* its full scale over the column's largest sum, (0, 1]:
+			   its gain; sums above it clip (range_fraction; 1) */
+	bool has_range; /* the file gives it */
 };
 
 struct cim_shift_add_spec {

@@ -196,6 +196,16 @@ static void test_estimate_adc(void)
 	c.adc.bits = 6;
 	c.adc.truncates = true;
 	mc_check(&c, 512, 40, "6-bit ADC");
+	/* its gain set to a quarter of the largest sum, without ISAAC's
+	 * encoding (9 bits needed): step 0.25 · 2^3 = 2, full scale 126.5;
+	 * a read's sum has mean 128 · 0.5 · 1.5 = 96 and standard deviation
+	 * √(128 (0.5 · 3.5 − 0.25 · 2.25)) = 12.3, so 0.66 % of them clip;
+	 * at a fifth (step 1.6, full scale 101.1) a third of them do */
+	c.adc.encoding = CIM_ENC_NONE;
+	c.adc.range = 0.25;
+	mc_check(&c, 512, 40, "6-bit ADC at a quarter of the range");
+	c.adc.range = 0.2;
+	mc_check(&c, 512, 40, "6-bit ADC at a fifth of the range");
 }
 
 static void test_estimate_noise(void)
