@@ -419,10 +419,18 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 									s1 * s1 * lv1[p][k] *
 									    lv1[p][k]),
 							     sd = sqrt(var > 0 ? var : 0);
-						double c1, c2;
-						clip_moments(mu, sd,
-							     top * sh.delta + (sh.delta - 1) / 2,
-							     &c1, &c2);
+						/* none past the largest sum a read
+						 * can make */
+						const double fs = top * sh.delta +
+								  (sh.delta - 1) / 2,
+							     most = (ldexp(1.0, (int)in_slice_bits(
+										    &sh, s)) -
+								     1) *
+								    (sh.isaac ? floor(G * L / 2)
+									      : G * L);
+						double c1 = 0, c2 = 0;
+						if (fs < most)
+							clip_moments(mu, sd, fs, &c1, &c2);
 						/* its spread adds per conversion, its mean
 						 * adds up over them all */
 						out->mse_clip += a2 * (c2 - c1 * c1);
