@@ -552,6 +552,23 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	c->digital.clock_hz = d->digital.clock_hz;
 	c->digital.energy_pj = d->digital.energy_pj;
 	c->digital.area_mm2 = d->digital.area_mm2;
+	/* a capacity above zero that rounds to no byte is a typo, not a chip */
+	const struct {
+		const char *part;
+		double bytes;
+		bool on;
+	} caps[] = { { "buffer", d->buffer.bytes, true },
+		     { "dram", d->dram.bytes, d->has_dram },
+		     { "attention_engine", d->engine.bytes, d->has_engine } };
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (caps[i].on && caps[i].bytes < 1)
+			return spec_errf(
+			    err,
+			    at_key(node, path, caps[i].part, "capacity_mib", full, sizeof(full)),
+			    full,
+			    "%g MiB is less than a byte; give the capacity in MiB "
+			    "(1 GiB is 1024)",
+			    caps[i].bytes / 1048576.0);
 	c->buffer.bytes = (uint64_t)llround(d->buffer.bytes);
 	c->buffer.bandwidth = d->buffer.bandwidth;
 	c->buffer.energy_pj = d->buffer.energy_pj;

@@ -463,6 +463,17 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 					 "adds up to %llu layers but the model has %u",
 					 (unsigned long long)sum, e->model.layers);
 	}
+	const struct cim_workload_spec *w = &e->workload;
+	const uint64_t ctx = (uint64_t)w->prompt_tokens + w->generate_tokens;
+	if (!e->serving.on && ctx > e->model.max_positions) {
+		const struct tnode *wl = tnode_get(root, "workload");
+		return spec_errf(
+		    err, tnode_get(wl, "prompt_tokens"), "workload.prompt_tokens",
+		    "%u prompt and %u generated tokens need %llu positions, beyond the "
+		    "%u of %s's context (max_position_embeddings)",
+		    w->prompt_tokens, w->generate_tokens, (unsigned long long)ctx,
+		    e->model.max_positions, e->model.name);
+	}
 	if (p->pp > e->model.layers)
 		return spec_errf(err, tnode_get(par, "pp"), "parallel.pp",
 				 "%u stages for a model of %u layers; each stage needs a layer",
