@@ -11,13 +11,8 @@
 # in [0, 1], no pass holds more requests than max_batch, and the series'
 # last point has nobody waiting or running.
 set -u
-out=$1
-shift
-mpirun=""
-while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
-shift
-cimsim=$1 exp=$2
-shift 2
+. "$(dirname "$0")/args.sh"
+out=$first
 rm -rf "$out.trace"
 # shellcheck disable=SC2086
 $mpirun "$cimsim" run "$exp" "$@" --trace "$out.trace" --requests "$out.csv" --quiet ||

@@ -10,13 +10,8 @@
 # sampling error comes from 20 batch means of 100 consecutive requests each
 # (2000 in all): the mean must lie within 4 standard errors of the formula.
 set -u
-out=$1
-shift
-mpirun=""
-while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
-shift
-cimsim=$1 exp=$2
-shift 2
+. "$(dirname "$0")/args.sh"
+out=$first
 common="$* --set parallel.tp=1 --set parallel.pp=1 --set parallel.dp=1
 	--set workload.micro_batches=1 --set serving.scheduler=prefill-first
 	--set serving.max_batch=1 --set serving.prompt_tokens=16 --set serving.output_tokens=4

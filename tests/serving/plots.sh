@@ -4,14 +4,9 @@
 # SVG; a CSV that is not a search's is refused.  Skipped (77) where gnuplot
 # is not installed.
 set -u
-out=$1
-shift
-mpirun=""
-while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
-shift
+. "$(dirname "$0")/args.sh"
+out=$first
 command -v gnuplot >/dev/null 2>&1 || { echo "gnuplot is not installed"; exit 77; }
-cimsim=$1 exp=$2
-shift 2
 rm -f "$out".*
 # shellcheck disable=SC2086
 $mpirun -np 1 "$cimsim" run "$exp" "$@" --search-rate 5 200 --steps 2 --csv "$out.csv" \

@@ -7,13 +7,8 @@
 # run must end (a chip would stop it on an overflow), every request must
 # finish, and a continuous policy must have preempted.
 set -u
-sched=$1
-shift
-mpirun=""
-while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
-shift
-cimsim=$1 exp=$2
-shift 2
+. "$(dirname "$0")/args.sh"
+sched=$first
 out=${TMPDIR:-/tmp}/cimsim-preempt.$$.csv
 budget=""
 [ "$sched" = chunked ] || [ "$sched" = decode-first ] && budget="--set serving.token_budget=32"

@@ -11,13 +11,8 @@
 # TTFT is request 1's, and request 0 runs alone: its end to end time is a
 # run of it alone on one chip, to the picosecond as printed.
 set -u
-out=$1
-shift
-mpirun=""
-while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
-shift
-cimsim=$1 exp=$2
-shift 2
+. "$(dirname "$0")/args.sh"
+out=$first
 trace=tests/data/serving/router.csv
 for rt in round-robin least-outstanding; do
 	# shellcheck disable=SC2086

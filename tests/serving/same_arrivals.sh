@@ -7,13 +7,8 @@
 # tp 1 x pp 4 x dp 2, whose requests (arrival, prompt and output tokens, by
 # request number) must be those of the first run, byte for byte.
 set -u
-out=$1
-shift
-mpirun=""
-while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
-shift
-cimsim=$1 exp=$2
-shift 2
+. "$(dirname "$0")/args.sh"
+out=$first
 strip() { grep -v -e '"wall_s"' -e '"cpu_s"' -e '"events_per_s"' -e '"peak_rss_mib_per_rank"' \
 	-e '"simulated_tokens_per_wall_s"' "$1"; }
 # shellcheck disable=SC2086

@@ -7,13 +7,9 @@
 # GPU baseline, which are of a static batch, are not shown for a served
 # load (docs/serving.md).
 set -u
-out=$1
+. "$(dirname "$0")/args.sh"
+out=$first np=$1
 shift
-mpirun=""
-while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
-shift
-cimsim=$1 exp=$2 np=$3
-shift 3
 sets=""
 for s in "$@"; do sets="$sets --set $s"; done
 strip() {
