@@ -451,6 +451,23 @@ void cim_acc_estimate(const struct cim_chip_spec *c, uint32_t rows, struct cim_a
 
 /* ------------------------------------------------------- a real matrix */
 
+/* Each of rows rows of k values (row-major) to integers within ±max,
+ * symmetric, by its largest magnitude: the scale per row, the integers. */
+static void quantize_rows(const double *a, uint32_t rows, uint32_t k, double max, double *scale,
+			  int32_t *q)
+{
+	for (uint32_t o = 0; o < rows; o++) {
+		const double *row = a + (size_t)o * k;
+		double m = 0;
+		for (uint32_t i = 0; i < k; i++)
+			m = fmax(m, fabs(row[i]));
+		scale[o] = m > 0 ? m / max : 1;
+		for (uint32_t i = 0; i < k; i++)
+			q[(size_t)o * k + i] =
+			    (int32_t)fmax(-max, fmin(max, nearbyint(row[i] / scale[o])));
+	}
+}
+
 int cim_acc_matmul(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const double *W,
 		   uint32_t v, const double *X, uint64_t seed, double *Y, double *Yq,
 		   uint32_t *crossbars, struct cim_err *err)
@@ -476,24 +493,8 @@ int cim_acc_matmul(const struct cim_chip_spec *c, uint32_t n, uint32_t k, const 
 		goto done;
 	}
 	/* per output, per vector: symmetric, by the largest magnitude */
-	for (uint32_t o = 0; o < n; o++) {
-		double m = 0;
-		for (uint32_t i = 0; i < k; i++)
-			m = fmax(m, fabs(W[(size_t)o * k + i]));
-		ws[o] = m > 0 ? m / wmax : 1;
-		for (uint32_t i = 0; i < k; i++)
-			wq[(size_t)o * k + i] = (int32_t)fmax(
-			    -wmax, fmin(wmax, nearbyint(W[(size_t)o * k + i] / ws[o])));
-	}
-	for (uint32_t t = 0; t < v; t++) {
-		double m = 0;
-		for (uint32_t i = 0; i < k; i++)
-			m = fmax(m, fabs(X[(size_t)t * k + i]));
-		xs[t] = m > 0 ? m / xmax : 1;
-		for (uint32_t i = 0; i < k; i++)
-			xq[(size_t)t * k + i] = (int32_t)fmax(
-			    -xmax, fmin(xmax, nearbyint(X[(size_t)t * k + i] / xs[t])));
-	}
+	quantize_rows(W, n, k, wmax, ws, wq);
+	quantize_rows(X, v, k, xmax, xs, xq);
 	if (crossbars)
 		*crossbars = kb * nb;
 	memset(Y, 0, (size_t)v * n * sizeof(*Y));
