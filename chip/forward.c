@@ -175,6 +175,59 @@ static int supported(const struct cim_model_spec *m, struct cim_err *err)
 	return 0;
 }
 
+/* The tensor of layer l (l < 0: outside the layers) called what. */
+static double *load_at(struct fwd *f, int l, const char *what, uint64_t rows, uint64_t cols)
+{
+	char name[160];
+
+	if (l < 0)
+		snprintf(name, sizeof(name), "model.%s", what);
+	else
+		snprintf(name, sizeof(name), "model.layers.%d.%s", l, what);
+	return load(f, name, rows, cols);
+}
+
+/* Y = X Wᵀ with the weight what of layer l (out × in). */
+static int apply(struct fwd *f, int l, const char *what, uint32_t out, uint32_t in, const double *X,
+		 uint32_t n, bool row_parallel, double *Y)
+{
+	double *w = load_at(f, l, what, out, in);
+
+	if (!w)
+		return -1;
+	const int rc = linear(f, w, out, in, X, n, row_parallel, Y);
+	free(w);
+	return rc;
+}
+
+/* Y += the bias what of layer l, on each of n rows. */
+static int add_bias(struct fwd *f, int l, const char *what, uint32_t rows, uint32_t n, double *Y)
+{
+	double *b = load_at(f, l, what, rows, 0);
+
+	if (!b)
+		return -1;
+	for (uint32_t t = 0; t < n; t++)
+		for (uint32_t j = 0; j < rows; j++)
+			Y[(size_t)t * rows + j] += b[j];
+	free(b);
+	return 0;
+}
+
+/* a = RMSNorm(h) row by row with the gain what of layer l. */
+static int norm_rows(struct fwd *f, int l, const char *what, const double *h, uint32_t n, double *a)
+{
+	const uint32_t d = f->m->hidden;
+	double *g = load_at(f, l, what, d, 0);
+
+	if (!g)
+		return -1;
+	for (uint32_t t = 0; t < n; t++)
+		rmsnorm(h + (size_t)t * d, g, d, f->m->norm_eps, a + (size_t)t * d);
+	free(g);
+	return 0;
+}
+
 int cim_fwd_logits(const struct cim_model_spec *m, const struct cim_st_file *st,
 		   const uint32_t *tokens, uint32_t n, const struct cim_fwd_opts *o, double *logits,
 		   struct cim_err *err)
@@ -214,41 +267,20 @@ int cim_fwd_logits(const struct cim_model_spec *m, const struct cim_st_file *st,
 	for (uint32_t t = 0; t < n; t++)
 		memcpy(h + (size_t)t * d, emb + (size_t)tokens[t] * d, d * sizeof(*h));
 	for (uint32_t l = 0; l < m->layers; l++) {
-		char name[160];
-#define LOAD(var, what, r, c)                                                                      \
-	do {                                                                                       \
-		snprintf(name, sizeof(name), "model.layers.%u.%s", l, what);                       \
-		if (!((var) = load(&f, name, r, c)))                                               \
-			goto out;                                                                  \
-	} while (0)
-		LOAD(w, "input_layernorm.weight", d, 0);
-		for (uint32_t t = 0; t < n; t++)
-			rmsnorm(h + (size_t)t * d, w, d, m->norm_eps, a + (size_t)t * d);
-		free(w);
-		w = NULL;
+		const int L = (int)l;
+		if (norm_rows(&f, L, "input_layernorm.weight", h, n, a))
+			goto out;
 		const struct {
-			const char *name;
+			const char *w, *b;
 			double *out;
 			uint32_t rows;
-		} qkv[3] = { { "q_proj", q, qd }, { "k_proj", k, kd }, { "v_proj", v, kd } };
-		for (int i = 0; i < 3; i++) {
-			char what[64];
-			snprintf(what, sizeof(what), "self_attn.%s.weight", qkv[i].name);
-			LOAD(w, what, qkv[i].rows, d);
-			if (linear(&f, w, qkv[i].rows, d, a, n, false, qkv[i].out))
+		} qkv[3] = { { "self_attn.q_proj.weight", "self_attn.q_proj.bias", q, qd },
+			     { "self_attn.k_proj.weight", "self_attn.k_proj.bias", k, kd },
+			     { "self_attn.v_proj.weight", "self_attn.v_proj.bias", v, kd } };
+		for (int i = 0; i < 3; i++)
+			if (apply(&f, L, qkv[i].w, qkv[i].rows, d, a, n, false, qkv[i].out) ||
+			    (m->bias_qkv && add_bias(&f, L, qkv[i].b, qkv[i].rows, n, qkv[i].out)))
 				goto out;
-			free(w);
-			w = NULL;
-			if (m->bias_qkv) {
-				snprintf(what, sizeof(what), "self_attn.%s.bias", qkv[i].name);
-				LOAD(w, what, qkv[i].rows, 0);
-				for (uint32_t t = 0; t < n; t++)
-					for (uint32_t j = 0; j < qkv[i].rows; j++)
-						qkv[i].out[(size_t)t * qkv[i].rows + j] += w[j];
-				free(w);
-				w = NULL;
-			}
-		}
 		for (uint32_t t = 0; t < n; t++) {
 			rope(q + (size_t)t * qd, H, hd, m->rope_theta, t);
 			rope(k + (size_t)t * kd, KV, hd, m->rope_theta, t);
@@ -278,45 +310,23 @@ int cim_fwd_logits(const struct cim_model_spec *m, const struct cim_st_file *st,
 					os[j] = acc;
 				}
 			}
-		LOAD(w, "self_attn.o_proj.weight", d, qd);
-		if (linear(&f, w, d, qd, att, n, true, t1))
+		if (apply(&f, L, "self_attn.o_proj.weight", d, qd, att, n, true, t1))
 			goto out;
-		free(w);
-		w = NULL;
 		for (size_t i = 0; i < (size_t)n * d; i++)
 			h[i] += t1[i];
-		LOAD(w, "post_attention_layernorm.weight", d, 0);
-		for (uint32_t t = 0; t < n; t++)
-			rmsnorm(h + (size_t)t * d, w, d, m->norm_eps, a + (size_t)t * d);
-		free(w);
-		w = NULL;
-		LOAD(w, "mlp.gate_proj.weight", F, d);
-		if (linear(&f, w, F, d, a, n, false, g))
+		if (norm_rows(&f, L, "post_attention_layernorm.weight", h, n, a) ||
+		    apply(&f, L, "mlp.gate_proj.weight", F, d, a, n, false, g) ||
+		    apply(&f, L, "mlp.up_proj.weight", F, d, a, n, false, u))
 			goto out;
-		free(w);
-		w = NULL;
-		LOAD(w, "mlp.up_proj.weight", F, d);
-		if (linear(&f, w, F, d, a, n, false, u))
-			goto out;
-		free(w);
-		w = NULL;
 		for (size_t i = 0; i < (size_t)n * F; i++)
 			g[i] = g[i] / (1 + exp(-g[i])) * u[i];
-		LOAD(w, "mlp.down_proj.weight", d, F);
-		if (linear(&f, w, d, F, g, n, true, t1))
+		if (apply(&f, L, "mlp.down_proj.weight", d, F, g, n, true, t1))
 			goto out;
-		free(w);
-		w = NULL;
 		for (size_t i = 0; i < (size_t)n * d; i++)
 			h[i] += t1[i];
-#undef LOAD
 	}
-	if (!(w = load(&f, "model.norm.weight", d, 0)))
+	if (norm_rows(&f, -1, "norm.weight", h, n, a))
 		goto out;
-	for (uint32_t t = 0; t < n; t++)
-		rmsnorm(h + (size_t)t * d, w, d, m->norm_eps, a + (size_t)t * d);
-	free(w);
-	w = NULL;
 	if (!m->tied_embeddings && !(w = load(&f, "lm_head.weight", V, d)))
 		goto out;
 	if (linear(&f, w ? w : emb, V, d, a, n, false, logits))
