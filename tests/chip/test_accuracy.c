@@ -10,20 +10,8 @@
 
 #include "accuracy.h"
 #include "forward.h"
+#include "load.h"
 #include "test.h"
-
-static int load(const char *path, struct cim_chip_spec *c)
-{
-	struct cim_files *files = cim_files_create(true);
-	struct cim_err err;
-	int rc = cim_spec_load_chip(files, path, c, &err);
-
-	cim_files_destroy(files);
-	if (rc)
-		fprintf(stderr, "\n  %s: %s\n", path, err.msg);
-	CU_ASSERT_FATAL(rc == 0);
-	return rc;
-}
 
 /* Integers uniform over [lo, hi] from a seeded stream. */
 static void fill(struct cim_rng *r, int32_t *v, size_t n, int32_t lo, int32_t hi)

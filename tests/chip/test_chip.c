@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chip.h"
+#include "load.h"
 #include "test.h"
 
 /*
@@ -493,20 +494,6 @@ static void test_pcm_peak(void)
 	CIM_ASSERT_EQ_U64(p.mvm.interval_ps, 133000);
 	CIM_ASSERT_REL(p.ops_per_s, 63.1e12, 0.03);
 	CIM_ASSERT_REL(p.ops_per_j, 9.76e12, 0.15);
-}
-
-/* Loads a preset; fails the test (and returns -1) when it does not load. */
-static int load(const char *path, struct cim_chip_spec *c)
-{
-	struct cim_files *files = cim_files_create(true);
-	struct cim_err err;
-	int rc = cim_spec_load_chip(files, path, c, &err);
-
-	cim_files_destroy(files);
-	if (rc)
-		fprintf(stderr, "\n  %s: %s\n", path, err.msg);
-	CU_ASSERT_FATAL(rc == 0);
-	return rc;
 }
 
 /* The preset files give the published figures too (same sources as above). */
