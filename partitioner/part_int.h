@@ -35,6 +35,12 @@ bool part_split_ok(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uin
 /* The crossbar group (resource) of shard s in layer layer of rank r; the
  * head's shard ignores layer. */
 uint32_t matrix_res(const struct cim_part_rank *r, uint32_t layer, const struct cim_part_shard *s);
+/* Layers per stage (out[pp], each ≥ 1, 1 ≤ pp ≤ layers) that minimise the
+ * largest stage cost, then the sum of squared costs, then give later stages
+ * fewer layers; a stage costs layers · layer_cost (≥ 1), plus first on
+ * stage 0 and last on stage pp − 1.  −1 when out of memory. */
+int part_balance(uint32_t layers, uint32_t pp, uint64_t layer_cost, uint64_t first, uint64_t last,
+		 uint32_t *out);
 uint64_t part_shard_crossbars(const struct cim_chip_spec *c, const struct cim_part_shard *s);
 
 #endif /* CIM_PARTITIONER_PART_INT_H */

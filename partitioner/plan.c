@@ -10,6 +10,7 @@
  * whole on every member of the first stage.  What each chip computes in what
  * order is program.c; the estimate is estimate.c.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -294,69 +295,121 @@ static void build_shards(const struct cim_experiment *e, struct cim_part_plan *p
 
 /* ---------------------------------------------------- layers over stages */
 
+/* The cost of stage s of pp holding n layers. */
+static uint64_t stage_cost(uint32_t s, uint32_t pp, uint64_t n, uint64_t layer_cost, uint64_t first,
+			   uint64_t last)
+{
+	uint64_t c;
+
+	if (__builtin_mul_overflow(n, layer_cost, &c) ||
+	    __builtin_add_overflow(c, (s == 0 ? first : 0) + (s == pp - 1 ? last : 0), &c))
+		return UINT64_MAX;
+	return c;
+}
+
+/* Whether every stage can hold a layer under bound and the layers fit. */
+static bool bound_fits(uint32_t layers, uint32_t pp, uint64_t layer_cost, uint64_t first,
+		       uint64_t last, uint64_t bound)
+{
+	uint64_t room = 0;
+
+	for (uint32_t s = 0; s < pp; s++) {
+		uint64_t one = stage_cost(s, pp, 1, layer_cost, first, last);
+		if (one > bound)
+			return false;
+		uint64_t more = (bound - one) / layer_cost;
+		room += 1 + (more < layers ? more : layers);
+	}
+	return room >= layers;
+}
+
+/* A binary min-heap of stages by (cost, stage). */
+struct stage_heap {
+	uint32_t *s;
+	uint64_t *cost; /* by stage */
+	uint32_t n;
+};
+
+static bool heap_less(const struct stage_heap *h, uint32_t a, uint32_t b)
+{
+	return h->cost[a] != h->cost[b] ? h->cost[a] < h->cost[b] : a < b;
+}
+
+static void heap_sift(struct stage_heap *h, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->n && heap_less(h, h->s[l], h->s[m]))
+			m = l;
+		if (r < h->n && heap_less(h, h->s[r], h->s[m]))
+			m = r;
+		if (m == i)
+			return;
+		uint32_t t = h->s[i];
+		h->s[i] = h->s[m];
+		h->s[m] = t;
+		i = m;
+	}
+}
+
 /*
  * Splits the layers into pp contiguous runs of at least one layer each that
  * minimise the largest stage cost, where a stage costs its layers' cost plus
  * first (stage 0) or last (stage pp − 1); among the splits with that
  * largest cost, the one with the least sum of squared stage costs, so no
- * stage is left needlessly light.  Two dynamic programmes over (stages,
- * layers); ties go to the split that gives later stages fewer layers.
+ * stage is left needlessly light; among those, the one that gives later
+ * stages fewer layers.  Every layer costs the same, so a split is only how
+ * many layers each stage holds.  The least largest cost is found by
+ * bisection (a bound holds when every stage takes one layer under it and
+ * the stages' room under it adds up to the layers); then, from one layer a
+ * stage, each further layer goes to the stage whose cost is least (the
+ * earliest among equals) and stays under the bound, which is how a sum of
+ * convex costs of whole numbers is minimised.  O(pp log(L·cost) + L log pp);
+ * tests/partitioner checks it against every split of small cases.
  */
-static int balance(uint32_t layers, uint32_t pp, uint64_t layer_cost, uint64_t first, uint64_t last,
-		   uint32_t *out)
+int part_balance(uint32_t layers, uint32_t pp, uint64_t layer_cost, uint64_t first, uint64_t last,
+		 uint32_t *out)
 {
-	const size_t cells = (size_t)(pp + 1) * (layers + 1);
-	uint64_t *best = malloc(sizeof(*best) * cells);
-	double *sq = malloc(sizeof(*sq) * cells);
-	uint32_t *cut = malloc(sizeof(*cut) * cells);
-	uint64_t bound = UINT64_MAX;
+	uint64_t lo = 0, hi = 0;
 
-	if (!best || !sq || !cut) {
-		free(best);
-		free(sq);
-		free(cut);
+	for (uint32_t s = 0; s < pp; s++) {
+		uint64_t one = stage_cost(s, pp, 1, layer_cost, first, last);
+		uint64_t all = stage_cost(s, pp, layers, layer_cost, first, last);
+		lo = one > lo ? one : lo;
+		hi = all > hi ? all : hi;
+	}
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (bound_fits(layers, pp, layer_cost, first, last, mid))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	struct stage_heap h = { malloc(sizeof(*h.s) * pp), malloc(sizeof(*h.cost) * pp), 0 };
+	if (!h.s || !h.cost) {
+		free(h.s);
+		free(h.cost);
 		return -1;
 	}
-#define AT(a, s, i) a[(size_t)(s) * (layers + 1) + (i)]
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t x = 0; x < cells; x++) {
-			best[x] = UINT64_MAX;
-			sq[x] = INFINITY;
-		}
-		AT(best, 0, 0) = 0;
-		AT(sq, 0, 0) = 0;
-		for (uint32_t s = 1; s <= pp; s++) {
-			uint64_t extra = (s == 1 ? first : 0) + (s == pp ? last : 0);
-			for (uint32_t i = s; i <= layers - (pp - s); i++) {
-				for (uint32_t j = s - 1; j < i; j++) {
-					uint64_t c = (uint64_t)(i - j) * layer_cost + extra;
-					if (AT(best, s - 1, j) == UINT64_MAX || c > bound)
-						continue;
-					uint64_t v =
-					    c > AT(best, s - 1, j) ? c : AT(best, s - 1, j);
-					double q = AT(sq, s - 1, j) + (double)c * (double)c;
-					bool take =
-					    pass == 0 ? v <= AT(best, s, i) : q <= AT(sq, s, i);
-					if (take) {
-						AT(best, s, i) = v;
-						AT(sq, s, i) = q;
-						AT(cut, s, i) = j;
-					}
-				}
-			}
-		}
-		bound = AT(best, pp, layers); /* the least largest stage */
+	for (uint32_t s = 0; s < pp; s++) {
+		out[s] = 1;
+		h.cost[s] = stage_cost(s, pp, 1, layer_cost, first, last);
+		if (h.cost[s] + layer_cost <= lo)
+			h.s[h.n++] = s;
 	}
-	uint32_t i = layers;
-	for (uint32_t s = pp; s >= 1; s--) {
-		uint32_t j = AT(cut, s, i);
-		out[s - 1] = i - j;
-		i = j;
+	for (uint32_t i = h.n / 2; i-- > 0;)
+		heap_sift(&h, i);
+	for (uint32_t dealt = pp; dealt < layers; dealt++) {
+		assert(h.n > 0); /* the bound holds every layer */
+		uint32_t s = h.s[0];
+		out[s]++;
+		h.cost[s] += layer_cost;
+		if (h.cost[s] + layer_cost > lo)
+			h.s[0] = h.s[--h.n];
+		heap_sift(&h, 0);
 	}
-#undef AT
-	free(best);
-	free(sq);
-	free(cut);
+	free(h.s);
+	free(h.cost);
 	return 0;
 }
 
@@ -436,7 +489,7 @@ static int assign_layers(const struct cim_experiment *e, struct cim_part_plan *p
 		} else {
 			stage_costs(e, plan, &layer, &first, &last);
 		}
-		if (balance(L, pp, layer ? layer : 1, first, last, plan->stage_layers) < 0)
+		if (part_balance(L, pp, layer ? layer : 1, first, last, plan->stage_layers) < 0)
 			return cim_err_set(err, "out of memory balancing %u layers", L);
 	}
 	for (uint32_t s = 0, at = 0; s < pp; s++) {

@@ -28,6 +28,7 @@ struct tnode {
 	char *scalar;	     /* TN_SCALAR: the text */
 	bool quoted;	     /* TN_SCALAR: written in quotes (a string) */
 	size_t n;	     /* TN_MAP: pairs; TN_SEQ: items */
+	size_t cap;	     /* room in keys, key_lines and vals */
 	char **keys;	     /* TN_MAP: keys */
 	unsigned *key_lines; /* TN_MAP: line of each key */
 	struct tnode **vals; /* TN_MAP: values; TN_SEQ: items */

@@ -126,7 +126,7 @@ enum cim_pos { CIM_POS_LEARNED, CIM_POS_ROPE, CIM_POS_ALIBI };
 #define CIM_NORM_POST_ATTN 0x4u /* on attention's output, before its residual */
 #define CIM_NORM_POST_FFN  0x8u /* on the FFN's output, before its residual */
 
-#define CIM_MODEL_MAX_LAYERS 1024
+#define CIM_MODEL_MAX_LAYERS 16384
 
 /* A decoder-only transformer's architecture numbers. */
 struct cim_model_spec {

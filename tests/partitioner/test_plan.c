@@ -651,6 +651,83 @@ static void test_mixed_pass(void)
 	free(e);
 }
 
+/* Every split of layers into pp runs of ≥ 1, by recursion: keeps in best
+ * the split with the least largest cost, then the least sum of squares,
+ * then fewer layers on the last stage, then on the one before, and so on. */
+static void every_split(uint32_t left, uint32_t pp, uint32_t s, uint64_t c, uint64_t first,
+			uint64_t last, uint32_t *cur, uint32_t *best, double *best_key)
+{
+	if (s == pp - 1) {
+		cur[s] = left;
+		uint64_t mx = 0;
+		double sq = 0;
+		for (uint32_t i = 0; i < pp; i++) {
+			uint64_t x = cur[i] * c + (i == 0 ? first : 0) + (i == pp - 1 ? last : 0);
+			mx = x > mx ? x : mx;
+			sq += (double)x * (double)x;
+		}
+		int better = best_key[0] < 0 || mx < best_key[0] ? 1
+			     : mx > best_key[0]			 ? -1
+			     : sq < best_key[1]			 ? 1
+			     : sq > best_key[1]			 ? -1
+								 : 0;
+		for (uint32_t i = pp; better == 0 && i-- > 0;)
+			better = cur[i] < best[i] ? 1 : cur[i] > best[i] ? -1 : 0;
+		if (better > 0) {
+			memcpy(best, cur, pp * sizeof(*cur));
+			best_key[0] = (double)mx;
+			best_key[1] = sq;
+		}
+		return;
+	}
+	for (uint32_t n = 1; n + (pp - s - 1) <= left; n++) {
+		cur[s] = n;
+		every_split(left - n, pp, s + 1, c, first, last, cur, best, best_key);
+	}
+}
+
+/* The balance against every split of up to 13 layers over up to 6 stages,
+ * with ends lighter, equal to and heavier than a layer. */
+static void test_balance_every_split(void)
+{
+	static const uint64_t ends[][2] = { { 0, 0 },	{ 5, 0 },  { 0, 5 },  { 3, 7 },
+					    { 10, 10 }, { 25, 1 }, { 1, 40 }, { 9, 9 } };
+	uint32_t got[6], cur[6], want[6];
+	unsigned cases = 0, wrong = 0;
+
+	for (uint32_t L = 1; L <= 13; L++)
+		for (uint32_t pp = 1; pp <= 6 && pp <= L; pp++)
+			for (uint64_t c = 1; c <= 10; c += 3)
+				for (size_t k = 0; k < sizeof(ends) / sizeof(ends[0]); k++) {
+					double key[2] = { -1, 0 };
+					every_split(L, pp, 0, c, ends[k][0], ends[k][1], cur, want,
+						    key);
+					CU_ASSERT_EQUAL_FATAL(
+					    part_balance(L, pp, c, ends[k][0], ends[k][1], got), 0);
+					cases++;
+					if (memcmp(got, want, pp * sizeof(*got)))
+						wrong++;
+				}
+	CU_ASSERT_EQUAL(wrong, 0);
+	/* L = 1..13 with pp ≤ min(6, L): 1+2+3+4+5 + 6·8 = 63 (L, pp) pairs,
+	 * × 4 layer costs (1, 4, 7, 10) × 8 ends */
+	CU_ASSERT_EQUAL(cases, 63 * 4 * 8);
+}
+
+/* 10,000 layers over 7 stages, the ends one and two layers heavy: 10,003
+ * layer costs over 7 stages is 1,429 each exactly, so every stage costs
+ * 1,429 layers' worth: stage 0 holds 1,428 layers, the last 1,427, the five
+ * between 1,429 each (1,428 + 5·1,429 + 1,427 = 10,000). */
+static void test_balance_10000(void)
+{
+	uint32_t got[7];
+
+	CU_ASSERT_EQUAL_FATAL(part_balance(10000, 7, 1000, 1000, 2000, got), 0);
+	static const uint32_t want[7] = { 1428, 1429, 1429, 1429, 1429, 1429, 1427 };
+	for (int s = 0; s < 7; s++)
+		CU_ASSERT_EQUAL(got[s], want[s]);
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -662,6 +739,8 @@ int main(void)
 		{ "capacity balance by hand", test_balance_capacity },
 		{ "cost balance within a layer", test_balance_cost },
 		{ "explicit layer list", test_balance_list },
+		{ "cost balance against every split", test_balance_every_split },
+		{ "cost balance of 10,000 layers", test_balance_10000 },
 		{ "refusals", test_refusals },
 		{ "fewest chips", test_min_chips },
 		{ "pack and unpack", test_pack },

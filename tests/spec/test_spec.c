@@ -274,6 +274,39 @@ static void test_bad_words(void)
 	CU_ASSERT_PTR_NULL(e);
 }
 
+/* Anchors and aliases as YAML defines them, and what the reader refuses. */
+static void test_aliases(void)
+{
+	struct cim_experiment *e;
+	struct cim_err err;
+
+	/* An anchor used twice: both parts read the same values. */
+	CU_ASSERT_EQUAL_FATAL(load_exp_text(PARTS "workload: &w\n  batch: 4\n  prompt_tokens: 16\n"
+						  "  generate_tokens: 4\n"
+						  "serving_unused: *w\n",
+					    NULL, 0, &e, &err),
+			      -1);
+	CIM_ASSERT_HAS(err.msg, "mem.yaml:8: serving_unused: unknown key");
+	CU_ASSERT_EQUAL_FATAL(load_exp_text(PARTS "sizes: &n 4\nworkload:\n  batch: *n\n"
+						  "  prompt_tokens: 16\n  generate_tokens: *n\n",
+					    NULL, 0, &e, &err),
+			      -1);
+	CIM_ASSERT_HAS(err.msg, "mem.yaml:4: sizes: unknown key");
+	/* An alias of nothing, an alias inside its own anchor, an alias as a
+	 * key, a second document. */
+	CU_ASSERT_EQUAL(load_exp_text(PARTS "workload: *w\n", NULL, 0, &e, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "mem.yaml:4: the alias '*w' names no anchor");
+	CU_ASSERT_EQUAL(load_exp_text(PARTS "workload: &w\n  batch: *w\n", NULL, 0, &e, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "mem.yaml:5: the alias '*w' names no finished anchor");
+	CU_ASSERT_EQUAL(
+	    load_exp_text(PARTS "x: &k batch\nworkload:\n  *k : 4\n", NULL, 0, &e, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "mem.yaml:6: a key must be a plain word, found the alias '*k'");
+	CU_ASSERT_EQUAL(load_exp_text("---\n" PARTS "workload: {}\n---\nx: 1\n", NULL, 0, &e, &err),
+			-1);
+	CIM_ASSERT_HAS(err.msg, "mem.yaml:6: a second YAML document");
+	CU_ASSERT_PTR_NULL(e);
+}
+
 static void test_bad_booleans(void)
 {
 	struct cim_model_spec m;
@@ -553,6 +586,7 @@ static const struct cim_test tests[] = {
 	{ "MACs with a sliding window by hand", test_macs_window },
 	{ "bad integers are refused with file, line and key", test_bad_integers },
 	{ "unknown keys and words, missing and duplicate keys", test_bad_words },
+	{ "anchors and aliases", test_aliases },
 	{ "bad booleans", test_bad_booleans },
 	{ "model shapes that cannot be", test_bad_model_shapes },
 	{ "missing, empty, binary and malformed files", test_bad_files },
