@@ -38,14 +38,14 @@ static uint32_t ceil_log2(uint64_t n)
 static uint64_t ps_for_bytes(uint64_t bytes, double bw)
 {
 	assert(bw > 0);
-	return (uint64_t)ceil((double)bytes * 1e12 / bw);
+	return cim_ps_ceil((double)bytes * 1e12 / bw);
 }
 
 /* Picoseconds of cycles at clock_hz, rounded up. */
 static uint64_t ps_for_cycles(uint64_t cycles, double clock_hz)
 {
 	assert(clock_hz > 0);
-	return (uint64_t)ceil((double)cycles * 1e12 / clock_hz);
+	return cim_ps_ceil((double)cycles * 1e12 / clock_hz);
 }
 
 /* Bytes of elems values of bits each, rounded up. */

@@ -134,6 +134,16 @@ static void kv_free(struct run *r, uint32_t m)
 	r->kv_held = (total * r->kv_per_pos + 7) / 8;
 }
 
+/* A step that would end past CIM_PS_LIMIT: a rate too small to model. */
+static int time_overflow(struct run *r, const char *what, uint64_t ps, uint32_t k)
+{
+	return cim_err_set(r->err,
+			   "rank %u: simulated time passes 2^62 ps (53 days) at step %u, in %s "
+			   "(%.3g s): a rate of the chip or the interconnect is too small to "
+			   "model; check its units",
+			   r->me->rank, k, what, (double)ps * 1e-12);
+}
+
 /* One compute step at or after t; returns its end.  The cache grows with
  * the first layer's KV append (every layer appends alike). */
 static int compute(struct run *r, const struct cim_prog_op *o, uint64_t t,
@@ -144,10 +154,15 @@ static int compute(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	/* A second resource is held in slices for ps2 of the ps (attention:
 	 * the lanes or the memory port, whichever is not the bottleneck). */
 	assert(!b || (o->slices >= 1 && o->ps2 <= o->ps));
+	if (o->ps >= CIM_PS_LIMIT || t >= CIM_PS_LIMIT - o->ps)
+		return time_overflow(r, cim_op_role_name(o->role), o->ps, k);
 	uint64_t start = b ? cim_exec_cal_fit_sliced(a, b, t, o->ps, o->ps2, o->slices)
 			   : cim_exec_cal_fit(a, t, o->ps);
 	uint64_t end = start + o->ps;
 	int rc = 0;
+
+	if (start >= CIM_PS_LIMIT - o->ps)
+		return time_overflow(r, cim_op_role_name(o->role), o->ps, k);
 
 	assert(start >= t && end >= start);
 	if (cim_exec_cal_add(a, start, end) < 0 ||
@@ -219,7 +234,7 @@ static uint64_t ports_busy(const struct run *r, uint32_t i)
 
 	for (uint32_t id = 0; id < cim_net_nlinks(r->net); id++)
 		if (r->link_bytes[id] && cim_net_link_get(r->net, id, &l) && l.from == node)
-			ps += (uint64_t)ceil((double)r->link_bytes[id] * 1e12 / l.bandwidth_bps);
+			ps += cim_ps_ceil((double)r->link_bytes[id] * 1e12 / l.bandwidth_bps);
 	return ps;
 }
 
@@ -375,6 +390,8 @@ int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64
 	cim_net_p2p(r->net, r->me->rank, dst, bytes, t,
 		    port == CIM_NET_NO_PORT ? 0 : r->port_free[port], &x);
 	assert(x.port == port);
+	if (x.arrive_ps >= CIM_PS_LIMIT || x.port_free_ps >= CIM_PS_LIMIT)
+		return time_overflow(r, "a transfer", x.arrive_ps - (t < x.arrive_ps ? t : 0), k);
 	if (port != CIM_NET_NO_PORT)
 		r->port_free[port] = x.port_free_ps;
 	struct send *s = &r->sends[r->nsends++];

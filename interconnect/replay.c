@@ -26,8 +26,8 @@ uint64_t net_ser_ps(uint64_t bytes, double bw)
 	/* Ceil, but a value within binary rounding of a whole ps is that ps, so
 	 * that exact decimal figures (1 MiB at 100 GB/s) are not pushed up by one. */
 	if (fabs(x - r) <= 1e-9 * fmax(1.0, x))
-		return (uint64_t)r;
-	return (uint64_t)ceil(x);
+		return cim_ps_ceil(r);
+	return cim_ps_ceil(x);
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b)

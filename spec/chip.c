@@ -191,11 +191,11 @@ static const struct field adc_fields[] = {
 	  .words = adc_type_words,
 	  .hint = "the converter's architecture, which sets its conversion time",
 	  .present = (long)offsetof(struct adc_doc, has_type) },
-	FF64P("clock_ghz", struct adc_doc, clock_hz, POS, 0, 1e4, U_GHZ_TO_HZ,
+	FF64P("clock_ghz", struct adc_doc, clock_hz, POS, 1e-6, 1e4, U_GHZ_TO_HZ,
 	      "the converter's clock (with type)", has_clock),
 	FF64P("latency_ns", struct adc_doc, latency_ps, POS, 0, 1e9, U_NS_TO_PS, "one conversion",
 	      has_latency),
-	FF64P("sample_rate_gsps", struct adc_doc, rate_hz, POS, 0, 1e6, U_GHZ_TO_HZ,
+	FF64P("sample_rate_gsps", struct adc_doc, rate_hz, POS, 1e-6, 1e6, U_GHZ_TO_HZ,
 	      "conversions per second, in G/s", has_rate),
 	FF64P("energy_pj", struct adc_doc, energy_pj, 0, 0, 1e6, 0, "one conversion", has_energy),
 	FF64P("fom_fj_per_step", struct adc_doc, fom_pj, POS, 0, 1e6, U_FJ_TO_PJ,
@@ -236,7 +236,7 @@ SCHEMA(sample_hold_schema, "sample_hold", sample_hold_fields, false);
 
 static const struct field digital_fields[] = {
 	FU32("lanes", struct digital_doc, lanes, REQ | POS, 1, 1u << 24, "operations per cycle"),
-	FF64("clock_ghz", struct digital_doc, clock_hz, REQ | POS, 0, 1e3, U_GHZ_TO_HZ, "clock"),
+	FF64("clock_ghz", struct digital_doc, clock_hz, REQ | POS, 1e-3, 1e3, U_GHZ_TO_HZ, "clock"),
 	FF64("energy_pj", struct digital_doc, energy_pj, REQ, 0, 1e6, 0, "one lane operation"),
 	FF64("area_mm2", struct digital_doc, area_mm2, 0, 0, 1e6, 0, "the vector unit"),
 };
@@ -244,8 +244,8 @@ SCHEMA(digital_schema, "digital", digital_fields, false);
 
 static const struct field buffer_fields[] = {
 	FF64("capacity_mib", struct buffer_doc, bytes, REQ | POS, 0, 1e9, MIB, "capacity"),
-	FF64("bandwidth_gb_per_s", struct buffer_doc, bandwidth, REQ | POS, 0, 1e9, U_GBPS_TO_BPS,
-	     "all banks together"),
+	FF64("bandwidth_gb_per_s", struct buffer_doc, bandwidth, REQ | POS, 1e-3, 1e9,
+	     U_GBPS_TO_BPS, "all banks together"),
 	FF64("energy_pj_per_byte", struct buffer_doc, energy_pj, REQ, 0, 1e6, 0, "read or written"),
 	FF64("area_mm2", struct buffer_doc, area_mm2, 0, 0, 1e6, 0, "the buffer"),
 };
@@ -253,7 +253,7 @@ SCHEMA(buffer_schema, "buffer", buffer_fields, false);
 
 static const struct field dram_fields[] = {
 	FF64("capacity_mib", struct dram_doc, bytes, REQ | POS, 0, 1e9, MIB, "capacity"),
-	FF64("bandwidth_gb_per_s", struct dram_doc, bandwidth, REQ | POS, 0, 1e9, U_GBPS_TO_BPS,
+	FF64("bandwidth_gb_per_s", struct dram_doc, bandwidth, REQ | POS, 1e-3, 1e9, U_GBPS_TO_BPS,
 	     "bandwidth"),
 	FF64("energy_pj_per_bit", struct dram_doc, energy_pj_bit, REQ, 0, 1e6, 0,
 	     "read or written"),
@@ -267,7 +267,7 @@ static const struct field engine_fields[] = {
 	FF64("capacity_mib", struct engine_doc, bytes, REQ | POS, 0, 1e9, MIB, "K/V capacity"),
 	FU32("macs_per_cycle", struct engine_doc, macs_per_cycle, REQ | POS, 1, 1u << 30,
 	     "MACs per cycle"),
-	FF64("clock_ghz", struct engine_doc, clock_hz, REQ | POS, 0, 1e3, U_GHZ_TO_HZ, "clock"),
+	FF64("clock_ghz", struct engine_doc, clock_hz, REQ | POS, 1e-3, 1e3, U_GHZ_TO_HZ, "clock"),
 	FF64("mac_energy_pj", struct engine_doc, mac_pj, REQ, 0, 1e6, 0, "one MAC"),
 	FF64("write_latency_ns", struct engine_doc, write_ps, REQ, 0, 1e9, U_NS_TO_PS,
 	     "writing one K or V vector"),

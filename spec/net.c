@@ -90,8 +90,8 @@ static int read_placement(const struct tnode *node, const char *path, void *dst,
 
 #define LINK struct cim_net_link_spec
 static const struct field link_fields[] = {
-	FF64("bandwidth_gb_per_s", LINK, bandwidth_bps, FIELD_REQUIRED, 0, 0, U_GBPS_TO_BPS,
-	     "bandwidth of each direction of a link in GB/s (1e9 bytes/s)"),
+	FF64("bandwidth_gb_per_s", LINK, bandwidth_bps, FIELD_REQUIRED | FIELD_POSITIVE, 1e-3, 1e7,
+	     U_GBPS_TO_BPS, "bandwidth of each direction of a link in GB/s (1e9 bytes/s)"),
 	FF64("latency_ns", LINK, latency_ps, FIELD_REQUIRED, 0, 1e9, U_NS_TO_PS,
 	     "latency of one hop in ns"),
 	FF64("energy_pj_per_bit", LINK, energy_pj_per_bit, FIELD_REQUIRED, 0, 1e6, 0,
@@ -138,7 +138,7 @@ static const struct field net_fields[] = {
 	FMAP("link", NET, level[0].link, 0, &link_schema, offsetof(NET, level[0].has_link)),
 	FMAP("board", NET, level[0], 0, &level_schema, offsetof(NET, has_board)),
 	FMAP("network", NET, level[1], 0, &level_schema, offsetof(NET, has_network)),
-	FF64("injection_gb_per_s", NET, injection_bps, 0, 0, 0, U_GBPS_TO_BPS,
+	FF64("injection_gb_per_s", NET, injection_bps, 0, 0, 1e7, U_GBPS_TO_BPS,
 	     "GB/s one chip may send at once over all its links; 0 = no limit"),
 	FBOOL("allow_unused", NET, allow_unused, 0, "whether positions may be left without a rank"),
 	FFUNC("placement", NET, placement, 0, read_placement,
@@ -221,6 +221,13 @@ int spec_read_net(const struct tnode *node, const char *path, struct cim_net_spe
 	memset(&c, 0, sizeof(c));
 	if (spec_read_map(node, &net_schema, path, &c, err))
 		return -1;
+	if (c.injection_bps > 0 && c.injection_bps < 1e-3 * U_GBPS_TO_BPS) {
+		join(kpath, sizeof(kpath), path, "injection_gb_per_s");
+		return spec_errf(err, at(node, "injection_gb_per_s"), kpath,
+				 "expected 0 (no limit) or a number from 0.001 to 1e+07 GB/s, "
+				 "found %g",
+				 c.injection_bps / U_GBPS_TO_BPS);
+	}
 	if (c.topology != CIM_NET_TOPO_HIER) {
 		c.level[0].topology = c.topology;
 		if (c.has_board || c.has_network) {

@@ -139,6 +139,38 @@ int spec_u64(const struct tnode *node, const char *path, uint64_t min, uint64_t 
 	return 0;
 }
 
+/* The unit a key's name gives by its suffix (clock_ghz: GHz), for
+ * messages; "" when the name gives none. */
+static const char *key_unit(const char *path)
+{
+	static const char *const units[][2] = {
+		{ "_um2_per_step", " µm² per step" },
+		{ "_fj_per_step", " fJ per step" },
+		{ "_pj_per_byte", " pJ per byte" },
+		{ "_pj_per_bit", " pJ per bit" },
+		{ "_gb_per_s", " GB/s" },
+		{ "_gsps", " GS/s" },
+		{ "_ghz", " GHz" },
+		{ "_mib", " MiB" },
+		{ "_mw", " mW" },
+		{ "_um2", " µm²" },
+		{ "_mm2", " mm²" },
+		{ "_db", " dB" },
+		{ "_pj", " pJ" },
+		{ "_ns", " ns" },
+		{ "_ms", " ms" },
+		{ "_s", " s" },
+	};
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t k = strlen(units[i][0]);
+		if (n >= k && strcmp(path + n - k, units[i][0]) == 0)
+			return units[i][1];
+	}
+	return "";
+}
+
 int spec_f64(const struct tnode *node, const char *path, double min, double max, double *out,
 	     struct cim_err *err)
 {
@@ -158,11 +190,11 @@ int spec_f64(const struct tnode *node, const char *path, double min, double max,
 				 tnode_describe(node, what, sizeof(what)),
 				 s && node->quoted ? " (in quotes: write it without quotes)" : "");
 	if (max > min && (v < min || v > max))
-		return spec_errf(err, node, path, "expected a number from %g to %g, found %s", min,
-				 max, s);
+		return spec_errf(err, node, path, "expected a number from %g to %g%s, found %s",
+				 min, max, key_unit(path), s);
 	if (v < min)
-		return spec_errf(err, node, path, "expected a number of at least %g, found %s", min,
-				 s);
+		return spec_errf(err, node, path, "expected a number of at least %g%s, found %s",
+				 min, key_unit(path), s);
 	*out = v;
 	return 0;
 }

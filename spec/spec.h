@@ -21,6 +21,23 @@
 /* Exit code of every input error (bad file, bad key, bad value). */
 #define CIM_EXIT_INPUT 2
 
+/*
+ * The latest simulated time, 2^62 ps (53.4 days).  Durations made from
+ * rates saturate there (cim_ps_ceil), so a sum of a few never wraps, and the
+ * executor refuses a step that would end past it, naming the step, instead
+ * of running on a wrapped clock.
+ */
+#define CIM_PS_LIMIT (UINT64_C(1) << 62)
+
+/* ⌈ps⌉ as picoseconds, CIM_PS_LIMIT when it is not below it (or NaN). */
+static inline uint64_t cim_ps_ceil(double ps)
+{
+	if (!(ps < (double)CIM_PS_LIMIT))
+		return CIM_PS_LIMIT;
+	uint64_t t = (uint64_t)ps;
+	return (double)t < ps ? t + 1 : t;
+}
+
 /* A message for the user; functions that fail fill it and return < 0. */
 struct cim_err {
 	char msg[2048];

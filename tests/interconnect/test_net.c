@@ -1048,7 +1048,7 @@ static void test_file_errors(void)
 
 	CU_ASSERT(load("tests/data/interconnects/zero-bandwidth.yaml", &spec, &err) < 0);
 	CIM_ASSERT_HAS(err.msg, "zero-bandwidth.yaml:5: link.bandwidth_gb_per_s");
-	CIM_ASSERT_HAS(err.msg, "above 0");
+	CIM_ASSERT_HAS(err.msg, "expected a number above zero");
 	CU_ASSERT(load("tests/data/interconnects/placement-twice.yaml", &spec, &err) < 0);
 	CIM_ASSERT_HAS(err.msg, "placement-twice.yaml:4: placement[3]: rank 3 is placed twice");
 	CU_ASSERT(load("tests/data/interconnects/dims-on-ring.yaml", &spec, &err) < 0);

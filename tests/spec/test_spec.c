@@ -6,6 +6,7 @@
  * Runs from the project root (CTest sets the working directory), so the
  * presets in configs/ are read as users read them.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "spec.h"
@@ -307,6 +308,19 @@ static void test_aliases(void)
 	CU_ASSERT_PTR_NULL(e);
 }
 
+/* Durations round up to whole picoseconds and stop at CIM_PS_LIMIT. */
+static void test_ps_ceil(void)
+{
+	CIM_ASSERT_EQ_U64(cim_ps_ceil(0), 0);
+	CIM_ASSERT_EQ_U64(cim_ps_ceil(1.0), 1);
+	CIM_ASSERT_EQ_U64(cim_ps_ceil(1.25), 2);
+	CIM_ASSERT_EQ_U64(cim_ps_ceil(4096e6), 4096000000ull); /* 4096 B at 1 MB/s */
+	CIM_ASSERT_EQ_U64(cim_ps_ceil(1e30), CIM_PS_LIMIT);    /* was a cast past 2^64 */
+	CIM_ASSERT_EQ_U64(cim_ps_ceil(NAN), CIM_PS_LIMIT);
+	CIM_ASSERT_EQ_U64(cim_ps_ceil(INFINITY), CIM_PS_LIMIT);
+	CIM_ASSERT_EQ_U64(CIM_PS_LIMIT, 4611686018427387904ull); /* 2^62 */
+}
+
 static void test_bad_booleans(void)
 {
 	struct cim_model_spec m;
@@ -587,6 +601,7 @@ static const struct cim_test tests[] = {
 	{ "bad integers are refused with file, line and key", test_bad_integers },
 	{ "unknown keys and words, missing and duplicate keys", test_bad_words },
 	{ "anchors and aliases", test_aliases },
+	{ "durations saturate at 2^62 ps", test_ps_ceil },
 	{ "bad booleans", test_bad_booleans },
 	{ "model shapes that cannot be", test_bad_model_shapes },
 	{ "missing, empty, binary and malformed files", test_bad_files },
