@@ -478,6 +478,23 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 		return spec_errf(err, tnode_get(par, "pp"), "parallel.pp",
 				 "%u stages for a model of %u layers; each stage needs a layer",
 				 p->pp, e->model.layers);
+	/* Every MAC of the run, bounded above: each token passes every
+	 * parameter at most once, and attends to at most ctx positions of
+	 * every layer's heads (q·k and a·v).  Under 2^62 every MAC, byte and
+	 * energy count of the run fits its 64-bit counter. */
+	struct cim_model_stats st;
+	cim_model_stats(&e->model, &st);
+	const struct cim_model_spec *m = &e->model;
+	double macs = (double)w->batch * (double)ctx *
+		      ((double)st.params + 2.0 * m->layers * m->heads * m->head_dim * (double)ctx);
+	if (!e->serving.on && macs > 0x1p62) {
+		const struct tnode *wl = tnode_get(root, "workload");
+		return spec_errf(err, tnode_get(wl, "batch"), "workload.batch",
+				 "%u sequences of %llu tokens through %s are up to %.3g MACs; "
+				 "cimsim counts at most 2^62 (4.6e18) in a run: fewer sequences "
+				 "or tokens",
+				 w->batch, (unsigned long long)ctx, m->name, macs);
+	}
 	return 0;
 }
 

@@ -8,6 +8,7 @@
  * the model's shapes: parameter counts, MACs and (later) the chip costs and
  * the partition all come from it.  The formulas are in docs/model.md.
  */
+#include <inttypes.h>
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -526,6 +527,54 @@ static int window_layers(const struct tnode *node, const char *path, const struc
 	return 0;
 }
 
+/*
+ * Sizes a model may have: each dimension far above every published model
+ * (the widest has hidden 25,600 and 256,000 words; the longest context is
+ * 10 M positions), and at most 2^50 (1.1 × 10^15) parameters, 500 times the
+ * largest published, so that every parameter, MAC and byte count of a layer
+ * or a token fits 64 bits with room for the products the partitioner and the
+ * estimate make of them.  Checked before any of them is made.
+ */
+static int model_in_range(const struct cim_model_spec *m, const struct tnode *node,
+			  const char *path, struct cim_err *err)
+{
+	const struct {
+		const char *key;
+		uint64_t v, max;
+	} dims[] = {
+		{ "hidden_size", m->hidden, 1u << 20 },
+		{ "intermediate_size", m->ffn, 1u << 22 },
+		{ "vocab_size", m->vocab, 1u << 24 },
+		{ "max_position_embeddings", m->max_positions, 1u << 26 },
+		{ "head_dim", m->head_dim, 1u << 16 },
+		{ "num_attention_heads", m->heads, 1u << 16 },
+		{ "num_local_experts", m->experts, 1u << 12 },
+	};
+	char kp[256];
+
+	for (size_t i = 0; i < sizeof(dims) / sizeof(dims[0]); i++)
+		if (dims[i].v > dims[i].max) {
+			const struct tnode *k = tnode_get(node, dims[i].key);
+			join_path(kp, sizeof(kp), path, dims[i].key);
+			return spec_errf(err, k ? k : node, kp,
+					 "%" PRIu64
+					 " is beyond what cimsim models (at most %" PRIu64
+					 "); check the file",
+					 dims[i].v, dims[i].max);
+		}
+	struct cim_op ops[CIM_MODEL_MAX_OPS];
+	size_t n = cim_model_ops(m, ops);
+	double params = 0;
+	for (size_t i = 0; i < n; i++)
+		params += (double)ops[i].params * (ops[i].scope == CIM_SCOPE_LAYER ? m->layers : 1);
+	if (params > 0x1p50)
+		return spec_errf(err, node, path,
+				 "%.3g parameters (%u layers, width %u, FFN %u, experts %u): "
+				 "cimsim models at most 2^50 (1.1e15)",
+				 params, m->layers, m->hidden, m->ffn, m->experts);
+	return 0;
+}
+
 int spec_read_model(const struct tnode *node, const char *path, struct cim_model_spec *out,
 		    struct cim_err *err)
 {
@@ -877,7 +926,7 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 		}
 		break;
 	}
-	if (window_layers(node, path, &h, &m, err))
+	if (window_layers(node, path, &h, &m, err) || model_in_range(&m, node, path, err))
 		return -1;
 	*out = m;
 	return 0;
