@@ -109,7 +109,7 @@ static int kv_grow(struct run *r, uint32_t m, const struct cim_part_pass *p, uin
 	    cim_model_kv_positions(&r->e->model, r->me->first_layer, r->me->nlayers, pos);
 	for (uint32_t i = 0; i < r->plan->micro_batches; i++)
 		total += r->kv_pos[i] * cim_part_mb_seqs(r->e, r->plan, r->me->replica, i);
-	total = (total * r->kv_per_pos + 7) / 8;
+	total = cim_part_kv_bytes(r->e, r->me, total);
 	r->kv_held = total;
 	uint64_t room = r->kv_room;
 	if (r->fault.kind == CIM_FAULT_KV && k >= r->fault.step)
@@ -131,7 +131,7 @@ static void kv_free(struct run *r, uint32_t m)
 	r->kv_pos[m] = 0;
 	for (uint32_t i = 0; i < r->plan->micro_batches; i++)
 		total += r->kv_pos[i] * cim_part_mb_seqs(r->e, r->plan, r->me->replica, i);
-	r->kv_held = (total * r->kv_per_pos + 7) / 8;
+	r->kv_held = cim_part_kv_bytes(r->e, r->me, total);
 }
 
 /* A step that would end past CIM_PS_LIMIT: a rate too small to model. */
@@ -639,7 +639,7 @@ static int setup(struct run *r)
 	for (uint32_t i = 0; i < plan->tp; i++)
 		r->group[i] = me->group_first + i;
 	r->kv_room = exec_kv_room(e, me);
-	r->kv_per_pos = 2ull * me->kv_heads * e->model.head_dim * e->workload.kv_bits;
+	r->kv_per_pos = cim_part_kv_bits_per_pos(e, me);
 	if (r->opts->fault.kind != CIM_FAULT_NONE && r->opts->fault.rank == me->rank)
 		r->fault = r->opts->fault;
 	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index, &r->tp_comm);

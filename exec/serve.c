@@ -1169,8 +1169,7 @@ int exec_serve(struct run *r, struct cim_exec_seq *seqs_out)
 			const struct cim_part_rank *o =
 			    &plan->ranks[me->replica * plan->pp * plan->tp + s * plan->tp + j];
 			uint64_t room = exec_kv_room(r->e, o) * 8;
-			uint64_t bits =
-			    2ull * o->kv_heads * r->e->model.head_dim * r->e->workload.kv_bits;
+			uint64_t bits = cim_part_kv_bits_per_pos(r->e, o);
 			/* the member whose room lasts fewest positions binds */
 			if (room / (bits ? bits : 1) < st->room_bits / (st->bits ? st->bits : 1) ||
 			    st->room_bits == UINT64_MAX) {

@@ -254,6 +254,18 @@ uint32_t cim_part_npasses(const struct cim_experiment *e);
 void cim_part_pass_at(const struct cim_experiment *e, uint32_t seqs, uint32_t step,
 		      struct cim_part_pass *out);
 
+/*
+ * The KV cache of rank r, one function for the plan's reservation and the
+ * executor's and scheduler's checks: a cached position of one sequence holds
+ * 2 · kv_heads · head_dim values of workload.kv_bits in each of the rank's
+ * layers (cim_part_kv_bits_per_pos), and seq_positions (summed over the
+ * sequences and layers' windows, cim_model_kv_positions) of them take
+ * ⌈seq_positions · bits / 8⌉ bytes, rounded once over the whole cache.
+ */
+uint64_t cim_part_kv_bits_per_pos(const struct cim_experiment *e, const struct cim_part_rank *r);
+uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part_rank *r,
+			   uint64_t seq_positions);
+
 /* Sequences of micro-batch m of replica q. */
 uint32_t cim_part_mb_seqs(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			  uint32_t replica, uint32_t m);

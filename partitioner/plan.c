@@ -30,6 +30,17 @@ uint64_t part_bytes(uint64_t elems, uint32_t bits)
 	return (elems * bits + 7) / 8;
 }
 
+uint64_t cim_part_kv_bits_per_pos(const struct cim_experiment *e, const struct cim_part_rank *r)
+{
+	return 2ull * r->kv_heads * e->model.head_dim * e->workload.kv_bits;
+}
+
+uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part_rank *r,
+			   uint64_t seq_positions)
+{
+	return (seq_positions * cim_part_kv_bits_per_pos(e, r) + 7) / 8;
+}
+
 enum cim_kv_where part_kv_where(const struct cim_chip_spec *c)
 {
 	if (c->has_attn_engine)
@@ -563,11 +574,8 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 	 * (docs/serving.md), in all the memory the rest leaves. */
 	if (e->serving.on)
 		seqs = 0;
-	r->kv_bytes =
-	    part_bytes((uint64_t)seqs *
-			   cim_model_kv_positions(m, r->first_layer, r->nlayers, part_context(e)) *
-			   2 * r->kv_heads * m->head_dim,
-		       w->kv_bits);
+	r->kv_bytes = cim_part_kv_bytes(
+	    e, r, (uint64_t)seqs * cim_model_kv_positions(m, r->first_layer, r->nlayers, part_context(e)));
 	/* Activations: the widest vector a pass makes, for the most tokens a
 	 * pass carries, in and out. */
 	uint64_t tokens =
