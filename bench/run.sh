@@ -258,6 +258,41 @@ bench_accuracy() {
 "
 }
 
+# bench_fail NAME RANKS EXPERIMENT FAULT: a run in which one rank fails on
+# purpose (CIMSIM_FAULT, docs/results.md), through tools/mpirun.sh: the
+# seconds from the failing rank's message to the job's end (target: under
+# 5, docs/robustness.md).
+fail_rows=
+bench_fail() {
+	name=$1 ranks=$2 exp=$root/$3 fault=$4
+	res=$({
+		CIMSIM_FAULT=$fault $limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run \
+			"$exp" --quiet 2>&1 >/dev/null
+		echo "rc=$?"
+	} | {
+		first=
+		while IFS= read -r line; do
+			case $line in
+			"cimsim: rank"*) [ -n "$first" ] || first=$(now) ;;
+			rc=*) rc=${line#rc=} ;;
+			esac
+		done
+		echo "${first:-none} ${rc:-?} $(now)"
+	})
+	set -- $res
+	if [ "$1" = none ] || [ "$2" = 0 ]; then
+		echo "bench/run.sh: $name: no rank failed (exit $2)" >&2
+		fails=$((fails + 1))
+		return
+	fi
+	took=$(awk -v a="$1" -v b="$3" 'BEGIN { printf "%.2f", b - a }')
+	verdict=$(awk -v t="$took" 'BEGIN { print (t < 5 ? "under 5 s" : "MISSED 5 s") }')
+	echo "failure $name: ended $took s after the error (exit $2)" >&2
+	fail_rows="$fail_rows$(printf '%-10s %5s %-12s %8s %6s  %s' "$name" "$ranks" "$fault" "$took" "$2" \
+		"$verdict")
+"
+}
+
 toks=
 load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 cores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
@@ -269,6 +304,8 @@ bench_sweep llama2-7b-strategies 8 configs/studies/llama2-7b-strategies.yaml 60
 bench_serve 7B/8-serving 8 configs/experiments/llama2-7b-serving.yaml 1000 10000
 bench_accuracy llm-class configs/chips/llm-class.yaml 4096 4096 4
 bench_accuracy pcm-noise tests/data/chips/pcm-noise.yaml 4096 4096 4
+bench_fail 7B/8 8 configs/experiments/llama2-7b-8chips.yaml kv:3:4
+bench_fail 70B/64 64 configs/experiments/llama2-70b-64chips.yaml kv:37:2
 
 report() {
 	echo "cimsim bench — $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, best of $repeat"
@@ -292,6 +329,10 @@ report() {
 		printf '%-22s %11s %8s %9s %9s %12s %14s\n' functional matrix vectors crossbars \
 			'wall s' 'MVMs/s' 'weight-tok/s'
 		printf '%s' "$accs"
+	fi
+	if [ -n "$fail_rows" ]; then
+		printf '%-10s %5s %-12s %8s %6s  %s\n' failure ranks fault 'end s' exit target
+		printf '%s' "$fail_rows"
 	fi
 	echo "wall: whole command (mpirun start-up, simulation, report); sim: simulation"
 	echo "loop, slowest rank; start = wall - sim; CPU: sum over ranks of the loop;"

@@ -1,7 +1,10 @@
 /*
- * signals.c — SIGINT and SIGTERM for every run, traced or not: the first
- * only sets a flag, which the executor reads between passes and while it
- * waits; the run then stops, saves its traces and ends the job.
+ * signals.c — SIGINT, SIGTERM and SIGUSR1 for every run, traced or not: the
+ * first only sets a flag, which the executor reads between passes and while
+ * it waits; the run then stops, saves its traces and ends the job.  SIGUSR1
+ * is the user's Ctrl-C as tools/mpirun.sh hands it on (mpirun forwards it to
+ * every rank at once, where its own SIGINT would reach them only as SIGTERM
+ * after its kill timeout).
  *
  * A second SIGINT ends the process at once with the default action (the
  * user insists), unless the save has begun.  A second SIGTERM is ignored:
@@ -18,13 +21,13 @@
 
 static volatile sig_atomic_t got_signal;
 static volatile sig_atomic_t saving;
-static struct sigaction old_int, old_term;
+static struct sigaction old_int, old_term, old_usr1;
 static bool installed;
 
 static void on_signal(int sig)
 {
 	if (got_signal) {
-		if (saving || sig == SIGTERM)
+		if (saving || sig == SIGTERM || sig == SIGUSR1)
 			return;
 		signal(sig, SIG_DFL);
 		raise(sig);
@@ -50,6 +53,12 @@ int cim_coord_signals_install(struct cim_err *err)
 		sigaction(SIGINT, &old_int, NULL);
 		return cim_err_set(err, "cannot handle SIGTERM: %s", strerror(e));
 	}
+	if (sigaction(SIGUSR1, &sa, &old_usr1) != 0) {
+		int e = errno;
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		return cim_err_set(err, "cannot handle SIGUSR1: %s", strerror(e));
+	}
 	installed = true;
 	got_signal = 0;
 	saving = 0;
@@ -62,6 +71,7 @@ void cim_coord_signals_restore(void)
 		return;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGUSR1, &old_usr1, NULL);
 	installed = false;
 }
 
@@ -88,6 +98,7 @@ void cim_coord_stop_reason(char *buf, size_t size)
 		snprintf(buf, size, "interrupted by signal %d (%s)", sig,
 			 sig == SIGINT	  ? "SIGINT"
 			 : sig == SIGTERM ? "SIGTERM"
+			 : sig == SIGUSR1 ? "SIGUSR1, Ctrl-C through tools/mpirun.sh"
 					  : "?");
 	else
 		snprintf(buf, size, "aborted");

@@ -15,7 +15,7 @@
 int cim_coord_signals_install(struct cim_err *err);
 /* Puts the previous handlers back. */
 void cim_coord_signals_restore(void);
-/* Nonzero once SIGINT or SIGTERM arrived: the executor's stop flag. */
+/* Nonzero once SIGINT, SIGTERM or SIGUSR1 arrived: the executor's stop flag. */
 const volatile sig_atomic_t *cim_coord_stop_flag(void);
 /* The signal that arrived, or 0. */
 int cim_coord_signal(void);

@@ -5,7 +5,9 @@
  * `run` calls it on MPI_COMM_WORLD; `sweep` on the sub-communicator of each
  * point.  It does not read input nor print: the commands do.
  */
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -59,6 +61,24 @@ static int read_fault(struct cim_exec_fault *out, struct cim_err *err)
 	return 0;
 }
 
+/*
+ * A stopped run's ranks leave together: each, its trace saved, enters a
+ * barrier and ends when every rank has (or after 1.5 s, for a rank stuck
+ * where it cannot hear).  A rank that ended while a peer was still saving
+ * could make that peer's pending transfers fail, and Open MPI ends a process
+ * whose transfer fails before it has saved anything.
+ */
+static void leave_together(MPI_Comm end_comm)
+{
+	MPI_Request req;
+	int done = 0;
+	double t0 = MPI_Wtime();
+
+	MPI_Ibarrier(end_comm, &req);
+	while (!done && MPI_Wtime() - t0 < 1.5)
+		MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+}
+
 /* Ends the whole job from inside a run: no rank may wait for this one. */
 static void abort_job(int rank, const char *msg)
 {
@@ -95,20 +115,39 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 		.poll = cim_trace_probe_poll,
 	};
 	/* Every run stops cleanly on SIGINT or SIGTERM, traced or not. */
-	struct cim_exec_opts opts = { .interruptible = true, .stop = cim_coord_stop_flag() };
+	enum cim_exec_end ended = CIM_EXEC_END_OWN;
+	struct cim_exec_opts opts = { .interruptible = true,
+				      .stop = cim_coord_stop_flag(),
+				      .ended = &ended };
 	if (read_fault(&opts.fault, err) < 0 || cim_coord_signals_install(err) < 0)
 		abort_job(world_rank, err->msg);
+	MPI_Comm end_comm;
+	MPI_Comm_dup(comm, &end_comm);
 	double wall0 = MPI_Wtime(), cpu0 = cpu_seconds();
 	if (cim_exec_run(e, plan, net, comm, &opts, &probe, tw ? 1 : 0, &st, seqs, err) < 0) {
 		/* Keep what the traces hold, then end the whole job. */
-		char reason[64];
+		char reason[128];
 		cim_coord_signals_saving();
 		cim_coord_stop_reason(reason, sizeof(reason));
+		if (ended == CIM_EXEC_END_PEER)
+			snprintf(reason, sizeof(reason), "another rank failed");
+		else if (ended == CIM_EXEC_END_ORPHAN)
+			snprintf(reason, sizeof(reason), "its mpirun ended");
 		cim_trace_abort_all(reason);
-		fprintf(stderr, "cimsim: %s\n", err->msg); /* the message names the rank */
+		/* the failing rank's message names it; its peers say nothing */
+		if (ended != CIM_EXEC_END_PEER)
+			fprintf(stderr, "cimsim: %s\n", err->msg);
 		fflush(stderr);
-		MPI_Abort(MPI_COMM_WORLD, cim_coord_signal() ? 130 : 1);
+		/* Every rank, told by the one that failed or by a signal, has
+		 * saved its trace: they end together, without MPI_Abort, whose
+		 * caller would wait for mpirun's SIGKILL (docs/robustness.md). */
+		leave_together(end_comm);
+		_exit(ended == CIM_EXEC_END_SIGNAL &&
+			      (cim_coord_signal() == SIGINT || cim_coord_signal() == SIGUSR1)
+			  ? 130
+			  : 1);
 	}
+	MPI_Comm_free(&end_comm);
 	cim_coord_signals_restore();
 	if (tw && cim_trace_close(tw, err) < 0)
 		abort_job(world_rank, err->msg);

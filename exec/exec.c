@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exec_int.h"
 
@@ -62,13 +63,53 @@ void exec_probe_sched(struct run *r, const struct cim_rec_sched *rec)
 			r->probes[i].sched(r->probes[i].ctx, rec);
 }
 
-/* Lets the probes make progress; true when the run is asked to stop. */
+/* Lets the probes make progress; true when the run is asked to stop: a
+ * signal, another rank's failure, or (looked at every 4096 polls) the
+ * mpirun or daemon that started this rank gone. */
 bool exec_poll_stop(struct run *r)
 {
+	int done = 0;
+
 	for (size_t i = 0; i < r->nprobes; i++)
 		if (r->probes[i].poll)
 			r->probes[i].poll(r->probes[i].ctx);
-	return r->opts->stop && *r->opts->stop;
+	if (r->opts->stop && *r->opts->stop) {
+		r->end = CIM_EXEC_END_SIGNAL;
+		return true;
+	}
+	if (r->stop_comm == MPI_COMM_NULL)
+		return false;
+	MPI_Test(&r->stop_req, &done, MPI_STATUS_IGNORE);
+	if (done) {
+		r->end = CIM_EXEC_END_PEER;
+		return true;
+	}
+	if (++r->polls % 4096 == 0 && (long)getppid() != r->parent) {
+		r->end = CIM_EXEC_END_ORPHAN;
+		return true;
+	}
+	return false;
+}
+
+/* A rank that failed on its own, or got a signal, tells every other,
+ * without waiting: the job is ending, and a rank that stopped may never take
+ * the word. */
+static void tell_peers(struct run *r)
+{
+	static int me;
+	int size;
+
+	if (r->stop_comm == MPI_COMM_NULL)
+		return;
+	MPI_Comm_size(r->stop_comm, &size);
+	me = (int)r->me->rank;
+	for (int i = 0; i < size; i++) {
+		MPI_Request q;
+		if (i == me)
+			continue;
+		MPI_Isend(&me, 1, MPI_INT, i, 0, r->stop_comm, &q);
+		MPI_Request_free(&q);
+	}
 }
 
 /*
@@ -643,6 +684,11 @@ static int setup(struct run *r)
 	if (r->opts->fault.kind != CIM_FAULT_NONE && r->opts->fault.rank == me->rank)
 		r->fault = r->opts->fault;
 	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index, &r->tp_comm);
+	if (r->opts->interruptible) {
+		MPI_Comm_dup(r->comm, &r->stop_comm);
+		MPI_Irecv(&r->stop_from, 1, MPI_INT, MPI_ANY_SOURCE, 0, r->stop_comm, &r->stop_req);
+		r->parent = (long)getppid();
+	}
 	return 0;
 }
 
@@ -678,6 +724,11 @@ static void teardown(struct run *r)
 	free(r->link_bytes);
 	if (r->tp_comm != MPI_COMM_NULL)
 		MPI_Comm_free(&r->tp_comm);
+	if (r->stop_comm != MPI_COMM_NULL && !r->stopped) {
+		MPI_Cancel(&r->stop_req);
+		MPI_Wait(&r->stop_req, MPI_STATUS_IGNORE);
+		MPI_Comm_free(&r->stop_comm);
+	}
 }
 
 int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *plan,
@@ -693,6 +744,8 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 			 .net = net,
 			 .comm = comm,
 			 .tp_comm = MPI_COMM_NULL,
+			 .stop_comm = MPI_COMM_NULL,
+			 .stop_req = MPI_REQUEST_NULL,
 			 .opts = opts ? opts : &defaults,
 			 .err = err };
 
@@ -744,6 +797,15 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 	exec_stats_finish(&r.stats, stats_out);
 	rc = 0;
 out:
+	/* A signal may have reached only this rank (a batch system ending
+	 * some ranks): the others are told as for an error. */
+	if (rc < 0 && (r.end == CIM_EXEC_END_OWN || r.end == CIM_EXEC_END_SIGNAL) &&
+	    r.stop_comm != MPI_COMM_NULL) {
+		tell_peers(&r);
+		r.stopped = true; /* the job is ending: MPI keeps what it holds */
+	}
+	if (rc < 0 && r.opts->ended)
+		*r.opts->ended = r.end;
 	teardown(&r);
 	return rc;
 }

@@ -74,6 +74,19 @@ struct cim_exec_opts {
 	 * interruptible. */
 	const volatile sig_atomic_t *stop;
 	struct cim_exec_fault fault;
+	/* Out, when interruptible: what ended a run that failed.  A rank
+	 * that fails on its own tells every other rank at once (a message on
+	 * a communicator of its own), so that they stop at their next poll,
+	 * save their traces and end, instead of waiting for mpirun's signals
+	 * (docs/robustness.md).  A rank whose mpirun or daemon has gone stops
+	 * too. */
+	enum cim_exec_end {
+		CIM_EXEC_END_OWN,    /* its own error: the job must be ended */
+		CIM_EXEC_END_SIGNAL, /* *stop was set */
+		CIM_EXEC_END_PEER,   /* another rank failed and said so */
+		CIM_EXEC_END_ORPHAN, /* its parent process ended */
+	} *
+	    ended;
 };
 
 /* One rank's statistics: plain data, gathered to rank 0. */

@@ -57,6 +57,12 @@ struct run {
 	uint64_t *ready, *finish;
 	uint64_t my_ready;	     /* this member's part of the exchange in flight */
 	bool stopped;		     /* the run stopped while MPI held buffers */
+	enum cim_exec_end end;	     /* why it stopped (cim_exec_opts.ended) */
+	MPI_Comm stop_comm;	     /* interruptible: where a failing rank says so */
+	MPI_Request stop_req;	     /* the receive of that word, from any rank */
+	int stop_from;		     /* its buffer: the rank that failed */
+	long parent;		     /* the parent process at the start */
+	unsigned polls;		     /* polls since the parent was last looked at */
 	struct memo *memo;	     /* MEMO_SLOTS replays of this group's collectives */
 	uint64_t *memo_times;	     /* 3 · tp per slot: ready and finish offsets, and the
 					busy time of each member's ports */

@@ -574,8 +574,10 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 	 * (docs/serving.md), in all the memory the rest leaves. */
 	if (e->serving.on)
 		seqs = 0;
-	r->kv_bytes = cim_part_kv_bytes(
-	    e, r, (uint64_t)seqs * cim_model_kv_positions(m, r->first_layer, r->nlayers, part_context(e)));
+	r->kv_bytes =
+	    cim_part_kv_bytes(e, r,
+			      (uint64_t)seqs * cim_model_kv_positions(m, r->first_layer, r->nlayers,
+								      part_context(e)));
 	/* Activations: the widest vector a pass makes, for the most tokens a
 	 * pass carries, in and out. */
 	uint64_t tokens =
