@@ -38,7 +38,9 @@ struct cim_trace_reader {
 	struct cim_trace_totals totals;
 	/* what was read, to compare with the trailer */
 	uint64_t records[CIM_TREC_NTYPE];
-	uint64_t sched_ps; /* the latest scheduler record's time */
+	uint64_t events[CIM_TREC_NTYPE]; /* Σ of the records' counts */
+	uint64_t end_ps;		 /* the latest end of any record */
+	uint64_t sched_ps;		 /* the latest scheduler record's time */
 	double op_e[CIM_E_NCOMP], msg_e, coll_e;
 };
 
@@ -171,6 +173,85 @@ static int stop_partial(struct cim_trace_reader *r, struct cim_err *err, uint64_
 
 /* ------------------------------------------------------------- frames */
 
+#define MP_MAX_DEPTH 8
+
+/*
+ * Whether the n bytes at p hold exactly one msgpack object whose every
+ * array and map announces no more elements than bytes remain (each takes
+ * at least one), nested at most MP_MAX_DEPTH deep.  msgpack_unpack
+ * allocates a container's elements from its announced count before it reads
+ * them, so a 4 kB frame announcing 2^32 elements would ask for 96 GiB; this
+ * walk, before it, keeps what it allocates within a few times the frame.
+ */
+static bool mp_well_formed(const unsigned char *p, size_t n)
+{
+	uint64_t pending[MP_MAX_DEPTH + 1]; /* objects still due at each depth */
+	size_t at = 0;
+	int depth = 0;
+
+	pending[0] = 1;
+	while (depth >= 0) {
+		if (pending[depth] == 0) {
+			depth--;
+			continue;
+		}
+		pending[depth]--;
+		if (at >= n)
+			return false;
+		unsigned c = p[at++];
+		uint64_t skip = 0, items = 0;
+		bool container = false;
+		size_t w = 0; /* bytes of a length that follows */
+		if (c <= 0x7f || c >= 0xe0 || (c >= 0xc0 && c <= 0xc3)) {
+			/* fixint, nil, false, true */
+		} else if (c <= 0x8f) {
+			items = 2u * (c & 0x0f), container = true;
+		} else if (c <= 0x9f) {
+			items = c & 0x0f, container = true;
+		} else if (c <= 0xbf) {
+			skip = c & 0x1f;
+		} else if (c >= 0xcc && c <= 0xd3) {
+			skip = 1u << ((c - 0xcc) & 3);
+		} else if (c == 0xca || c == 0xcb) {
+			skip = c == 0xca ? 4 : 8;
+		} else if (c >= 0xd4 && c <= 0xd8) {
+			skip = 1 + (1u << (c - 0xd4));
+		} else if (c >= 0xc4 && c <= 0xc6) {
+			w = 1u << (c - 0xc4);
+		} else if (c >= 0xc7 && c <= 0xc9) {
+			w = 1u << (c - 0xc7);
+		} else if (c >= 0xd9 && c <= 0xdb) {
+			w = 1u << (c - 0xd9);
+		} else if (c == 0xdc || c == 0xdd || c == 0xde || c == 0xdf) {
+			w = c & 1 ? 4 : 2;
+			container = true;
+		} else {
+			return false; /* 0xc1, never used */
+		}
+		if (w) {
+			if (n - at < w)
+				return false;
+			uint64_t len = 0;
+			for (size_t i = 0; i < w; i++)
+				len = len << 8 | p[at + i];
+			at += w;
+			if (container)
+				items = c >= 0xde ? 2 * len : len;
+			else
+				skip = len + (c >= 0xc7 && c <= 0xc9 ? 1 : 0); /* ext: type byte */
+		}
+		if (skip > n - at)
+			return false;
+		at += skip;
+		if (container && items) {
+			if (items > n - at || depth == MP_MAX_DEPTH)
+				return false;
+			pending[++depth] = items;
+		}
+	}
+	return at == n;
+}
+
 enum { FRAME_OK = 1, FRAME_END = 0, FRAME_ERR = -1 };
 
 /* Reads the frame at r->off into r->body and unpacks it into *obj.
@@ -249,6 +330,12 @@ static int read_frame(struct cim_trace_reader *r, uint32_t max, msgpack_object *
 			    "0x%08x stored, 0x%08x computed)",
 			    OFF(off), OFF(off + len + 7), stored, computed),
 		       FRAME_ERR;
+	if (!mp_well_formed(r->body + 4, len))
+		return fail(r, err, off,
+			    "the record's body is not one well-formed msgpack object of its "
+			    "%u bytes (its lists announce more items than it holds)",
+			    len),
+		       FRAME_ERR;
 	size_t used = 0;
 	msgpack_zone_clear(&r->zone);
 	msgpack_unpack_return u =
@@ -280,11 +367,15 @@ static int parse_header(struct cim_trace_reader *r, const msgpack_object *o, str
 	const msgpack_object_map *m = &o->via.array.ptr[1].via.map;
 	for (uint32_t i = 0; i < m->size; i++) {
 		const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
-		char key[32];
+		char key[32], other[32];
 		bool ok = true;
 
 		if (!f_cstr(k, key, sizeof(key) - 1))
 			return fail(r, err, off, "header key %u is not a short string", i);
+		for (uint32_t j = 0; j < i; j++)
+			if (f_cstr(&m->ptr[j].key, other, sizeof(other) - 1) &&
+			    strcmp(key, other) == 0)
+				return fail(r, err, off, "header: key %s is given twice", key);
 		if (strcmp(key, "rank") == 0)
 			ok = f_u32(v, &in->rank), have_rank = true;
 		else if (strcmp(key, "nranks") == 0)
@@ -326,6 +417,8 @@ static int parse_header(struct cim_trace_reader *r, const msgpack_object *o, str
 	}
 	if (!have_rank || !r->res)
 		return fail(r, err, off, "header: rank or resources missing");
+	if (in->rank >= in->nranks)
+		return fail(r, err, off, "header: rank %u of %u ranks", in->rank, in->nranks);
 	if (cim_trace_level_parse(level, &in->level, NULL))
 		return fail(r, err, off, "header: level \"%s\" is not op, layer or step", level);
 	if (strcmp(in->time_unit, "ps") != 0)
@@ -411,6 +504,12 @@ err_free:
 
 /* ------------------------------------------------------------ records */
 
+/* An energy a record can hold: finite and not below zero. */
+static bool energy_ok(double pj)
+{
+	return pj >= 0 && pj <= 1e300;
+}
+
 static int parse_op(const msgpack_object *a, struct cim_trace_rec *rec)
 {
 	struct cim_rec_op *op = &rec->u.op;
@@ -427,9 +526,10 @@ static int parse_op(const msgpack_object *a, struct cim_trace_rec *rec)
 	    !f_u32(&f[12], &rec->count))
 		return 0;
 	for (int i = 0; i < CIM_E_NCOMP; i++)
-		if (!f_f64(&f[11].via.array.ptr[i], &op->energy_pj[i]))
+		if (!f_f64(&f[11].via.array.ptr[i], &op->energy_pj[i]) ||
+		    !energy_ok(op->energy_pj[i]))
 			return 0;
-	return op->end_ps >= op->start_ps;
+	return op->end_ps >= op->start_ps && rec->count >= 1;
 }
 
 static int parse_msg(const msgpack_object *a, struct cim_trace_rec *rec)
@@ -442,8 +542,8 @@ static int parse_msg(const msgpack_object *a, struct cim_trace_rec *rec)
 	return f_u64(&f[0], &m->depart_ps) && f_u64(&f[1], &m->arrive_ps) &&
 	       f_u32(&f[2], &m->peer) && f_u32(&f[3], &m->kind) && f_u32(&f[4], &m->is_send) &&
 	       f_u32(&f[5], &m->micro_batch) && f_u32(&f[6], &m->step) && f_u32(&f[7], &m->phase) &&
-	       f_u64(&f[8], &m->bytes) && f_f64(&f[9], &m->energy_pj) &&
-	       f_u32(&f[10], &rec->count) && m->arrive_ps >= m->depart_ps;
+	       f_u64(&f[8], &m->bytes) && f_f64(&f[9], &m->energy_pj) && energy_ok(m->energy_pj) &&
+	       f_u32(&f[10], &rec->count) && rec->count >= 1 && m->arrive_ps >= m->depart_ps;
 }
 
 static int parse_coll(const msgpack_object *a, struct cim_trace_rec *rec)
@@ -458,7 +558,8 @@ static int parse_coll(const msgpack_object *a, struct cim_trace_rec *rec)
 	       f_u32(&f[5], &c->group_size) && f_i32(&f[6], &c->layer) &&
 	       f_u32(&f[7], &c->micro_batch) && f_u32(&f[8], &c->step) && f_u32(&f[9], &c->phase) &&
 	       f_u64(&f[10], &c->bytes) && f_f64(&f[11], &c->energy_pj) &&
-	       f_u32(&f[12], &rec->count) && c->finish_ps >= c->ready_ps;
+	       energy_ok(c->energy_pj) && f_u32(&f[12], &rec->count) && rec->count >= 1 &&
+	       c->finish_ps >= c->ready_ps;
 }
 
 static int parse_sched(const msgpack_object *a, struct cim_trace_rec *rec)
@@ -517,6 +618,15 @@ static int parse_trailer(struct cim_trace_reader *r, const msgpack_object *a, ui
 				    "the trailer counts %llu %s records, the file "
 				    "holds %llu: records are missing or added",
 				    OFF(t->records[k]), type_names[k], OFF(r->records[k]));
+	for (int k = CIM_TREC_OP; k < CIM_TREC_NTYPE; k++)
+		if (t->events[k] != r->events[k])
+			return fail(r, err, off,
+				    "the trailer counts %llu %s events, the records hold %llu",
+				    OFF(t->events[k]), type_names[k], OFF(r->events[k]));
+	if (t->end_ps != r->end_ps)
+		return fail(r, err, off,
+			    "the trailer says the trace ends at %llu ps, its records at %llu ps",
+			    OFF(t->end_ps), OFF(r->end_ps));
 	for (int i = 0; i < CIM_E_NCOMP; i++)
 		if (!same_bits(t->op_energy_pj[i], r->op_e[i]))
 			return fail(r, err, off,
@@ -553,6 +663,12 @@ int cim_trace_reader_next(struct cim_trace_reader *r, struct cim_trace_rec *rec_
 		rec.type = CIM_TREC_OP;
 		if (!parse_op(&obj, &rec))
 			return fail(r, err, off, "malformed op record");
+		if (rec.u.op.resource >= r->info.nres ||
+		    (rec.u.op.resource2 != UINT32_MAX && rec.u.op.resource2 >= r->info.nres))
+			return fail(r, err, off,
+				    "an op record on resource %u (and %u); the header names %u",
+				    rec.u.op.resource, rec.u.op.resource2, r->info.nres);
+		r->end_ps = rec.u.op.end_ps > r->end_ps ? rec.u.op.end_ps : r->end_ps;
 		for (int i = 0; i < CIM_E_NCOMP; i++)
 			r->op_e[i] += rec.u.op.energy_pj[i];
 		break;
@@ -561,12 +677,14 @@ int cim_trace_reader_next(struct cim_trace_reader *r, struct cim_trace_rec *rec_
 		if (!parse_msg(&obj, &rec))
 			return fail(r, err, off, "malformed message record");
 		r->msg_e += rec.u.msg.energy_pj;
+		r->end_ps = rec.u.msg.arrive_ps > r->end_ps ? rec.u.msg.arrive_ps : r->end_ps;
 		break;
 	case TAG_COLL:
 		rec.type = CIM_TREC_COLL;
 		if (!parse_coll(&obj, &rec))
 			return fail(r, err, off, "malformed collective record");
 		r->coll_e += rec.u.coll.energy_pj;
+		r->end_ps = rec.u.coll.finish_ps > r->end_ps ? rec.u.coll.finish_ps : r->end_ps;
 		break;
 	case TAG_SCHED:
 		rec.type = CIM_TREC_SCHED;
@@ -578,6 +696,7 @@ int cim_trace_reader_next(struct cim_trace_reader *r, struct cim_trace_rec *rec_
 				    "the series must be in time order",
 				    OFF(rec.u.sched.t_ps), OFF(r->sched_ps));
 		r->sched_ps = rec.u.sched.t_ps;
+		r->end_ps = rec.u.sched.t_ps > r->end_ps ? rec.u.sched.t_ps : r->end_ps;
 		break;
 	case TAG_TRAILER:
 		return parse_trailer(r, &obj, off, err) ? -1 : 0;
@@ -586,6 +705,7 @@ int cim_trace_reader_next(struct cim_trace_reader *r, struct cim_trace_rec *rec_
 			    OFF(obj.via.array.ptr[0].via.u64));
 	}
 	r->records[rec.type]++;
+	r->events[rec.type] += rec.count;
 	*rec_out = rec;
 	return 1;
 }

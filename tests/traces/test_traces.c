@@ -749,6 +749,136 @@ static void test_foreign_files(void)
 	done_dir(dir);
 }
 
+/* Appends a frame holding the n bytes of body to f: its length, the body and
+ * the CRC-32C of both, as the writer frames it. */
+static void put_frame(FILE *f, const void *body, uint32_t n)
+{
+	unsigned char *b = malloc((size_t)n + 8);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	trace_put_u32le(b, n);
+	memcpy(b + 4, body, n);
+	trace_put_u32le(b + 4 + n, trace_crc32c(0, b, (size_t)n + 4));
+	CU_ASSERT_FATAL(fwrite(b, 1, (size_t)n + 8, f) == (size_t)n + 8);
+	free(b);
+}
+
+/* A file of the prefix, a header (rank of nranks, one resource, the key
+ * rank given twice when twice), and then the body after it. */
+static void crafted(const char *path, uint32_t rank, uint32_t nranks, bool twice, const void *body,
+		    uint32_t n)
+{
+	FILE *f = fopen(path, "wb");
+	unsigned char pre[TRACE_PREFIX];
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	memcpy(pre, TRACE_MAGIC, TRACE_MAGIC_LEN);
+	trace_put_u32le(pre + TRACE_MAGIC_LEN, CIM_TRACE_VERSION);
+	fwrite(pre, 1, sizeof(pre), f);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, TAG_HEADER);
+	msgpack_pack_map(&pk, twice ? 6 : 5);
+	const char *keys[] = { "rank", "nranks", "level", "time_unit", "resources" };
+	for (int i = 0; i < 5; i++) {
+		msgpack_pack_str(&pk, strlen(keys[i]));
+		msgpack_pack_str_body(&pk, keys[i], strlen(keys[i]));
+		if (i == 0 || i == 1) {
+			msgpack_pack_uint32(&pk, i == 0 ? rank : nranks);
+		} else if (i == 2 || i == 3) {
+			const char *v = i == 2 ? "op" : "ps";
+			msgpack_pack_str(&pk, 2);
+			msgpack_pack_str_body(&pk, v, 2);
+		} else {
+			msgpack_pack_array(&pk, 1);
+			msgpack_pack_str(&pk, 3);
+			msgpack_pack_str_body(&pk, "xb0", 3);
+		}
+	}
+	if (twice) {
+		msgpack_pack_str(&pk, 9);
+		msgpack_pack_str_body(&pk, "resources", 9);
+		msgpack_pack_array(&pk, 0);
+	}
+	put_frame(f, sb.data, (uint32_t)sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	if (n)
+		put_frame(f, body, n);
+	fclose(f);
+}
+
+/* What a hostile file may claim: that a 4 kB frame holds 2^32 items (which
+ * msgpack would allocate 96 GiB for before reading them), a key twice (the
+ * first value leaked), a rank beyond the ranks, a resource the header does
+ * not name. */
+static void test_hostile_frames(void)
+{
+	char *dir = fresh_dir(), p[4096];
+	struct readback rb;
+	unsigned char big[4000] = { 0x92, TAG_OP, 0xdd, 0xff, 0xff, 0xff, 0xff };
+
+	snprintf(p, sizeof(p), "%s/x.cimtrace", dir);
+	crafted(p, 0, 1, false, big, sizeof(big));
+	read_all(p, 0, &rb);
+	CIM_ASSERT_EQ_U64(rb.rc, -1);
+	CIM_ASSERT_HAS(rb.err.msg, "not one well-formed msgpack object of its 4000 bytes");
+	rb_free(&rb);
+	/* a map of 2^31 pairs, and lists nested deeper than 8 */
+	unsigned char map[64] = { 0x92, TAG_OP, 0xdf, 0x80, 0, 0, 0 };
+	crafted(p, 0, 1, false, map, sizeof(map));
+	read_all(p, 0, &rb);
+	CIM_ASSERT_HAS(rb.err.msg, "not one well-formed msgpack object");
+	rb_free(&rb);
+	unsigned char deep[16] = { 0x92, TAG_OP };
+	memset(deep + 2, 0x91, 13);
+	deep[15] = 0x00;
+	crafted(p, 0, 1, false, deep, sizeof(deep));
+	read_all(p, 0, &rb);
+	CIM_ASSERT_HAS(rb.err.msg, "not one well-formed msgpack object");
+	rb_free(&rb);
+	/* a well-formed body with a byte after it */
+	unsigned char extra[3] = { 0x91, TAG_OP, 0xc0 };
+	crafted(p, 0, 1, false, extra, sizeof(extra));
+	read_all(p, 0, &rb);
+	CIM_ASSERT_HAS(rb.err.msg, "not one well-formed msgpack object of its 3 bytes");
+	rb_free(&rb);
+	crafted(p, 0, 1, true, NULL, 0);
+	read_all(p, 0, &rb);
+	CIM_ASSERT_HAS(rb.err.msg, "header: key resources is given twice");
+	rb_free(&rb);
+	crafted(p, 3, 2, false, NULL, 0);
+	read_all(p, 0, &rb);
+	CIM_ASSERT_HAS(rb.err.msg, "header: rank 3 of 2 ranks");
+	rb_free(&rb);
+	/* an op on resource 7 of a header that names one */
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 1 + TRACE_OP_FIELDS);
+	msgpack_pack_uint64(&pk, TAG_OP);
+	const uint64_t fields[] = { 10, 20, 7, UINT32_MAX, 0 };
+	for (int i = 0; i < 5; i++)
+		msgpack_pack_uint64(&pk, fields[i]);
+	msgpack_pack_str(&pk, 1);
+	msgpack_pack_str_body(&pk, "q", 1);
+	for (int i = 0; i < 5; i++)
+		msgpack_pack_uint64(&pk, 0); /* layer … bytes */
+	msgpack_pack_array(&pk, CIM_E_NCOMP);
+	for (int i = 0; i < CIM_E_NCOMP; i++)
+		msgpack_pack_double(&pk, 1.0);
+	msgpack_pack_uint64(&pk, 1);
+	crafted(p, 0, 1, false, sb.data, (uint32_t)sb.size);
+	read_all(p, 0, &rb);
+	CIM_ASSERT_HAS(rb.err.msg,
+		       "an op record on resource 7 (and 4294967295); the header names 1");
+	rb_free(&rb);
+	msgpack_sbuffer_destroy(&sb);
+	done_dir(dir);
+}
+
 /* ----------------------------------------------------------- aborting */
 
 static void test_abort_partial(void)
@@ -1526,6 +1656,8 @@ static const struct cim_test tests[] = {
 	{ "buffer rollover, three buffers", test_rollover_triple },
 	{ "a file cut at every byte reads as partial", test_truncated_everywhere },
 	{ "a corrupted byte is named with its offset", test_corrupted_byte },
+	{ "hostile frames: huge lists, keys twice, ranks and resources out of range",
+	  test_hostile_frames },
 	{ "foreign files are refused", test_foreign_files },
 	{ "abort writes a readable partial file", test_abort_partial },
 	{ "abort_all ends every writer", test_abort_all },
