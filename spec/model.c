@@ -80,7 +80,7 @@ struct hf {
 static const struct field rope_fields[] = {
 	FENUM("rope_type", struct rope, type, 0, rope_words, "how positions are rescaled"),
 	FENUM("type", struct rope, type, 0, rope_words, "how positions are rescaled"),
-	FF64("factor", struct rope, factor, FIELD_POSITIVE, 0, 0, 0, "context scaling factor"),
+	FF64("factor", struct rope, factor, FIELD_POSITIVE, 0, 1e6, 0, "context scaling factor"),
 };
 SCHEMA(rope_schema, "rope_scaling", rope_fields, true);
 
@@ -193,7 +193,7 @@ static const struct field llama_fields[] = {
 	U32("max_position_embeddings", max_pos, FIELD_REQUIRED, "longest context"),
 	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
 	FF64("rms_norm_eps", struct hf, eps, 0, 0, 1, 0, "RMSNorm epsilon"),
-	FF64("rope_theta", struct hf, rope_theta, FIELD_POSITIVE, 0, 0, 0, "RoPE base"),
+	FF64("rope_theta", struct hf, rope_theta, FIELD_POSITIVE, 0, 1e12, 0, "RoPE base"),
 	ROPE_SCALING,
 	FENUM("hidden_act", struct hf, act, 0, act_words, "FFN activation"),
 	FBOOL("tie_word_embeddings", struct hf, tie, 0, "LM head shares the embedding"),
@@ -208,7 +208,7 @@ SCHEMA(llama_schema, "Llama-family config", llama_fields, true);
 /* What the Llama-like families add to Llama's keys. */
 static const struct field qwen_fields[] = {
 	FBOOL("use_sliding_window", struct hf, use_window, 0, "sliding-window attention on"),
-	FU32("max_window_layers", struct hf, max_window_layers, 0, 0, 0,
+	FU32("max_window_layers", struct hf, max_window_layers, 0, 0, CIM_MODEL_MAX_LAYERS,
 	     "layers below this one attend in full"),
 	LAYER_TYPES,
 };
@@ -237,11 +237,11 @@ static const struct field phi3_fields[] = {
 SCHEMA(phi3_schema, "Phi-3 config", phi3_fields, true);
 
 static const struct field granite_fields[] = {
-	FF64("embedding_multiplier", struct hf, embed_mult, FIELD_POSITIVE, 0, 0, 0,
+	FF64("embedding_multiplier", struct hf, embed_mult, FIELD_POSITIVE, 0, 1e6, 0,
 	     "embedding scale"),
-	FF64("residual_multiplier", struct hf, residual_mult, FIELD_POSITIVE, 0, 0, 0,
+	FF64("residual_multiplier", struct hf, residual_mult, FIELD_POSITIVE, 0, 1e6, 0,
 	     "scale of each branch's output"),
-	FF64("logits_scaling", struct hf, logits_scaling, FIELD_POSITIVE, 0, 0, 0,
+	FF64("logits_scaling", struct hf, logits_scaling, FIELD_POSITIVE, 0, 1e6, 0,
 	     "divisor of the logits"),
 };
 SCHEMA(granite_schema, "Granite config", granite_fields, true);
@@ -256,7 +256,7 @@ static const struct field neox_fields[] = {
 	FF64("layer_norm_eps", struct hf, eps, 0, 0, 1, 0, "LayerNorm epsilon"),
 	FF64("rotary_pct", struct hf, rotary_pct, FIELD_POSITIVE, 0, 1, 0,
 	     "fraction of a head RoPE rotates"),
-	FF64("rotary_emb_base", struct hf, rope_theta, FIELD_POSITIVE, 0, 0, 0, "RoPE base"),
+	FF64("rotary_emb_base", struct hf, rope_theta, FIELD_POSITIVE, 0, 1e12, 0, "RoPE base"),
 	ROPE_SCALING,
 	FENUM("hidden_act", struct hf, act, 0, act_words, "FFN activation"),
 	FBOOL("use_parallel_residual", struct hf, parallel_residual, 0,
@@ -280,7 +280,7 @@ static const struct field falcon_fields[] = {
 	U32N("max_position_embeddings", max_pos, has_max_pos, "longest context"),
 	U32("vocab_size", vocab, FIELD_REQUIRED, "vocabulary size"),
 	FF64("layer_norm_epsilon", struct hf, eps, 0, 0, 1, 0, "LayerNorm epsilon"),
-	FF64("rope_theta", struct hf, rope_theta, FIELD_POSITIVE, 0, 0, 0, "RoPE base"),
+	FF64("rope_theta", struct hf, rope_theta, FIELD_POSITIVE, 0, 1e12, 0, "RoPE base"),
 	ROPE_SCALING,
 	FENUM("activation", struct hf, act, 0, act_words, "FFN activation"),
 	FBOOL("multi_query", struct hf, multi_query, 0, "one key/value head"),

@@ -6,7 +6,8 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config libopenmpi-dev openmpi-bin libuv1-dev \
-libmsgpack-dev libcunit1-dev libyaml-dev gnuplot-nox clang-format-14"
+libmsgpack-dev libcunit1-dev libyaml-dev gnuplot-nox clang-format-14 \
+clang-14 libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do
