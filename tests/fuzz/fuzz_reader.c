@@ -161,8 +161,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = set_lines(data, size, buf, sets);
 		files = files_with(NULL, NULL, 0);
 		if (files &&
-		    cim_spec_load_experiment(files, "configs/experiments/llama2-7b-8chips.yaml", sets,
-					     n, &e, &err) == 0)
+		    cim_spec_load_experiment(files, "configs/experiments/llama2-7b-8chips.yaml",
+					     sets, n, &e, &err) == 0)
 			free(e);
 		cim_files_destroy(files);
 		free(buf);
