@@ -495,6 +495,19 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 				 "or tokens",
 				 w->batch, (unsigned long long)ctx, m->name, macs);
 	}
+	/* A served load's arrivals must fit the simulated clock: drawn here
+	 * once, as every rank draws them again. */
+	if (e->serving.on) {
+		struct cim_request *q;
+		uint32_t n;
+		struct cim_err why;
+		if (cim_serving_requests(e, &q, &n, &why) < 0) {
+			const struct tnode *sv = tnode_get(root, "serving");
+			const struct tnode *at = tnode_get(sv, "rate_per_s");
+			return spec_errf(err, at ? at : sv, "serving.rate_per_s", "%s", why.msg);
+		}
+		free(q);
+	}
 	return 0;
 }
 

@@ -149,6 +149,7 @@ static const char *key_unit(const char *path)
 		{ "_pj_per_byte", " pJ per byte" },
 		{ "_pj_per_bit", " pJ per bit" },
 		{ "_gb_per_s", " GB/s" },
+		{ "_per_s", " per s" },
 		{ "_gsps", " GS/s" },
 		{ "_ghz", " GHz" },
 		{ "_mib", " MiB" },

@@ -106,12 +106,16 @@ static const struct field serving_fields[] = {
 	  .type = F_F64,
 	  .offset = offsetof(SV, rate_per_s),
 	  .flags = FIELD_POSITIVE,
+	  .min = 1e-6, /* one request in 11.6 days */
+	  .max = 1e9,
 	  .hint = "requests per second",
 	  P(rate) },
 	{ .key = "cv",
 	  .type = F_F64,
 	  .offset = offsetof(SV, cv),
 	  .flags = FIELD_POSITIVE,
+	  .min = 1e-3,
+	  .max = 100,
 	  .hint = "coefficient of variation of the gaps (gamma)",
 	  P(cv) },
 	{ .key = "trace",
@@ -558,9 +562,21 @@ int cim_serving_requests(const struct cim_experiment *e, struct cim_request **ou
 		default:
 			break;
 		}
-		/* the first request arrives at t = 0 */
-		if (i > 0)
-			t += (uint64_t)llround(gap_s * 1e12);
+		/* the first request arrives at t = 0; arrivals stay within the
+		 * simulated clock (CIM_PS_LIMIT) */
+		if (i > 0) {
+			double gap_ps = gap_s * 1e12;
+			if (!(gap_ps < (double)(CIM_PS_LIMIT - t))) {
+				free(q);
+				return cim_err_set(
+				    err,
+				    "request %u would arrive after 2^62 ps (53 "
+				    "days) at %g requests/s; raise serving.rate_per_s "
+				    "or serve fewer requests",
+				    i, s->rate_per_s);
+			}
+			t += (uint64_t)llround(gap_ps);
+		}
 		r->arrival_ps = t;
 		r->prompt = draw_len(&lens, &s->prompt);
 		r->output = draw_len(&lens, &s->output);
