@@ -495,19 +495,26 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 				 "or tokens",
 				 w->batch, (unsigned long long)ctx, m->name, macs);
 	}
-	/* A served load's arrivals must fit the simulated clock: drawn here
-	 * once, as every rank draws them again. */
-	if (e->serving.on) {
-		struct cim_request *q;
-		uint32_t n;
-		struct cim_err why;
-		if (cim_serving_requests(e, &q, &n, &why) < 0) {
-			const struct tnode *sv = tnode_get(root, "serving");
-			const struct tnode *at = tnode_get(sv, "rate_per_s");
-			return spec_errf(err, at ? at : sv, "serving.rate_per_s", "%s", why.msg);
-		}
-		free(q);
+	return 0;
+}
+
+/* A served load's arrivals must fit the simulated clock: drawn here once
+ * (every rank draws them again), after the trace is read. */
+static int check_arrivals(const struct tnode *root, const struct cim_experiment *e,
+			  struct cim_err *err)
+{
+	struct cim_request *q;
+	uint32_t n;
+	struct cim_err why;
+
+	if (!e->serving.on)
+		return 0;
+	if (cim_serving_requests(e, &q, &n, &why) < 0) {
+		const struct tnode *sv = tnode_get(root, "serving");
+		const struct tnode *at = tnode_get(sv, "rate_per_s");
+		return spec_errf(err, at ? at : sv, "serving.rate_per_s", "%s", why.msg);
 	}
+	free(q);
 	return 0;
 }
 
@@ -555,6 +562,8 @@ int cim_spec_load_experiment(struct cim_files *files, const char *path, const ch
 	    (spec_serving_trace(files, tnode_get(tnode_get(root, "serving"), "trace"),
 				"serving.trace", &e, err) ||
 	     check_trace(root, e, err)))
+		goto err_free_exp;
+	if (check_arrivals(root, e, err))
 		goto err_free_exp;
 	if (!e->name[0]) {
 		const char *base;
