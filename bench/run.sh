@@ -293,6 +293,44 @@ bench_fail() {
 "
 }
 
+# bench_scale LABEL RANKS SETS...: Llama-2-7B (configs/experiments/
+# llama2-7b-8chips.yaml) with --set SETS, timed: CPU of the simulation loop
+# per simulated chip-token (generated tokens × chips), and the whole run's
+# wall time against `cimsim plan`'s (the analytical estimate's).
+scale_rows=
+bench_scale() {
+	label=$1 ranks=$2
+	shift 2
+	sets=
+	for kv in "$@"; do sets="$sets --set $kv"; done
+	exp=$root/configs/experiments/llama2-7b-8chips.yaml
+	json=$tmp/scale.json
+	t0=$(now)
+	# shellcheck disable=SC2086
+	$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" $sets --json "$json" \
+		--quiet >"$tmp/scale.log" 2>&1
+	rc=$?
+	t1=$(now)
+	# shellcheck disable=SC2086
+	"$cimsim" plan "$exp" $sets >/dev/null 2>&1
+	t2=$(now)
+	cpu=$(sim_get "$json" cpu_s)
+	batch=$(obj_get "$json" workload batch)
+	gen=$(obj_get "$json" workload generate_tokens)
+	toks=$(awk -v b="${batch:-0}" -v g="${gen:-0}" 'BEGIN { print b * g }')
+	if [ "$rc" -ne 0 ] || [ -z "$cpu" ] || [ "$toks" = 0 ]; then
+		echo "bench/run.sh: scale $label failed (exit $rc)" >&2
+		fails=$((fails + 1))
+		return
+	fi
+	scale_rows="$scale_rows$(awk -v l="$label" -v n="$ranks" -v c="$cpu" -v t="$toks" \
+		-v a="$t0" -v b="$t1" -v e="$t2" 'BEGIN {
+			printf "%-22s %5d %9.2f %9.2f %12.0f %10.0f", l, n, b - a, c,
+				c / (n * t) * 1e6, (b - a) / (e - b) }')
+"
+	echo "scale $label: done" >&2
+}
+
 toks=
 load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')
 cores=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
@@ -304,6 +342,24 @@ bench_sweep llama2-7b-strategies 8 configs/studies/llama2-7b-strategies.yaml 60
 bench_serve 7B/8-serving 8 configs/experiments/llama2-7b-serving.yaml 1000 10000
 bench_accuracy llm-class configs/chips/llm-class.yaml 4096 4096 4
 bench_accuracy pcm-noise tests/data/chips/pcm-noise.yaml 4096 4096 4
+# The scaling series (docs/performance.md): batch 8, 128 + 32 tokens.
+W="workload.batch=8 workload.prompt_tokens=128 workload.generate_tokens=32"
+for pp in 4 8 16 32; do
+	# shellcheck disable=SC2086
+	bench_scale "pp $pp (tp 2)" $((2 * pp)) parallel.tp=2 parallel.pp=$pp $W
+done
+for tp in 4 8 16; do
+	# shellcheck disable=SC2086
+	bench_scale "tp $tp (pp 4)" $((4 * tp)) parallel.tp=$tp parallel.pp=4 $W
+done
+for g in 64 128; do
+	bench_scale "tokens 128+$g" 8 workload.batch=8 workload.prompt_tokens=128 \
+		workload.generate_tokens=$g
+done
+for b in 16 32; do
+	bench_scale "batch $b" 8 workload.batch=$b workload.prompt_tokens=128 \
+		workload.generate_tokens=32
+done
 bench_fail 7B/8 8 configs/experiments/llama2-7b-8chips.yaml kv:3:4
 bench_fail 70B/64 64 configs/experiments/llama2-70b-64chips.yaml kv:37:2
 
@@ -329,6 +385,11 @@ report() {
 		printf '%-22s %11s %8s %9s %9s %12s %14s\n' functional matrix vectors crossbars \
 			'wall s' 'MVMs/s' 'weight-tok/s'
 		printf '%s' "$accs"
+	fi
+	if [ -n "$scale_rows" ]; then
+		printf '%-22s %5s %9s %9s %12s %10s\n' 'scaling (7B)' chips 'wall s' 'CPU s' \
+			'CPU us/c-tok' 'run/plan'
+		printf '%s' "$scale_rows"
 	fi
 	if [ -n "$fail_rows" ]; then
 		printf '%-10s %5s %-12s %8s %6s  %s\n' failure ranks fault 'end s' exit target

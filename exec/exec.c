@@ -266,17 +266,67 @@ static size_t memo_slot(uint32_t coll, uint64_t bytes, const uint64_t *rel, uint
 }
 
 /* Member i's ports' busy time in a replay: the bytes it put on each link
- * leaving it (r->link_bytes, from the replay) at that link's bandwidth. */
-static uint64_t ports_busy(const struct run *r, uint32_t i)
+ * leaving it (link_bytes, from the replay) at that link's bandwidth. */
+static uint64_t ports_busy(const struct run *r, uint32_t i, const uint64_t *link_bytes)
 {
 	const uint32_t node = cim_net_position(r->net, r->group[i]);
 	uint64_t ps = 0;
 	struct cim_net_link l;
 
 	for (uint32_t id = 0; id < cim_net_nlinks(r->net); id++)
-		if (r->link_bytes[id] && cim_net_link_get(r->net, id, &l) && l.from == node)
-			ps += cim_ps_ceil((double)r->link_bytes[id] * 1e12 / l.bandwidth_bps);
+		if (link_bytes[id] && cim_net_link_get(r->net, id, &l) && l.from == node)
+			ps += cim_ps_ceil((double)link_bytes[id] * 1e12 / l.bandwidth_bps);
 	return ps;
+}
+
+/*
+ * The group's collectives, compiled once each (cim_net_coll_plan_make):
+ * what a flow costs does not depend on the ready times, so a replay that
+ * misses the memo only carries its ready times through the compiled steps.
+ * Keyed by collective and size, CPLAN_SLOTS of them (a served load's passes
+ * take many sizes; a slot taken by another is recompiled); each keeps its
+ * members' ports' busy time per algorithm, which does not depend on the
+ * ready times either.
+ */
+#define CPLAN_SLOTS 256
+
+struct cplan {
+	bool used;
+	uint32_t coll;
+	uint64_t bytes;
+	struct cim_net_coll_plan *pl;
+	bool has_busy[CIM_NET_NALGO];
+	uint64_t *busy; /* [CIM_NET_NALGO · tp] */
+};
+
+static void cplan_clear(struct cplan *c)
+{
+	cim_net_coll_plan_free(c->pl);
+	free(c->busy);
+	*c = (struct cplan){ 0 };
+}
+
+static int cplan_get(struct run *r, const struct cim_net_coll_req *req, struct cplan **out)
+{
+	uint64_t h = (1469598103934665603ull ^ req->coll) * 1099511628211ull;
+	struct cplan *c = &r->cplans[((h ^ req->bytes) * 1099511628211ull) % CPLAN_SLOTS];
+
+	if (!(c->used && c->coll == (uint32_t)req->coll && c->bytes == req->bytes)) {
+		cplan_clear(c);
+		c->busy = malloc(CIM_NET_NALGO * r->plan->tp * sizeof(*c->busy));
+		if (!c->busy)
+			return cim_err_set(r->err, "rank %u: out of memory", r->me->rank);
+		if (cim_net_coll_plan_make(r->net, req, r->group, r->plan->tp, &c->pl, r->err) <
+		    0) {
+			cplan_clear(c);
+			return -1;
+		}
+		c->used = true;
+		c->coll = req->coll;
+		c->bytes = req->bytes;
+	}
+	*out = c;
+	return 0;
 }
 
 /* The group's replay of req from r->ready into r->finish (and each
@@ -298,13 +348,18 @@ static int replay(struct run *r, const struct cim_net_coll_req *req,
 	if (!(m->used && m->coll == (uint32_t)req->coll && m->bytes == req->bytes &&
 	      memcmp(rel, r->ready, tp * sizeof(*rel)) == 0)) {
 		struct cim_net_coll_result res;
-		if (cim_net_collective(r->net, req, r->group, r->ready, tp, fin, r->link_bytes,
-				       &res, r->err) < 0)
+		const uint64_t *lb;
+		struct cplan *c = NULL;
+		if (cplan_get(r, req, &c) < 0)
 			return -1;
+		const unsigned a = (unsigned)cim_net_coll_plan_run(c->pl, r->ready, fin, &res, &lb);
 		memcpy(rel, r->ready, tp * sizeof(*rel));
-		for (uint32_t i = 0; i < tp; i++)
-			busy[i] = ports_busy(r, i);
-		memset(r->link_bytes, 0, cim_net_nlinks(r->net) * sizeof(*r->link_bytes));
+		if (!c->has_busy[a]) {
+			for (uint32_t i = 0; i < tp; i++)
+				c->busy[a * tp + i] = ports_busy(r, i, lb);
+			c->has_busy[a] = true;
+		}
+		memcpy(busy, c->busy + a * tp, tp * sizeof(*busy));
 		*m = (struct memo){
 			.used = true, .coll = req->coll, .bytes = req->bytes, .res = res
 		};
@@ -673,9 +728,9 @@ static int setup(struct run *r)
 	r->memo = calloc(MEMO_SLOTS, sizeof(*r->memo));
 	r->memo_times = calloc((size_t)MEMO_SLOTS * 3 * plan->tp, sizeof(*r->memo_times));
 	r->port_free = calloc(cim_net_nports(r->net), sizeof(*r->port_free));
-	r->link_bytes = calloc(cim_net_nlinks(r->net), sizeof(*r->link_bytes));
+	r->cplans = calloc(CPLAN_SLOTS, sizeof(*r->cplans));
 	if (!r->cal || !r->group || !r->ready || !r->finish || !r->kv_pos || !r->arrived ||
-	    !r->memo || !r->memo_times || !r->port_free || !r->link_bytes)
+	    !r->memo || !r->memo_times || !r->port_free || !r->cplans)
 		return cim_err_set(r->err, "rank %u: out of memory", me->rank);
 	for (uint32_t i = 0; i < plan->tp; i++)
 		r->group[i] = me->group_first + i;
@@ -721,7 +776,9 @@ static void teardown(struct run *r)
 	free(r->memo);
 	free(r->memo_times);
 	free(r->port_free);
-	free(r->link_bytes);
+	for (size_t i = 0; r->cplans && i < CPLAN_SLOTS; i++)
+		cplan_clear(&r->cplans[i]);
+	free(r->cplans);
 	if (r->tp_comm != MPI_COMM_NULL)
 		MPI_Comm_free(&r->tp_comm);
 	if (r->stop_comm != MPI_COMM_NULL && !r->stopped) {

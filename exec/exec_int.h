@@ -48,7 +48,7 @@ struct run {
 	struct cim_exec_cal *cal; /* one per resource */
 	uint32_t nres;
 	uint64_t *port_free;  /* per port (cim_net_port()): when it is free */
-	uint64_t *link_bytes; /* a fresh replay's bytes per link, zeroed after */
+	struct cplan *cplans; /* the group's collectives, compiled (exec.c) */
 	struct send *sends;   /* in flight */
 	size_t nsends, capsends;
 	struct cim_prog_op *ops;

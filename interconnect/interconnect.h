@@ -172,6 +172,31 @@ int cim_net_collective_each(const struct cim_net *net, const struct cim_net_coll
 			    bool ok_out[CIM_NET_NALGO], enum cim_net_algo *fastest_out,
 			    struct cim_err *err);
 
+/*
+ * A collective compiled for one placement of its members: req's schedule
+ * (every algorithm that applies, for auto) with what each flow costs —
+ * serialisation under the step's link sharing, latency, energy, bytes per
+ * link — which does not depend on when the members are ready.  Running it
+ * carries ready times through the steps only, and gives what
+ * cim_net_collective gives for the same arguments, bit for bit; a run
+ * compiles each collective of its group once and runs it at every layer.
+ * cim_net_coll_plan_make fails as cim_net_collective does (an unknown or
+ * repeated rank, an algorithm that does not apply, none for auto).
+ * cim_net_coll_plan_run returns the algorithm run (auto: the fastest for
+ * these ready times, ties to the first in table order) and points
+ * *link_bytes_out, when not NULL, at its bytes per link.  A plan is not
+ * shared between threads (it holds scratch).
+ */
+struct cim_net_coll_plan;
+int cim_net_coll_plan_make(const struct cim_net *net, const struct cim_net_coll_req *req,
+			   const uint32_t *ranks, uint32_t n, struct cim_net_coll_plan **out,
+			   struct cim_err *err);
+enum cim_net_algo cim_net_coll_plan_run(struct cim_net_coll_plan *pl, const uint64_t *ready_ps,
+					uint64_t *finish_ps_out,
+					struct cim_net_coll_result *res_out,
+					const uint64_t **link_bytes_out);
+void cim_net_coll_plan_free(struct cim_net_coll_plan *pl);
+
 /* Bus-bandwidth factor of NCCL's performance notes: bus bandwidth =
  * bytes / time · factor, with 2(p−1)/p for all-reduce, (p−1)/p for
  * all-gather and reduce-scatter, 1 for broadcast. */

@@ -114,14 +114,45 @@ double cim_net_busbw_factor(enum cim_net_coll c, uint32_t p)
 	}
 }
 
-/* Scratch of one replay, sized for its largest step. */
+/*
+ * A replay in two parts.  What a flow costs — its serialisation under the
+ * step's link sharing and the injection limit, its latency, its energy and
+ * the bytes it puts on each link — depends on the schedule and where the
+ * members sit, not on when they are ready; compile() works it out once per
+ * schedule and placement.  propagate() then carries the ready times through
+ * the steps: a member is free to send when its previous step ended, and a
+ * receiver finishes when the last flow to it arrived.  A run repeats the
+ * same few collectives with new ready times, so only propagate() is paid
+ * each time (docs/interconnect-model.md, "Cost").
+ */
+struct cflow {
+	uint32_t src, dst; /* members, 0..n */
+	uint64_t ser, lat;
+};
+
+struct calgo {
+	bool ok;
+	struct cflow *f;
+	size_t nf, nsteps;
+	size_t *step_end;
+	struct cim_net_coll_result res; /* all but finish_max_ps */
+	uint64_t *link_bytes;		/* [nlinks] */
+};
+
+struct cim_net_coll_plan {
+	uint32_t n, nlinks;
+	enum cim_net_algo algo; /* as asked: one, or auto */
+	struct calgo a[CIM_NET_NALGO];
+	uint64_t *t, *nt, *fin; /* [n] scratch of propagate() and of auto */
+};
+
+/* Scratch of compile(), sized for the schedule's largest step. */
 struct scratch {
 	uint32_t *route; /* link ids of every flow of the step, back to back */
 	size_t route_cap;
 	size_t *route_off;   /* [flows + 1] */
 	uint32_t *sorted;    /* route, sorted, for counting flows per link */
 	uint32_t *out_flows; /* [n]: flows each member sends in the step */
-	uint64_t *t, *nt;    /* [n]: each member's time before and after the step */
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -149,17 +180,14 @@ static uint32_t link_load(const uint32_t *sorted, size_t len, uint32_t id)
 	return (uint32_t)(hi - lo);
 }
 
-/*
- * Replays schedule s of groups of p members over ranks[0..n) from ready[],
- * into fin[] and *res; adds bytes per link into link_bytes when not NULL.
- */
-static int replay(const struct cim_net *net, const struct sched *s, uint32_t p,
-		  const uint32_t *ranks, const uint64_t *ready, uint32_t n, uint64_t *fin,
-		  uint64_t *link_bytes, struct cim_net_coll_result *res, struct cim_err *err)
+/* Compiles schedule s of groups of p members over ranks[0..n) into *c. */
+static int compile(const struct cim_net *net, const struct sched *s, uint32_t p,
+		   const uint32_t *ranks, uint32_t n, struct calgo *c, struct cim_err *err)
 {
 	uint32_t ngroups = n / p;
 	size_t maxf = 0;
 	struct scratch w = { 0 };
+	struct cim_net_coll_result *res = &c->res;
 	int rc = -1;
 
 	for (size_t st = 0, b = 0; st < s->nsteps; b = s->step_end[st++])
@@ -168,14 +196,15 @@ static int replay(const struct cim_net *net, const struct sched *s, uint32_t p,
 	maxf *= ngroups;
 	w.route_off = malloc((maxf + 1) * sizeof(*w.route_off));
 	w.out_flows = calloc(n, sizeof(*w.out_flows));
-	w.t = malloc(n * sizeof(*w.t));
-	w.nt = malloc(n * sizeof(*w.nt));
-	if (!w.route_off || !w.out_flows || !w.t || !w.nt)
+	c->f = malloc((s->nf > 0 ? s->nf * ngroups : 1) * sizeof(*c->f));
+	c->step_end = malloc((s->nsteps ? s->nsteps : 1) * sizeof(*c->step_end));
+	c->link_bytes = calloc(net->nlinks ? net->nlinks : 1, sizeof(*c->link_bytes));
+	if (!w.route_off || !w.out_flows || !c->f || !c->step_end || !c->link_bytes)
 		goto err_oom;
-	memcpy(w.t, ready, n * sizeof(*w.t));
 	res->bytes = 0;
 	res->link_bytes = 0;
 	res->energy_pj = 0;
+	c->nf = 0;
 	for (size_t st = 0, b = 0; st < s->nsteps; b = s->step_end[st++]) {
 		size_t e = s->step_end[st], nf = (e - b) * ngroups, len = 0;
 
@@ -207,13 +236,12 @@ static int replay(const struct cim_net *net, const struct sched *s, uint32_t p,
 		memcpy(w.sorted, w.route, len * sizeof(*w.sorted));
 		qsort(w.sorted, len, sizeof(*w.sorted), cmp_u32);
 
-		memcpy(w.nt, w.t, n * sizeof(*w.t));
 		for (size_t k = 0; k < nf; k++) {
 			const struct flow *f = &s->f[b + k % (e - b)];
 			uint32_t g = (uint32_t)(k / (e - b));
 			uint32_t src = g * p + f->src, dst = g * p + f->dst;
 			double bw = INFINITY, pj = 0;
-			uint64_t lat = 0, ser;
+			uint64_t lat = 0;
 
 			if (net->injection_bps > 0)
 				bw = net->injection_bps / w.out_flows[src];
@@ -226,24 +254,20 @@ static int replay(const struct cim_net *net, const struct sched *s, uint32_t p,
 				bw = fmin(bw, lbw / link_load(w.sorted, len, id));
 				lat += llat;
 				pj += lpj;
-				if (link_bytes)
-					link_bytes[id] += f->bytes;
+				c->link_bytes[id] += f->bytes;
 			}
-			ser = net_ser_ps(f->bytes, bw);
-			w.nt[src] = max_u64(w.nt[src], w.t[src] + ser);
-			w.nt[dst] = max_u64(w.nt[dst], w.t[src] + lat + ser);
+			c->f[c->nf++] = (struct cflow){
+				.src = src, .dst = dst, .ser = net_ser_ps(f->bytes, bw), .lat = lat
+			};
 			res->bytes += f->bytes;
 			res->link_bytes += f->bytes * (w.route_off[k + 1] - w.route_off[k]);
 			res->energy_pj += (double)f->bytes * 8.0 * pj;
 		}
-		memcpy(w.t, w.nt, n * sizeof(*w.t));
+		c->step_end[st] = c->nf;
 		memset(w.out_flows, 0, n * sizeof(*w.out_flows));
 	}
-	memcpy(fin, w.t, n * sizeof(*fin));
+	c->nsteps = s->nsteps;
 	res->steps = (uint32_t)s->nsteps;
-	res->finish_max_ps = 0;
-	for (uint32_t i = 0; i < n; i++)
-		res->finish_max_ps = max_u64(res->finish_max_ps, fin[i]);
 	rc = 0;
 	goto out;
 err_oom:
@@ -253,9 +277,29 @@ out:
 	free(w.route_off);
 	free(w.sorted);
 	free(w.out_flows);
-	free(w.t);
-	free(w.nt);
 	return rc;
+}
+
+/* Carries ready[0..n) through compiled c into fin[]; returns the latest. */
+static uint64_t propagate(const struct calgo *c, const uint64_t *ready, uint32_t n, uint64_t *t,
+			  uint64_t *nt, uint64_t *fin)
+{
+	uint64_t last = 0;
+
+	memcpy(t, ready, n * sizeof(*t));
+	for (size_t st = 0, b = 0; st < c->nsteps; b = c->step_end[st++]) {
+		memcpy(nt, t, n * sizeof(*t));
+		for (size_t k = b; k < c->step_end[st]; k++) {
+			const struct cflow *f = &c->f[k];
+			nt[f->src] = max_u64(nt[f->src], t[f->src] + f->ser);
+			nt[f->dst] = max_u64(nt[f->dst], t[f->src] + f->lat + f->ser);
+		}
+		memcpy(t, nt, n * sizeof(*t));
+	}
+	memcpy(fin, t, n * sizeof(*fin));
+	for (uint32_t i = 0; i < n; i++)
+		last = max_u64(last, fin[i]);
+	return last;
 }
 
 /* Writes the schedule of algo for the request; -1 with err when it does not apply. */
@@ -311,47 +355,127 @@ static int check_members(const struct cim_net *net, const struct cim_net_coll_re
 	return 0;
 }
 
-/* Schedules and replays one algorithm. */
-static int run_algo(const struct cim_net *net, enum cim_net_algo algo,
-		    const struct cim_net_coll_req *req, uint32_t p, const uint32_t *ranks,
-		    const uint64_t *ready, uint32_t n, uint64_t *fin, uint64_t *link_bytes,
-		    struct cim_net_coll_result *res, struct cim_err *err)
+static void calgo_free(struct calgo *c)
+{
+	free(c->f);
+	free(c->step_end);
+	free(c->link_bytes);
+	*c = (struct calgo){ 0 };
+}
+
+/* Schedules and compiles one algorithm into *c. */
+static int compile_algo(const struct cim_net *net, enum cim_net_algo algo,
+			const struct cim_net_coll_req *req, uint32_t p, const uint32_t *ranks,
+			uint32_t n, struct calgo *c, struct cim_err *err)
 {
 	struct sched s = { 0 };
 	int rc;
 
 	rc = schedule(algo, req, p, &s, err);
 	if (!rc)
-		rc = replay(net, &s, p, ranks, ready, n, fin, link_bytes, res, err);
-	res->algo = algo;
+		rc = compile(net, &s, p, ranks, n, c, err);
+	c->res.algo = algo;
+	c->ok = rc == 0;
+	if (rc)
+		calgo_free(c);
 	sched_free(&s);
 	return rc;
 }
 
-/* Replays req with every algorithm in table order into each[] and ok[]
- * (fin is scratch for n finish times).  Returns the fastest that applies,
- * ties going to the first in table order, or CIM_NET_ALGO_AUTO when none
- * does: the one choice of CIM_NET_ALGO_AUTO. */
-static enum cim_net_algo run_each(const struct cim_net *net, const struct cim_net_coll_req *req,
-				  uint32_t p, const uint32_t *ranks, const uint64_t *ready,
-				  uint32_t n, uint64_t *fin,
-				  struct cim_net_coll_result each[CIM_NET_NALGO],
-				  bool ok[CIM_NET_NALGO])
+int cim_net_coll_plan_make(const struct cim_net *net, const struct cim_net_coll_req *req,
+			   const uint32_t *ranks, uint32_t n, struct cim_net_coll_plan **out,
+			   struct cim_err *err)
 {
-	enum cim_net_algo best = CIM_NET_ALGO_AUTO;
+	uint32_t p = req->group_size ? req->group_size : n;
+	struct cim_net_coll_plan *pl;
+	bool any = false;
 
-	for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
-		struct cim_err skip;
-
-		each[a] = (struct cim_net_coll_result){ .algo = (enum cim_net_algo)a };
-		ok[a] = cim_net_algos[a].coll[req->coll] &&
-			run_algo(net, (enum cim_net_algo)a, req, p, ranks, ready, n, fin, NULL,
-				 &each[a], &skip) == 0;
-		if (ok[a] &&
-		    (best == CIM_NET_ALGO_AUTO || each[a].finish_max_ps < each[best].finish_max_ps))
-			best = (enum cim_net_algo)a;
+	if (check_members(net, req, ranks, n, p, err))
+		return -1;
+	pl = calloc(1, sizeof(*pl));
+	if (!pl || !(pl->t = malloc(n * sizeof(*pl->t))) ||
+	    !(pl->nt = malloc(n * sizeof(*pl->nt))) || !(pl->fin = malloc(n * sizeof(*pl->fin)))) {
+		cim_net_coll_plan_free(pl);
+		return cim_err_set(err, "collective: out of memory");
 	}
-	return best;
+	pl->n = n;
+	pl->nlinks = net->nlinks;
+	pl->algo = req->algo;
+	for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
+		struct cim_err skip = { "" };
+		if (req->algo != CIM_NET_ALGO_AUTO && a != (unsigned)req->algo)
+			continue;
+		if (req->algo == CIM_NET_ALGO_AUTO && !cim_net_algos[a].coll[req->coll])
+			continue;
+		if (compile_algo(net, (enum cim_net_algo)a, req, p, ranks, n, &pl->a[a],
+				 req->algo == CIM_NET_ALGO_AUTO ? &skip : err) == 0)
+			any = true;
+		else if (req->algo != CIM_NET_ALGO_AUTO) {
+			cim_net_coll_plan_free(pl);
+			return -1;
+		} else if (strstr(skip.msg, "out of memory")) {
+			cim_net_coll_plan_free(pl);
+			return cim_err_set(err, "collective: out of memory");
+		}
+	}
+	if (!any) {
+		cim_net_coll_plan_free(pl);
+		return cim_err_set(err, "%s: no algorithm applies to a group of %u",
+				   cim_net_coll_name(req->coll), p);
+	}
+	*out = pl;
+	return 0;
+}
+
+void cim_net_coll_plan_free(struct cim_net_coll_plan *pl)
+{
+	if (!pl)
+		return;
+	for (unsigned a = 0; a < CIM_NET_NALGO; a++)
+		calgo_free(&pl->a[a]);
+	free(pl->t);
+	free(pl->nt);
+	free(pl->fin);
+	free(pl);
+}
+
+/* Algorithm a of pl from ready into fin and *res. */
+static void plan_one(struct cim_net_coll_plan *pl, unsigned a, const uint64_t *ready, uint64_t *fin,
+		     struct cim_net_coll_result *res)
+{
+	*res = pl->a[a].res;
+	res->finish_max_ps = propagate(&pl->a[a], ready, pl->n, pl->t, pl->nt, fin);
+}
+
+enum cim_net_algo cim_net_coll_plan_run(struct cim_net_coll_plan *pl, const uint64_t *ready_ps,
+					uint64_t *finish_ps_out,
+					struct cim_net_coll_result *res_out,
+					const uint64_t **link_bytes_out)
+{
+	unsigned best = (unsigned)pl->algo;
+
+	if (pl->algo != CIM_NET_ALGO_AUTO) {
+		plan_one(pl, best, ready_ps, finish_ps_out, res_out);
+	} else {
+		/* the fastest, ties to the first in table order: each into the
+		 * scratch, the best kept in the caller's arrays */
+		best = CIM_NET_NALGO;
+		for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
+			if (!pl->a[a].ok)
+				continue;
+			struct cim_net_coll_result r = pl->a[a].res;
+			r.finish_max_ps =
+			    propagate(&pl->a[a], ready_ps, pl->n, pl->t, pl->nt, pl->fin);
+			if (best == CIM_NET_NALGO || r.finish_max_ps < res_out->finish_max_ps) {
+				best = a;
+				*res_out = r;
+				memcpy(finish_ps_out, pl->fin, pl->n * sizeof(*pl->fin));
+			}
+		}
+	}
+	if (link_bytes_out)
+		*link_bytes_out = pl->a[best].link_bytes;
+	return (enum cim_net_algo)best;
 }
 
 int cim_net_collective(const struct cim_net *net, const struct cim_net_coll_req *req,
@@ -359,32 +483,16 @@ int cim_net_collective(const struct cim_net *net, const struct cim_net_coll_req 
 		       uint64_t *finish_ps_out, uint64_t *link_bytes_out,
 		       struct cim_net_coll_result *res_out, struct cim_err *err)
 {
-	uint32_t p = req->group_size ? req->group_size : n;
-	struct cim_net_coll_result res = { 0 }, each[CIM_NET_NALGO];
-	bool ok[CIM_NET_NALGO];
-	enum cim_net_algo algo = req->algo;
-	uint64_t *fin;
+	struct cim_net_coll_plan *pl;
+	const uint64_t *lb;
 
-	if (check_members(net, req, ranks, n, p, err))
+	if (cim_net_coll_plan_make(net, req, ranks, n, &pl, err))
 		return -1;
-	fin = malloc(n * sizeof(*fin));
-	if (!fin)
-		return cim_err_set(err, "collective: out of memory");
-	if (algo == CIM_NET_ALGO_AUTO) {
-		algo = run_each(net, req, p, ranks, ready_ps, n, fin, each, ok);
-		if (algo == CIM_NET_ALGO_AUTO) {
-			free(fin);
-			return cim_err_set(err, "%s: no algorithm applies to a group of %u",
-					   cim_net_coll_name(req->coll), p);
-		}
-	}
-	if (run_algo(net, algo, req, p, ranks, ready_ps, n, fin, link_bytes_out, &res, err)) {
-		free(fin);
-		return -1;
-	}
-	memcpy(finish_ps_out, fin, n * sizeof(*fin));
-	*res_out = res;
-	free(fin);
+	cim_net_coll_plan_run(pl, ready_ps, finish_ps_out, res_out, &lb);
+	if (link_bytes_out)
+		for (uint32_t id = 0; id < pl->nlinks; id++)
+			link_bytes_out[id] += lb[id];
+	cim_net_coll_plan_free(pl);
 	return 0;
 }
 
@@ -395,20 +503,34 @@ int cim_net_collective_each(const struct cim_net *net, const struct cim_net_coll
 			    struct cim_err *err)
 {
 	struct cim_net_coll_req all = *req;
-	uint32_t p = req->group_size ? req->group_size : n;
-	struct cim_net_coll_result each[CIM_NET_NALGO];
-	bool ok[CIM_NET_NALGO];
+	struct cim_net_coll_plan *pl;
 	uint64_t *fin;
 
 	all.algo = CIM_NET_ALGO_AUTO; /* every algorithm, whatever req asked */
-	if (check_members(net, &all, ranks, n, p, err))
-		return -1;
+	if (cim_net_coll_plan_make(net, &all, ranks, n, &pl, err)) {
+		if (!strstr(err->msg, "no algorithm applies"))
+			return -1;
+		for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
+			res_out[a] = (struct cim_net_coll_result){ .algo = (enum cim_net_algo)a };
+			ok_out[a] = false;
+		}
+		*fastest_out = CIM_NET_ALGO_AUTO;
+		return 0;
+	}
 	fin = malloc(n * sizeof(*fin));
-	if (!fin)
+	if (!fin) {
+		cim_net_coll_plan_free(pl);
 		return cim_err_set(err, "collective: out of memory");
-	*fastest_out = run_each(net, &all, p, ranks, ready_ps, n, fin, each, ok);
-	memcpy(res_out, each, sizeof(each));
-	memcpy(ok_out, ok, sizeof(ok));
+	}
+	for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
+		ok_out[a] = pl->a[a].ok;
+		res_out[a] = (struct cim_net_coll_result){ .algo = (enum cim_net_algo)a };
+		if (ok_out[a])
+			plan_one(pl, a, ready_ps, fin, &res_out[a]);
+	}
+	struct cim_net_coll_result fastest;
+	*fastest_out = cim_net_coll_plan_run(pl, ready_ps, fin, &fastest, NULL);
 	free(fin);
+	cim_net_coll_plan_free(pl);
 	return 0;
 }
