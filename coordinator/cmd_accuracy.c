@@ -20,12 +20,15 @@ static const char accuracy_usage[] =
     "usage: cimsim accuracy CHIP (--weights FILE.safetensors [--tensor NAME]... |\n"
     "                             --synthetic N K) [--vectors V] [--inputs gaussian|uniform]\n"
     "                             [--seed S] [--json]\n"
+    "       cimsim accuracy CHIP ... --inputs FILE.safetensors [--input-tensor NAME]\n"
     "       cimsim accuracy CHIP --model CONFIG --weights FILE.safetensors --tokens \"ID ...\"\n"
     "                             [--tp N] [--act-bits B] [--seed S] [--json]\n\n"
     "Runs weight matrices through the chip's crossbar pipeline number by number\n"
     "(input and weight slices, converters, the cells' noise of its noise part) and\n"
     "compares the products with the exact ones, for V input vectors (default 4)\n"
-    "drawn from the stated distribution (default gaussian: N(0, 1)) with seed S.\n"
+    "drawn from the stated distribution (default gaussian: N(0, 1)) with seed S,\n"
+    "or the activations of a safetensors file: a tensor [..., K] (NAME, or the\n"
+    "file's only one), every leading index a vector of K inputs.\n"
     "Weights: every 2-D tensor of a Hugging Face safetensors file (embeddings, which\n"
     "are looked up, not multiplied, are skipped) or those named with --tensor; or\n"
     "one N x K matrix of N(0, 1) weights.  Per matrix: the relative error of the\n"
@@ -41,6 +44,10 @@ static const char accuracy_usage[] =
 
 struct opts {
 	const char *chip, *weights, *model, *tokens;
+	const char *inputs_file, *input_tensor; /* activations from a file */
+	double *file_x;				/* its vectors × file_k values */
+	uint64_t file_k;
+	bool vectors_given;
 	const char *tensors[MAX_TENSORS];
 	uint32_t ntensors;
 	unsigned long long n, k, vectors, seed, tp, act_bits;
@@ -88,17 +95,25 @@ static int parse(int argc, char **argv, struct opts *o)
 		} else if (strcmp(a, "--vectors") == 0 && more) {
 			if (cim_cli_u64("--vectors", argv[++i], 1, 4096, &o->vectors))
 				return -1;
+			o->vectors_given = true;
 		} else if (strcmp(a, "--seed") == 0 && more) {
 			if (cim_cli_u64("--seed", argv[++i], 0, UINT64_MAX, &o->seed))
 				return -1;
 		} else if (strcmp(a, "--inputs") == 0 && more) {
 			const char *d = argv[++i];
-			if (strcmp(d, "gaussian") != 0 && strcmp(d, "uniform") != 0) {
-				cim_cli_error("accuracy: --inputs %s: expected gaussian or uniform",
-					      d);
+			size_t dl = strlen(d);
+			if (dl > 12 && strcmp(d + dl - 12, ".safetensors") == 0) {
+				o->inputs_file = d;
+			} else if (strcmp(d, "gaussian") != 0 && strcmp(d, "uniform") != 0) {
+				cim_cli_error(
+				    "accuracy: --inputs %s: expected gaussian, uniform or "
+				    "a FILE.safetensors of activations",
+				    d);
 				return -1;
 			}
 			o->uniform = strcmp(d, "uniform") == 0;
+		} else if (strcmp(a, "--input-tensor") == 0 && more) {
+			o->input_tensor = argv[++i];
 		} else if (a[0] == '-' || o->chip) {
 			cim_cli_error("accuracy: unexpected argument '%s'\n%s", a, accuracy_usage);
 			return -1;
@@ -128,6 +143,17 @@ static int parse(int argc, char **argv, struct opts *o)
 		cim_cli_error("accuracy: --tensor names a tensor of --weights");
 		return -1;
 	}
+	if (o->input_tensor && !o->inputs_file) {
+		cim_cli_error(
+		    "accuracy: --input-tensor names a tensor of --inputs FILE.safetensors");
+		return -1;
+	}
+	if (o->inputs_file && (o->vectors_given || o->model)) {
+		cim_cli_error("accuracy: --inputs %s gives the vectors: no --vectors, and not with "
+			      "--model",
+			      o->inputs_file);
+		return -1;
+	}
 	return 0;
 }
 
@@ -151,7 +177,10 @@ static void print_rows(const struct opts *o, const struct cim_chip_spec *c, cons
 		json_begin(&w, stdout);
 		json_str(&w, "chip", c->name);
 		json_u64(&w, "vectors", o->vectors);
-		json_str(&w, "inputs", o->uniform ? "uniform" : "gaussian");
+		json_str(&w, "inputs",
+			 o->inputs_file ? o->inputs_file
+			 : o->uniform	? "uniform"
+					: "gaussian");
 		json_u64(&w, "seed", o->seed);
 		json_arr(&w, "matrices");
 		for (uint32_t i = 0; i < nrows; i++) {
@@ -174,7 +203,10 @@ static void print_rows(const struct opts *o, const struct cim_chip_spec *c, cons
 	}
 	printf(
 	    "accuracy of %s: %u-bit weights, %u-bit inputs, %llu %s input vector%s (seed %llu)\n\n",
-	    c->name, c->weight_bits, c->input_bits, o->vectors, o->uniform ? "uniform" : "N(0, 1)",
+	    c->name, c->weight_bits, c->input_bits, o->vectors,
+	    o->inputs_file ? o->inputs_file
+	    : o->uniform   ? "uniform"
+			   : "N(0, 1)",
 	    o->vectors == 1 ? "" : "s", o->seed);
 	printf("  %-44s %12s %9s %13s %11s %9s %10s\n", "matrix", "outputs×in", "crossbars",
 	       "quantization", "chip", "SNR dB", "cosine");
@@ -191,7 +223,44 @@ static void print_rows(const struct opts *o, const struct cim_chip_spec *c, cons
 		    skipped, skipped == 1 ? "" : "s");
 }
 
-/* The input vectors: v × k from the stated distribution. */
+/*
+ * Activations from --inputs FILE.safetensors: the tensor --input-tensor
+ * names, or the file's only one, of shape [..., K]: every leading index is
+ * a vector of K values.
+ */
+static int load_inputs(struct opts *o, struct cim_err *err)
+{
+	struct cim_st_file *st;
+	const struct cim_st_tensor *t;
+
+	if (cim_st_open(o->inputs_file, &st, err))
+		return -1;
+	if (o->input_tensor)
+		t = cim_st_find(st, o->input_tensor);
+	else
+		t = st->n == 1 ? &st->t[0] : NULL;
+	if (!t || t->ndim < 1 || t->shape[t->ndim - 1] == 0 ||
+	    t->elems / t->shape[t->ndim - 1] > 4096) {
+		cim_err_set(err,
+			    "%s: %s; give --input-tensor NAME of a tensor [..., K] of at most "
+			    "4096 vectors",
+			    o->inputs_file,
+			    !t ? (o->input_tensor ? "no tensor of that name"
+						  : "it holds more than one tensor")
+			       : "too many vectors or no values");
+		cim_st_close(st);
+		return -1;
+	}
+	o->file_k = t->shape[t->ndim - 1];
+	o->vectors = t->elems / o->file_k;
+	o->file_x = malloc((size_t)t->elems * sizeof(*o->file_x));
+	int rc = o->file_x ? cim_st_read(st, t, o->file_x, err)
+			   : cim_err_set(err, "%s: out of memory", o->inputs_file);
+	cim_st_close(st);
+	return rc;
+}
+
+/* The input vectors: v × k from the file, or from the stated distribution. */
 static double *inputs(const struct opts *o, uint32_t k)
 {
 	double *x = malloc((size_t)o->vectors * k * sizeof(*x));
@@ -199,6 +268,10 @@ static double *inputs(const struct opts *o, uint32_t k)
 
 	if (!x)
 		return NULL;
+	if (o->file_x) {
+		memcpy(x, o->file_x, (size_t)o->vectors * k * sizeof(*x));
+		return x;
+	}
 	cim_rng_seed(&rng, o->seed, 3);
 	for (size_t i = 0; i < (size_t)o->vectors * k; i++)
 		x[i] = o->uniform ? 2 * cim_rng_unit(&rng) - 1 : cim_rng_normal(&rng);
@@ -208,6 +281,11 @@ static double *inputs(const struct opts *o, uint32_t k)
 static int one(const struct opts *o, const struct cim_chip_spec *c, const char *name, uint32_t n,
 	       uint32_t k, const double *w, struct row *out, struct cim_err *err)
 {
+	if (o->file_x && o->file_k != k)
+		return cim_err_set(err,
+				   "%s: the activations have %llu values a vector, but %s takes "
+				   "%u inputs",
+				   o->inputs_file, (unsigned long long)o->file_k, name, k);
 	double *x = inputs(o, k);
 
 	if (!x)
@@ -330,6 +408,10 @@ int cim_cmd_accuracy(int argc, char **argv)
 	}
 	if (o.model)
 		return model_pass(&o, &c);
+	if (o.inputs_file && load_inputs(&o, &err)) {
+		cim_cli_error("accuracy: %s", err.msg);
+		return CIM_EXIT_INPUT;
+	}
 	if (o.synthetic) {
 		double *w = malloc((size_t)o.n * o.k * sizeof(*w));
 		struct cim_rng rng;
@@ -396,9 +478,11 @@ int cim_cmd_accuracy(int argc, char **argv)
 	if (rc) {
 		cim_cli_error("accuracy: %s", err.msg);
 		free(rows);
+		free(o.file_x);
 		return CIM_EXIT_INPUT;
 	}
 	print_rows(&o, &c, rows, nrows, skipped);
 	free(rows);
+	free(o.file_x);
 	return 0;
 }

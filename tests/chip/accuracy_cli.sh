@@ -34,4 +34,31 @@ if "$cimsim" accuracy configs/chips/llm-class.yaml --weights "$out.cut.safetenso
 	echo "FAIL: a file cut short was read"; exit 1
 fi
 grep -q "a header of $n bytes in a file of 60" "$out.err" || { cat "$out.err"; exit 1; }
+# Activations from a file: x [2, 3] (two vectors of w's 3 inputs), and y
+# [4] (one vector of 4 values, which w does not take).
+ha='{"x":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"y":{"dtype":"F32","shape":[4],"data_offsets":[24,40]}}'
+na=${#ha}
+{
+	printf "\\$(printf '%03o' "$na")\\000\\000\\000\\000\\000\\000\\000"
+	printf '%s' "$ha"
+	i=0
+	while [ $i -lt 10 ]; do
+		if [ $((i % 2)) -eq 0 ]; then printf '\000\000\200\077'; else printf '\000\000\000\277'; fi
+		i=$((i + 1))
+	done
+} >"$out.acts.safetensors"
+"$cimsim" accuracy configs/chips/llm-class.yaml --weights "$out.safetensors" --tensor w.weight \
+	--inputs "$out.acts.safetensors" --input-tensor x >"$out.txt" || { cat "$out.txt"; exit 1; }
+grep -q "2 $out.acts.safetensors input vectors" "$out.txt" || { cat "$out.txt"; echo "FAIL: file inputs"; exit 1; }
+if "$cimsim" accuracy configs/chips/llm-class.yaml --weights "$out.safetensors" --tensor w.weight \
+	--inputs "$out.acts.safetensors" --input-tensor y 2>"$out.err"; then
+	echo "FAIL: 4 values a vector were fed to a matrix of 3 inputs"; exit 1
+fi
+grep -q "the activations have 4 values a vector, but w.weight takes 3 inputs" "$out.err" ||
+	{ cat "$out.err"; exit 1; }
+if "$cimsim" accuracy configs/chips/llm-class.yaml --weights "$out.safetensors" \
+	--inputs "$out.acts.safetensors" 2>"$out.err"; then
+	echo "FAIL: a file of two tensors was read without --input-tensor"; exit 1
+fi
+grep -q "it holds more than one tensor; give --input-tensor NAME" "$out.err" || { cat "$out.err"; exit 1; }
 echo "ok"
