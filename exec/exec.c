@@ -121,6 +121,21 @@ static void tell_peers(struct run *r)
  * receive (cancel) is cancelled; a stopped collective stays with MPI until
  * the job is aborted (r->stopped: teardown leaves its buffers).
  */
+int exec_wait_all_polling(struct run *r, MPI_Request *reqs, uint32_t n)
+{
+	int done = 0;
+
+	for (;;) {
+		MPI_Testall((int)n, reqs, &done, MPI_STATUSES_IGNORE);
+		if (done)
+			return 0;
+		if (exec_poll_stop(r))
+			break;
+	}
+	r->stopped = true; /* MPI keeps the requests until the job ends */
+	return 1;
+}
+
 int exec_wait_polling(struct run *r, MPI_Request *req, bool cancel)
 {
 	int done = 0;
@@ -392,11 +407,22 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	if (!r->opts->interruptible) {
 		MPI_Allgather(&t, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm);
 	} else {
-		MPI_Request ag;
+		/* Each member sends its ready time to every other and receives
+		 * theirs: point to point, whose requests cost less to make than a
+		 * nonblocking all-gather's schedule (docs/performance.md). */
+		const uint32_t me = r->me->tp_index;
+		uint32_t nreq = 0;
 		r->my_ready = t;
-		MPI_Iallgather(&r->my_ready, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm,
-			       &ag);
-		if (exec_wait_polling(r, &ag, false))
+		r->ready[me] = t;
+		for (uint32_t j = 0; j < tp; j++)
+			if (j != me)
+				MPI_Irecv(&r->ready[j], 1, MPI_UINT64_T, (int)j, 1, r->tp_comm,
+					  &r->xreq[nreq++]);
+		for (uint32_t j = 0; j < tp; j++)
+			if (j != me)
+				MPI_Isend(&r->my_ready, 1, MPI_UINT64_T, (int)j, 1, r->tp_comm,
+					  &r->xreq[nreq++]);
+		if (exec_wait_all_polling(r, r->xreq, nreq))
 			return cim_err_set(r->err,
 					   "rank %u: interrupted at step %u in a collective",
 					   r->me->rank, k);
@@ -729,8 +755,9 @@ static int setup(struct run *r)
 	r->memo_times = calloc((size_t)MEMO_SLOTS * 3 * plan->tp, sizeof(*r->memo_times));
 	r->port_free = calloc(cim_net_nports(r->net), sizeof(*r->port_free));
 	r->cplans = calloc(CPLAN_SLOTS, sizeof(*r->cplans));
+	r->xreq = calloc(2 * (size_t)plan->tp, sizeof(*r->xreq));
 	if (!r->cal || !r->group || !r->ready || !r->finish || !r->kv_pos || !r->arrived ||
-	    !r->memo || !r->memo_times || !r->port_free || !r->cplans)
+	    !r->memo || !r->memo_times || !r->port_free || !r->cplans || !r->xreq)
 		return cim_err_set(r->err, "rank %u: out of memory", me->rank);
 	for (uint32_t i = 0; i < plan->tp; i++)
 		r->group[i] = me->group_first + i;
@@ -779,6 +806,8 @@ static void teardown(struct run *r)
 	for (size_t i = 0; r->cplans && i < CPLAN_SLOTS; i++)
 		cplan_clear(&r->cplans[i]);
 	free(r->cplans);
+	if (!r->stopped)
+		free(r->xreq);
 	if (r->tp_comm != MPI_COMM_NULL)
 		MPI_Comm_free(&r->tp_comm);
 	if (r->stop_comm != MPI_COMM_NULL && !r->stopped) {

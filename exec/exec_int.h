@@ -56,6 +56,7 @@ struct run {
 	uint32_t *group; /* the TP group's ranks */
 	uint64_t *ready, *finish;
 	uint64_t my_ready;	     /* this member's part of the exchange in flight */
+	MPI_Request *xreq;	     /* [2 · tp]: that exchange's receives and sends */
 	bool stopped;		     /* the run stopped while MPI held buffers */
 	enum cim_exec_end end;	     /* why it stopped (cim_exec_opts.ended) */
 	MPI_Comm stop_comm;	     /* interruptible: where a failing rank says so */
@@ -82,6 +83,9 @@ void exec_probe_msg(struct run *r, const struct cim_rec_msg *rec);
 void exec_probe_sched(struct run *r, const struct cim_rec_sched *rec);
 /* Lets the probes make progress; true when the run is asked to stop. */
 bool exec_poll_stop(struct run *r);
+/* Completes reqs[0..n) of an interruptible run, polling as it waits; 1 when
+ * the run was asked to stop first (the requests are left to MPI). */
+int exec_wait_all_polling(struct run *r, MPI_Request *reqs, uint32_t n);
 /* Completes req, polling in an interruptible run; 1 when it stopped. */
 int exec_wait_polling(struct run *r, MPI_Request *req, bool cancel);
 /* Runs the program of pass p of micro-batch m at step k from t, no step
