@@ -6,18 +6,22 @@
 set -u
 out=$1 cimsim=$2
 h='{"w.weight":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"model.embed_tokens.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[24,40]},"norm.weight":{"dtype":"F32","shape":[3],"data_offsets":[40,52]}}'
+# write_st HEADER COUNT FILE: a safetensors file of the JSON HEADER (under
+# 256 bytes: its 8-byte little-endian length is one byte and seven zeros)
+# and COUNT F32 values, 1.0 (00 00 80 3f) and -0.5 (00 00 00 bf) in turn.
+write_st() {
+	{
+		printf "\\$(printf '%03o' "${#1}")\\000\\000\\000\\000\\000\\000\\000"
+		printf '%s' "$1"
+		i=0
+		while [ $i -lt "$2" ]; do
+			if [ $((i % 2)) -eq 0 ]; then printf '\000\000\200\077'; else printf '\000\000\000\277'; fi
+			i=$((i + 1))
+		done
+	} >"$3"
+}
 n=${#h}
-# the 8-byte little-endian length (under 256), the header, 13 floats:
-# 1.0 (00 00 80 3f) and -0.5 (00 00 00 bf) in turn
-{
-	printf "\\$(printf '%03o' "$n")\\000\\000\\000\\000\\000\\000\\000"
-	printf '%s' "$h"
-	i=0
-	while [ $i -lt 13 ]; do
-		if [ $((i % 2)) -eq 0 ]; then printf '\000\000\200\077'; else printf '\000\000\000\277'; fi
-		i=$((i + 1))
-	done
-} >"$out.safetensors"
+write_st "$h" 13 "$out.safetensors"
 "$cimsim" accuracy configs/chips/llm-class.yaml --weights "$out.safetensors" --vectors 2 \
 	>"$out.txt" || { cat "$out.txt"; exit 1; }
 cat "$out.txt"
@@ -37,16 +41,7 @@ grep -q "a header of $n bytes in a file of 60" "$out.err" || { cat "$out.err"; e
 # Activations from a file: x [2, 3] (two vectors of w's 3 inputs), and y
 # [4] (one vector of 4 values, which w does not take).
 ha='{"x":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"y":{"dtype":"F32","shape":[4],"data_offsets":[24,40]}}'
-na=${#ha}
-{
-	printf "\\$(printf '%03o' "$na")\\000\\000\\000\\000\\000\\000\\000"
-	printf '%s' "$ha"
-	i=0
-	while [ $i -lt 10 ]; do
-		if [ $((i % 2)) -eq 0 ]; then printf '\000\000\200\077'; else printf '\000\000\000\277'; fi
-		i=$((i + 1))
-	done
-} >"$out.acts.safetensors"
+write_st "$ha" 10 "$out.acts.safetensors"
 "$cimsim" accuracy configs/chips/llm-class.yaml --weights "$out.safetensors" --tensor w.weight \
 	--inputs "$out.acts.safetensors" --input-tensor x >"$out.txt" || { cat "$out.txt"; exit 1; }
 grep -q "2 $out.acts.safetensors input vectors" "$out.txt" || { cat "$out.txt"; echo "FAIL: file inputs"; exit 1; }
