@@ -39,6 +39,11 @@ struct cim_gpu_spec {
 	uint64_t mem_bytes;  /* HBM capacity in bytes (80 GiB) */
 	uint64_t link_bw;    /* NVLink bytes/s per direction per GPU */
 	double tdp_w;	     /* board power limit, W */
+	/* Measured over roofline generated tokens/s of fp16 serving, fitted
+	 * to published runs (docs/gpu-baseline.md, "Calibrated to measured
+	 * serving"); 0 when no measured run is known for this GPU. */
+	double served_efficiency;
+	const char *calibrated_by; /* the measured runs it was fitted to */
 };
 
 /* What limits a phase: HBM traffic or tensor-core arithmetic. */
@@ -102,5 +107,14 @@ void cim_gpu_estimate(const struct cim_gpu_spec *g, const struct cim_model_spec 
 void cim_gpu_estimate_on(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
 			 const struct cim_workload_spec *w, uint32_t gpus,
 			 struct cim_gpu_result *out);
+
+/*
+ * The roofline result roof of GPU type g as measured serving runs it: every
+ * time over g->served_efficiency, throughput times it, energy at TDP over
+ * the longer makespan (still an upper bound).  False, out untouched, when g
+ * has no efficiency fitted.
+ */
+bool cim_gpu_calibrated(const struct cim_gpu_spec *g, const struct cim_gpu_result *roof,
+			struct cim_gpu_result *out);
 
 #endif /* CIM_COORDINATOR_GPU_H */

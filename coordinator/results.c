@@ -471,22 +471,37 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 	fprintf(f, "estimate       %12.1f tokens/s, makespan %.6f s (run/estimate %.3f)\n",
 		r->est.tokens_per_s, (double)r->est.makespan_ps * 1e-12,
 		r->est.makespan_ps ? (double)r->makespan_ps / (double)r->est.makespan_ps : 0);
-	fprintf(f, "\nGPU baseline (roofline, docs/gpu-baseline.md):\n");
+	fprintf(f, "\nGPU baseline (fp16 against the chips' own precision; energy at TDP, an "
+		   "upper bound; docs/gpu-baseline.md):\n");
 	for (int g = 0; g < 2; g++) {
-		const struct cim_gpu_result *x = &r->gpu[g];
-		if (!x->fits) {
+		const struct cim_gpu_spec *spec = cim_gpu_get((size_t)g);
+		struct cim_gpu_result cal;
+		if (!r->gpu[g].fits) {
 			fprintf(f, "  %-10s does not hold the model and KV cache on 8 GPUs\n",
-				cim_gpu_get((size_t)g)->name);
+				spec->name);
 			continue;
 		}
-		fprintf(f,
-			"  %u × %-8s %10.1f tokens/s (CIM %.2f×), %8.2f mJ/token (CIM uses "
-			"%.3f×), TTFT %.3f ms, TPOT %.4f ms\n",
-			x->gpus, cim_gpu_get((size_t)g)->name, x->generated_tokens_per_s,
-			r->tokens_per_s / x->generated_tokens_per_s,
-			x->energy_per_generated_token_j * 1e3,
-			r->energy_per_token_j / x->energy_per_generated_token_j, x->ttft_s * 1e3,
-			x->tpot_s * 1e3);
+		for (int k = 0; k < 2; k++) {
+			const struct cim_gpu_result *x = &r->gpu[g];
+			char how[64];
+			if (k == 0) {
+				snprintf(how, sizeof(how), "roofline (a ceiling)");
+			} else {
+				if (!cim_gpu_calibrated(spec, &r->gpu[g], &cal))
+					break;
+				x = &cal;
+				snprintf(how, sizeof(how), "as measured (%s, ×%.3f)",
+					 spec->calibrated_by, spec->served_efficiency);
+			}
+			fprintf(f,
+				"  %u × %-8s %10.1f tokens/s (CIM %.2f×), %8.2f mJ/token (CIM "
+				"uses %.3f×), TTFT %.3f ms, TPOT %.4f ms: %s\n",
+				x->gpus, spec->name, x->generated_tokens_per_s,
+				r->tokens_per_s / x->generated_tokens_per_s,
+				x->energy_per_generated_token_j * 1e3,
+				r->energy_per_token_j / x->energy_per_generated_token_j,
+				x->ttft_s * 1e3, x->tpot_s * 1e3, how);
+		}
 	}
 simulator:
 	fprintf(f,
@@ -638,6 +653,19 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 		json_f64(&j, "ttft_s", x->ttft_s);
 		json_f64(&j, "tpot_s", x->tpot_s);
 		json_f64(&j, "energy_per_generated_token_j", x->energy_per_generated_token_j);
+		json_str(&j, "model", "roofline");
+		struct cim_gpu_result cal;
+		if (cim_gpu_calibrated(cim_gpu_get((size_t)g), x, &cal)) {
+			json_obj(&j, "as_measured");
+			json_str(&j, "calibrated_by", cim_gpu_get((size_t)g)->calibrated_by);
+			json_f64(&j, "efficiency", cim_gpu_get((size_t)g)->served_efficiency);
+			json_f64(&j, "generated_tokens_per_s", cal.generated_tokens_per_s);
+			json_f64(&j, "ttft_s", cal.ttft_s);
+			json_f64(&j, "tpot_s", cal.tpot_s);
+			json_f64(&j, "energy_per_generated_token_j",
+				 cal.energy_per_generated_token_j);
+			json_obj_end(&j);
+		}
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
