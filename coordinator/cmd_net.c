@@ -23,9 +23,10 @@ static void net_usage(FILE *f)
 {
 	fputs("usage: cimsim net FILE --group RANKS --bytes SIZE [--algo ALGO] [--p2p A,B]\n"
 	      "                  [--ranks N] [--json]\n\n"
-	      "Time, bus bandwidth and energy of all-reduce, all-gather, reduce-scatter and\n"
-	      "broadcast over a group of ranks on the interconnect described in FILE, every\n"
-	      "member ready at time 0, and of a point-to-point transfer between two ranks.\n\n"
+	      "Time, bus bandwidth and energy of all-reduce, all-gather, reduce-scatter,\n"
+	      "broadcast and all-to-all over a group of ranks on the interconnect described\n"
+	      "in FILE, every member ready at time 0, and of a point-to-point transfer\n"
+	      "between two ranks.\n\n"
 	      "  --group RANKS  members, e.g. 0-7 or 0,2,4,6 or 0-3,8-11\n"
 	      "  --bytes SIZE   message size: a whole number with an optional unit\n"
 	      "                 B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (of 1024)\n"

@@ -386,12 +386,75 @@ static int direct_broadcast(struct sched *s, uint32_t p, uint64_t n, uint32_t ro
 	return 0;
 }
 
+/* ----------------------------------------------------------- all-to-all */
+
+/*
+ * Member i's buffer holds p chunks, chunk j for member j (⌊n/p⌋ bytes,
+ * plus one for j < n mod p); chunk i stays.  Direct: every chunk straight
+ * to its member in one step (the traffic of direct reduce-scatter).
+ */
+static int direct_alltoall(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
+			   struct cim_err *err)
+{
+	(void)root;
+	(void)err;
+	direct_rs_step(s, p, n);
+	return 0;
+}
+
+/* Ring (a shift): in step k = 1 … p−1 member i sends chunk (i + k) mod p
+ * to member (i + k) mod p, every member one flow a step. */
+static int ring_alltoall(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
+			 struct cim_err *err)
+{
+	(void)root;
+	(void)err;
+	for (uint32_t k = 1; k < p; k++) {
+		for (uint32_t i = 0; i < p; i++)
+			sched_flow(s, i, (i + k) % p, chunk(n, p, (i + k) % p));
+		sched_step(s);
+	}
+	return 0;
+}
+
+/*
+ * Bruck's algorithm (J. Bruck et al., IEEE TPDS 8(11), 1997): ⌈log2 p⌉
+ * steps; in step b member i sends to member (i + 2^b) mod p, in one flow,
+ * every chunk still on its way whose distance d (= destination − holder,
+ * mod p) has bit b set.  A chunk bound from i to j = (i + d) mod p travels
+ * over the bits of d; after step b it sits at i + (d mod 2^(b+1)).  Fewer,
+ * larger messages than the shift: log p latencies instead of p − 1.
+ */
+static int hd_alltoall(struct sched *s, uint32_t p, uint64_t n, uint32_t root, struct cim_err *err)
+{
+	(void)root;
+	(void)err;
+	for (uint32_t b = 0; (1u << b) < p; b++) {
+		for (uint32_t i = 0; i < p; i++) {
+			uint64_t bytes = 0;
+			/* chunks now at i with bit b of their remaining distance
+			 * set: those that started at i − (d mod 2^b) for d with
+			 * bit b set, bound for (start + d) mod p */
+			for (uint32_t d = 1; d < p; d++) {
+				if (!(d >> b & 1))
+					continue;
+				uint32_t start = (i + p - (d & ((1u << b) - 1))) % p;
+				bytes += chunk(n, p, (start + d) % p);
+			}
+			sched_flow(s, i, (i + (1u << b)) % p, bytes);
+		}
+		sched_step(s);
+	}
+	return 0;
+}
+
 const struct algo_ops cim_net_algos[CIM_NET_NALGO] = {
 	[CIM_NET_ALGO_RING] = { .name = "ring",
 				.coll = { [CIM_NET_ALLREDUCE] = ring_allreduce,
 					  [CIM_NET_ALLGATHER] = ring_allgather,
 					  [CIM_NET_REDUCE_SCATTER] = ring_reduce_scatter,
-					  [CIM_NET_BROADCAST] = ring_broadcast } },
+					  [CIM_NET_BROADCAST] = ring_broadcast,
+					  [CIM_NET_ALLTOALL] = ring_alltoall } },
 	[CIM_NET_ALGO_TREE] = { .name = "tree",
 				.coll = { [CIM_NET_ALLREDUCE] = tree_allreduce,
 					  [CIM_NET_BROADCAST] = tree_broadcast } },
@@ -399,10 +462,12 @@ const struct algo_ops cim_net_algos[CIM_NET_NALGO] = {
 			      .coll = { [CIM_NET_ALLREDUCE] = hd_allreduce,
 					[CIM_NET_ALLGATHER] = hd_allgather,
 					[CIM_NET_REDUCE_SCATTER] = hd_reduce_scatter,
-					[CIM_NET_BROADCAST] = hd_broadcast } },
+					[CIM_NET_BROADCAST] = hd_broadcast,
+					[CIM_NET_ALLTOALL] = hd_alltoall } },
 	[CIM_NET_ALGO_DIRECT] = { .name = "direct",
 				  .coll = { [CIM_NET_ALLREDUCE] = direct_allreduce,
 					    [CIM_NET_ALLGATHER] = direct_allgather,
 					    [CIM_NET_REDUCE_SCATTER] = direct_reduce_scatter,
-					    [CIM_NET_BROADCAST] = direct_broadcast } },
+					    [CIM_NET_BROADCAST] = direct_broadcast,
+					    [CIM_NET_ALLTOALL] = direct_alltoall } },
 };

@@ -106,6 +106,8 @@ enum cim_net_coll {
 	CIM_NET_ALLGATHER,	/* bytes: the gathered vector (each member gives bytes/p) */
 	CIM_NET_REDUCE_SCATTER, /* bytes: each member's input (each keeps bytes/p) */
 	CIM_NET_BROADCAST,	/* bytes: the root's message */
+	CIM_NET_ALLTOALL,	/* bytes: each member's buffer, bytes/p of it to each member
+				   (expert parallelism's dispatch and combine) */
 	CIM_NET_NCOLL,
 };
 

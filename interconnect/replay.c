@@ -71,10 +71,9 @@ void cim_net_p2p(const struct cim_net *net, uint32_t src, uint32_t dst, uint64_t
 /* ------------------------------------------------------------ collectives */
 
 static const char *const coll_names[CIM_NET_NCOLL] = {
-	[CIM_NET_ALLREDUCE] = "all-reduce",
-	[CIM_NET_ALLGATHER] = "all-gather",
-	[CIM_NET_REDUCE_SCATTER] = "reduce-scatter",
-	[CIM_NET_BROADCAST] = "broadcast",
+	[CIM_NET_ALLREDUCE] = "all-reduce",	     [CIM_NET_ALLGATHER] = "all-gather",
+	[CIM_NET_REDUCE_SCATTER] = "reduce-scatter", [CIM_NET_BROADCAST] = "broadcast",
+	[CIM_NET_ALLTOALL] = "all-to-all",
 };
 
 const char *cim_net_coll_name(enum cim_net_coll c)
@@ -108,6 +107,7 @@ double cim_net_busbw_factor(enum cim_net_coll c, uint32_t p)
 		return 2.0 * (p - 1) / p;
 	case CIM_NET_ALLGATHER:
 	case CIM_NET_REDUCE_SCATTER:
+	case CIM_NET_ALLTOALL:
 		return (double)(p - 1) / p;
 	default:
 		return 1.0;

@@ -1061,6 +1061,60 @@ static void test_file_errors(void)
 	CIM_ASSERT_HAS(err.msg, "latency_ns");
 }
 
+/*
+ * All-to-all of n = 4 MB a member over 4 members: chunks of 1 MB, 10 µs at
+ * the standard link's 100 GB/s, 100 ns a hop.
+ *   ring of 4:  shift, 3 steps of one flow a member: 1, 2 (half-way flows
+ *               split both ways: one flow a link) and 1 hops: 3·10 µs +
+ *               4·100 ns = 30.4 µs.  Direct, one step of 12 flows: every
+ *               link carries 2 (its neighbour's and a half-way one): 20 µs
+ *               + 200 ns.  Bruck, 2 steps of 2 chunks: 20 µs + 100 ns, then
+ *               20 µs + 200 ns: 40.3 µs.
+ *   switch:     2 hops (up, down) a flow.  Direct: 3 flows share each
+ *               uplink, 30 µs + 200 ns; shift: 3·(10 µs + 200 ns); Bruck:
+ *               2·(20 µs + 200 ns).
+ * Bytes: 12 chunks direct and shift; Bruck relays the chunk 3 away, 16.
+ */
+static void test_alltoall(void)
+{
+	const uint64_t n = 4000000;
+	struct cim_net *ring = make(flat(CIM_NET_TOPO_RING), 4);
+	uint64_t fin[4];
+	struct cim_net_coll_result r;
+
+	r = coll(ring, CIM_NET_ALLTOALL, CIM_NET_ALGO_RING, n, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 30400000);
+	CIM_ASSERT_EQ_U64(r.bytes, 12000000);
+	CIM_ASSERT_EQ_U64(r.steps, 3);
+	r = coll(ring, CIM_NET_ALLTOALL, CIM_NET_ALGO_DIRECT, n, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 20200000);
+	CIM_ASSERT_EQ_U64(r.bytes, 12000000);
+	r = coll(ring, CIM_NET_ALLTOALL, CIM_NET_ALGO_HD, n, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 40300000);
+	CIM_ASSERT_EQ_U64(r.bytes, 16000000);
+	CIM_ASSERT_EQ_U64(r.steps, 2);
+	r = coll(ring, CIM_NET_ALLTOALL, CIM_NET_ALGO_AUTO, n, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.algo, CIM_NET_ALGO_DIRECT);
+	cim_net_destroy(ring);
+
+	struct cim_net *sw = make(flat(CIM_NET_TOPO_SWITCH), 4);
+	r = coll(sw, CIM_NET_ALLTOALL, CIM_NET_ALGO_DIRECT, n, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 30200000);
+	r = coll(sw, CIM_NET_ALLTOALL, CIM_NET_ALGO_RING, n, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 30600000);
+	r = coll(sw, CIM_NET_ALLTOALL, CIM_NET_ALGO_HD, n, 4, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 40400000);
+	cim_net_destroy(sw);
+
+	/* Bruck of 3 members sends each chunk once: 2 steps, 6 chunks of
+	 * 3 MB / 3 */
+	struct cim_net *r3 = make(flat(CIM_NET_TOPO_RING), 3);
+	r = coll(r3, CIM_NET_ALLTOALL, CIM_NET_ALGO_HD, 3000000, 3, 0, NULL, fin, NULL);
+	CIM_ASSERT_EQ_U64(r.bytes, 6000000);
+	CIM_ASSERT_EQ_U64(r.steps, 2);
+	cim_net_destroy(r3);
+}
+
 static const struct cim_test tests[] = {
 	{ "ring routes", test_ring_routes },
 	{ "mesh and torus hops", test_mesh_torus_hops },
@@ -1074,6 +1128,7 @@ static const struct cim_test tests[] = {
 	{ "tree all-reduce on full", test_tree_allreduce_on_full },
 	{ "direct all-reduce, injection limit", test_direct_allreduce_and_injection },
 	{ "all-gather, reduce-scatter, broadcast", test_allgather_reduce_scatter_broadcast },
+	{ "all-to-all on a ring and a switch by the closed form", test_alltoall },
 	{ "auto picks the fastest", test_auto },
 	{ "one late member delays the ring", test_ring_skew },
 	{ "ring laid on a line", test_ring_on_mesh_contention },
