@@ -317,13 +317,13 @@ bench_scale() {
 	cpu=$(sim_get "$json" cpu_s)
 	batch=$(obj_get "$json" workload batch)
 	gen=$(obj_get "$json" workload generate_tokens)
-	toks=$(awk -v b="${batch:-0}" -v g="${gen:-0}" 'BEGIN { print b * g }')
-	if [ "$rc" -ne 0 ] || [ -z "$cpu" ] || [ "$toks" = 0 ]; then
+	sc_toks=$(awk -v b="${batch:-0}" -v g="${gen:-0}" 'BEGIN { print b * g }')
+	if [ "$rc" -ne 0 ] || [ -z "$cpu" ] || [ "$sc_toks" = 0 ]; then
 		echo "bench/run.sh: scale $label failed (exit $rc)" >&2
 		fails=$((fails + 1))
 		return
 	fi
-	scale_rows="$scale_rows$(awk -v l="$label" -v n="$ranks" -v c="$cpu" -v t="$toks" \
+	scale_rows="$scale_rows$(awk -v l="$label" -v n="$ranks" -v c="$cpu" -v t="$sc_toks" \
 		-v a="$t0" -v b="$t1" -v e="$t2" 'BEGIN {
 			printf "%-22s %5d %9.2f %9.2f %12.0f %10.0f", l, n, b - a, c,
 				c / (n * t) * 1e6, (b - a) / (e - b) }')
