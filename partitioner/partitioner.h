@@ -266,6 +266,18 @@ uint64_t cim_part_kv_bits_per_pos(const struct cim_experiment *e, const struct c
 uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part_rank *r,
 			   uint64_t seq_positions);
 
+/*
+ * Tokens each of E experts receives when `tokens` tokens each pick k
+ * distinct experts by w's routing, into load[0..E): even spreads them (the
+ * first ⌈tokens·k/E⌉ to each until they run out); uniform and zipf draw
+ * every token's k experts from the seeded stream key (the same key gives
+ * the same draws: a layer's gate, up and down use one).  Returns the most
+ * any expert receives: the experts' crossbars work at once, so it sets how
+ * long the layer's expert matrices take.  Σ load = tokens · k.
+ */
+uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
+			       uint64_t tokens, uint64_t key, uint64_t *load);
+
 /* Sequences of micro-batch m of replica q. */
 uint32_t cim_part_mb_seqs(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			  uint32_t replica, uint32_t m);

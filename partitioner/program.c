@@ -14,6 +14,7 @@
  */
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "part_int.h"
@@ -73,18 +74,28 @@ static const struct cim_part_shard *find_shard(const struct cim_part_rank *r, en
 	return NULL;
 }
 
-/* Adds `vectors` inputs through a shard to step o.  Experts: the tokens of
- * the pass are spread evenly over the experts, each expert's crossbars
- * streaming its share at once. */
+/* Adds `vectors` inputs through a shard to step o.  Experts: each token of
+ * the pass picks `active` of the shard's experts by the workload's routing
+ * (cim_part_expert_loads, drawn from stream key), and every expert's
+ * crossbars stream their tokens at once: the most loaded sets the time. */
 static void matmul_into(struct cim_prog_op *o, const struct cim_experiment *e,
-			const struct cim_part_shard *s, uint64_t vectors, uint32_t active)
+			const struct cim_part_shard *s, uint64_t vectors, uint32_t active,
+			uint64_t key)
 {
 	const struct cim_chip_spec *c = &e->chip;
 	struct cim_chip_map map;
 	struct cim_chip_mvm one;
 	struct cim_chip_cost cost;
 	uint64_t routed = vectors * active;
-	uint64_t per_copy = (routed + s->count - 1) / s->count;
+	uint64_t per_copy = routed;
+
+	if (s->count > 1) {
+		uint64_t *load = malloc(s->count * sizeof(*load));
+		if (load)
+			per_copy = cim_part_expert_loads(&e->workload, s->count, active, vectors,
+							 key, load);
+		free(load);
+	}
 
 	cim_chip_map(c, s->k, s->n, &map);
 	cim_chip_mvm_stream(c, &map, per_copy, 1, &cost);
@@ -222,6 +233,18 @@ static uint64_t score_elems(const struct cim_part_rank *r, const struct cim_part
 	return n;
 }
 
+/* The routing stream of a layer in a pass: the same for its gate, up and
+ * down, so that one draw of experts feeds all three. */
+static uint64_t route_key(uint32_t layer, const struct cim_part_pass *p)
+{
+	uint64_t h = 1469598103934665603ull;
+	const uint64_t parts[] = { layer, p->past, p->queries, p->seqs, p->npieces };
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		h = (h ^ parts[i]) * 1099511628211ull;
+	return h;
+}
+
 static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			  const struct cim_part_plan *plan, const struct cim_part_rank *r,
 			  const struct cim_part_pass *p, const struct cim_op *ops, size_t nops,
@@ -252,7 +275,7 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			const enum cim_op_role role = op->role;
 			const struct cim_part_shard *s = find_shard(r, role);
 			o = emit(pg, role, CIM_OP_MATMUL, L, matrix_res(r, layer, s), UINT32_MAX);
-			matmul_into(o, e, s, T, op->active);
+			matmul_into(o, e, s, T, op->active, route_key(layer, p));
 			/* K and V read Q's input, up reads gate's: they start with
 			 * it, each on its own crossbars. */
 			o->with_prev =
@@ -343,7 +366,7 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1, S * m->hidden);
 		struct cim_prog_op *o =
 		    emit(&pg, CIM_ROLE_LM_HEAD, CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
-		matmul_into(o, e, s, S, 1);
+		matmul_into(o, e, s, S, 1, 0);
 		for (size_t i = 0; i < nops; i++)
 			if (mops[i].role == CIM_ROLE_LOGIT_SCALE ||
 			    mops[i].role == CIM_ROLE_LOGIT_SOFTCAP)

@@ -46,6 +46,8 @@ static int read_layers(const struct tnode *node, const char *path, void *dst, st
 	return 0;
 }
 
+static const char *const routing_words[] = { "even", "uniform", "zipf", NULL };
+
 static const struct field workload_fields[] = {
 	FU32("batch", struct cim_workload_spec, batch, FIELD_REQUIRED, 1, 1u << 20,
 	     "sequences in the batch"),
@@ -61,6 +63,10 @@ static const struct field workload_fields[] = {
 	FU32("act_bits", struct cim_workload_spec, act_bits, 0, 1, 32,
 	     "bits per activation sent between chips"),
 	FU64("seed", struct cim_workload_spec, seed, 0, 0, 0, "seed of the random streams"),
+	FENUM("routing", struct cim_workload_spec, routing, 0, routing_words,
+	      "which experts tokens pick: even, uniform or zipf"),
+	FF64("routing_zipf", struct cim_workload_spec, routing_zipf, FIELD_POSITIVE, 0, 100, 0,
+	     "exponent s of zipf routing: P(expert e) ∝ (e + 1)^-s"),
 };
 SCHEMA(workload_schema, "workload", workload_fields, false);
 
@@ -465,6 +471,16 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 	}
 	const struct cim_workload_spec *w = &e->workload;
 	const uint64_t ctx = (uint64_t)w->prompt_tokens + w->generate_tokens;
+	const struct tnode *wl0 = tnode_get(root, "workload");
+	if ((w->routing == CIM_ROUTE_ZIPF) != (w->routing_zipf > 0))
+		return spec_errf(
+		    err, tnode_get(wl0, w->routing_zipf > 0 ? "routing_zipf" : "routing"),
+		    w->routing_zipf > 0 ? "workload.routing_zipf" : "workload.routing", "%s",
+		    w->routing_zipf > 0 ? "applies to routing: zipf; set it or remove this key"
+					: "zipf needs its exponent: give workload.routing_zipf");
+	if (w->routing != CIM_ROUTE_EVEN && e->model.experts <= 1)
+		return spec_errf(err, tnode_get(wl0, "routing"), "workload.routing",
+				 "%s has no experts to route to; remove the key", e->model.name);
 	if (!e->serving.on && ctx > e->model.max_positions) {
 		const struct tnode *wl = tnode_get(root, "workload");
 		return spec_errf(

@@ -319,6 +319,13 @@ const char *cim_arch_name(enum cim_arch a);
 
 /* --------------------------------------------------------------- workload */
 
+/* Which experts the tokens of a pass pick (docs/partitioner.md, "Experts"). */
+enum cim_routing {
+	CIM_ROUTE_EVEN,	   /* spread evenly: ⌈tokens · k / E⌉ each */
+	CIM_ROUTE_UNIFORM, /* each token k distinct experts, uniformly, seeded */
+	CIM_ROUTE_ZIPF,	   /* … with P(expert e) ∝ (e + 1)^−s */
+};
+
 struct cim_workload_spec {
 	uint32_t batch;		  /* sequences */
 	uint32_t prompt_tokens;	  /* prompt length of each sequence */
@@ -328,6 +335,8 @@ struct cim_workload_spec {
 	uint32_t kv_bits;	  /* precision of cached K and V */
 	uint32_t act_bits;	  /* precision of activations sent between chips */
 	uint64_t seed;		  /* seed of every random stream */
+	enum cim_routing routing; /* mixture-of-experts routing */
+	double routing_zipf;	  /* CIM_ROUTE_ZIPF: the exponent s */
 };
 
 enum cim_strategy {

@@ -728,6 +728,49 @@ static void test_balance_10000(void)
 		CU_ASSERT_EQUAL(got[s], want[s]);
 }
 
+/* Expert loads (cim_part_expert_loads): 10 tokens picking 2 of 8 experts
+ * spread evenly get ⌈20/8⌉ = 3 each until they run out (3·6 + 2 = 20); a
+ * Zipf law of exponent 100 sends every token to experts 0 and 1 (the
+ * third weighs 3^-100 of the first): the fully skewed router, max/mean =
+ * 10 / 2.5 = E/k = 4; a uniform router gives each expert T·k/E on average:
+ * of 100,000 tokens, 25,000 ± √(T·p(1 − p)) = 137 (p = 1/4), within 5σ. */
+static void test_expert_routing(void)
+{
+	struct cim_workload_spec w = { .seed = 7 };
+	uint64_t load[8], again[8], sum = 0;
+
+	w.routing = CIM_ROUTE_EVEN;
+	CIM_ASSERT_EQ_U64(cim_part_expert_loads(&w, 8, 2, 10, 1, load), 3);
+	static const uint64_t even[8] = { 3, 3, 3, 3, 3, 3, 2, 0 };
+	for (int e = 0; e < 8; e++)
+		CIM_ASSERT_EQ_U64(load[e], even[e]);
+	w.routing = CIM_ROUTE_ZIPF;
+	w.routing_zipf = 100;
+	CIM_ASSERT_EQ_U64(cim_part_expert_loads(&w, 8, 2, 10, 1, load), 10);
+	CIM_ASSERT_EQ_U64(load[0], 10);
+	CIM_ASSERT_EQ_U64(load[1], 10);
+	for (int e = 2; e < 8; e++)
+		CIM_ASSERT_EQ_U64(load[e], 0);
+	w.routing = CIM_ROUTE_UNIFORM;
+	uint64_t most = cim_part_expert_loads(&w, 8, 2, 100000, 1, load);
+	for (int e = 0; e < 8; e++) {
+		sum += load[e];
+		CU_ASSERT(load[e] > 25000 - 685 && load[e] < 25000 + 685);
+		CU_ASSERT(load[e] <= most);
+	}
+	CIM_ASSERT_EQ_U64(sum, 200000);
+	/* one key, one draw; another key, another */
+	cim_part_expert_loads(&w, 8, 2, 100000, 1, again);
+	CU_ASSERT(memcmp(load, again, sizeof(load)) == 0);
+	cim_part_expert_loads(&w, 8, 2, 100000, 2, again);
+	CU_ASSERT(memcmp(load, again, sizeof(load)) != 0);
+	/* a token never picks one expert twice: k = E gives every expert
+	 * every token */
+	CIM_ASSERT_EQ_U64(cim_part_expert_loads(&w, 8, 8, 50, 3, load), 50);
+	for (int e = 0; e < 8; e++)
+		CIM_ASSERT_EQ_U64(load[e], 50);
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -741,6 +784,7 @@ int main(void)
 		{ "explicit layer list", test_balance_list },
 		{ "cost balance against every split", test_balance_every_split },
 		{ "cost balance of 10,000 layers", test_balance_10000 },
+		{ "expert routing: even, fully skewed, uniform", test_expert_routing },
 		{ "refusals", test_refusals },
 		{ "fewest chips", test_min_chips },
 		{ "pack and unpack", test_pack },

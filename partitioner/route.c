@@ -1,0 +1,65 @@
+/*
+ * route.c — which experts the tokens of a pass pick: spread evenly, or
+ * drawn token by token, uniformly or by a Zipf law over the experts, from
+ * a seeded stream (docs/partitioner.md, "Experts").
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "partitioner.h"
+
+#define ROUTE_MAX_EXPERTS 4096 /* spec/model.c bounds num_local_experts */
+
+uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
+			       uint64_t tokens, uint64_t key, uint64_t *load)
+{
+	uint64_t most = 0;
+
+	assert(E >= 1 && E <= ROUTE_MAX_EXPERTS && k >= 1 && k <= E);
+	memset(load, 0, E * sizeof(*load));
+	if (w->routing == CIM_ROUTE_EVEN) {
+		const uint64_t routed = tokens * k, each = (routed + E - 1) / E;
+		for (uint32_t e = 0; e < E; e++) {
+			uint64_t done = (uint64_t)e * each;
+			load[e] = done >= routed ? 0 : routed - done < each ? routed - done : each;
+		}
+		return E ? load[0] : 0;
+	}
+	/* weights of the experts still free for this token: uniform 1, Zipf
+	 * (e + 1)^−s; a token takes k of them one after another, each with
+	 * probability its weight over the weights left */
+	double weight[ROUTE_MAX_EXPERTS], total = 0;
+	bool taken[ROUTE_MAX_EXPERTS];
+	struct cim_rng rng;
+
+	for (uint32_t e = 0; e < E; e++) {
+		weight[e] = w->routing == CIM_ROUTE_ZIPF ? pow(e + 1.0, -w->routing_zipf) : 1.0;
+		total += weight[e];
+	}
+	cim_rng_seed(&rng, w->seed, 0x6578707274000000ull ^ key); /* "exprt" */
+	for (uint64_t t = 0; t < tokens; t++) {
+		double left = total;
+		memset(taken, 0, E * sizeof(*taken));
+		for (uint32_t j = 0; j < k; j++) {
+			double u = cim_rng_unit(&rng) * left, acc = 0;
+			uint32_t pick = E;
+			for (uint32_t e = 0; e < E; e++) {
+				if (taken[e])
+					continue;
+				pick = e; /* the last free one, should rounding leave u */
+				acc += weight[e];
+				if (u < acc)
+					break;
+			}
+			assert(pick < E);
+			taken[pick] = true;
+			left -= weight[pick];
+			load[pick]++;
+		}
+	}
+	for (uint32_t e = 0; e < E; e++)
+		most = load[e] > most ? load[e] : most;
+	return most;
+}
