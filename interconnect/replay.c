@@ -137,12 +137,15 @@ struct calgo {
 	size_t *step_end;
 	struct cim_net_coll_result res; /* all but finish_max_ps */
 	uint64_t *link_bytes;		/* [nlinks] */
+	uint64_t d0;			/* its last finish when all are ready at 0 */
 };
 
 struct cim_net_coll_plan {
 	uint32_t n, nlinks;
 	enum cim_net_algo algo; /* as asked: one, or auto */
 	struct calgo a[CIM_NET_NALGO];
+	unsigned order[CIM_NET_NALGO]; /* auto: those that apply, by d0 */
+	unsigned norder;
 	uint64_t *t, *nt, *fin; /* [n] scratch of propagate() and of auto */
 };
 
@@ -423,6 +426,23 @@ int cim_net_coll_plan_make(const struct cim_net *net, const struct cim_net_coll_
 		return cim_err_set(err, "%s: no algorithm applies to a group of %u",
 				   cim_net_coll_name(req->coll), p);
 	}
+	/* Every member ready at 0: the least each algorithm can take (a
+	 * finish only grows with a ready time, and moves with all of them),
+	 * so auto tries them from the fastest there and skips one that
+	 * cannot win (docs/interconnect-model.md, "Cost"). */
+	memset(pl->fin, 0, n * sizeof(*pl->fin));
+	for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
+		if (!pl->a[a].ok)
+			continue;
+		pl->a[a].d0 = propagate(&pl->a[a], pl->fin, n, pl->t, pl->nt, pl->fin);
+		memset(pl->fin, 0, n * sizeof(*pl->fin));
+		unsigned i = pl->norder++;
+		while (i > 0 && pl->a[pl->order[i - 1]].d0 > pl->a[a].d0) {
+			pl->order[i] = pl->order[i - 1];
+			i--;
+		}
+		pl->order[i] = a;
+	}
 	*out = pl;
 	return 0;
 }
@@ -458,15 +478,27 @@ enum cim_net_algo cim_net_coll_plan_run(struct cim_net_coll_plan *pl, const uint
 		plan_one(pl, best, ready_ps, finish_ps_out, res_out);
 	} else {
 		/* the fastest, ties to the first in table order: each into the
-		 * scratch, the best kept in the caller's arrays */
+		 * scratch, the best kept in the caller's arrays.  Tried from the
+		 * fastest with all ready at 0; one whose least possible finish,
+		 * the earliest ready time + d0, cannot beat (or tie from earlier
+		 * in the table) the best so far is skipped: the same choice as
+		 * trying all, bit for bit. */
+		uint64_t first = UINT64_MAX;
+		for (uint32_t i = 0; i < pl->n; i++)
+			first = ready_ps[i] < first ? ready_ps[i] : first;
 		best = CIM_NET_NALGO;
-		for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
-			if (!pl->a[a].ok)
+		for (unsigned j = 0; j < pl->norder; j++) {
+			const unsigned a = pl->order[j];
+			const uint64_t least = first + pl->a[a].d0;
+			if (best != CIM_NET_NALGO &&
+			    (least > res_out->finish_max_ps ||
+			     (least == res_out->finish_max_ps && a > best)))
 				continue;
 			struct cim_net_coll_result r = pl->a[a].res;
 			r.finish_max_ps =
 			    propagate(&pl->a[a], ready_ps, pl->n, pl->t, pl->nt, pl->fin);
-			if (best == CIM_NET_NALGO || r.finish_max_ps < res_out->finish_max_ps) {
+			if (best == CIM_NET_NALGO || r.finish_max_ps < res_out->finish_max_ps ||
+			    (r.finish_max_ps == res_out->finish_max_ps && a < best)) {
 				best = a;
 				*res_out = r;
 				memcpy(finish_ps_out, pl->fin, pl->n * sizeof(*pl->fin));
