@@ -112,15 +112,8 @@ static void tell_peers(struct run *r)
 	}
 }
 
-/*
- * Completes req of an interruptible run, polling as it waits; returns 0,
- * or 1 when the run was asked to stop first.  A signal stops each rank at
- * its next poll, and a rank waiting for a peer that has already stopped (an
- * earlier stage running ahead waits for a token that will never come) must
- * stop too, not wait until it is killed with its trace unsaved.  A stopped
- * receive (cancel) is cancelled; a stopped collective stays with MPI until
- * the job is aborted (r->stopped: teardown leaves its buffers).
- */
+/* Completes reqs[0..n) of an interruptible run as exec_wait_polling does
+ * one request; when stopped, the requests are left to MPI. */
 int exec_wait_all_polling(struct run *r, MPI_Request *reqs, uint32_t n)
 {
 	int done = 0;
@@ -136,6 +129,15 @@ int exec_wait_all_polling(struct run *r, MPI_Request *reqs, uint32_t n)
 	return 1;
 }
 
+/*
+ * Completes req of an interruptible run, polling as it waits; returns 0,
+ * or 1 when the run was asked to stop first.  A signal stops each rank at
+ * its next poll, and a rank waiting for a peer that has already stopped (an
+ * earlier stage running ahead waits for a token that will never come) must
+ * stop too, not wait until it is killed with its trace unsaved.  A stopped
+ * receive (cancel) is cancelled; a stopped collective stays with MPI until
+ * the job is aborted (r->stopped: teardown leaves its buffers).
+ */
 int exec_wait_polling(struct run *r, MPI_Request *req, bool cancel)
 {
 	int done = 0;

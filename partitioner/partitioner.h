@@ -273,7 +273,8 @@ uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part
  * every token's k experts from the seeded stream key (the same key gives
  * the same draws: a layer's gate, up and down use one).  Returns the most
  * any expert receives: the experts' crossbars work at once, so it sets how
- * long the layer's expert matrices take.  Σ load = tokens · k.
+ * long the layer's expert matrices take.  Σ load = tokens · k.  load may be
+ * NULL when only the most is wanted.
  */
 uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
 			       uint64_t tokens, uint64_t key, uint64_t *load);

@@ -14,7 +14,6 @@
  */
 #include <assert.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "part_int.h"
@@ -74,28 +73,19 @@ static const struct cim_part_shard *find_shard(const struct cim_part_rank *r, en
 	return NULL;
 }
 
-/* Adds `vectors` inputs through a shard to step o.  Experts: each token of
- * the pass picks `active` of the shard's experts by the workload's routing
- * (cim_part_expert_loads, drawn from stream key), and every expert's
- * crossbars stream their tokens at once: the most loaded sets the time. */
+/* Adds `vectors` inputs, each to `active` of the shard's copies, through a
+ * shard to step o; the copies' crossbars stream at once, the most loaded
+ * taking per_copy of them (all of them for a dense matrix; for experts the
+ * layer's routing gives it: cim_part_expert_loads). */
 static void matmul_into(struct cim_prog_op *o, const struct cim_experiment *e,
 			const struct cim_part_shard *s, uint64_t vectors, uint32_t active,
-			uint64_t key)
+			uint64_t per_copy)
 {
 	const struct cim_chip_spec *c = &e->chip;
 	struct cim_chip_map map;
 	struct cim_chip_mvm one;
 	struct cim_chip_cost cost;
 	uint64_t routed = vectors * active;
-	uint64_t per_copy = routed;
-
-	if (s->count > 1) {
-		uint64_t *load = malloc(s->count * sizeof(*load));
-		if (load)
-			per_copy = cim_part_expert_loads(&e->workload, s->count, active, vectors,
-							 key, load);
-		free(load);
-	}
 
 	cim_chip_map(c, s->k, s->n, &map);
 	cim_chip_mvm_stream(c, &map, per_copy, 1, &cost);
@@ -263,6 +253,8 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 	 * with q, k and v, its down projection with o_proj, and one all-reduce
 	 * sums both branches' partial products. */
 	const bool par = m->parallel_block;
+	bool routed = false; /* the experts' loads drawn for this layer */
+	uint64_t most = 0;   /* … and the most any expert takes */
 
 	for (size_t i = 0; i < nops; i++) {
 		const struct cim_op *op = &ops[i];
@@ -275,7 +267,13 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			const enum cim_op_role role = op->role;
 			const struct cim_part_shard *s = find_shard(r, role);
 			o = emit(pg, role, CIM_OP_MATMUL, L, matrix_res(r, layer, s), UINT32_MAX);
-			matmul_into(o, e, s, T, op->active, route_key(layer, p));
+			/* one draw of experts for the layer's gate, up and down */
+			if (s->count > 1 && !routed) {
+				most = cim_part_expert_loads(&e->workload, s->count, op->active, T,
+							     route_key(layer, p), NULL);
+				routed = true;
+			}
+			matmul_into(o, e, s, T, op->active, s->count > 1 ? most : T * op->active);
 			/* K and V read Q's input, up reads gate's: they start with
 			 * it, each on its own crossbars. */
 			o->with_prev =
@@ -366,7 +364,7 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1, S * m->hidden);
 		struct cim_prog_op *o =
 		    emit(&pg, CIM_ROLE_LM_HEAD, CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
-		matmul_into(o, e, s, S, 1, 0);
+		matmul_into(o, e, s, S, 1, S);
 		for (size_t i = 0; i < nops; i++)
 			if (mops[i].role == CIM_ROLE_LOGIT_SCALE ||
 			    mops[i].role == CIM_ROLE_LOGIT_SOFTCAP)

@@ -15,8 +15,10 @@
 uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
 			       uint64_t tokens, uint64_t key, uint64_t *load)
 {
-	uint64_t most = 0;
+	uint64_t most = 0, own[ROUTE_MAX_EXPERTS];
 
+	if (!load)
+		load = own;
 	assert(E >= 1 && E <= ROUTE_MAX_EXPERTS && k >= 1 && k <= E);
 	memset(load, 0, E * sizeof(*load));
 	if (w->routing == CIM_ROUTE_EVEN) {
