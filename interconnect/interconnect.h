@@ -183,7 +183,8 @@ int cim_net_collective_each(const struct cim_net *net, const struct cim_net_coll
  * cim_net_collective gives for the same arguments, bit for bit; a run
  * compiles each collective of its group once and runs it at every layer.
  * cim_net_coll_plan_make fails as cim_net_collective does (an unknown or
- * repeated rank, an algorithm that does not apply, none for auto).
+ * repeated rank, an algorithm that does not apply: −1; no algorithm at all
+ * for auto: −2, err saying so).
  * cim_net_coll_plan_run returns the algorithm run (auto: the fastest for
  * these ready times, ties to the first in table order) and points
  * *link_bytes_out, when not NULL, at its bytes per link.  A plan is not

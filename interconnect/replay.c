@@ -366,17 +366,21 @@ static void calgo_free(struct calgo *c)
 	*c = (struct calgo){ 0 };
 }
 
-/* Schedules and compiles one algorithm into *c. */
+/* Schedules and compiles one algorithm into *c; *oom says whether a
+ * failure was memory (else the algorithm does not apply). */
 static int compile_algo(const struct cim_net *net, enum cim_net_algo algo,
 			const struct cim_net_coll_req *req, uint32_t p, const uint32_t *ranks,
-			uint32_t n, struct calgo *c, struct cim_err *err)
+			uint32_t n, struct calgo *c, bool *oom, struct cim_err *err)
 {
 	struct sched s = { 0 };
 	int rc;
 
 	rc = schedule(algo, req, p, &s, err);
-	if (!rc)
+	*oom = rc && s.oom;
+	if (!rc) {
 		rc = compile(net, &s, p, ranks, n, c, err);
+		*oom = rc != 0;
+	}
 	c->res.algo = algo;
 	c->ok = rc == 0;
 	if (rc)
@@ -405,26 +409,27 @@ int cim_net_coll_plan_make(const struct cim_net *net, const struct cim_net_coll_
 	pl->nlinks = net->nlinks;
 	pl->algo = req->algo;
 	for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
-		struct cim_err skip = { "" };
+		struct cim_err skip;
+		bool oom;
 		if (req->algo != CIM_NET_ALGO_AUTO && a != (unsigned)req->algo)
 			continue;
 		if (req->algo == CIM_NET_ALGO_AUTO && !cim_net_algos[a].coll[req->coll])
 			continue;
-		if (compile_algo(net, (enum cim_net_algo)a, req, p, ranks, n, &pl->a[a],
-				 req->algo == CIM_NET_ALGO_AUTO ? &skip : err) == 0)
+		if (compile_algo(net, (enum cim_net_algo)a, req, p, ranks, n, &pl->a[a], &oom,
+				 req->algo == CIM_NET_ALGO_AUTO ? &skip : err) == 0) {
 			any = true;
-		else if (req->algo != CIM_NET_ALGO_AUTO) {
+		} else if (req->algo != CIM_NET_ALGO_AUTO || oom) {
+			/* auto skips an algorithm that does not apply, not a
+			 * failure of memory */
 			cim_net_coll_plan_free(pl);
-			return -1;
-		} else if (strstr(skip.msg, "out of memory")) {
-			cim_net_coll_plan_free(pl);
-			return cim_err_set(err, "collective: out of memory");
+			return oom ? cim_err_set(err, "collective: out of memory") : -1;
 		}
 	}
 	if (!any) {
 		cim_net_coll_plan_free(pl);
-		return cim_err_set(err, "%s: no algorithm applies to a group of %u",
-				   cim_net_coll_name(req->coll), p);
+		cim_err_set(err, "%s: no algorithm applies to a group of %u",
+			    cim_net_coll_name(req->coll), p);
+		return -2;
 	}
 	/* Every member ready at 0: the least each algorithm can take (a
 	 * finish only grows with a ready time, and moves with all of them),
@@ -539,8 +544,9 @@ int cim_net_collective_each(const struct cim_net *net, const struct cim_net_coll
 	uint64_t *fin;
 
 	all.algo = CIM_NET_ALGO_AUTO; /* every algorithm, whatever req asked */
-	if (cim_net_coll_plan_make(net, &all, ranks, n, &pl, err)) {
-		if (!strstr(err->msg, "no algorithm applies"))
+	int rc = cim_net_coll_plan_make(net, &all, ranks, n, &pl, err);
+	if (rc) {
+		if (rc != -2)
 			return -1;
 		for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
 			res_out[a] = (struct cim_net_coll_result){ .algo = (enum cim_net_algo)a };
@@ -554,14 +560,18 @@ int cim_net_collective_each(const struct cim_net *net, const struct cim_net_coll
 		cim_net_coll_plan_free(pl);
 		return cim_err_set(err, "collective: out of memory");
 	}
+	/* the fastest as auto picks it: ties to the first in table order */
+	*fastest_out = CIM_NET_ALGO_AUTO;
 	for (unsigned a = 0; a < CIM_NET_NALGO; a++) {
 		ok_out[a] = pl->a[a].ok;
 		res_out[a] = (struct cim_net_coll_result){ .algo = (enum cim_net_algo)a };
-		if (ok_out[a])
-			plan_one(pl, a, ready_ps, fin, &res_out[a]);
+		if (!ok_out[a])
+			continue;
+		plan_one(pl, a, ready_ps, fin, &res_out[a]);
+		if (*fastest_out == CIM_NET_ALGO_AUTO ||
+		    res_out[a].finish_max_ps < res_out[*fastest_out].finish_max_ps)
+			*fastest_out = (enum cim_net_algo)a;
 	}
-	struct cim_net_coll_result fastest;
-	*fastest_out = cim_net_coll_plan_run(pl, ready_ps, fin, &fastest, NULL);
 	free(fin);
 	cim_net_coll_plan_free(pl);
 	return 0;
