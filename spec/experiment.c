@@ -471,18 +471,17 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 	}
 	const struct cim_workload_spec *w = &e->workload;
 	const uint64_t ctx = (uint64_t)w->prompt_tokens + w->generate_tokens;
-	const struct tnode *wl0 = tnode_get(root, "workload");
+	const struct tnode *wl = tnode_get(root, "workload");
 	if ((w->routing == CIM_ROUTE_ZIPF) != (w->routing_zipf > 0))
 		return spec_errf(
-		    err, tnode_get(wl0, w->routing_zipf > 0 ? "routing_zipf" : "routing"),
+		    err, tnode_get(wl, w->routing_zipf > 0 ? "routing_zipf" : "routing"),
 		    w->routing_zipf > 0 ? "workload.routing_zipf" : "workload.routing", "%s",
 		    w->routing_zipf > 0 ? "applies to routing: zipf; set it or remove this key"
 					: "zipf needs its exponent: give workload.routing_zipf");
 	if (w->routing != CIM_ROUTE_EVEN && e->model.experts <= 1)
-		return spec_errf(err, tnode_get(wl0, "routing"), "workload.routing",
+		return spec_errf(err, tnode_get(wl, "routing"), "workload.routing",
 				 "%s has no experts to route to; remove the key", e->model.name);
 	if (!e->serving.on && ctx > e->model.max_positions) {
-		const struct tnode *wl = tnode_get(root, "workload");
 		return spec_errf(
 		    err, tnode_get(wl, "prompt_tokens"), "workload.prompt_tokens",
 		    "%u prompt and %u generated tokens need %llu positions, beyond the "
@@ -503,14 +502,12 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 	const struct cim_model_spec *m = &e->model;
 	double macs = (double)w->batch * (double)ctx *
 		      ((double)st.params + 2.0 * m->layers * m->heads * m->head_dim * (double)ctx);
-	if (!e->serving.on && macs > 0x1p62) {
-		const struct tnode *wl = tnode_get(root, "workload");
+	if (!e->serving.on && macs > 0x1p62)
 		return spec_errf(err, tnode_get(wl, "batch"), "workload.batch",
 				 "%u sequences of %llu tokens through %s are up to %.3g MACs; "
 				 "cimsim counts at most 2^62 (4.6e18) in a run: fewer sequences "
 				 "or tokens",
 				 w->batch, (unsigned long long)ctx, m->name, macs);
-	}
 	return 0;
 }
 

@@ -364,18 +364,27 @@ static int parse_header(struct cim_trace_reader *r, const msgpack_object *o, str
 	if (o->via.array.ptr[0].via.u64 != TAG_HEADER || o->via.array.size < 2 ||
 	    o->via.array.ptr[1].type != MSGPACK_OBJECT_MAP)
 		return fail(r, err, off, "the first frame is not a header");
+	/* the keys this reader takes: each at most once (a later writer's
+	 * other keys are skipped, twice or not) */
+	static const char *const known[] = { "rank",	   "nranks",	"stage",    "tp",
+					     "replica",	   "run_id",	"level",    "chip",
+					     "experiment", "time_unit", "resources" };
+	bool seen[sizeof(known) / sizeof(known[0])] = { false };
 	const msgpack_object_map *m = &o->via.array.ptr[1].via.map;
 	for (uint32_t i = 0; i < m->size; i++) {
 		const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
-		char key[32], other[32];
+		char key[32];
 		bool ok = true;
 
 		if (!f_cstr(k, key, sizeof(key) - 1))
 			return fail(r, err, off, "header key %u is not a short string", i);
-		for (uint32_t j = 0; j < i; j++)
-			if (f_cstr(&m->ptr[j].key, other, sizeof(other) - 1) &&
-			    strcmp(key, other) == 0)
-				return fail(r, err, off, "header: key %s is given twice", key);
+		for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++)
+			if (strcmp(key, known[j]) == 0) {
+				if (seen[j])
+					return fail(r, err, off, "header: key %s is given twice",
+						    key);
+				seen[j] = true;
+			}
 		if (strcmp(key, "rank") == 0)
 			ok = f_u32(v, &in->rank), have_rank = true;
 		else if (strcmp(key, "nranks") == 0)
