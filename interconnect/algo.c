@@ -391,16 +391,9 @@ static int direct_broadcast(struct sched *s, uint32_t p, uint64_t n, uint32_t ro
 /*
  * Member i's buffer holds p chunks, chunk j for member j (⌊n/p⌋ bytes,
  * plus one for j < n mod p); chunk i stays.  Direct: every chunk straight
- * to its member in one step (the traffic of direct reduce-scatter).
+ * to its member in one step, the traffic of direct reduce-scatter, whose
+ * writer the table names for it.
  */
-static int direct_alltoall(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
-			   struct cim_err *err)
-{
-	(void)root;
-	(void)err;
-	direct_rs_step(s, p, n);
-	return 0;
-}
 
 /* Ring (a shift): in step k = 1 … p−1 member i sends chunk (i + k) mod p
  * to member (i + k) mod p, every member one flow a step. */
@@ -469,5 +462,5 @@ const struct algo_ops cim_net_algos[CIM_NET_NALGO] = {
 					    [CIM_NET_ALLGATHER] = direct_allgather,
 					    [CIM_NET_REDUCE_SCATTER] = direct_reduce_scatter,
 					    [CIM_NET_BROADCAST] = direct_broadcast,
-					    [CIM_NET_ALLTOALL] = direct_alltoall } },
+					    [CIM_NET_ALLTOALL] = direct_reduce_scatter } },
 };
