@@ -138,12 +138,57 @@ void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n, struct 
  * All crossbars of the matrix work in parallel; row blocks are summed by an
  * adder tree of depth ceil(log2(row_blocks)).
  */
+/*
+ * Near memory (docs/chip-model.md §12): a spatial core computes its own
+ * block, the widest one min(K, rows) × min(N, cols) setting the time; a
+ * shared chip puts every core's MACs and memory on the whole matrix.  The
+ * time is the larger of the MACs at the array's rate and the weights' bytes
+ * at the memory's bandwidth, for `vectors` vectors against one read of the
+ * weights; then the row blocks' partial sums meet in the adder tree.
+ */
+static uint64_t nm_ps(const struct cim_chip_spec *c, const struct cim_chip_map *m, uint64_t vectors)
+{
+	const struct cim_nm_spec *nm = &c->nm;
+	const uint64_t rows = m->k < c->xbar.rows ? m->k : c->xbar.rows;
+	const uint64_t cols = m->n < c->xbar.cols ? m->n : c->xbar.cols;
+	const uint64_t macs = nm->shared ? m->k * m->n : rows * cols;
+	const uint64_t lanes = (uint64_t)nm->macs_per_cycle * (nm->shared ? nm->cores : 1);
+	const double bw = nm->bandwidth * (nm->shared ? nm->cores : 1);
+	const uint64_t compute = ps_for_cycles(div_ceil(vectors * macs, lanes), nm->clock_hz);
+	const uint64_t memory = ps_for_bytes(bytes_of(macs, c->weight_bits), bw);
+
+	return max_u64(compute, memory) + ceil_log2(m->row_blocks) * c->shift_add.latency_ps;
+}
+
+static void nm_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
+		   struct cim_chip_mvm *out)
+{
+	struct cim_chip_mvm v = { 0 };
+	const uint64_t tree = ceil_log2(m->row_blocks) * c->shift_add.latency_ps;
+
+	v.input_cycles = 1;
+	v.row_groups = 1;
+	v.latency_ps = nm_ps(c, m, 1);
+	v.cycle_ps = v.interval_ps = v.latency_ps - tree;
+	v.shift_adds = m->n * (m->row_blocks - 1);
+	v.buffer_bytes = bytes_of(m->k, c->input_bits) + bytes_of(m->n, c->input_bits);
+	v.weight_pj = (double)bytes_of(m->k * m->n, c->weight_bits) * c->nm.read_pj;
+	v.energy.pj[CIM_E_ARRAY] = (double)(m->k * m->n) * c->nm.mac_pj + v.weight_pj;
+	v.energy.pj[CIM_E_SHIFT_ADD] = (double)v.shift_adds * c->shift_add.energy_pj;
+	v.energy.pj[CIM_E_BUFFER] = (double)v.buffer_bytes * c->buffer.energy_pj;
+	*out = v;
+}
+
 void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 		  struct cim_chip_mvm *out)
 {
 	struct cim_chip_mvm v = { 0 };
 	uint64_t convert_ps, cells_active;
 
+	if (c->kind == CIM_CHIP_NEAR_MEMORY) {
+		nm_mvm(c, m, out);
+		return;
+	}
 	assert(c->dac.bits > 0 && c->adc.per_crossbar > 0);
 	const uint32_t rpc = c->xbar.rows_per_cycle ? c->xbar.rows_per_cycle : c->xbar.rows;
 	const uint64_t block_rows = m->k < c->xbar.rows ? m->k : c->xbar.rows;
@@ -209,9 +254,15 @@ void cim_chip_mvm_stream(const struct cim_chip_spec *c, const struct cim_chip_ma
 	}
 	cim_chip_mvm(c, m, &v);
 	per_copy = div_ceil(vectors, copies);
-	r.ps = v.latency_ps + (per_copy - 1) * v.interval_ps;
+	if (c->kind == CIM_CHIP_NEAR_MEMORY)
+		r.ps = nm_ps(c, m, per_copy);
+	else
+		r.ps = v.latency_ps + (per_copy - 1) * v.interval_ps;
 	r.ps = max_u64(r.ps, ps_for_bytes(vectors * v.buffer_bytes, c->buffer.bandwidth));
 	cim_chip_energy_add(&r.energy, &v.energy, (double)vectors);
+	if (v.weight_pj > 0) /* one read of each busy copy's weights */
+		r.energy.pj[CIM_E_ARRAY] -=
+		    v.weight_pj * (double)(vectors - (vectors < copies ? vectors : copies));
 	*out = r;
 }
 
@@ -464,7 +515,8 @@ void cim_chip_capacity(const struct cim_chip_spec *c, struct cim_chip_capacity *
 
 /*
  * Peaks: every crossbar holds a full block (rows × floor(weight_cols /
- * cells_per_weight) weights) and streams MVMs one interval apart.  A MAC is
+ * cells_per_weight) weights) and streams MVMs one interval apart (shared
+ * near-memory cores: all the blocks, one matrix after another).  A MAC is
  * two operations.  Power at peak is the MVM energy of every crossbar per
  * interval plus the static power; the vector unit is idle.
  */
@@ -476,7 +528,14 @@ void cim_chip_peak(const struct cim_chip_spec *c, struct cim_chip_peak *out)
 	double x = (double)chip_crossbars(c), per_ps;
 
 	cim_chip_map(c, 1, 1, &one);
-	cim_chip_map(c, c->xbar.rows, one.weight_cols / one.cells_per_weight, &p.map);
+	if (c->kind == CIM_CHIP_NEAR_MEMORY && c->nm.shared) {
+		/* Shared cores: every block of the chip as one matrix through
+		 * them, one at a time. */
+		cim_chip_map(c, c->xbar.rows, (uint64_t)c->xbar.cols * chip_crossbars(c), &p.map);
+		x = 1;
+	} else {
+		cim_chip_map(c, c->xbar.rows, one.weight_cols / one.cells_per_weight, &p.map);
+	}
 	cim_chip_mvm(c, &p.map, &p.mvm);
 	per_ps = x / (double)p.mvm.interval_ps;
 	p.ops_per_s = 2.0 * (double)(p.map.k * p.map.n) * per_ps * 1e12;

@@ -87,13 +87,19 @@ struct cim_chip_mvm {
 	uint64_t shift_adds;	       /* shift-and-add operations of one MVM */
 	uint64_t buffer_bytes;	       /* inputs read plus outputs written */
 	struct cim_chip_energy energy; /* one MVM */
+	double weight_pj;	       /* near memory: the weights' reads, part of
+					  energy.pj[CIM_E_ARRAY], paid once per stream
+					  of vectors; 0 on crossbars */
 };
 
 /* One matrix-vector multiply through a mapped matrix. */
 void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 		  struct cim_chip_mvm *out);
 
-/* M input vectors streamed through a matrix held in `copies` replicas. */
+/* M input vectors streamed through a matrix held in `copies` replicas.  On
+ * a near-memory chip a copy's weights are read once for all the vectors it
+ * takes (its MAC arrays keep a block while the vectors pass,
+ * docs/chip-model.md §12). */
 struct cim_chip_cost {
 	uint64_t ps;
 	struct cim_chip_energy energy;

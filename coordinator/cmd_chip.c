@@ -63,15 +63,128 @@ static const char *const area_names[NAREAS] = {
 	"digital",   "buffer", "dram", "attention_engine", "other",
 };
 
+/* What every kind of chip prints after its arrays. */
+static void print_rest(FILE *f, const struct chip_view *v)
+{
+	const struct cim_chip_spec *c = v->c;
+	const struct cim_chip_peak *p = &v->peak;
+	const struct cim_chip_mvm *m = &p->mvm;
+	const bool nm = c->kind == CIM_CHIP_NEAR_MEMORY;
+	char b1[64], b2[64], b3[64];
+	double parts[NAREAS];
+
+	fprintf(f, "  weight capacity   %s parameters, %s (%s per %s)\n",
+		cim_fmt_count(v->cap.weights, b1, sizeof(b1)),
+		cim_fmt_bytes((double)v->cap.weight_bytes, b2, sizeof(b2)),
+		cim_fmt_count(v->cap.weights_per_xbar, b3, sizeof(b3)), nm ? "block" : "crossbar");
+	fprintf(f, "  KV capacity       buffer %s",
+		cim_fmt_bytes((double)v->cap.buffer_bytes, b1, sizeof(b1)));
+	if (c->has_dram)
+		fprintf(f, ", DRAM %s", cim_fmt_bytes((double)v->cap.dram_bytes, b1, sizeof(b1)));
+	if (c->has_attn_engine)
+		fprintf(f, ", attention engine %s",
+			cim_fmt_bytes((double)v->cap.engine_bytes, b1, sizeof(b1)));
+	fputc('\n', f);
+	fprintf(f, "  peak              %.4g TOPS, %.4g TOPS/W, %.4g TOPS/mm²\n",
+		p->ops_per_s / 1e12, p->ops_per_j / 1e12, p->ops_per_s_mm2 / 1e12);
+	fprintf(f, "  power at peak     %.4g W (dynamic %.4g W, static %.4g W)\n", p->power_w,
+		p->dynamic_w, cim_chip_static_w(c));
+	fprintf(f, "  area              %.4g mm²\n", v->area.total);
+	struct cim_chip_cost pc;
+	if (cim_chip_program(c, v->cap.crossbars, v->cap.weights * v->peak.map.cells_per_weight,
+			     &pc) == 0)
+		fprintf(
+		    f,
+		    "  writing weights   %.4g s and %.4g J for a full chip (program-and-verify)\n",
+		    (double)pc.ps * 1e-12, cim_chip_energy_total(&pc.energy) * 1e-12);
+	else if (nm)
+		fprintf(f, "  writing weights   not priced (SRAM, loaded once)\n");
+	else
+		fprintf(f, "  writing weights   not priced (no program part)\n");
+
+	fprintf(f, "\none MVM on a full %s (%llu×%llu weights):\n", nm ? "block" : "crossbar",
+		(unsigned long long)p->map.k, (unsigned long long)p->map.n);
+	if (nm)
+		fprintf(
+		    f,
+		    "  latency %.4g ns, interval %.4g ns, energy %.6g pJ (weights read %.6g pJ)\n",
+		    (double)m->latency_ps / 1e3, (double)m->interval_ps / 1e3,
+		    cim_chip_energy_total(&m->energy), m->weight_pj);
+	else
+		fprintf(f,
+			"  latency %.4g ns, interval %.4g ns (reads: %u input cycles × %u row "
+			"groups, of "
+			"%.4g ns), energy %.6g pJ, conversions: %llu\n",
+			(double)m->latency_ps / 1e3, (double)m->interval_ps / 1e3, m->input_cycles,
+			m->row_groups, (double)m->cycle_ps / 1e3, cim_chip_energy_total(&m->energy),
+			(unsigned long long)m->conversions);
+
+	if (!v->has_acc)
+		fprintf(f,
+			"  accuracy          not estimated: the ADC drops %u bits and its gain "
+			"(adc.range_fraction, the range it is set to) is not given "
+			"(docs/accuracy.md)\n",
+			v->need - c->adc.bits);
+	else if (v->acc.mse == 0)
+		fprintf(f,
+			nm ? "  accuracy          exact: integer MACs on the quantized weights and "
+			     "inputs (docs/accuracy.md)\n"
+			   : "  accuracy          exact: no cell errors and every column sum "
+			     "resolved (docs/accuracy.md)\n");
+	else
+		fprintf(
+		    f,
+		    "  accuracy          SNR %.4g dB, relative RMS error %.4g %% of one output, "
+		    "inputs and weights uniform over their ranges; mean squared error %.4g "
+		    "(cells %.4g, read %.4g, ADC %.4g; docs/accuracy.md)\n",
+		    v->acc.snr_db, 100 * v->acc.rel_rms, v->acc.mse, v->acc.mse_cells,
+		    v->acc.mse_read, v->acc.mse_adc);
+
+	fprintf(f, "\n  %-18s %14s %14s\n", "part", "MVM pJ", "peak W");
+	for (int i = 0; i < CIM_E_NCHIP; i++)
+		fprintf(f, "  %-18s %14.1f %14.4g\n", cim_chip_ecomp_name((enum cim_chip_ecomp)i),
+			m->energy.pj[i], p->power_by_part.pj[i]);
+	fprintf(f, "  %-18s %14s %14.4g\n", "static", "", cim_chip_static_w(c));
+
+	fprintf(f, "\n  %-18s %14s\n", "area", "mm²");
+	area_parts(&v->area, parts);
+	for (int i = 0; i < NAREAS; i++)
+		fprintf(f, "  %-18s %14.4g\n", area_names[i], parts[i]);
+}
+
+/* The cores of a near-memory chip (docs/chip-model.md §12). */
+static void print_near_memory(FILE *f, const struct chip_view *v)
+{
+	const struct cim_chip_spec *c = v->c;
+	const struct cim_nm_spec *nm = &c->nm;
+	char b1[64];
+
+	fprintf(f,
+		"  cores             %u, %u MACs per cycle each at %.4g GHz, %s GB/s of weights "
+		"each; %s\n",
+		nm->cores, nm->macs_per_cycle, nm->clock_hz / 1e9,
+		cim_fmt_count((uint64_t)(nm->bandwidth / 1e9), b1, sizeof(b1)),
+		nm->shared ? "shared: every core works on one matrix at a time"
+			   : "spatial: each core computes its own block");
+	fprintf(f, "  blocks            %u per core of %u×%u weights\n", c->crossbars_per_tile,
+		c->xbar.rows, c->xbar.cols);
+	fprintf(f, "  weights           %u-bit, inputs %u-bit, integer MACs (no converters)\n",
+		c->weight_bits, c->input_bits);
+	print_rest(f, v);
+}
+
 static void print_text(FILE *f, const struct chip_view *v)
 {
 	const struct cim_chip_spec *c = v->c;
 	const struct cim_chip_peak *p = &v->peak;
 	const struct cim_chip_mvm *m = &p->mvm;
-	char b1[64], b2[64], b3[64];
-	double parts[NAREAS];
+	char b1[64];
 
 	fprintf(f, "chip %s\n", c->name);
+	if (c->kind == CIM_CHIP_NEAR_MEMORY) {
+		print_near_memory(f, v);
+		return;
+	}
 	fprintf(f, "  crossbars         %s (%u tiles × %u), %u×%u, %u-bit cells\n",
 		cim_fmt_count(v->cap.crossbars, b1, sizeof(b1)), c->tiles, c->crossbars_per_tile,
 		c->xbar.rows, c->xbar.cols, c->xbar.cell_bits);
@@ -96,70 +209,7 @@ static void print_text(FILE *f, const struct chip_view *v)
 		c->adc.bits,
 		v->need <= c->adc.bits ? "resolves every column sum"
 				       : "drops the low bits (accept_truncation)");
-	fprintf(f, "  weight capacity   %s parameters, %s (%s per crossbar)\n",
-		cim_fmt_count(v->cap.weights, b1, sizeof(b1)),
-		cim_fmt_bytes((double)v->cap.weight_bytes, b2, sizeof(b2)),
-		cim_fmt_count(v->cap.weights_per_xbar, b3, sizeof(b3)));
-	fprintf(f, "  KV capacity       buffer %s",
-		cim_fmt_bytes((double)v->cap.buffer_bytes, b1, sizeof(b1)));
-	if (c->has_dram)
-		fprintf(f, ", DRAM %s", cim_fmt_bytes((double)v->cap.dram_bytes, b1, sizeof(b1)));
-	if (c->has_attn_engine)
-		fprintf(f, ", attention engine %s",
-			cim_fmt_bytes((double)v->cap.engine_bytes, b1, sizeof(b1)));
-	fputc('\n', f);
-	fprintf(f, "  peak              %.4g TOPS, %.4g TOPS/W, %.4g TOPS/mm²\n",
-		p->ops_per_s / 1e12, p->ops_per_j / 1e12, p->ops_per_s_mm2 / 1e12);
-	fprintf(f, "  power at peak     %.4g W (dynamic %.4g W, static %.4g W)\n", p->power_w,
-		p->dynamic_w, cim_chip_static_w(c));
-	fprintf(f, "  area              %.4g mm²\n", v->area.total);
-	struct cim_chip_cost pc;
-	if (cim_chip_program(c, v->cap.crossbars, v->cap.weights * v->peak.map.cells_per_weight,
-			     &pc) == 0)
-		fprintf(
-		    f,
-		    "  writing weights   %.4g s and %.4g J for a full chip (program-and-verify)\n",
-		    (double)pc.ps * 1e-12, cim_chip_energy_total(&pc.energy) * 1e-12);
-	else
-		fprintf(f, "  writing weights   not priced (no program part)\n");
-
-	fprintf(f, "\none MVM on a full crossbar (%llu×%llu weights):\n",
-		(unsigned long long)p->map.k, (unsigned long long)p->map.n);
-	fprintf(f,
-		"  latency %.4g ns, interval %.4g ns (reads: %u input cycles × %u row groups, of "
-		"%.4g ns), energy %.6g pJ, conversions: %llu\n",
-		(double)m->latency_ps / 1e3, (double)m->interval_ps / 1e3, m->input_cycles,
-		m->row_groups, (double)m->cycle_ps / 1e3, cim_chip_energy_total(&m->energy),
-		(unsigned long long)m->conversions);
-
-	if (!v->has_acc)
-		fprintf(f,
-			"  accuracy          not estimated: the ADC drops %u bits and its gain "
-			"(adc.range_fraction, the range it is set to) is not given "
-			"(docs/accuracy.md)\n",
-			v->need - c->adc.bits);
-	else if (v->acc.mse == 0)
-		fprintf(f, "  accuracy          exact: no cell errors and every column sum "
-			   "resolved (docs/accuracy.md)\n");
-	else
-		fprintf(
-		    f,
-		    "  accuracy          SNR %.4g dB, relative RMS error %.4g %% of one output, "
-		    "inputs and weights uniform over their ranges; mean squared error %.4g "
-		    "(cells %.4g, read %.4g, ADC %.4g; docs/accuracy.md)\n",
-		    v->acc.snr_db, 100 * v->acc.rel_rms, v->acc.mse, v->acc.mse_cells,
-		    v->acc.mse_read, v->acc.mse_adc);
-
-	fprintf(f, "\n  %-18s %14s %14s\n", "part", "MVM pJ", "peak W");
-	for (int i = 0; i < CIM_E_NCHIP; i++)
-		fprintf(f, "  %-18s %14.1f %14.4g\n", cim_chip_ecomp_name((enum cim_chip_ecomp)i),
-			m->energy.pj[i], p->power_by_part.pj[i]);
-	fprintf(f, "  %-18s %14s %14.4g\n", "static", "", cim_chip_static_w(c));
-
-	fprintf(f, "\n  %-18s %14s\n", "area", "mm²");
-	area_parts(&v->area, parts);
-	for (int i = 0; i < NAREAS; i++)
-		fprintf(f, "  %-18s %14.4g\n", area_names[i], parts[i]);
+	print_rest(f, v);
 }
 
 static void print_json(struct json_w *w, const struct chip_view *v)
@@ -169,6 +219,17 @@ static void print_json(struct json_w *w, const struct chip_view *v)
 	double parts[NAREAS];
 
 	json_str(w, "name", c->name);
+	json_str(w, "kind", c->kind == CIM_CHIP_NEAR_MEMORY ? "near_memory" : "crossbar");
+	if (c->kind == CIM_CHIP_NEAR_MEMORY) {
+		json_obj(w, "near_memory");
+		json_u64(w, "cores", c->nm.cores);
+		json_u64(w, "blocks_per_core", c->crossbars_per_tile);
+		json_u64(w, "macs_per_cycle", c->nm.macs_per_cycle);
+		json_f64(w, "clock_hz", c->nm.clock_hz);
+		json_f64(w, "bandwidth_bytes_per_s", c->nm.bandwidth);
+		json_bool(w, "shared", c->nm.shared);
+		json_obj_end(w);
+	}
 	json_u64(w, "crossbars", v->cap.crossbars);
 	json_u64(w, "tiles", c->tiles);
 	json_u64(w, "crossbars_per_tile", c->crossbars_per_tile);

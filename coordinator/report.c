@@ -247,10 +247,16 @@ void cim_report_chip_line(FILE *f, const struct cim_chip_spec *c)
 
 	cim_chip_capacity(c, &cap);
 	cim_chip_peak(c, &peak);
+	if (c->kind == CIM_CHIP_NEAR_MEMORY)
+		fprintf(f, "chip %s: near memory, %u %s cores, blocks of %u×%u,", c->name,
+			c->nm.cores, c->nm.shared ? "shared" : "spatial", c->xbar.rows,
+			c->xbar.cols);
+	else
+		fprintf(f, "chip %s: %llu crossbars of %u×%u,", c->name,
+			(unsigned long long)cap.crossbars, c->xbar.rows, c->xbar.cols);
 	fprintf(f,
-		"chip %s: %llu crossbars of %u×%u, %s weights (%s at %u bits);\n"
+		" %s weights (%s at %u bits);\n"
 		"  peak %.1f TOPS, %.2f TOPS/W; buffer %s%s%s\n",
-		c->name, (unsigned long long)cap.crossbars, c->xbar.rows, c->xbar.cols,
 		cim_fmt_si((double)cap.weights, a, sizeof(a)),
 		cim_fmt_bytes((double)cap.weight_bytes, b, sizeof(b)), c->weight_bits,
 		peak.ops_per_s / 1e12, peak.ops_per_j / 1e12,

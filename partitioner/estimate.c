@@ -128,10 +128,12 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 			cim_chip_energy_add(&c.energy, &o->energy, (double)times);
 			/* A crossbar group is one matrix of one layer: not summed over
 			 * the stage's layers (one layer is priced, each of the others
-			 * has its own); the head's is its own. */
+			 * has its own); the head's is its own.  Shared cores are one
+			 * resource for every layer. */
 			const uint32_t res = o->res;
 			assert(res < sizeof(busy) / sizeof(busy[0]));
-			uint64_t add = o->res >= CIM_RES_XBAR0 ? o->ps : o->ps * times;
+			uint64_t add =
+			    o->res >= CIM_RES_XBAR0 && !r->shared_cores ? o->ps : o->ps * times;
 			busy[res] += add;
 			if (o->res2 != UINT32_MAX)
 				busy[o->res2] += o->ps2 * times;

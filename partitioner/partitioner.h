@@ -30,7 +30,8 @@
 /* Resources of a chip that program steps hold: the digital unit, the
  * KV-cache memory port, the link port, then one crossbar group per weight
  * matrix of each layer the chip holds (CIM_RES_XBAR0 + i·matrices + j, j
- * the shard's index) and one for the LM head. */
+ * the shard's index) and one for the LM head; on a chip whose cores are
+ * shared (docs/chip-model.md §12) every matrix holds CIM_RES_XBAR0. */
 enum cim_part_res {
 	CIM_RES_DIGITAL = 0,
 	CIM_RES_KV = 1,
@@ -88,6 +89,9 @@ struct cim_part_rank {
 	bool embed_dram;	       /* ... in its DRAM, the buffer being too small */
 	bool head;		       /* holds the final norm and LM head (last stage) */
 	uint32_t heads, kv_heads;      /* attention heads computed on this chip */
+	bool shared_cores;	       /* a near-memory chip whose cores work on one
+					  matrix at a time: every matrix step holds
+					  the one resource CIM_RES_XBAR0 */
 	uint32_t nshards;
 	struct cim_part_shard shards[CIM_PART_MAX_SHARDS];
 	uint64_t crossbars;	/* Σ shards */
@@ -276,6 +280,7 @@ uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part
  * long the layer's expert matrices take.  Σ load = tokens · k.  load may be
  * NULL when only the most is wanted.
  */
+#define CIM_PART_MAX_EXPERTS 4096 /* spec/model.c bounds num_local_experts */
 uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
 			       uint64_t tokens, uint64_t key, uint64_t *load);
 

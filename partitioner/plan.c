@@ -531,6 +531,7 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 
 	r->first_layer = plan->stage_first[r->stage];
 	r->nlayers = plan->stage_layers[r->stage];
+	r->shared_cores = c->kind == CIM_CHIP_NEAR_MEMORY && c->nm.shared;
 	r->crossbars = r->cells_used = r->weight_bytes = 0;
 	for (uint32_t j = 0; j < r->nshards; j++) {
 		struct cim_part_shard *s = &r->shards[j];

@@ -74,12 +74,12 @@ static const struct cim_part_shard *find_shard(const struct cim_part_rank *r, en
 }
 
 /* Adds `vectors` inputs, each to `active` of the shard's copies, through a
- * shard to step o; the copies' crossbars stream at once, the most loaded
- * taking per_copy of them (all of them for a dense matrix; for experts the
- * layer's routing gives it: cim_part_expert_loads). */
+ * shard to step o; the copies' crossbars stream at once, `busy` of them
+ * taking any, the most loaded taking per_copy of them (all of them for a dense matrix; for experts
+ * the layer's routing gives it: cim_part_expert_loads). */
 static void matmul_into(struct cim_prog_op *o, const struct cim_experiment *e,
 			const struct cim_part_shard *s, uint64_t vectors, uint32_t active,
-			uint64_t per_copy)
+			uint64_t per_copy, uint32_t busy)
 {
 	const struct cim_chip_spec *c = &e->chip;
 	struct cim_chip_map map;
@@ -93,6 +93,11 @@ static void matmul_into(struct cim_prog_op *o, const struct cim_experiment *e,
 	if (cost.ps > o->ps)
 		o->ps = cost.ps;
 	cim_chip_energy_add(&o->energy, &one.energy, (double)routed);
+	/* A near-memory copy reads its weights once for the vectors it takes
+	 * (cim_chip_mvm_stream): busy copies took some; crossbars have no
+	 * such read. */
+	if (one.weight_pj > 0 && routed)
+		o->energy.pj[CIM_E_ARRAY] -= one.weight_pj * (double)(routed - busy);
 	o->bytes += routed * one.buffer_bytes;
 	o->macs += routed * s->k * s->n;
 }
@@ -255,6 +260,8 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 	const bool par = m->parallel_block;
 	bool routed = false; /* the experts' loads drawn for this layer */
 	uint64_t most = 0;   /* … and the most any expert takes */
+	uint32_t busy = 0;   /* … and how many take any */
+	uint64_t load[CIM_PART_MAX_EXPERTS];
 
 	for (size_t i = 0; i < nops; i++) {
 		const struct cim_op *op = &ops[i];
@@ -270,10 +277,13 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			/* one draw of experts for the layer's gate, up and down */
 			if (s->count > 1 && !routed) {
 				most = cim_part_expert_loads(&e->workload, s->count, op->active, T,
-							     route_key(layer, p), NULL);
+							     route_key(layer, p), load);
+				for (uint32_t x = 0; x < s->count; x++)
+					busy += load[x] > 0;
 				routed = true;
 			}
-			matmul_into(o, e, s, T, op->active, s->count > 1 ? most : T * op->active);
+			matmul_into(o, e, s, T, op->active, s->count > 1 ? most : T * op->active,
+				    s->count > 1 ? busy : 1);
 			/* K and V read Q's input, up reads gate's: they start with
 			 * it, each on its own crossbars. */
 			o->with_prev =
@@ -364,7 +374,7 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1, S * m->hidden);
 		struct cim_prog_op *o =
 		    emit(&pg, CIM_ROLE_LM_HEAD, CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
-		matmul_into(o, e, s, S, 1, S);
+		matmul_into(o, e, s, S, 1, S, 1);
 		for (size_t i = 0; i < nops; i++)
 			if (mops[i].role == CIM_ROLE_LOGIT_SCALE ||
 			    mops[i].role == CIM_ROLE_LOGIT_SOFTCAP)
@@ -399,6 +409,8 @@ static uint32_t layer_matrices(const struct cim_part_rank *r)
 
 uint32_t cim_part_xbar_groups(const struct cim_part_rank *r)
 {
+	if (r->shared_cores)
+		return 1;
 	return r->nlayers * layer_matrices(r) + (r->head ? 1 : 0);
 }
 
@@ -414,6 +426,8 @@ uint32_t matrix_res(const struct cim_part_rank *r, uint32_t layer, const struct 
 	const uint32_t nmat = layer_matrices(r), j = (uint32_t)(s - r->shards);
 
 	assert(j < r->nshards);
+	if (r->shared_cores)
+		return CIM_RES_XBAR0;
 	if (s->role == CIM_ROLE_LM_HEAD)
 		return CIM_RES_XBAR0 + r->nlayers * nmat;
 	assert(layer >= r->first_layer && layer < r->first_layer + r->nlayers && j < nmat);
@@ -427,6 +441,8 @@ void cim_part_res_name(const struct cim_part_rank *r, uint32_t res, char *buf, s
 
 	if (res < CIM_RES_XBAR0) {
 		snprintf(buf, size, "%s", fixed[res]);
+	} else if (r->shared_cores) {
+		snprintf(buf, size, "%s", res == CIM_RES_XBAR0 ? "cores" : "unused");
 	} else if (nmat && res < CIM_RES_XBAR0 + r->nlayers * nmat) {
 		const uint32_t i = res - CIM_RES_XBAR0;
 		snprintf(buf, size, "xbar L%u %s", r->first_layer + i / nmat,

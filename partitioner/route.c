@@ -10,7 +10,7 @@
 
 #include "partitioner.h"
 
-#define ROUTE_MAX_EXPERTS 4096 /* spec/model.c bounds num_local_experts */
+#define ROUTE_MAX_EXPERTS CIM_PART_MAX_EXPERTS
 
 uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
 			       uint64_t tokens, uint64_t key, uint64_t *load)

@@ -110,6 +110,12 @@ struct other_doc {
 	double power_w, area_mm2, tile_power_w, tile_area_mm2;
 };
 
+struct nm_doc {
+	uint32_t cores, macs_per_cycle, block_rows, block_cols;
+	double clock_hz, memory_bytes, bandwidth, mac_pj, read_pj, add_pj, add_ps, area_mm2;
+	bool shared;
+};
+
 struct chip_doc {
 	char name[64];
 	struct xbar_doc xbar;
@@ -128,7 +134,9 @@ struct chip_doc {
 	struct other_doc other;
 	struct program_doc program;
 	struct noise_doc noise;
+	struct nm_doc nm;
 	bool has_dac, has_adc, has_sample_hold, has_dram, has_engine, has_program, has_noise;
+	bool has_xbar, has_nm, has_tiles, has_cpt, has_shift_add;
 };
 
 static const struct field xbar_fields[] = {
@@ -346,11 +354,40 @@ static const struct field other_fields[] = {
 };
 SCHEMA(other_schema, "other", other_fields, false);
 
+static const struct field nm_fields[] = {
+	FU32("cores", struct nm_doc, cores, REQ | POS, 1, 1u << 24, "cores on the chip"),
+	FU32("macs_per_cycle", struct nm_doc, macs_per_cycle, REQ | POS, 1, 1u << 30,
+	     "MACs per cycle of one core's array, at the chip's precisions"),
+	FF64("clock_ghz", struct nm_doc, clock_hz, REQ | POS, 1e-3, 1e3, U_GHZ_TO_HZ, "clock"),
+	FF64("memory_kib", struct nm_doc, memory_bytes, REQ | POS, 0, 1e12, 1024,
+	     "weight memory of one core"),
+	FF64("memory_bandwidth_gb_per_s", struct nm_doc, bandwidth, REQ | POS, 1e-3, 1e9,
+	     U_GBPS_TO_BPS, "one core's weight memory to its MAC array"),
+	FU32("block_rows", struct nm_doc, block_rows, REQ | POS, 1, 1u << 20,
+	     "rows (inputs) of the block of weights a matrix is cut into"),
+	FU32("block_cols", struct nm_doc, block_cols, REQ | POS, 1, 1u << 20,
+	     "columns (outputs) of a block"),
+	FF64("mac_energy_pj", struct nm_doc, mac_pj, REQ, 0, 1e6, 0, "one MAC"),
+	FF64("read_energy_pj_per_byte", struct nm_doc, read_pj, REQ, 0, 1e6, 0,
+	     "one byte of weights read"),
+	FF64("add_energy_pj", struct nm_doc, add_pj, 0, 0, 1e6, 0,
+	     "one add of two blocks' partial sums"),
+	FF64("add_latency_ns", struct nm_doc, add_ps, 0, 0, 1e9, U_NS_TO_PS,
+	     "one level of the adder tree over row blocks"),
+	FF64("area_mm2", struct nm_doc, area_mm2, 0, 0, 1e6, 0, "one core"),
+	FBOOL("shared", struct nm_doc, shared, 0,
+	      "every core works on one matrix at a time (true) or each core on its own (false)"),
+};
+SCHEMA(nm_schema, "near_memory", nm_fields, false);
+
 #define NOPRES FIELD_PRESENT_NONE
 static const struct field chip_fields[] = {
 	FSTR("name", struct chip_doc, name, REQ, "the chip's name"),
-	FPART("crossbar", struct chip_doc, xbar, REQ, &xbar_schema, NOPRES,
-	      "the analog arrays: rows, cols, cell_bits, read_latency_ns, read_energy_pj"),
+	/* crossbar or near_memory, checked in chip_convert() */
+	FPART("crossbar", struct chip_doc, xbar, 0, &xbar_schema,
+	      (long)offsetof(struct chip_doc, has_xbar), NULL),
+	FPART("near_memory", struct chip_doc, nm, 0, &nm_schema,
+	      (long)offsetof(struct chip_doc, has_nm), NULL),
 	FPART("weights", struct chip_doc, weights, REQ, &weights_schema, NOPRES,
 	      "bits and signed: none, differential or offset"),
 	FPART("inputs", struct chip_doc, inputs, REQ, &inputs_schema, NOPRES, "bits"),
@@ -360,12 +397,26 @@ static const struct field chip_fields[] = {
 	      NULL),
 	FPART("adc", struct chip_doc, adc, 0, &adc_schema, (long)offsetof(struct chip_doc, has_adc),
 	      NULL),
-	FPART("shift_add", struct chip_doc, shift_add, 0, &shift_add_schema, NOPRES, NULL),
+	FPART("shift_add", struct chip_doc, shift_add, 0, &shift_add_schema,
+	      (long)offsetof(struct chip_doc, has_shift_add), NULL),
 	FPART("sample_hold", struct chip_doc, sample_hold, 0, &sample_hold_schema,
 	      (long)offsetof(struct chip_doc, has_sample_hold), NULL),
-	FU32("tiles", struct chip_doc, tiles, REQ | POS, 1, 1u << 24, "tiles per chip"),
-	FU32("crossbars_per_tile", struct chip_doc, crossbars_per_tile, REQ | POS, 1, 1u << 24,
-	     "crossbars in a tile"),
+	{ .key = "tiles",
+	  .type = F_U32,
+	  .offset = offsetof(struct chip_doc, tiles),
+	  .flags = POS,
+	  .min = 1,
+	  .max = 1u << 24,
+	  .hint = "tiles per chip",
+	  .present = (long)offsetof(struct chip_doc, has_tiles) },
+	{ .key = "crossbars_per_tile",
+	  .type = F_U32,
+	  .offset = offsetof(struct chip_doc, crossbars_per_tile),
+	  .flags = POS,
+	  .min = 1,
+	  .max = 1u << 24,
+	  .hint = "crossbars in a tile",
+	  .present = (long)offsetof(struct chip_doc, has_cpt) },
 	FPART("digital", struct chip_doc, digital, REQ, &digital_schema, NOPRES,
 	      "the vector unit: lanes, clock_ghz, energy_pj"),
 	FPART("buffer", struct chip_doc, buffer, REQ, &buffer_schema, NOPRES,
@@ -413,6 +464,215 @@ static int to_ps(const struct tnode *node, const char *path, const char *part, c
 	return 0;
 }
 
+/* The parts every kind of chip has or may have: the vector unit, the
+ * memories, the attention engine, cell errors, writing, static power. */
+static int common_convert(const struct tnode *node, const char *path, const struct chip_doc *d,
+			  struct cim_chip_spec *c, struct cim_err *err)
+{
+	char full[256];
+
+	c->digital.lanes = d->digital.lanes;
+	c->digital.clock_hz = d->digital.clock_hz;
+	c->digital.energy_pj = d->digital.energy_pj;
+	c->digital.area_mm2 = d->digital.area_mm2;
+	/* a capacity above zero that rounds to no byte is a typo, not a chip */
+	const struct {
+		const char *part;
+		double bytes;
+		bool on;
+	} caps[] = { { "buffer", d->buffer.bytes, true },
+		     { "dram", d->dram.bytes, d->has_dram },
+		     { "attention_engine", d->engine.bytes, d->has_engine } };
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (caps[i].on && caps[i].bytes < 1)
+			return spec_errf(
+			    err,
+			    at_key(node, path, caps[i].part, "capacity_mib", full, sizeof(full)),
+			    full,
+			    "%g MiB is less than a byte; give the capacity in MiB "
+			    "(1 GiB is 1024)",
+			    caps[i].bytes / 1048576.0);
+	c->buffer.bytes = (uint64_t)llround(d->buffer.bytes);
+	c->buffer.bandwidth = d->buffer.bandwidth;
+	c->buffer.energy_pj = d->buffer.energy_pj;
+	c->buffer.area_mm2 = d->buffer.area_mm2;
+	c->has_dram = d->has_dram;
+	c->dram.bytes = (uint64_t)llround(d->dram.bytes);
+	c->dram.bandwidth = d->dram.bandwidth;
+	c->dram.energy_pj = d->dram.energy_pj_bit * 8;
+	c->dram.area_mm2 = d->dram.area_mm2;
+	c->dram.background_w = d->dram.background_w;
+	c->has_attn_engine = d->has_engine;
+	c->attn_engine.bytes = (uint64_t)llround(d->engine.bytes);
+	c->attn_engine.macs_per_cycle = d->engine.macs_per_cycle;
+	c->attn_engine.clock_hz = d->engine.clock_hz;
+	c->attn_engine.mac_pj = d->engine.mac_pj;
+	c->attn_engine.write_ps = (uint64_t)llround(d->engine.write_ps);
+	c->attn_engine.write_pj = d->engine.write_pj;
+	c->attn_engine.area_mm2 = d->engine.area_mm2;
+	c->has_noise = d->has_noise;
+	if (d->has_noise) {
+		const struct noise_doc *z = &d->noise;
+		if (z->has_nu != z->has_t)
+			return spec_errf(err,
+					 at_key(node, path, "noise",
+						z->has_nu ? "drift_nu_mean" : "drift_time_s", full,
+						sizeof(full)),
+					 full,
+					 "drift needs both drift_nu_mean (the exponent) and "
+					 "drift_time_s (when the model runs after programming)");
+		if (z->stuck_on + z->stuck_off > 1)
+			return spec_errf(
+			    err, at_key(node, path, "noise", "stuck_on_rate", full, sizeof(full)),
+			    full,
+			    "stuck_on_rate + stuck_off_rate is %g; the shares of "
+			    "cells stuck add up to at most 1",
+			    z->stuck_on + z->stuck_off);
+		c->noise = (struct cim_noise_spec){
+			.prog_sigma = z->prog_sigma,
+			.read_sigma = z->read_sigma,
+			.drift_nu_mean = z->nu_mean,
+			.drift_nu_sd = z->nu_sd,
+			.drift_t_s = z->has_t ? z->t_s : 0,
+			.drift_t0_s =
+			    z->has_t0 ? z->t0_s : 20, /* aihwkit's t0 (docs/accuracy.md) */
+			.drift_compensated = z->has_comp ? z->compensated : true,
+			.stuck_on = z->stuck_on,
+			.stuck_off = z->stuck_off,
+		};
+		if (c->noise.drift_t_s && c->noise.drift_t_s < c->noise.drift_t0_s)
+			return spec_errf(
+			    err, at_key(node, path, "noise", "drift_time_s", full, sizeof(full)),
+			    full,
+			    "%g s is before the reference read at drift_t0_s = %g s; "
+			    "drift is modelled from t0 on",
+			    c->noise.drift_t_s, c->noise.drift_t0_s);
+	}
+	c->has_program = d->has_program;
+	if (d->has_program) {
+		if (d->program.has_rows && d->program.rows_in_parallel > d->xbar.rows)
+			return spec_errf(
+			    err,
+			    at_key(node, path, "program", "rows_in_parallel", full, sizeof(full)),
+			    full,
+			    "%u rows written at once in a crossbar of %u rows: make it at most %u",
+			    d->program.rows_in_parallel, d->xbar.rows, d->xbar.rows);
+		c->program.iterations = d->program.iterations;
+		if (to_ps(node, path, "program", "pulse_ns", d->program.pulse_ps,
+			  &c->program.pulse_ps, err))
+			return -1;
+		c->program.pulse_pj = d->program.pulse_pj;
+		c->program.rows_in_parallel = d->program.has_rows ? d->program.rows_in_parallel : 1;
+		c->program.crossbars_in_parallel = d->program.crossbars_in_parallel;
+	}
+	c->leakage_w = d->leakage_w;
+	c->other_w = d->other.power_w + d->other.tile_power_w * c->tiles;
+	c->other_area_mm2 = d->other.area_mm2 + d->other.tile_area_mm2 * c->tiles;
+	return 0;
+}
+
+/* Parts a near-memory chip does not have: its MAC arrays neither drive
+ * rows nor convert columns, and SRAM needs no program-and-verify. */
+static const struct {
+	const char *key;
+	size_t has;
+} nm_refused[] = {
+	{ "crossbar", offsetof(struct chip_doc, has_xbar) },
+	{ "dac", offsetof(struct chip_doc, has_dac) },
+	{ "adc", offsetof(struct chip_doc, has_adc) },
+	{ "sample_hold", offsetof(struct chip_doc, has_sample_hold) },
+	{ "shift_add", offsetof(struct chip_doc, has_shift_add) },
+	{ "program", offsetof(struct chip_doc, has_program) },
+	{ "noise", offsetof(struct chip_doc, has_noise) },
+	{ "tiles", offsetof(struct chip_doc, has_tiles) },
+	{ "crossbars_per_tile", offsetof(struct chip_doc, has_cpt) },
+};
+
+/*
+ * A digital near-memory chip (docs/chip-model.md §12) in the terms the
+ * mapping, the partitioner and the accuracy model share: a block of
+ * weights is a "crossbar" of block_rows × block_cols cells of weight_bits
+ * each, read with all its rows and all input bits at once, and an exact
+ * integer accumulator is a converter that resolves every sum.
+ */
+static int nm_convert(const struct tnode *node, const char *path, const struct chip_doc *d,
+		      struct cim_chip_spec *c, struct cim_err *err)
+{
+	char full[256];
+	const struct nm_doc *n = &d->nm;
+
+	for (size_t i = 0; i < sizeof(nm_refused) / sizeof(nm_refused[0]); i++)
+		if (*(const bool *)((const char *)d + nm_refused[i].has))
+			return spec_errf(
+			    err, at_key(node, path, nm_refused[i].key, NULL, full, sizeof(full)),
+			    full,
+			    "a near_memory chip has no '%s': its cores (near_memory.cores) hold "
+			    "the weights in SRAM and multiply them in digital MAC arrays; remove "
+			    "it, or describe a crossbar chip without near_memory",
+			    nm_refused[i].key);
+	if (d->weights.sign != CIM_SIGN_NONE || d->weights.has_offset_cols)
+		return spec_errf(err, at_key(node, path, "weights", "signed", full, sizeof(full)),
+				 full,
+				 "a digital MAC array multiplies signed weights as they are: "
+				 "write `signed: none`");
+	if (d->weights.bits > 16)
+		return spec_errf(err, at_key(node, path, "weights", "bits", full, sizeof(full)),
+				 full, "%u-bit weights: a near_memory chip takes at most 16",
+				 d->weights.bits);
+	const double block_bits = (double)n->block_rows * n->block_cols * d->weights.bits;
+	const double blocks = floor(n->memory_bytes * 8 / block_bits);
+	if (blocks < 1)
+		return spec_errf(
+		    err, at_key(node, path, "near_memory", "memory_kib", full, sizeof(full)), full,
+		    "a block of %u × %u %u-bit weights is %.6g KiB but a core's memory is %.6g "
+		    "KiB; make the block smaller or the memory larger",
+		    n->block_rows, n->block_cols, d->weights.bits, block_bits / 8192,
+		    n->memory_bytes / 1024);
+	if (!n->shared && blocks > 1)
+		return spec_errf(
+		    err, at_key(node, path, "near_memory", "memory_kib", full, sizeof(full)), full,
+		    "a core's %.6g KiB hold %.0f blocks of %u × %u weights, but a spatial core "
+		    "(shared: false) computes one block: make the block fill the memory, or say "
+		    "shared: true if the cores work on one matrix at a time",
+		    n->memory_bytes / 1024, blocks, n->block_rows, n->block_cols);
+	if (blocks > 16777216)
+		return spec_errf(
+		    err, at_key(node, path, "near_memory", "block_rows", full, sizeof(full)), full,
+		    "a core's memory holds %.6g blocks of %u × %u weights: at most 16,777,216; "
+		    "make the blocks larger",
+		    blocks, n->block_rows, n->block_cols);
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->name, d->name, sizeof(c->name));
+	c->kind = CIM_CHIP_NEAR_MEMORY;
+	c->nm = (struct cim_nm_spec){
+		.cores = n->cores,
+		.macs_per_cycle = n->macs_per_cycle,
+		.clock_hz = n->clock_hz,
+		.bandwidth = n->bandwidth,
+		.mac_pj = n->mac_pj,
+		.read_pj = n->read_pj,
+		.shared = n->shared,
+	};
+	c->xbar.rows = c->xbar.rows_per_cycle = n->block_rows;
+	c->xbar.cols = n->block_cols;
+	c->xbar.cell_bits = d->weights.bits;
+	c->xbar.read_ps = cim_ps_ceil(1e12 / n->clock_hz);
+	c->xbar.area_mm2 = n->area_mm2 / blocks;
+	c->weight_bits = d->weights.bits;
+	c->sign = CIM_SIGN_NONE;
+	c->input_bits = d->inputs.bits;
+	c->dac.bits = d->inputs.bits;
+	c->adc.per_crossbar = n->block_cols;
+	c->adc.bits = cim_spec_adc_bits_needed(c, NULL);
+	c->adc.range = 1;
+	c->shift_add.energy_pj = n->add_pj;
+	c->shift_add.latency_ps = (uint64_t)llround(n->add_ps);
+	c->tiles = n->cores;
+	c->crossbars_per_tile = (uint32_t)blocks;
+	return common_convert(node, path, d, c, err);
+}
+
 /* The checks across fields, then the conversion to internal units. */
 static int chip_convert(const struct tnode *node, const char *path, const struct chip_doc *d,
 			struct cim_chip_spec *c, struct cim_err *err)
@@ -420,6 +680,17 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	char full[256];
 	uint32_t slices, cells, off;
 
+	if (d->has_nm)
+		return nm_convert(node, path, d, c, err);
+	if (!d->has_xbar)
+		return spec_errf(err, node, *path ? path : "chip",
+				 "missing part 'crossbar' (the arrays: rows, cols, cell_bits, "
+				 "read_latency_ns, read_energy_pj) or 'near_memory' (digital cores "
+				 "beside SRAM); add one");
+	if (!d->has_tiles || !d->has_cpt)
+		return spec_errf(err, node, *path ? path : "chip", "missing key '%s' (%s); add it",
+				 d->has_tiles ? "crossbars_per_tile" : "tiles",
+				 d->has_tiles ? "crossbars in a tile" : "tiles per chip");
 	if (!d->has_dac)
 		return spec_errf(err, node, *path ? path : "chip",
 				 "missing part 'dac' (the input "
@@ -548,103 +819,8 @@ static int chip_convert(const struct tnode *node, const char *path, const struct
 	c->sample_hold.area_mm2 = d->sample_hold.area_mm2;
 	c->tiles = d->tiles;
 	c->crossbars_per_tile = d->crossbars_per_tile;
-	c->digital.lanes = d->digital.lanes;
-	c->digital.clock_hz = d->digital.clock_hz;
-	c->digital.energy_pj = d->digital.energy_pj;
-	c->digital.area_mm2 = d->digital.area_mm2;
-	/* a capacity above zero that rounds to no byte is a typo, not a chip */
-	const struct {
-		const char *part;
-		double bytes;
-		bool on;
-	} caps[] = { { "buffer", d->buffer.bytes, true },
-		     { "dram", d->dram.bytes, d->has_dram },
-		     { "attention_engine", d->engine.bytes, d->has_engine } };
-	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
-		if (caps[i].on && caps[i].bytes < 1)
-			return spec_errf(
-			    err,
-			    at_key(node, path, caps[i].part, "capacity_mib", full, sizeof(full)),
-			    full,
-			    "%g MiB is less than a byte; give the capacity in MiB "
-			    "(1 GiB is 1024)",
-			    caps[i].bytes / 1048576.0);
-	c->buffer.bytes = (uint64_t)llround(d->buffer.bytes);
-	c->buffer.bandwidth = d->buffer.bandwidth;
-	c->buffer.energy_pj = d->buffer.energy_pj;
-	c->buffer.area_mm2 = d->buffer.area_mm2;
-	c->has_dram = d->has_dram;
-	c->dram.bytes = (uint64_t)llround(d->dram.bytes);
-	c->dram.bandwidth = d->dram.bandwidth;
-	c->dram.energy_pj = d->dram.energy_pj_bit * 8;
-	c->dram.area_mm2 = d->dram.area_mm2;
-	c->dram.background_w = d->dram.background_w;
-	c->has_attn_engine = d->has_engine;
-	c->attn_engine.bytes = (uint64_t)llround(d->engine.bytes);
-	c->attn_engine.macs_per_cycle = d->engine.macs_per_cycle;
-	c->attn_engine.clock_hz = d->engine.clock_hz;
-	c->attn_engine.mac_pj = d->engine.mac_pj;
-	c->attn_engine.write_ps = (uint64_t)llround(d->engine.write_ps);
-	c->attn_engine.write_pj = d->engine.write_pj;
-	c->attn_engine.area_mm2 = d->engine.area_mm2;
-	c->has_noise = d->has_noise;
-	if (d->has_noise) {
-		const struct noise_doc *z = &d->noise;
-		if (z->has_nu != z->has_t)
-			return spec_errf(err,
-					 at_key(node, path, "noise",
-						z->has_nu ? "drift_nu_mean" : "drift_time_s", full,
-						sizeof(full)),
-					 full,
-					 "drift needs both drift_nu_mean (the exponent) and "
-					 "drift_time_s (when the model runs after programming)");
-		if (z->stuck_on + z->stuck_off > 1)
-			return spec_errf(
-			    err, at_key(node, path, "noise", "stuck_on_rate", full, sizeof(full)),
-			    full,
-			    "stuck_on_rate + stuck_off_rate is %g; the shares of "
-			    "cells stuck add up to at most 1",
-			    z->stuck_on + z->stuck_off);
-		c->noise = (struct cim_noise_spec){
-			.prog_sigma = z->prog_sigma,
-			.read_sigma = z->read_sigma,
-			.drift_nu_mean = z->nu_mean,
-			.drift_nu_sd = z->nu_sd,
-			.drift_t_s = z->has_t ? z->t_s : 0,
-			.drift_t0_s =
-			    z->has_t0 ? z->t0_s : 20, /* aihwkit's t0 (docs/accuracy.md) */
-			.drift_compensated = z->has_comp ? z->compensated : true,
-			.stuck_on = z->stuck_on,
-			.stuck_off = z->stuck_off,
-		};
-		if (c->noise.drift_t_s && c->noise.drift_t_s < c->noise.drift_t0_s)
-			return spec_errf(
-			    err, at_key(node, path, "noise", "drift_time_s", full, sizeof(full)),
-			    full,
-			    "%g s is before the reference read at drift_t0_s = %g s; "
-			    "drift is modelled from t0 on",
-			    c->noise.drift_t_s, c->noise.drift_t0_s);
-	}
-	c->has_program = d->has_program;
-	if (d->has_program) {
-		if (d->program.has_rows && d->program.rows_in_parallel > d->xbar.rows)
-			return spec_errf(
-			    err,
-			    at_key(node, path, "program", "rows_in_parallel", full, sizeof(full)),
-			    full,
-			    "%u rows written at once in a crossbar of %u rows: make it at most %u",
-			    d->program.rows_in_parallel, d->xbar.rows, d->xbar.rows);
-		c->program.iterations = d->program.iterations;
-		if (to_ps(node, path, "program", "pulse_ns", d->program.pulse_ps,
-			  &c->program.pulse_ps, err))
-			return -1;
-		c->program.pulse_pj = d->program.pulse_pj;
-		c->program.rows_in_parallel = d->program.has_rows ? d->program.rows_in_parallel : 1;
-		c->program.crossbars_in_parallel = d->program.crossbars_in_parallel;
-	}
-	c->leakage_w = d->leakage_w;
-	c->other_w = d->other.power_w + d->other.tile_power_w * d->tiles;
-	c->other_area_mm2 = d->other.area_mm2 + d->other.tile_area_mm2 * d->tiles;
+	if (common_convert(node, path, d, c, err))
+		return -1;
 
 	uint64_t sum;
 	uint32_t need = cim_spec_adc_bits_needed(c, &sum);

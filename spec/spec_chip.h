@@ -150,8 +150,36 @@ struct cim_noise_spec {
 	double stuck_on, stuck_off;   /* shares of cells stuck at full and at zero */
 };
 
+/* What holds the weights and multiplies them. */
+enum cim_chip_kind {
+	CIM_CHIP_CROSSBAR,    /* analog or digital CIM crossbars with converters */
+	CIM_CHIP_NEAR_MEMORY, /* weights in SRAM beside digital MAC arrays */
+};
+
+/*
+ * A digital near-memory chip (NorthPole- and Groq-class): cores, each with
+ * a MAC array and a weight memory cut into blocks of xbar.rows × xbar.cols
+ * weights (the chip's "crossbars" for mapping and capacity: tiles = cores,
+ * crossbars_per_tile = blocks per core).  Spatial (shared = false): each
+ * core holds one block and computes its own matrix, as NorthPole's cores
+ * do.  Shared: every core's MACs and memory bandwidth work on one matrix
+ * at a time, as Groq's MXM planes take weights streamed from every memory
+ * slice.  docs/chip-model.md §12.
+ */
+struct cim_nm_spec {
+	uint32_t cores;
+	uint32_t macs_per_cycle; /* per core, at the chip's weight and input bits */
+	double clock_hz;
+	double bandwidth; /* weight memory to MAC array, bytes/s per core */
+	double mac_pj;	  /* one MAC */
+	double read_pj;	  /* one byte of weights read */
+	bool shared;
+};
+
 struct cim_chip_spec {
 	char name[64];
+	enum cim_chip_kind kind;
+	struct cim_nm_spec nm; /* CIM_CHIP_NEAR_MEMORY */
 	struct cim_xbar_spec xbar;
 	uint32_t weight_bits; /* stored weight precision */
 	enum cim_sign sign;   /* how signed weights are stored */

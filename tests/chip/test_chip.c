@@ -836,6 +836,98 @@ static void test_embed_from_dram(void)
 	CIM_ASSERT_REL(r.energy.pj[CIM_E_DIGITAL], 0.0, 1e-12);
 }
 
+/*
+ * A near-memory chip by hand (docs/chip-model.md §12), tests/data/chips/
+ * nm-tiny.yaml: 4 spatial cores of 8 MACs a cycle at 1 GHz, one block of
+ * 4 × 8 4-bit weights each (16 B, read at 4 GB/s: 4 ns), 0.5 pJ a MAC,
+ * 2 pJ a byte of weights, 0.25 pJ and 1 ns an add of partial sums, 8-bit
+ * inputs through a buffer of 1 pJ a byte.
+ * - A 6 × 10 matrix: ⌈6/4⌉ = 2 row blocks × ⌈10/8⌉ = 2 column blocks,
+ *   4 cores.  The widest block, 4 × 8 = 32 MACs, takes ⌈32/8⌉ = 4 cycles
+ *   (4000 ps) and its 16 B 4000 ps: interval 4000, plus one adder level:
+ *   latency 5000.  Energy: 60 MACs · 0.5 + 30 B · 2 = 30 + 60 = 90 pJ
+ *   (array; weights 60); 10 · (2 − 1) adds · 0.25 = 2.5; buffer 6 + 10 B.
+ * - 3 vectors through one copy: ⌈3·32/8⌉ = 12 cycles against one read of
+ *   the weights (4000): 12000 + 1000 = 13000 ps; array 3 · 30 + 60 = 150.
+ *   Through 2 copies: ⌈3/2⌉ = 2 vectors, 8 cycles: 9000 ps; two reads of
+ *   the weights: 90 + 120 = 210.
+ * - Shared (memory doubled, 2 blocks a core): every core's 32 MACs and
+ *   16 GB/s on the whole matrix: ⌈60/32⌉ = 2 cycles against 30 B in
+ *   1875 ps: 2000 + 1000 = 3000; 3 vectors ⌈180/32⌉ = 6 cycles: 7000.
+ * - Peak: 2 · 8 MACs · 4 cores · 1 GHz = 64 GOPS both ways; a full block
+ *   costs 32 · 0.5 + 16 · 2 = 48 pJ (array) + 12 B buffer, 60 pJ per
+ *   4000 ps on each of 4 cores: 0.06 W.
+ */
+static void test_near_memory(void)
+{
+	const char *path = "tests/data/chips/nm-tiny.yaml";
+	struct cim_chip_spec c;
+	struct cim_chip_map m;
+	struct cim_chip_mvm v;
+	struct cim_chip_cost s;
+	struct cim_chip_peak p;
+	struct cim_chip_capacity cap;
+	struct cim_err err;
+
+	if (load(path, &c))
+		return;
+	CU_ASSERT_EQUAL(c.kind, CIM_CHIP_NEAR_MEMORY);
+	cim_chip_capacity(&c, &cap);
+	CIM_ASSERT_EQ_U64(cap.crossbars, 4);
+	CIM_ASSERT_EQ_U64(cap.weights, 128);
+	cim_chip_map(&c, 6, 10, &m);
+	CIM_ASSERT_EQ_U64(m.row_blocks, 2);
+	CIM_ASSERT_EQ_U64(m.col_blocks, 2);
+	CIM_ASSERT_EQ_U64(m.crossbars, 4);
+	cim_chip_mvm(&c, &m, &v);
+	CIM_ASSERT_EQ_U64(v.interval_ps, 4000);
+	CIM_ASSERT_EQ_U64(v.latency_ps, 5000);
+	CIM_ASSERT_EQ_U64(v.conversions, 0);
+	CIM_ASSERT_REL(v.energy.pj[CIM_E_ARRAY], 90.0, 1e-12);
+	CIM_ASSERT_REL(v.weight_pj, 60.0, 1e-12);
+	CIM_ASSERT_REL(v.energy.pj[CIM_E_SHIFT_ADD], 2.5, 1e-12);
+	CIM_ASSERT_REL(v.energy.pj[CIM_E_BUFFER], 16.0, 1e-12);
+	CU_ASSERT_EQUAL(v.energy.pj[CIM_E_ADC] + v.energy.pj[CIM_E_DAC], 0);
+	cim_chip_mvm_stream(&c, &m, 3, 1, &s);
+	CIM_ASSERT_EQ_U64(s.ps, 13000);
+	CIM_ASSERT_REL(s.energy.pj[CIM_E_ARRAY], 150.0, 1e-12);
+	cim_chip_mvm_stream(&c, &m, 3, 2, &s);
+	CIM_ASSERT_EQ_U64(s.ps, 9000);
+	CIM_ASSERT_REL(s.energy.pj[CIM_E_ARRAY], 210.0, 1e-12);
+	cim_chip_peak(&c, &p);
+	CIM_ASSERT_REL(p.ops_per_s, 64e9, 1e-12);
+	CIM_ASSERT_REL(p.power_w, 0.06, 1e-12);
+
+	CU_ASSERT_EQUAL_FATAL(load_edited(path, "memory_kib: 0.015625",
+					  "memory_kib: 0.03125\n  shared: true", &c, &err),
+			      0);
+	CU_ASSERT(c.nm.shared);
+	CIM_ASSERT_EQ_U64(c.crossbars_per_tile, 2);
+	cim_chip_mvm(&c, &m, &v);
+	CIM_ASSERT_EQ_U64(v.latency_ps, 3000);
+	cim_chip_mvm_stream(&c, &m, 3, 1, &s);
+	CIM_ASSERT_EQ_U64(s.ps, 7000);
+	cim_chip_peak(&c, &p);
+	CIM_ASSERT_REL(p.ops_per_s, 64e9, 1e-12);
+
+	/* Refused: two blocks on a spatial core, parts it does not have, a
+	 * block larger than the memory, signed storage. */
+	CU_ASSERT_EQUAL(load_edited(path, "memory_kib: 0.015625", "memory_kib: 0.03125", &c, &err),
+			-1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "nm-tiny.yaml:"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "near_memory.memory_kib"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "hold 2 blocks"));
+	CU_ASSERT_EQUAL(load_edited(path, "weights:", "tiles: 4\nweights:", &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "has no 'tiles'"));
+	CU_ASSERT_EQUAL(load_edited(path, "memory_kib: 0.015625", "memory_kib: 0.01", &c, &err),
+			-1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "make the block smaller"));
+	CU_ASSERT_EQUAL(load_edited(path, "signed: none", "signed: differential", &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "signed: none"));
+	CU_ASSERT_EQUAL(load_edited(path, "near_memory:", "near_memori:", &c, &err), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "near_memory"));
+}
+
 static const struct cim_test tests[] = {
 	{ "map 3x5 on 2x2", test_map_3x5 },
 	{ "map signed weights", test_map_signed },
@@ -858,6 +950,7 @@ static const struct cim_test tests[] = {
 	{ "adc.bits moves time, energy and area", test_adc_bits_move_everything },
 	{ "programming a small matrix by hand", test_program },
 	{ "embedding lookup from DRAM", test_embed_from_dram },
+	{ "near-memory cores by hand", test_near_memory },
 };
 
 CIM_TEST_MAIN("chip", tests)
