@@ -23,7 +23,7 @@ CMAKE_FLAGS = -DCIM_WERROR=$(WERROR)
 DEMO_RANKS ?= 8
 DEMO      ?= configs/experiments/llama2-7b-8chips.yaml
 
-.PHONY: all setup build build-san build-fuzz demo test test-fast fuzz format-check format clean
+.PHONY: all setup build build-san build-fuzz demo test test-fast validate fuzz format-check format clean
 
 all: build
 
@@ -61,6 +61,11 @@ fuzz:
 	$(MAKE) build-fuzz FUZZ_RUN_SECONDS=$(FUZZ_SECONDS)
 	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(JOBS)
 	sh tools/fuzz-report.sh $(FUZZ_BUILD)
+
+# Every validation case against its measured system, and the residual
+# table (docs/validation.md).
+validate: build
+	sh tools/validate.sh $(BUILD)
 
 # Only the normal build, for a quick check while developing.
 test-fast: build

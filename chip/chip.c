@@ -515,8 +515,8 @@ void cim_chip_capacity(const struct cim_chip_spec *c, struct cim_chip_capacity *
 
 /*
  * Peaks: every crossbar holds a full block (rows × floor(weight_cols /
- * cells_per_weight) weights) and streams MVMs one interval apart (shared
- * near-memory cores: all the blocks, one matrix after another).  A MAC is
+ * cells_per_weight) weights) and streams MVMs one interval apart; a
+ * near-memory chip's MAC arrays all busy.  A MAC is
  * two operations.  Power at peak is the MVM energy of every crossbar per
  * interval plus the static power; the vector unit is idle.
  */
@@ -528,18 +528,25 @@ void cim_chip_peak(const struct cim_chip_spec *c, struct cim_chip_peak *out)
 	double x = (double)chip_crossbars(c), per_ps;
 
 	cim_chip_map(c, 1, 1, &one);
-	if (c->kind == CIM_CHIP_NEAR_MEMORY && c->nm.shared) {
-		/* Shared cores: every block of the chip as one matrix through
-		 * them, one at a time. */
-		cim_chip_map(c, c->xbar.rows, (uint64_t)c->xbar.cols * chip_crossbars(c), &p.map);
-		x = 1;
-	} else {
-		cim_chip_map(c, c->xbar.rows, one.weight_cols / one.cells_per_weight, &p.map);
-	}
+	cim_chip_map(c, c->xbar.rows, one.weight_cols / one.cells_per_weight, &p.map);
 	cim_chip_mvm(c, &p.map, &p.mvm);
-	per_ps = x / (double)p.mvm.interval_ps;
-	p.ops_per_s = 2.0 * (double)(p.map.k * p.map.n) * per_ps * 1e12;
-	cim_chip_energy_add(&p.power_by_part, &p.mvm.energy, per_ps); /* pJ/ps = W */
+	if (c->kind == CIM_CHIP_NEAR_MEMORY) {
+		/* Every MAC array busy on long streams of vectors, each block's
+		 * weights read once for the stream: the memories stream at
+		 * their bandwidth, the buffer moves each vector's inputs and
+		 * outputs (docs/chip-model.md §12). */
+		const double macs = (double)c->nm.macs_per_cycle * c->nm.cores * c->nm.clock_hz;
+		const double mvms = macs / (double)(p.map.k * p.map.n) * 1e-12; /* per ps */
+		p.ops_per_s = 2 * macs;
+		p.power_by_part.pj[CIM_E_ARRAY] =
+		    macs * 1e-12 * c->nm.mac_pj +
+		    c->nm.cores * c->nm.bandwidth * 1e-12 * c->nm.read_pj;
+		p.power_by_part.pj[CIM_E_BUFFER] = mvms * p.mvm.energy.pj[CIM_E_BUFFER];
+	} else {
+		per_ps = x / (double)p.mvm.interval_ps;
+		p.ops_per_s = 2.0 * (double)(p.map.k * p.map.n) * per_ps * 1e12;
+		cim_chip_energy_add(&p.power_by_part, &p.mvm.energy, per_ps); /* pJ/ps = W */
+	}
 	p.dynamic_w = cim_chip_energy_total(&p.power_by_part);
 	p.power_w = p.dynamic_w + cim_chip_static_w(c);
 	p.ops_per_j = p.power_w > 0 ? p.ops_per_s / p.power_w : 0;

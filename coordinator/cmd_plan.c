@@ -185,6 +185,21 @@ int cim_cmd_plan(int argc, char **argv)
 		json_obj(&j, "plan");
 		cim_report_plan_json(&j, e, plan);
 		json_obj_end(&j);
+		/* The estimate of the plan itself (the split the experiment
+		 * names, or the one its strategy picks). */
+		struct cim_net *net = NULL;
+		struct cim_part_estimate est;
+		if (cim_net_create(&e->net, plan->chips, &net, &err) < 0 ||
+		    cim_part_estimate(e, plan, net, &est, &err) < 0) {
+			cim_net_destroy(net);
+			cim_cli_error("%s: %s", path, err.msg);
+			goto out;
+		}
+		cim_net_destroy(net);
+		json_obj(&j, "estimate");
+		json_u64(&j, "sequences", e->workload.batch);
+		cim_report_estimate_json(&j, &est);
+		json_obj_end(&j);
 		print_rows_json(&j, e, rows, nrows);
 		json_end(&j);
 	} else {

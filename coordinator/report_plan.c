@@ -19,6 +19,8 @@ static void print_shards(FILE *f, const struct cim_experiment *e, const struct c
 		r->stage, r->tp_index);
 	for (uint32_t j = 0; j < r->nshards; j++) {
 		const struct cim_part_shard *s = &r->shards[j];
+		if (s->times == 0)
+			continue; /* a stage of no layers: only its head */
 		double fill = (double)s->cells_used /
 			      ((double)s->crossbars * e->chip.xbar.rows * e->chip.xbar.cols);
 		fprintf(f, "    %-9s %-10s %6u × %-6u", cim_op_role_name(s->role),
@@ -58,11 +60,12 @@ void cim_report_plan_text(FILE *f, const struct cim_experiment *e, const struct 
 		if (r->replica > 0 ||
 		    (p->chips > 64 && r->tp_index > 0 && r->stage > 1 && r->stage + 1 < p->pp))
 			continue; /* replicas repeat replica 0; long plans show the ends */
-		snprintf(lay, sizeof(lay), "%u-%u%s", r->first_layer,
-			 r->first_layer + r->nlayers - 1,
-			 r->head    ? "+H"
-			 : r->embed ? "+E"
-				    : "");
+		const char *ends = r->head ? "+H" : r->embed ? "+E" : "";
+		if (r->nlayers)
+			snprintf(lay, sizeof(lay), "%u-%u%s", r->first_layer,
+				 r->first_layer + r->nlayers - 1, ends);
+		else
+			snprintf(lay, sizeof(lay), "none%s", ends);
 		fprintf(f, "  %5u %5u %3u %9s %8s %4.0f%% %5.1f%% %10s %10s %10s %10s\n", r->rank,
 			r->stage, r->tp_index, lay, cim_fmt_count(r->crossbars, a, sizeof(a)),
 			100.0 * (double)r->crossbars / (double)p->chip_crossbars, 100 * r->fill,
@@ -151,4 +154,6 @@ void cim_report_estimate_json(struct json_w *j, const struct cim_part_estimate *
 	json_f64(j, "generated_tokens_per_s", est->tokens_per_s);
 	json_f64(j, "energy_j", est->energy_j);
 	json_f64(j, "energy_per_generated_token_j", est->energy_per_token_j);
+	json_f64(j, "average_power_w",
+		 est->makespan_ps ? est->energy_j / ((double)est->makespan_ps * 1e-12) : 0);
 }

@@ -733,7 +733,7 @@ uint64_t exec_kv_room(const struct cim_experiment *e, const struct cim_part_rank
 	cim_chip_capacity(&e->chip, &cap);
 	uint64_t have = me->kv_where == CIM_KV_ENGINE ? cap.engine_bytes
 			: me->kv_where == CIM_KV_DRAM ? cap.dram_bytes
-						      : cap.buffer_bytes;
+						      : cim_part_buffer_room(&e->chip, me);
 	uint64_t used = me->kv_where == CIM_KV_ENGINE ? me->engine_bytes
 			: me->kv_where == CIM_KV_DRAM ? me->dram_bytes
 						      : me->buffer_bytes;

@@ -143,6 +143,11 @@ void cim_part_plan_destroy(struct cim_part_plan *plan);
 
 /* True when the plan fits every chip (crossbars, buffer, DRAM, engine);
  * otherwise fills err with what overflows on which chip by how much. */
+/* Bytes of buffer rank r has: the chip's buffer, and on a near-memory chip
+ * the memory of the blocks its weights leave free (its cores' memories
+ * hold weights, activations and KV alike, docs/chip-model.md §12). */
+uint64_t cim_part_buffer_room(const struct cim_chip_spec *c, const struct cim_part_rank *r);
+
 bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *plan,
 		   struct cim_err *err);
 

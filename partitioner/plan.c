@@ -157,7 +157,7 @@ bool part_split_shape_ok(const struct cim_experiment *e, uint32_t tp, uint32_t p
 			    tp, m->kv_heads, m->name);
 		return false;
 	}
-	if (pp > m->layers) {
+	if (pp > m->layers + (e->parallel.pp == pp ? cim_spec_end_stages(&e->parallel) : 0)) {
 		cim_err_set(err, "pp %u exceeds the %u layers of %s: every stage needs a layer", pp,
 			    m->layers, m->name);
 		return false;
@@ -470,11 +470,13 @@ static int assign_layers(const struct cim_experiment *e, struct cim_part_plan *p
 					   "%u; give one entry per stage or balance by cost",
 					   par->nlayers, pp);
 		for (uint32_t s = 0; s < pp; s++) {
-			if (par->layers[s] == 0)
-				return cim_err_set(err,
-						   "parallel.layers: stage %u has no layers; "
-						   "every stage needs at least one",
-						   s);
+			if (par->layers[s] == 0 && ((s > 0 && s + 1 < pp) || pp == 1))
+				return cim_err_set(
+				    err,
+				    "parallel.layers: stage %u has no layers; every "
+				    "stage but the first (the embedding alone) and the "
+				    "last (the LM head alone) needs at least one",
+				    s);
 			plan->stage_layers[s] = par->layers[s];
 			sum += par->layers[s];
 		}
@@ -598,7 +600,8 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 	 * (the KV cache too, when it is kept in the buffer); else it goes to
 	 * the DRAM, where each lookup is a read on its port. */
 	uint64_t buffer_rest = r->buffer_bytes + (r->kv_where == CIM_KV_BUFFER ? r->kv_bytes : 0);
-	r->embed_dram = embed_bytes && c->has_dram && buffer_rest + embed_bytes > c->buffer.bytes;
+	r->embed_dram =
+	    embed_bytes && c->has_dram && buffer_rest + embed_bytes > cim_part_buffer_room(c, r);
 	if (r->embed_dram)
 		r->dram_bytes += embed_bytes;
 	else
@@ -689,6 +692,17 @@ void cim_part_plan_destroy(struct cim_part_plan *plan)
 
 static const char *const where_name[] = { "buffer", "DRAM", "attention engine" };
 
+uint64_t cim_part_buffer_room(const struct cim_chip_spec *c, const struct cim_part_rank *r)
+{
+	struct cim_chip_capacity cap;
+
+	cim_chip_capacity(c, &cap);
+	if (c->kind != CIM_CHIP_NEAR_MEMORY || r->crossbars >= cap.crossbars)
+		return cap.buffer_bytes;
+	const uint64_t block = part_bytes((uint64_t)c->xbar.rows * c->xbar.cols, c->weight_bits);
+	return cap.buffer_bytes + (cap.crossbars - r->crossbars) * block;
+}
+
 bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *plan,
 		   struct cim_err *err)
 {
@@ -701,12 +715,12 @@ bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *p
 					    "attention-engine bytes" };
 
 	cim_chip_capacity(c, &cap);
-	const uint64_t have[] = { cap.crossbars, cap.buffer_bytes, cap.dram_bytes,
-				  cap.engine_bytes };
 	for (uint32_t i = 0; i < plan->chips; i++) {
 		const struct cim_part_rank *r = &plan->ranks[i];
 		const uint64_t used[] = { r->crossbars, r->buffer_bytes, r->dram_bytes,
 					  r->engine_bytes };
+		const uint64_t have[] = { cap.crossbars, cim_part_buffer_room(c, r), cap.dram_bytes,
+					  cap.engine_bytes };
 		bool bad = false;
 		for (uint32_t j = 0; j < 4; j++) {
 			if (used[j] <= have[j])
@@ -728,12 +742,19 @@ bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *p
 		const uint64_t used[] = { r->crossbars, r->buffer_bytes, r->dram_bytes,
 					  r->engine_bytes };
 		const uint32_t j = worst_part;
+		const uint64_t have[] = { cap.crossbars, cim_part_buffer_room(c, r), cap.dram_bytes,
+					  cap.engine_bytes };
+		char lay[48];
+		if (r->nlayers)
+			snprintf(lay, sizeof(lay), "layers %u-%u", r->first_layer,
+				 r->first_layer + r->nlayers - 1);
+		else
+			snprintf(lay, sizeof(lay), "no layers");
 		cim_err_set(err,
-			    "rank %u (stage %u, tp %u, layers %u-%u%s) needs %" PRIu64
+			    "rank %u (stage %u, tp %u, %s%s) needs %" PRIu64
 			    " %s but %s has %" PRIu64 ": %" PRIu64 " over (%.1f%%)%s%s; %u of %u "
 			    "chips overflow",
-			    r->rank, r->stage, r->tp_index, r->first_layer,
-			    r->first_layer + r->nlayers - 1, r->head ? " and the LM head" : "",
+			    r->rank, r->stage, r->tp_index, lay, r->head ? " and the LM head" : "",
 			    used[j], what[j], c->name, have[j], used[j] - have[j],
 			    100.0 * (double)(used[j] - have[j]) / (double)(have[j] ? have[j] : 1),
 			    j == 0 ? "" : "; the KV cache is in the ",

@@ -38,12 +38,22 @@ static int read_layers(const struct tnode *node, const char *path, void *dst, st
 	for (size_t i = 0; i < node->n; i++) {
 		uint64_t v;
 		snprintf(item, sizeof(item), "%s[%zu]", path, i);
-		if (spec_u64(node->vals[i], item, 1, UINT32_MAX, &v, err))
+		/* the first stage may hold only the embedding, the last only the
+		 * final norm and the LM head */
+		const bool end = node->n > 1 && (i == 0 || i + 1 == node->n);
+		if (spec_u64(node->vals[i], item, end ? 0 : 1, UINT32_MAX, &v, err))
 			return -1;
 		p->layers[i] = (uint32_t)v;
 	}
 	p->nlayers = (uint32_t)node->n;
 	return 0;
+}
+
+uint32_t cim_spec_end_stages(const struct cim_parallel_spec *p)
+{
+	if (p->nlayers != p->pp || p->pp < 2)
+		return 0;
+	return (p->layers[0] == 0) + (p->layers[p->pp - 1] == 0);
 }
 
 static const char *const routing_words[] = { "even", "uniform", "zipf", NULL };
@@ -468,6 +478,13 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 			return spec_errf(err, tnode_get(par, "layers"), "parallel.layers",
 					 "adds up to %llu layers but the model has %u",
 					 (unsigned long long)sum, e->model.layers);
+		if (p->balance != CIM_BALANCE_LIST)
+			return spec_errf(
+			    err, tnode_get(par, "layers"), "parallel.layers",
+			    "a list of layers per stage is used only with balance: list "
+			    "(balance is %s); add parallel.balance: list, or remove the "
+			    "list",
+			    balance_words[p->balance]);
 	}
 	const struct cim_workload_spec *w = &e->workload;
 	const uint64_t ctx = (uint64_t)w->prompt_tokens + w->generate_tokens;
@@ -489,9 +506,11 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 		    w->prompt_tokens, w->generate_tokens, (unsigned long long)ctx,
 		    e->model.max_positions, e->model.name);
 	}
-	if (p->pp > e->model.layers)
+	if (p->pp > e->model.layers + cim_spec_end_stages(p))
 		return spec_errf(err, tnode_get(par, "pp"), "parallel.pp",
-				 "%u stages for a model of %u layers; each stage needs a layer",
+				 "%u stages for a model of %u layers; each stage needs a layer "
+				 "(but the first may hold only the embedding and the last only the "
+				 "LM head: parallel.layers beginning or ending in 0)",
 				 p->pp, e->model.layers);
 	/* Every MAC of the run, bounded above: each token passes every
 	 * parameter at most once, and attends to at most ctx positions of

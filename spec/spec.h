@@ -475,6 +475,10 @@ const char *cim_router_name(enum cim_router r);
 int cim_spec_load_experiment(struct cim_files *files, const char *path, const char *const *sets,
 			     size_t nsets, struct cim_experiment **exp_p, struct cim_err *err);
 
+/* Stages of p's list that hold no layer: a first stage with only the
+ * embedding, a last with only the LM head (0, 1 or 2). */
+uint32_t cim_spec_end_stages(const struct cim_parallel_spec *p);
+
 /* Loads a model from a HF config.json or a YAML preset. */
 int cim_spec_load_model(struct cim_files *files, const char *path, struct cim_model_spec *out,
 			struct cim_err *err);

@@ -854,9 +854,11 @@ static void test_embed_from_dram(void)
  * - Shared (memory doubled, 2 blocks a core): every core's 32 MACs and
  *   16 GB/s on the whole matrix: ⌈60/32⌉ = 2 cycles against 30 B in
  *   1875 ps: 2000 + 1000 = 3000; 3 vectors ⌈180/32⌉ = 6 cycles: 7000.
- * - Peak: 2 · 8 MACs · 4 cores · 1 GHz = 64 GOPS both ways; a full block
- *   costs 32 · 0.5 + 16 · 2 = 48 pJ (array) + 12 B buffer, 60 pJ per
- *   4000 ps on each of 4 cores: 0.06 W.
+ * - Peak: 2 · 8 MACs · 4 cores · 1 GHz = 64 GOPS both ways, the MAC
+ *   arrays busy on long streams: 32 G MAC/s · 0.5 pJ = 16 mW, the
+ *   memories at 4 · 4 GB/s · 2 pJ = 32 mW, and 1 G full-block vectors a
+ *   second (32 G MAC/s over 32 MACs) moving 12 B each at 1 pJ: 12 mW;
+ *   0.06 W.
  */
 static void test_near_memory(void)
 {

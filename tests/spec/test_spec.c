@@ -480,6 +480,10 @@ static void test_parallel_checks(void)
 	const char *count[] = { "parallel.layers=[6, 6]" };
 	const char *ok[] = { "parallel.layers=[4, 4, 4]", "parallel.balance=list" };
 	const char *deep[] = { "parallel.pp=13" };
+	const char *unused[] = { "parallel.layers=[4, 4, 4]" };
+	const char *head[] = { "parallel.pp=4", "parallel.layers=[4, 4, 4, 0]",
+			       "parallel.balance=list" };
+	const char *empty[] = { "parallel.layers=[4, 0, 8]", "parallel.balance=list" };
 
 	CU_ASSERT_EQUAL(load_exp_text(good, sum, 2, &e, &err), -1);
 	CIM_ASSERT_HAS(err.msg, "parallel.layers: adds up to 13 layers but the model has 12");
@@ -487,6 +491,15 @@ static void test_parallel_checks(void)
 	CIM_ASSERT_HAS(err.msg, "parallel.layers: lists 2 stages but pp is 3");
 	CU_ASSERT_EQUAL(load_exp_text(good, deep, 1, &e, &err), -1);
 	CIM_ASSERT_HAS(err.msg, "parallel.pp: 13 stages for a model of 12 layers");
+	/* a list without balance: list would be ignored: refused */
+	CU_ASSERT_EQUAL(load_exp_text(good, unused, 1, &e, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "used only with balance: list (balance is cost)");
+	/* only the last stage may hold no layer (the LM head alone) */
+	CU_ASSERT_EQUAL(load_exp_text(good, empty, 2, &e, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "parallel.layers[1]");
+	CU_ASSERT_EQUAL_FATAL(load_exp_text(good, head, 3, &e, &err), 0);
+	CIM_ASSERT_EQ_U64(e->parallel.layers[3], 0);
+	free(e);
 	CU_ASSERT_EQUAL_FATAL(load_exp_text(good, ok, 2, &e, &err), 0);
 	CIM_ASSERT_EQ_U64(e->parallel.nlayers, 3);
 	CIM_ASSERT_EQ_U64(e->parallel.layers[2], 4);
