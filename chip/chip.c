@@ -531,17 +531,15 @@ void cim_chip_peak(const struct cim_chip_spec *c, struct cim_chip_peak *out)
 	cim_chip_map(c, c->xbar.rows, one.weight_cols / one.cells_per_weight, &p.map);
 	cim_chip_mvm(c, &p.map, &p.mvm);
 	if (c->kind == CIM_CHIP_NEAR_MEMORY) {
-		/* Every MAC array busy on long streams of vectors, each block's
-		 * weights read once for the stream: the memories stream at
-		 * their bandwidth, the buffer moves each vector's inputs and
-		 * outputs (docs/chip-model.md §12). */
+		/* Every MAC array busy on long streams of vectors and every
+		 * memory streaming weights at its bandwidth; the buffer's
+		 * traffic follows the matrices' shapes, not the blocks', and is
+		 * left out (docs/chip-model.md §12). */
 		const double macs = (double)c->nm.macs_per_cycle * c->nm.cores * c->nm.clock_hz;
-		const double mvms = macs / (double)(p.map.k * p.map.n) * 1e-12; /* per ps */
 		p.ops_per_s = 2 * macs;
 		p.power_by_part.pj[CIM_E_ARRAY] =
 		    macs * 1e-12 * c->nm.mac_pj +
 		    c->nm.cores * c->nm.bandwidth * 1e-12 * c->nm.read_pj;
-		p.power_by_part.pj[CIM_E_BUFFER] = mvms * p.mvm.energy.pj[CIM_E_BUFFER];
 	} else {
 		per_ps = x / (double)p.mvm.interval_ps;
 		p.ops_per_s = 2.0 * (double)(p.map.k * p.map.n) * per_ps * 1e12;

@@ -15,7 +15,7 @@
 #define MAX_SETS 64
 
 static const char plan_usage[] =
-    "usage: cimsim plan EXPERIMENT [--chips N] [--set KEY=VALUE]... [--json]\n\n"
+    "usage: cimsim plan EXPERIMENT [--chips N] [--set KEY=VALUE]... [--only] [--json]\n\n"
     "Splits the experiment's model over its chips (tensor parallel inside a\n"
     "stage, pipeline parallel across stages), checks that every chip holds its\n"
     "share, and lists every (tp, pp, dp) split of the chip count with an\n"
@@ -23,7 +23,10 @@ static const char plan_usage[] =
     "  --chips N        chips to split over (default: tp·pp·dp of the experiment;\n"
     "                   with parallel.strategy manual it must equal that)\n"
     "  --set KEY=VALUE  override any key of the experiment (repeatable)\n"
-    "  --json           print JSON: the plan, the fewest chips, the table of splits\n";
+    "  --only           estimate only the plan's own split, not every split of\n"
+    "                   the chip count (systems of hundreds of chips)\n"
+    "  --json           print JSON: the plan, the fewest chips, the plan's\n"
+    "                   estimate, the table of splits\n";
 
 static const enum cim_strategy named[] = {
 	CIM_STRAT_TP_FIRST,	   CIM_STRAT_PP_FIRST,	  CIM_STRAT_BALANCED,
@@ -109,7 +112,7 @@ static void print_rows_json(struct json_w *j, const struct cim_experiment *e,
 }
 
 static int parse(int argc, char **argv, const char **path, const char **sets, size_t *nsets,
-		 unsigned long long *chips, bool *json)
+		 unsigned long long *chips, bool *json, bool *only)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -118,6 +121,8 @@ static int parse(int argc, char **argv, const char **path, const char **sets, si
 			return 1;
 		} else if (strcmp(a, "--json") == 0) {
 			*json = true;
+		} else if (strcmp(a, "--only") == 0) {
+			*only = true;
 		} else if (strcmp(a, "--chips") == 0 && i + 1 < argc) {
 			if (cim_cli_u64("--chips", argv[++i], 1, CIM_NET_MAX_POSITIONS, chips) < 0)
 				return -1;
@@ -142,13 +147,13 @@ int cim_cmd_plan(int argc, char **argv)
 	const char *sets[MAX_SETS], *path = NULL;
 	size_t nsets = 0, nrows = 0;
 	unsigned long long chips = 0;
-	bool json = false;
+	bool json = false, only = false;
 	struct cim_experiment *e = NULL;
 	struct cim_part_plan *plan = NULL;
 	struct cim_part_row *rows = NULL;
 	struct cim_files *files;
 	struct cim_err err;
-	int rc = parse(argc, argv, &path, sets, &nsets, &chips, &json);
+	int rc = parse(argc, argv, &path, sets, &nsets, &chips, &json, &only);
 
 	if (rc)
 		return rc > 0 ? 0 : CIM_EXIT_INPUT;
@@ -166,10 +171,21 @@ int cim_cmd_plan(int argc, char **argv)
 		cim_cli_error("%s: %s", path, err.msg);
 		goto out;
 	}
-	if (cim_part_enumerate(e, plan->chips, &rows, &nrows, &err) < 0) {
+	if (!only && cim_part_enumerate(e, plan->chips, &rows, &nrows, &err) < 0) {
 		cim_cli_error("%s: %s", path, err.msg);
 		goto out;
 	}
+	/* The estimate of the plan itself (the split the experiment names, or
+	 * the one its strategy picks). */
+	struct cim_net *net = NULL;
+	struct cim_part_estimate est;
+	if (cim_net_create(&e->net, plan->chips, &net, &err) < 0 ||
+	    cim_part_estimate(e, plan, net, &est, &err) < 0) {
+		cim_net_destroy(net);
+		cim_cli_error("%s: %s", path, err.msg);
+		goto out;
+	}
+	cim_net_destroy(net);
 	uint32_t min_tp = 0, min_pp = 0;
 	uint32_t min = cim_part_min_chips(e, CIM_NET_MAX_POSITIONS, &min_tp, &min_pp);
 	if (json) {
@@ -185,22 +201,12 @@ int cim_cmd_plan(int argc, char **argv)
 		json_obj(&j, "plan");
 		cim_report_plan_json(&j, e, plan);
 		json_obj_end(&j);
-		/* The estimate of the plan itself (the split the experiment
-		 * names, or the one its strategy picks). */
-		struct cim_net *net = NULL;
-		struct cim_part_estimate est;
-		if (cim_net_create(&e->net, plan->chips, &net, &err) < 0 ||
-		    cim_part_estimate(e, plan, net, &est, &err) < 0) {
-			cim_net_destroy(net);
-			cim_cli_error("%s: %s", path, err.msg);
-			goto out;
-		}
-		cim_net_destroy(net);
 		json_obj(&j, "estimate");
 		json_u64(&j, "sequences", e->workload.batch);
 		cim_report_estimate_json(&j, &est);
 		json_obj_end(&j);
-		print_rows_json(&j, e, rows, nrows);
+		if (!only)
+			print_rows_json(&j, e, rows, nrows);
 		json_end(&j);
 	} else {
 		printf("experiment %s: %s on %u × %s, strategy %s\n", e->name, e->model.name,
@@ -209,7 +215,15 @@ int cim_cmd_plan(int argc, char **argv)
 			printf("fewest chips that hold the model: %u (tp %u, pp %u)\n\n", min,
 			       min_tp, min_pp);
 		cim_report_plan_text(stdout, e, plan);
-		print_rows_text(e, rows, nrows, plan->chips);
+		if (only)
+			printf(
+			    "estimate: token %.3f ms, TTFT %.3f ms, TPOT %.3f ms, %.1f tokens/s, "
+			    "%.3f mJ/token, makespan %.4f s\n",
+			    est.decode_token_s * 1e3, est.ttft_s * 1e3, est.tpot_s * 1e3,
+			    est.tokens_per_s, est.energy_per_token_j * 1e3,
+			    (double)est.makespan_ps * 1e-12);
+		else
+			print_rows_text(e, rows, nrows, plan->chips);
 	}
 	rc = 0;
 out:

@@ -90,14 +90,18 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 		const struct cim_part_rank *r = &plan->ranks[base + i];
 		struct parts pr;
 		uint64_t busy[CIM_RES_XBAR0 + CIM_PART_MAX_SHARDS + 1] = { 0 };
-		uint64_t seg[3] = { 0 }, group[3] = { 0 };
+		uint64_t seg[3] = { 0 };
+		struct cim_part_group group[3] = { { 0 } };
 		size_t k[3] = { 0 };
 
 		part_program(e, plan, r, p, &pr);
 		for (size_t j = 0; j < pr.n; j++) {
 			const struct cim_prog_op *o = &pr.ops[j];
 			/* 0: layer, 1: before the layers, 2: after */
-			int where = o->layer >= 0 ? 0 : o->role == CIM_ROLE_EMBED ? 1 : 2;
+			int where =
+			    o->layer >= 0						       ? 0
+			    : o->role == CIM_ROLE_EMBED || o->role == CIM_ROLE_EMBED_ALLREDUCE ? 1
+											       : 2;
 			uint64_t times = where == 0 ? nl : 1;
 
 			if (o->kind == CIM_PROG_COLL) {
@@ -118,13 +122,7 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 			}
 			/* A step that starts with the one before it (K and V with Q)
 			 * adds only what it lasts beyond the group so far. */
-			if (!o->with_prev) {
-				seg[where] += o->ps;
-				group[where] = o->ps;
-			} else if (o->ps > group[where]) {
-				seg[where] += o->ps - group[where];
-				group[where] = o->ps;
-			}
+			seg[where] += cim_part_group_add(&group[where], o);
 			cim_chip_energy_add(&c.energy, &o->energy, (double)times);
 			/* A crossbar group is one matrix of one layer: not summed over
 			 * the stage's layers (one layer is priced, each of the others

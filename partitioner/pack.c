@@ -49,6 +49,7 @@
 	U(head)                                                                                    \
 	U(heads)                                                                                   \
 	U(kv_heads)                                                                                \
+	U(shared_cores)                                                                            \
 	U(crossbars)                                                                               \
 	U(cells_used)                                                                              \
 	F(fill)                                                                                    \

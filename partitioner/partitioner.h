@@ -245,6 +245,21 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
  * they are priced by the interconnect). */
 uint64_t cim_part_program_alone_ps(const struct cim_prog_op *ops, size_t n);
 
+/* Steps that start together (a step and those with_prev after it): each
+ * waits for its own resource, so two on one resource (a near-memory chip's
+ * shared cores) follow each other, and the group lasts until its last
+ * step ends. */
+struct cim_part_group {
+	uint64_t end;
+	uint32_t n;
+	uint32_t res[8];
+	uint64_t busy[8]; /* when the group's steps on res[i] end */
+};
+
+/* Adds step o to g (a new group unless o->with_prev) and returns how much
+ * later the group now ends: what o adds to a chain of groups. */
+uint64_t cim_part_group_add(struct cim_part_group *g, const struct cim_prog_op *o);
+
 /* Bytes of the activations a pass sends to the next stage, and of the
  * tokens the last stage returns to the first. */
 uint64_t cim_part_act_bytes(const struct cim_experiment *e, const struct cim_part_pass *p);

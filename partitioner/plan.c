@@ -562,7 +562,12 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 
 	/* Memory-held parameters: norms of the chip's layers (and the final
 	 * norm), the biases, and the embedding table. */
-	uint64_t embed = r->embed ? ((uint64_t)m->vocab + m->pos_table) * d : 0;
+	/* A sharded table's vocabulary rows are divided over the group; the
+	 * learned positions stay whole. */
+	const uint64_t vocab = e->parallel.embedding == CIM_EMBED_SHARDED
+				   ? ((uint64_t)m->vocab + plan->tp - 1) / plan->tp
+				   : m->vocab;
+	uint64_t embed = r->embed ? (vocab + m->pos_table) * d : 0;
 	if (r->embed)
 		embed += cim_model_norm_params(m, CIM_SCOPE_PRE);
 	r->memory_params = cim_model_norm_params(m, CIM_SCOPE_LAYER) * r->nlayers +
@@ -723,7 +728,9 @@ bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *p
 					  cap.engine_bytes };
 		bool bad = false;
 		for (uint32_t j = 0; j < 4; j++) {
-			if (used[j] <= have[j])
+			/* a near-memory chip's buffer is what its blocks leave:
+			 * when they overflow, they are what to report */
+			if (used[j] <= have[j] || (j == 1 && used[0] > have[0]))
 				continue;
 			double ratio = have[j] ? (double)used[j] / (double)have[j] : INFINITY;
 			bad = true;

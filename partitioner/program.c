@@ -346,19 +346,27 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 	size_t nops = cim_model_ops(m, mops);
 	struct prog pg = { .ops = ops, .cap = cap };
 	const uint64_t T = cim_part_pass_tokens(p);
+	/* A sharded table: each member looks up the tokens whose rows it
+	 * holds, taken as an even share (docs/partitioner.md), and an
+	 * all-reduce sums the members' lookups. */
+	const bool sharded = e->parallel.embedding == CIM_EMBED_SHARDED && plan->tp > 1;
+	const uint64_t looked = sharded ? (T + plan->tp - 1) / plan->tp : T;
 
 	if (r->embed && r->embed_dram) {
 		/* The table is in the DRAM (plan.c): a read on its port. */
 		struct cim_chip_cost c;
 		struct cim_prog_op *o =
 		    emit(&pg, CIM_ROLE_EMBED, CIM_OP_EMBED, -1, CIM_RES_KV, UINT32_MAX);
-		cim_chip_embed(&e->chip, T * m->hidden, e->workload.act_bits, &c);
+		cim_chip_embed(&e->chip, looked * m->hidden, e->workload.act_bits, &c);
 		o->ps = c.ps;
 		o->energy = c.energy;
-		o->bytes = part_bytes(T * m->hidden, e->workload.act_bits);
+		o->bytes = part_bytes(looked * m->hidden, e->workload.act_bits);
 	} else if (r->embed) {
-		vector_step(&pg, e, CIM_ROLE_EMBED, CIM_OP_EMBED, -1, T * m->hidden);
+		vector_step(&pg, e, CIM_ROLE_EMBED, CIM_OP_EMBED, -1, looked * m->hidden);
 	}
+	if (r->embed && sharded && T)
+		coll_step(&pg, CIM_ROLE_EMBED_ALLREDUCE, CIM_NET_ALLREDUCE, -1,
+			  part_bytes(T * m->hidden, e->workload.act_bits));
 	/* What follows the lookup (a scale, a norm) and what follows the head
 	 * (a scale, a cap), in the model's order. */
 	for (size_t i = 0; r->embed && i < nops; i++)
@@ -452,18 +460,33 @@ void cim_part_res_name(const struct cim_part_rank *r, uint32_t res, char *buf, s
 	}
 }
 
+uint64_t cim_part_group_add(struct cim_part_group *g, const struct cim_prog_op *o)
+{
+	const uint64_t before = o->with_prev ? g->end : 0;
+	uint32_t i = 0;
+
+	if (!o->with_prev)
+		g->end = g->n = 0;
+	while (i < g->n && g->res[i] != o->res)
+		i++;
+	if (i == g->n) {
+		assert(g->n < sizeof(g->res) / sizeof(g->res[0]));
+		g->res[g->n] = o->res;
+		g->busy[g->n++] = 0;
+	}
+	g->busy[i] += o->ps;
+	if (g->busy[i] > g->end)
+		g->end = g->busy[i];
+	return g->end - before;
+}
+
 uint64_t cim_part_program_alone_ps(const struct cim_prog_op *ops, size_t n)
 {
-	uint64_t sum = 0, group = 0;
+	struct cim_part_group g = { 0 };
+	uint64_t sum = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (!ops[i].with_prev)
-			group = 0;
-		if (ops[i].ps > group) {
-			sum += ops[i].ps - group;
-			group = ops[i].ps;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		sum += cim_part_group_add(&g, &ops[i]);
 	return sum;
 }
 

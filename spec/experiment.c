@@ -19,6 +19,7 @@ const char *const spec_strategy_words[] = { "manual",	   "tp-first",	"pp-first",
 					    "balanced",	   "min-chips", "best-throughput",
 					    "best-energy", NULL };
 static const char *const balance_words[] = { "cost", "capacity", "list", NULL };
+static const char *const embedding_words[] = { "replicated", "sharded", NULL };
 
 /* Reads `layers` into the whole parallel struct (its field's offset is 0),
  * as it fills both the list and its length. */
@@ -88,6 +89,8 @@ static const struct field parallel_fields[] = {
 	FU32("dp", struct cim_parallel_spec, dp, 0, 1, 1u << 16, "model replicas"),
 	FENUM("balance", struct cim_parallel_spec, balance, 0, balance_words,
 	      "how layers are split over stages"),
+	FENUM("embedding", struct cim_parallel_spec, embedding, 0, embedding_words,
+	      "how the first stage's group holds the embedding table: replicated or sharded"),
 	{ .key = "layers",
 	  .type = F_FUNC,
 	  .offset = 0,

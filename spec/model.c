@@ -972,6 +972,7 @@ static const char *const role_names[] = {
 	[CIM_ROLE_ATTN_ALLREDUCE] = "attn_allreduce",
 	[CIM_ROLE_FFN_ALLREDUCE] = "ffn_allreduce",
 	[CIM_ROLE_SAMPLE_GATHER] = "sample_gather",
+	[CIM_ROLE_EMBED_ALLREDUCE] = "embed_allreduce",
 };
 _Static_assert(sizeof(role_names) / sizeof(role_names[0]) == CIM_ROLE_NROLES,
 	       "one name per operator role");

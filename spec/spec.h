@@ -254,11 +254,12 @@ enum cim_op_role {
 	CIM_ROLE_LOGIT_SCALE,	 /* logits ÷ logits_scaling (Granite) */
 	CIM_ROLE_LOGIT_SOFTCAP,	 /* tanh cap of the logits (Gemma 2) */
 	/* steps of a chip's program */
-	CIM_ROLE_KV_APPEND,	 /* the new K and V written to the cache */
-	CIM_ROLE_ATTENTION,	 /* q·kᵀ and p·V against the cache */
-	CIM_ROLE_ATTN_ALLREDUCE, /* after the row-split o_proj */
-	CIM_ROLE_FFN_ALLREDUCE,	 /* after the row-split ffn_down */
-	CIM_ROLE_SAMPLE_GATHER,	 /* members' best tokens gathered */
+	CIM_ROLE_KV_APPEND,	  /* the new K and V written to the cache */
+	CIM_ROLE_ATTENTION,	  /* q·kᵀ and p·V against the cache */
+	CIM_ROLE_ATTN_ALLREDUCE,  /* after the row-split o_proj */
+	CIM_ROLE_FFN_ALLREDUCE,	  /* after the row-split ffn_down */
+	CIM_ROLE_SAMPLE_GATHER,	  /* members' best tokens gathered */
+	CIM_ROLE_EMBED_ALLREDUCE, /* a sharded embedding's lookups summed */
 	CIM_ROLE_NROLES
 };
 
@@ -353,6 +354,14 @@ enum cim_balance { CIM_BALANCE_COST, CIM_BALANCE_CAPACITY, CIM_BALANCE_LIST };
 
 #define CIM_MAX_STAGES 1024
 
+/* How the first stage's TP group holds the embedding table. */
+enum cim_embed_split {
+	CIM_EMBED_REPLICATED, /* every member the whole table */
+	CIM_EMBED_SHARDED,    /* vocabulary rows divided over the group, the
+				 lookups summed by an all-reduce (Megatron's
+				 vocabulary-parallel embedding) */
+};
+
 struct cim_parallel_spec {
 	enum cim_strategy strategy;
 	uint32_t tp; /* chips per stage (tensor parallel) */
@@ -361,6 +370,7 @@ struct cim_parallel_spec {
 	enum cim_balance balance;
 	uint32_t nlayers; /* entries in layers[] when balance = list */
 	uint32_t layers[CIM_MAX_STAGES];
+	enum cim_embed_split embedding;
 };
 
 /* ------------------------------------------------------------- experiment */

@@ -80,7 +80,7 @@ while IFS='|' read -r name how ranks exp figure measured bound why; do
 		run) sh "$here/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$dir/$exp" --quiet \
 			--json "$json" >"$tmp/out" 2>&1 </dev/null ||
 			{ cat "$tmp/out" >&2; echo "validate: $name: the run failed" >&2; exit 2; } ;;
-		estimate) "$cimsim" plan "$dir/$exp" --json >"$json" 2>"$tmp/out" </dev/null ||
+		estimate) "$cimsim" plan "$dir/$exp" --only --json >"$json" 2>"$tmp/out" </dev/null ||
 			{ cat "$tmp/out" >&2; echo "validate: $name: the estimate failed" >&2
 				exit 2; } ;;
 		*) echo "validate: $cases: case $name: how is '$how'; expected run or" \

@@ -771,6 +771,71 @@ static void test_expert_routing(void)
 		CIM_ASSERT_EQ_U64(load[e], 50);
 }
 
+/*
+ * Steps that start together (cim_part_group_add): q, k and v of 100, 60
+ * and 80 ps on crossbars of their own take as long as q, 100 ps (k and v
+ * add nothing); on one resource (a near-memory chip's shared cores) they
+ * follow each other, 240 ps; with q and v sharing one and k on another,
+ * v follows q: 180 ps.  A step that does not start with the one before it
+ * opens a new group.
+ */
+static void test_group(void)
+{
+	struct cim_prog_op o[4] = {
+		{ .res = 10, .ps = 100 },
+		{ .res = 11, .ps = 60, .with_prev = true },
+		{ .res = 12, .ps = 80, .with_prev = true },
+		{ .res = 10, .ps = 50 },
+	};
+	struct cim_part_group g = { 0 };
+
+	CIM_ASSERT_EQ_U64(cim_part_group_add(&g, &o[0]), 100);
+	CIM_ASSERT_EQ_U64(cim_part_group_add(&g, &o[1]), 0);
+	CIM_ASSERT_EQ_U64(cim_part_group_add(&g, &o[2]), 0);
+	CIM_ASSERT_EQ_U64(cim_part_group_add(&g, &o[3]), 50);
+	CIM_ASSERT_EQ_U64(cim_part_program_alone_ps(o, 4), 150);
+	o[1].res = o[2].res = 10;
+	CIM_ASSERT_EQ_U64(cim_part_program_alone_ps(o, 3), 240);
+	o[1].res = 11;
+	CIM_ASSERT_EQ_U64(cim_part_program_alone_ps(o, 3), 180);
+}
+
+/*
+ * A sharded embedding (parallel.embedding: sharded) on the tiny model at
+ * tp 2: stage 0's members hold ⌈1000 / 2⌉ = 500 of the vocabulary's rows,
+ * 500 · 256 = 128,000 parameters each instead of 256,000; a decode pass of
+ * the batch's 2 sequences looks up ⌈2 / 2⌉ = 1 row of 256 on each member
+ * (the embed step takes the time of one row) and sums the lookups with an
+ * all-reduce of 2 · 256 values at act_bits.
+ */
+static void test_embedding_sharded(void)
+{
+	const char *sharded[] = { "parallel.embedding=sharded" };
+	struct cim_experiment *e = load(tiny, sharded, 1), *r = load(tiny, NULL, 0);
+	struct cim_part_plan *p = plan_of(e, 2, 2, 1), *q = plan_of(r, 2, 2, 1);
+	struct cim_prog_op ops[128], ref[128];
+	struct cim_part_pass pass;
+
+	CIM_ASSERT_EQ_U64(q->ranks[0].memory_params - p->ranks[0].memory_params, 128000);
+	cim_part_pass_at(e, 2, 1, &pass);
+	size_t n = cim_part_program(e, p, &p->ranks[0], &pass, ops, 128);
+	size_t nr = cim_part_program(r, q, &q->ranks[0], &pass, ref, 128);
+	CU_ASSERT_FATAL(n > 0 && n <= 128 && nr > 0 && nr <= 128);
+	CIM_ASSERT_EQ_U64(n, nr + 1);
+	CU_ASSERT_EQUAL(ops[0].role, CIM_ROLE_EMBED);
+	CU_ASSERT_EQUAL(ref[0].role, CIM_ROLE_EMBED);
+	struct cim_chip_cost one;
+	cim_chip_vector_op(&e->chip, CIM_OP_EMBED, CIM_NORM_RMSNORM, CIM_ACT_RELU, 256, &one);
+	CIM_ASSERT_EQ_U64(ops[0].ps, one.ps);
+	CU_ASSERT_EQUAL(ops[1].role, CIM_ROLE_EMBED_ALLREDUCE);
+	CU_ASSERT_EQUAL(ops[1].kind, CIM_PROG_COLL);
+	CIM_ASSERT_EQ_U64(ops[1].bytes, 2 * 256 * e->workload.act_bits / 8);
+	cim_part_plan_destroy(p);
+	cim_part_plan_destroy(q);
+	free(e);
+	free(r);
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -792,6 +857,9 @@ int main(void)
 		{ "enumeration and strategies", test_enumerate },
 		{ "a parallel block: one all-reduce, branches side by side", test_parallel_block },
 		{ "a served pass mixing a decode and a prompt", test_mixed_pass },
+		{ "steps that start together, on their own or one resource", test_group },
+		{ "a sharded embedding: rows divided, lookups all-reduced",
+		  test_embedding_sharded },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }
