@@ -32,6 +32,7 @@ static const struct cim_gpu_spec gpu_table[] = {
 	     * HBM2e, 400 W, NVLink 3 600 GB/s. */
 	    .name = "A100-SXM4-80GB",
 	    .peak_flops = 312000000000000ull,
+	    .peak_int8 = 624000000000000ull, /* INT8 Tensor Core, dense */
 	    .mem_bw = 2039000000000ull,
 	    .mem_bytes = 80ull << 30,
 	    .link_bw = 300000000000ull,
@@ -49,6 +50,7 @@ static const struct cim_gpu_spec gpu_table[] = {
 	     * with sparsity), 3.35 TB/s HBM3, 700 W, NVLink 4 900 GB/s. */
 	    .name = "H100-SXM5-80GB",
 	    .peak_flops = 989000000000000ull,
+	    .peak_int8 = 1979000000000000ull, /* INT8 Tensor Core, dense */
 	    .mem_bw = 3350000000000ull,
 	    .mem_bytes = 80ull << 30,
 	    .link_bw = 450000000000ull,
@@ -64,6 +66,30 @@ size_t cim_gpu_count(void)
 const struct cim_gpu_spec *cim_gpu_get(size_t i)
 {
 	return i < cim_gpu_count() ? &gpu_table[i] : NULL;
+}
+
+const struct cim_gpu_precision cim_gpu_fp16 = {
+	.weight_bytes = CIM_GPU_BYTES_PER_VALUE,
+	.kv_bytes = CIM_GPU_BYTES_PER_VALUE,
+	.act_bytes = CIM_GPU_BYTES_PER_VALUE,
+	.int8 = false,
+};
+
+/* Bytes of a value of bits (at most fp16's two). */
+static double value_bytes(uint32_t bits)
+{
+	return bits >= 16 ? CIM_GPU_BYTES_PER_VALUE : bits / 8.0;
+}
+
+struct cim_gpu_precision cim_gpu_precision_of(uint32_t weight_bits, uint32_t kv_bits,
+					      uint32_t act_bits)
+{
+	return (struct cim_gpu_precision){
+		.weight_bytes = value_bytes(weight_bits),
+		.kv_bytes = value_bytes(kv_bits),
+		.act_bytes = value_bytes(act_bits),
+		.int8 = weight_bits <= 8 && act_bits <= 8,
+	};
 }
 
 const char *cim_gpu_bound_name(enum cim_gpu_bound b)
@@ -89,19 +115,20 @@ static uint64_t attended(const struct cim_model_spec *m, uint64_t c)
 struct shape {
 	uint64_t params;     /* all parameters */
 	uint64_t params_ffn; /* all experts' FFN parameters */
-	uint64_t kv_token;   /* KV bytes of one token in one layer */
+	double kv_token;     /* KV bytes of one token in one layer */
 	uint64_t w_macs;     /* weight MACs of one token */
 	uint64_t a_macs;     /* attention MACs per attended position of a layer */
 };
 
-static void shape_of(const struct cim_model_spec *m, struct shape *s)
+static void shape_of(const struct cim_model_spec *m, const struct cim_gpu_precision *pr,
+		     struct shape *s)
 {
 	struct cim_model_stats st;
 
 	cim_model_stats(m, &st);
 	s->params = st.params;
 	s->params_ffn = st.params_ffn;
-	s->kv_token = st.kv_elems_per_token / m->layers * CIM_GPU_BYTES_PER_VALUE;
+	s->kv_token = (double)(st.kv_elems_per_token / m->layers) * pr->kv_bytes;
 	/* decode MACs at context c are W + A·attended(c) (docs/model.md); at
 	 * c = 1 every layer attends one position */
 	s->w_macs = cim_model_decode_macs(m, 0);
@@ -115,15 +142,16 @@ static void shape_of(const struct cim_model_spec *m, struct shape *s)
  * expert is touched by at least one of t tokens with probability
  * 1 − (1 − k/E)^t.
  */
-static double weight_read(const struct cim_model_spec *m, const struct shape *s, double tokens)
+static double weight_read(const struct cim_model_spec *m, const struct shape *s, double tokens,
+			  const struct cim_gpu_precision *pr)
 {
-	double all = (double)s->params * CIM_GPU_BYTES_PER_VALUE;
+	double all = (double)s->params * pr->weight_bytes;
 
 	if (m->experts <= 1)
 		return all;
 	double miss = 1.0 - (double)m->experts_per_token / m->experts;
 	double touched = 1.0 - pow(miss, tokens);
-	return all - (double)s->params_ffn * CIM_GPU_BYTES_PER_VALUE * (1.0 - touched);
+	return all - (double)s->params_ffn * pr->weight_bytes * (1.0 - touched);
 }
 
 /* Ring all-reduce of `bytes` over n GPUs: each sends and receives
@@ -138,13 +166,15 @@ static double allreduce_s(const struct cim_gpu_spec *g, uint32_t n, double bytes
 /* Fills the memory members of out for n GPUs (n may be 0). */
 static void fill_memory(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
 			const struct cim_workload_spec *w, const struct shape *s, uint32_t n,
-			struct cim_gpu_result *out)
+			const struct cim_gpu_precision *pr, struct cim_gpu_result *out)
 {
 	uint64_t ctx = attended(m, (uint64_t)w->prompt_tokens + w->generate_tokens);
 	uint64_t per_gpu = g->mem_bytes * (100 - CIM_GPU_RESERVE_PERCENT) / 100;
 
-	out->weight_bytes = mul_sat(s->params, CIM_GPU_BYTES_PER_VALUE);
-	out->kv_bytes = mul_sat(mul_sat(w->batch, ctx), s->kv_token);
+	const double wb = ceil((double)s->params * pr->weight_bytes);
+	const double kb = ceil((double)w->batch * (double)ctx * s->kv_token);
+	out->weight_bytes = wb < 1.8e19 ? (uint64_t)wb : UINT64_MAX;
+	out->kv_bytes = kb < 1.8e19 ? (uint64_t)kb : UINT64_MAX;
 	out->need_bytes = out->weight_bytes > UINT64_MAX - out->kv_bytes
 			      ? UINT64_MAX
 			      : out->weight_bytes + out->kv_bytes;
@@ -155,12 +185,18 @@ static void fill_memory(const struct cim_gpu_spec *g, const struct cim_model_spe
 uint32_t cim_gpu_needed(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
 			const struct cim_workload_spec *w)
 {
+	return cim_gpu_needed_at(g, m, w, &cim_gpu_fp16);
+}
+
+uint32_t cim_gpu_needed_at(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+			   const struct cim_workload_spec *w, const struct cim_gpu_precision *pr)
+{
 	struct shape s;
 	struct cim_gpu_result r;
 
-	shape_of(m, &s);
+	shape_of(m, pr, &s);
 	for (uint32_t n = 1; n <= CIM_GPU_MAX_PER_NODE; n *= 2) {
-		fill_memory(g, m, w, &s, n, &r);
+		fill_memory(g, m, w, &s, n, pr, &r);
 		if (r.fits)
 			return n;
 	}
@@ -171,6 +207,13 @@ void cim_gpu_estimate_on(const struct cim_gpu_spec *g, const struct cim_model_sp
 			 const struct cim_workload_spec *w, uint32_t gpus,
 			 struct cim_gpu_result *out)
 {
+	cim_gpu_estimate_on_at(g, m, w, gpus, &cim_gpu_fp16, out);
+}
+
+void cim_gpu_estimate_on_at(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+			    const struct cim_workload_spec *w, uint32_t gpus,
+			    const struct cim_gpu_precision *pr, struct cim_gpu_result *out)
+{
 	struct cim_gpu_result r;
 	struct shape s;
 	double n = gpus, b = w->batch, p = w->prompt_tokens;
@@ -179,21 +222,21 @@ void cim_gpu_estimate_on(const struct cim_gpu_spec *g, const struct cim_model_sp
 
 	assert(gpus >= 1);
 	memset(&r, 0, sizeof(r));
-	shape_of(m, &s);
-	fill_memory(g, m, w, &s, gpus, &r);
+	shape_of(m, pr, &s);
+	fill_memory(g, m, w, &s, gpus, pr, &r);
 	r.gpus = gpus;
-	peak = n * (double)g->peak_flops;
+	peak = n * (double)(pr->int8 ? g->peak_int8 : g->peak_flops);
 	bw = n * (double)g->mem_bw;
 	/* Tensor parallel (Megatron): two all-reduces of the activations per
 	 * layer, after attention's o_proj and after the FFN's down projection;
 	 * one for a parallel block, whose branches sum before it. */
-	act = (double)m->hidden * CIM_GPU_BYTES_PER_VALUE;
+	act = (double)m->hidden * pr->act_bytes;
 	const double reduces = m->parallel_block ? 1.0 : 2.0;
 
 	/* Prefill: the whole batch's prompts at once, weights read once, every
 	 * prompt token's K and V written; it yields the first generated token. */
 	t_c = 2.0 * b * (double)cim_model_prefill_macs(m, w->prompt_tokens) / peak;
-	t_m = (weight_read(m, &s, b * p) + b * p * (double)(m->layers * s.kv_token)) / bw;
+	t_m = (weight_read(m, &s, b * p, pr) + b * p * ((double)m->layers * s.kv_token)) / bw;
 	ar = reduces * m->layers * allreduce_s(g, gpus, b * p * act);
 	r.prefill_s = fmax(t_c, t_m) + ar;
 	r.allreduce_s = ar;
@@ -202,12 +245,12 @@ void cim_gpu_estimate_on(const struct cim_gpu_spec *g, const struct cim_model_sp
 	/* Decode step j = 1 … G−1 feeds generated token j, at position P + j,
 	 * which attends P + j positions (P + j − 1 cached and its own): the
 	 * same K and V bytes are read (and its own written). */
-	double w_step = weight_read(m, &s, b);
+	double w_step = weight_read(m, &s, b, pr);
 	double ar_step = reduces * m->layers * allreduce_s(g, gpus, b * act);
 	for (uint32_t j = 1; j < w->generate_tokens; j++) {
 		double a = (double)attended(m, (uint64_t)w->prompt_tokens + j);
 		t_c = 2.0 * b * ((double)s.w_macs + (double)s.a_macs * a) / peak;
-		t_m = (w_step + b * a * (double)s.kv_token) / bw;
+		t_m = (w_step + b * a * s.kv_token) / bw;
 		sum_c += t_c;
 		sum_m += t_m;
 		r.decode_s += fmax(t_c, t_m) + ar_step;
@@ -250,17 +293,24 @@ bool cim_gpu_calibrated(const struct cim_gpu_spec *g, const struct cim_gpu_resul
 void cim_gpu_estimate(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
 		      const struct cim_workload_spec *w, struct cim_gpu_result *out)
 {
-	uint32_t n = cim_gpu_needed(g, m, w);
+	cim_gpu_estimate_at(g, m, w, &cim_gpu_fp16, out);
+}
+
+void cim_gpu_estimate_at(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+			 const struct cim_workload_spec *w, const struct cim_gpu_precision *pr,
+			 struct cim_gpu_result *out)
+{
+	uint32_t n = cim_gpu_needed_at(g, m, w, pr);
 	struct cim_gpu_result r;
 	struct shape s;
 
 	if (n > 0) {
-		cim_gpu_estimate_on(g, m, w, n, out);
+		cim_gpu_estimate_on_at(g, m, w, n, pr, out);
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	shape_of(m, &s);
-	fill_memory(g, m, w, &s, CIM_GPU_MAX_PER_NODE, &r);
+	shape_of(m, pr, &s);
+	fill_memory(g, m, w, &s, CIM_GPU_MAX_PER_NODE, pr, &r);
 	r.gpus = 0;
 	r.fits = false;
 	*out = r;

@@ -24,6 +24,21 @@
 /* Bytes per weight and per cached K or V value on the GPU: fp16/bf16, the
  * usual deployment (and what the published 151 tokens/s ceiling assumes). */
 #define CIM_GPU_BYTES_PER_VALUE 2u
+
+/* The precision a baseline runs at: bytes per weight, per cached K or V
+ * value and per activation sent between GPUs, and whether the tensor
+ * cores run at their int8 rate (weights and activations of 8 bits or
+ * fewer).  cim_gpu_fp16 is the usual deployment; cim_gpu_precision_of the
+ * CIM chip's own. */
+struct cim_gpu_precision {
+	double weight_bytes, kv_bytes, act_bytes;
+	bool int8;
+};
+extern const struct cim_gpu_precision cim_gpu_fp16;
+/* weights at weight_bits, K and V at kv_bits, activations at act_bits
+ * (each at most 16: a GPU runs wider ones at fp16's rate and bytes) */
+struct cim_gpu_precision cim_gpu_precision_of(uint32_t weight_bits, uint32_t kv_bits,
+					      uint32_t act_bits);
 /* Share of each GPU's memory kept back for activations, the CUDA context
  * and the allocator: vLLM's default gpu_memory_utilization is 0.9. */
 #define CIM_GPU_RESERVE_PERCENT 10u
@@ -35,6 +50,7 @@
 struct cim_gpu_spec {
 	char name[32];
 	uint64_t peak_flops; /* dense fp16/bf16 tensor FLOP/s (no 2:4 sparsity) */
+	uint64_t peak_int8;  /* dense int8 tensor operations/s */
 	uint64_t mem_bw;     /* HBM bytes/s */
 	uint64_t mem_bytes;  /* HBM capacity in bytes (80 GiB) */
 	uint64_t link_bw;    /* NVLink bytes/s per direction per GPU */
@@ -91,6 +107,8 @@ const char *cim_gpu_bound_name(enum cim_gpu_bound b);
  */
 uint32_t cim_gpu_needed(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
 			const struct cim_workload_spec *w);
+uint32_t cim_gpu_needed_at(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+			   const struct cim_workload_spec *w, const struct cim_gpu_precision *pr);
 
 /*
  * The roofline estimate of model m running workload w on the fewest GPUs
@@ -99,6 +117,11 @@ uint32_t cim_gpu_needed(const struct cim_gpu_spec *g, const struct cim_model_spe
  */
 void cim_gpu_estimate(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
 		      const struct cim_workload_spec *w, struct cim_gpu_result *out);
+/* The same at precision pr (cim_gpu_estimate is cim_gpu_fp16): every byte
+ * count scaled, compute at the int8 rate when pr->int8; still a ceiling. */
+void cim_gpu_estimate_at(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+			 const struct cim_workload_spec *w, const struct cim_gpu_precision *pr,
+			 struct cim_gpu_result *out);
 
 /*
  * The same on exactly gpus (>= 1) GPUs of type g, whether or not they hold
@@ -107,6 +130,9 @@ void cim_gpu_estimate(const struct cim_gpu_spec *g, const struct cim_model_spec 
 void cim_gpu_estimate_on(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
 			 const struct cim_workload_spec *w, uint32_t gpus,
 			 struct cim_gpu_result *out);
+void cim_gpu_estimate_on_at(const struct cim_gpu_spec *g, const struct cim_model_spec *m,
+			    const struct cim_workload_spec *w, uint32_t gpus,
+			    const struct cim_gpu_precision *pr, struct cim_gpu_result *out);
 
 /*
  * The roofline result roof of GPU type g as measured serving runs it: every

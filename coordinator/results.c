@@ -292,8 +292,12 @@ int cim_results_make(const struct cim_experiment *e, const struct cim_part_plan 
 		r->prompt_tokens_per_s = r->prompt_tokens / ((double)r->prefill_ps * 1e-12);
 	r->energy_per_token_j = r->generated_tokens > 0 ? r->energy_j / r->generated_tokens : 0;
 	r->tops_per_w = r->power_w > 0 ? r->tops / r->power_w : 0;
-	for (size_t g = 0; g < 2 && g < cim_gpu_count(); g++)
+	const struct cim_gpu_precision eq =
+	    cim_gpu_precision_of(e->chip.weight_bits, w->kv_bits, w->act_bits);
+	for (size_t g = 0; g < 2 && g < cim_gpu_count(); g++) {
 		cim_gpu_estimate(cim_gpu_get(g), &e->model, w, &r->gpu[g]);
+		cim_gpu_estimate_at(cim_gpu_get(g), &e->model, w, &eq, &r->gpu_eq[g]);
+	}
 	return 0;
 }
 
@@ -471,8 +475,11 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 	fprintf(f, "estimate       %12.1f tokens/s, makespan %.6f s (run/estimate %.3f)\n",
 		r->est.tokens_per_s, (double)r->est.makespan_ps * 1e-12,
 		r->est.makespan_ps ? (double)r->makespan_ps / (double)r->est.makespan_ps : 0);
-	fprintf(f, "\nGPU baseline (fp16 against the chips' own precision; energy at TDP, an "
-		   "upper bound; docs/gpu-baseline.md):\n");
+	fprintf(f,
+		"\nGPU baseline (fp16, and at the chips' precision: %u-bit weights, %u-bit KV, "
+		"%u-bit activations; energy at TDP, an upper bound; per chip: tokens/s per CIM "
+		"chip over per GPU; docs/gpu-baseline.md):\n",
+		r->e->chip.weight_bits, r->e->workload.kv_bits, r->e->workload.act_bits);
 	for (int g = 0; g < 2; g++) {
 		const struct cim_gpu_spec *spec = cim_gpu_get((size_t)g);
 		struct cim_gpu_result cal;
@@ -481,23 +488,36 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 				spec->name);
 			continue;
 		}
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < 3; k++) {
 			const struct cim_gpu_result *x = &r->gpu[g];
 			char how[64];
 			if (k == 0) {
 				snprintf(how, sizeof(how), "roofline (a ceiling)");
+			} else if (k == 2) {
+				x = &r->gpu_eq[g];
+				if (!x->fits)
+					break;
+				snprintf(how, sizeof(how), "roofline at the chips' precision%s",
+					 cim_gpu_precision_of(r->e->chip.weight_bits,
+							      r->e->workload.kv_bits,
+							      r->e->workload.act_bits)
+						 .int8
+					     ? " (int8 rate)"
+					     : "");
 			} else {
 				if (!cim_gpu_calibrated(spec, &r->gpu[g], &cal))
-					break;
+					continue;
 				x = &cal;
 				snprintf(how, sizeof(how), "as measured (%s, ×%.3f)",
 					 spec->calibrated_by, spec->served_efficiency);
 			}
 			fprintf(f,
-				"  %u × %-8s %10.1f tokens/s (CIM %.2f×), %8.2f mJ/token (CIM "
-				"uses %.3f×), TTFT %.3f ms, TPOT %.4f ms: %s\n",
+				"  %u × %-8s %10.1f tokens/s (CIM %.2f×, per chip %.3f×), %8.2f "
+				"mJ/token (CIM uses %.3f×), TTFT %.3f ms, TPOT %.4f ms: %s\n",
 				x->gpus, spec->name, x->generated_tokens_per_s,
 				r->tokens_per_s / x->generated_tokens_per_s,
+				r->tokens_per_s / r->plan->chips /
+				    (x->generated_tokens_per_s / x->gpus),
 				x->energy_per_generated_token_j * 1e3,
 				r->energy_per_token_j / x->energy_per_generated_token_j,
 				x->ttft_s * 1e3, x->tpot_s * 1e3, how);
@@ -654,6 +674,19 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 		json_f64(&j, "tpot_s", x->tpot_s);
 		json_f64(&j, "energy_per_generated_token_j", x->energy_per_generated_token_j);
 		json_str(&j, "model", "roofline");
+		json_f64(&j, "per_chip_ratio",
+			 x->generated_tokens_per_s > 0 ? r->tokens_per_s / r->plan->chips /
+							     (x->generated_tokens_per_s / x->gpus)
+						       : 0);
+		const struct cim_gpu_result *q = &r->gpu_eq[g];
+		json_obj(&j, "equal_precision");
+		json_bool(&j, "fits", q->fits);
+		json_u64(&j, "gpus", q->gpus);
+		json_f64(&j, "generated_tokens_per_s", q->generated_tokens_per_s);
+		json_f64(&j, "ttft_s", q->ttft_s);
+		json_f64(&j, "tpot_s", q->tpot_s);
+		json_f64(&j, "energy_per_generated_token_j", q->energy_per_generated_token_j);
+		json_obj_end(&j);
 		struct cim_gpu_result cal;
 		if (cim_gpu_calibrated(cim_gpu_get((size_t)g), x, &cal)) {
 			json_obj(&j, "as_measured");

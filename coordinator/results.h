@@ -68,6 +68,7 @@ struct cim_results {
 	bool serving;		      /* a served load: the figures below */
 	struct cim_serving_results sv;
 	struct cim_gpu_result gpu[2];
+	struct cim_gpu_result gpu_eq[2]; /* the same rooflines at the chips' precision */
 };
 
 /* Folds n ranks' stats and the per-sequence times into r (r->chip_j is

@@ -14,6 +14,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gpu.h"
 #include "test.h"
@@ -403,6 +404,47 @@ static void test_calibrated_to_measured(void)
 }
 
 /* The same inputs give bit-identical results. */
+/*
+ * The baseline at the CIM chips' precision (cim_gpu_precision_of): Llama-2-7B
+ * with 4-bit weights, an 8-bit KV cache and 8-bit activations on one A100,
+ * batch 1, one decode step feeding token 1 at position 2.  Weights
+ * 6,738,415,616 · 0.5 = 3,369,207,808 B; KV of 2 positions, 2 · 262,144 B
+ * (2·32 layers·32 heads·128·1 B per token) = 524,288 B; 3,369,732,096 B /
+ * 2039e9 B/s.  Compute 13,215,203,328 / 624e12 (the int8 rate: weights and
+ * activations of 8 bits or fewer) = 21 µs: memory-bound.  A compute-bound
+ * prefill (batch 32 of 2,048 tokens) takes half the fp16 time at the int8
+ * rate; with 16-bit activations the rate stays fp16's.
+ */
+static void test_equal_precision(void)
+{
+	struct cim_model_spec m;
+	struct cim_gpu_result r, fp;
+	struct cim_workload_spec w = workload(1, 1, 2);
+	const struct cim_gpu_precision p = cim_gpu_precision_of(4, 8, 8);
+
+	load_preset("llama-2-7b", &m);
+	CU_ASSERT(p.int8);
+	CIM_ASSERT_REL(p.weight_bytes, 0.5, 0);
+	cim_gpu_estimate_at(a100(), &m, &w, &p, &r);
+	CIM_ASSERT_EQ_U64(r.weight_bytes, 3369207808ull);
+	CIM_ASSERT_REL(r.tpot_s, 3369732096.0 / 2039e9, 1e-12);
+	CU_ASSERT_EQUAL(r.bound, CIM_GPU_MEMORY);
+
+	w = workload(32, 2048, 1);
+	cim_gpu_estimate(a100(), &m, &w, &fp);
+	cim_gpu_estimate_at(a100(), &m, &w, &p, &r);
+	CU_ASSERT_EQUAL(fp.prefill_bound, CIM_GPU_COMPUTE);
+	CU_ASSERT_EQUAL(r.prefill_bound, CIM_GPU_COMPUTE);
+	CIM_ASSERT_REL(r.prefill_s, fp.prefill_s / 2, 1e-12);
+	const struct cim_gpu_precision wide = cim_gpu_precision_of(8, 8, 16);
+	CU_ASSERT(!wide.int8);
+	cim_gpu_estimate_at(a100(), &m, &w, &wide, &r);
+	CIM_ASSERT_REL(r.prefill_s, fp.prefill_s, 1e-12);
+	/* fp16 through the new entry is the old one, bit for bit */
+	cim_gpu_estimate_at(a100(), &m, &w, &cim_gpu_fp16, &r);
+	CU_ASSERT(memcmp(&r, &fp, sizeof(r)) == 0);
+}
+
 static void test_deterministic(void)
 {
 	struct cim_model_spec m;
@@ -433,6 +475,7 @@ static const struct cim_test tests[] = {
 	{ "calibrated to measured serving, held-out runs within 15 %",
 	  test_calibrated_to_measured },
 	{ "the same inputs give the same result", test_deterministic },
+	{ "at the chips' precision: int8 rate, fewer bytes", test_equal_precision },
 };
 
 CIM_TEST_MAIN("gpu", tests)
