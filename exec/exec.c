@@ -350,7 +350,7 @@ static int cplan_get(struct run *r, const struct cim_net_coll_req *req, struct c
  * member's ports' busy time into *busy_out), reused when it was made
  * before. */
 static int replay(struct run *r, const struct cim_net_coll_req *req,
-		  const struct cim_net_coll_result **res_out, uint64_t *busy_out)
+		  const struct cim_net_coll_result **res_out, const uint64_t **busy_out)
 {
 	const uint32_t tp = r->plan->tp;
 	uint64_t base = UINT64_MAX;
@@ -384,7 +384,7 @@ static int replay(struct run *r, const struct cim_net_coll_req *req,
 	for (uint32_t i = 0; i < tp; i++)
 		r->finish[i] = fin[i] + base;
 	*res_out = &m->res;
-	*busy_out = busy[r->me->tp_index];
+	*busy_out = busy;
 	return 0;
 }
 
@@ -395,7 +395,97 @@ static uint64_t share(uint64_t n, uint32_t p, uint32_t i)
 	return n / p + (i < n % p ? 1 : 0);
 }
 
-/* One collective of the TP group: ready times exchanged, then replayed. */
+/* What the leader tells member i of a replayed collective. */
+enum { R_FINISH, R_BUSY, R_ALGO, R_BYTES, R_LINK_BYTES, R_ENERGY, EXEC_REPLY };
+
+static void reply_fill(uint64_t *out, uint64_t finish, uint64_t busy,
+		       const struct cim_net_coll_result *res)
+{
+	out[R_FINISH] = finish;
+	out[R_BUSY] = busy;
+	out[R_ALGO] = (uint64_t)res->algo;
+	out[R_BYTES] = res->bytes;
+	out[R_LINK_BYTES] = res->link_bytes;
+	memcpy(&out[R_ENERGY], &res->energy_pj, sizeof(double));
+}
+
+/*
+ * One collective of the TP group.  Its member 0 gathers the ready times,
+ * replays the collective once and tells each member what it needs: two
+ * messages a member, where an exchange of every member's ready time with
+ * every other costs 2(p − 1), and one replay a group instead of one a
+ * member (two members exchange theirs and both replay: one round).  The
+ * replay is the same deterministic function of the same ready times as
+ * each member's own was, so the results are the same bit for bit
+ * (docs/performance.md).  Without interruptible waits, an all-gather and a
+ * replay on every member.
+ */
+static int exchange(struct run *r, uint64_t t, const struct cim_net_coll_req *req, uint32_t k,
+		    uint64_t reply[EXEC_REPLY])
+{
+	const uint32_t tp = r->plan->tp, me = r->me->tp_index;
+	const struct cim_net_coll_result *res;
+	const uint64_t *busy;
+	uint32_t nreq = 0;
+
+	if (!r->opts->interruptible) {
+		MPI_Allgather(&t, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm);
+		if (replay(r, req, &res, &busy) < 0)
+			return -1;
+		reply_fill(reply, r->finish[me], busy[me], res);
+		return 0;
+	}
+	r->my_ready = t;
+	if (tp == 2) {
+		/* Two members: one message each way in one round, and each
+		 * replays, costs less than a round trip through the leader. */
+		r->ready[me] = t;
+		MPI_Irecv(&r->ready[1 - me], 1, MPI_UINT64_T, (int)(1 - me), 1, r->tp_comm,
+			  &r->xreq[nreq++]);
+		MPI_Isend(&r->my_ready, 1, MPI_UINT64_T, (int)(1 - me), 1, r->tp_comm,
+			  &r->xreq[nreq++]);
+		if (exec_wait_all_polling(r, r->xreq, nreq))
+			goto interrupted;
+		if (replay(r, req, &res, &busy) < 0)
+			return -1;
+		reply_fill(reply, r->finish[me], busy[me], res);
+		return 0;
+	}
+	/* buffers MPI may still write after an interruption live in r */
+	uint64_t *mine = r->reply + (size_t)me * EXEC_REPLY;
+	if (me != 0) {
+		MPI_Isend(&r->my_ready, 1, MPI_UINT64_T, 0, 1, r->tp_comm, &r->xreq[nreq++]);
+		MPI_Irecv(mine, EXEC_REPLY, MPI_UINT64_T, 0, 2, r->tp_comm, &r->xreq[nreq++]);
+	} else {
+		r->ready[0] = t;
+		for (uint32_t j = 1; j < tp; j++)
+			MPI_Irecv(&r->ready[j], 1, MPI_UINT64_T, (int)j, 1, r->tp_comm,
+				  &r->xreq[nreq++]);
+	}
+	if (exec_wait_all_polling(r, r->xreq, nreq))
+		goto interrupted;
+	if (me != 0) {
+		memcpy(reply, mine, EXEC_REPLY * sizeof(*reply));
+		return 0;
+	}
+	if (replay(r, req, &res, &busy) < 0)
+		return -1;
+	nreq = 0;
+	for (uint32_t j = 0; j < tp; j++) {
+		reply_fill(r->reply + (size_t)j * EXEC_REPLY, r->finish[j], busy[j], res);
+		if (j > 0)
+			MPI_Isend(r->reply + (size_t)j * EXEC_REPLY, EXEC_REPLY, MPI_UINT64_T,
+				  (int)j, 2, r->tp_comm, &r->xreq[nreq++]);
+	}
+	memcpy(reply, r->reply, EXEC_REPLY * sizeof(*reply));
+	if (exec_wait_all_polling(r, r->xreq, nreq))
+		goto interrupted;
+	return 0;
+interrupted:
+	return cim_err_set(r->err, "rank %u: interrupted at step %u in a collective", r->me->rank,
+			   k);
+}
+
 static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		      const struct cim_part_pass *p, uint32_t m, uint32_t k, uint64_t *end_out)
 {
@@ -403,41 +493,19 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	struct cim_net_coll_req req = { .coll = o->coll,
 					.algo = CIM_NET_ALGO_AUTO,
 					.bytes = o->bytes };
-	const struct cim_net_coll_result *res;
-	uint64_t busy;
+	uint64_t reply[EXEC_REPLY];
+	double energy;
 
-	if (!r->opts->interruptible) {
-		MPI_Allgather(&t, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm);
-	} else {
-		/* Each member sends its ready time to every other and receives
-		 * theirs: point to point, whose requests cost less to make than a
-		 * nonblocking all-gather's schedule (docs/performance.md). */
-		const uint32_t me = r->me->tp_index;
-		uint32_t nreq = 0;
-		r->my_ready = t;
-		r->ready[me] = t;
-		for (uint32_t j = 0; j < tp; j++)
-			if (j != me)
-				MPI_Irecv(&r->ready[j], 1, MPI_UINT64_T, (int)j, 1, r->tp_comm,
-					  &r->xreq[nreq++]);
-		for (uint32_t j = 0; j < tp; j++)
-			if (j != me)
-				MPI_Isend(&r->my_ready, 1, MPI_UINT64_T, (int)j, 1, r->tp_comm,
-					  &r->xreq[nreq++]);
-		if (exec_wait_all_polling(r, r->xreq, nreq))
-			return cim_err_set(r->err,
-					   "rank %u: interrupted at step %u in a collective",
-					   r->me->rank, k);
-	}
-	if (replay(r, &req, &res, &busy) < 0)
+	if (exchange(r, t, &req, k, reply) < 0)
 		return -1;
-	uint64_t end = r->finish[r->me->tp_index];
+	memcpy(&energy, &reply[R_ENERGY], sizeof(energy));
+	uint64_t end = reply[R_FINISH];
 	assert(end >= t);
 	struct cim_rec_coll rec = {
 		.ready_ps = t,
 		.finish_ps = end,
 		.coll = o->coll,
-		.algo = res->algo,
+		.algo = (uint32_t)reply[R_ALGO],
 		.group = r->me->group_first,
 		.group_size = tp,
 		.layer = o->layer,
@@ -445,10 +513,10 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		.step = k,
 		.phase = p->phase,
 		.bytes = o->bytes,
-		.sent_bytes = share(res->bytes, tp, r->me->tp_index),
-		.link_bytes = share(res->link_bytes, tp, r->me->tp_index),
-		.energy_pj = res->energy_pj / tp,
-		.ports_busy_ps = busy,
+		.sent_bytes = share(reply[R_BYTES], tp, r->me->tp_index),
+		.link_bytes = share(reply[R_LINK_BYTES], tp, r->me->tp_index),
+		.energy_pj = energy / tp,
+		.ports_busy_ps = reply[R_BUSY],
 	};
 	probe_coll(r, &rec);
 	*end_out = end;
@@ -758,8 +826,9 @@ static int setup(struct run *r)
 	r->port_free = calloc(cim_net_nports(r->net), sizeof(*r->port_free));
 	r->cplans = calloc(CPLAN_SLOTS, sizeof(*r->cplans));
 	r->xreq = calloc(2 * (size_t)plan->tp, sizeof(*r->xreq));
+	r->reply = calloc((size_t)plan->tp * EXEC_REPLY, sizeof(*r->reply));
 	if (!r->cal || !r->group || !r->ready || !r->finish || !r->kv_pos || !r->arrived ||
-	    !r->memo || !r->memo_times || !r->port_free || !r->cplans || !r->xreq)
+	    !r->memo || !r->memo_times || !r->port_free || !r->cplans || !r->xreq || !r->reply)
 		return cim_err_set(r->err, "rank %u: out of memory", me->rank);
 	for (uint32_t i = 0; i < plan->tp; i++)
 		r->group[i] = me->group_first + i;
@@ -786,6 +855,7 @@ static void teardown(struct run *r)
 		if (r->nsends)
 			r->sends = NULL;
 		r->ready = NULL;
+		r->reply = NULL;
 		r->tp_comm = MPI_COMM_NULL;
 	} else {
 		reap_sends(r, true);
@@ -799,6 +869,7 @@ static void teardown(struct run *r)
 	free(r->ops);
 	free(r->group);
 	free(r->ready);
+	free(r->reply);
 	free(r->finish);
 	free(r->kv_pos);
 	free(r->arrived);

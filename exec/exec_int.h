@@ -57,6 +57,7 @@ struct run {
 	uint64_t *ready, *finish;
 	uint64_t my_ready;	     /* this member's part of the exchange in flight */
 	MPI_Request *xreq;	     /* [2 · tp]: that exchange's receives and sends */
+	uint64_t *reply;	     /* [EXEC_REPLY · tp]: the leader's answers, one a member */
 	bool stopped;		     /* the run stopped while MPI held buffers */
 	enum cim_exec_end end;	     /* why it stopped (cim_exec_opts.ended) */
 	MPI_Comm stop_comm;	     /* interruptible: where a failing rank says so */
