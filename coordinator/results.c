@@ -305,6 +305,8 @@ void cim_results_free(struct cim_results *r)
 {
 	free(r->chip_j);
 	r->chip_j = NULL;
+	free(r->experts.share);
+	r->experts.share = NULL;
 	free(r->sv.req);
 	free(r->sv.seq);
 	r->sv.req = NULL;
@@ -399,6 +401,37 @@ static void serving_text(FILE *f, const struct cim_results *r)
 		sv->in_system_mean, sv->little_l, sv->energy_per_request_j);
 }
 
+/* The experts' load and what its imbalance costs (docs/results.md). */
+static void print_experts(FILE *f, const struct cim_results *r)
+{
+	const struct cim_part_expert_report *x = &r->experts;
+	const struct cim_workload_spec *w = &r->e->workload;
+
+	if (!x->share)
+		return;
+	fprintf(f, "experts        %u a layer, %u a token, routed %s", x->experts, x->per_token,
+		cim_routing_name(w->routing));
+	if (w->routing == CIM_ROUTE_ZIPF)
+		fprintf(f, " (s = %g)", w->routing_zipf);
+	fprintf(f,
+		": the most loaded expert takes %.3f× the mean (over layers and passes, by "
+		"tokens; at worst %.3f×)\n               shares",
+		x->imbalance_mean, x->imbalance_worst);
+	for (uint32_t i = 0; i < x->experts && i < 16; i++)
+		fprintf(f, " %.1f%%", 100 * x->share[i]);
+	fprintf(f,
+		"%s; each expert is split over its stage's group, so every chip carries "
+		"every expert's share\n",
+		x->experts > 16 ? " …" : "");
+	if (r->has_even && r->est_even.makespan_ps && r->est_even.energy_j > 0)
+		fprintf(f,
+			"               against even routing (the estimates): makespan %+.1f%% "
+			"(%.6f s evenly), energy %+.1f%%\n",
+			100.0 * ((double)r->est.makespan_ps / (double)r->est_even.makespan_ps - 1),
+			(double)r->est_even.makespan_ps * 1e-12,
+			100.0 * (r->est.energy_j / r->est_even.energy_j - 1));
+}
+
 void cim_results_text(FILE *f, const struct cim_results *r)
 {
 	const struct cim_experiment *e = r->e;
@@ -475,6 +508,7 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 	fprintf(f, "estimate       %12.1f tokens/s, makespan %.6f s (run/estimate %.3f)\n",
 		r->est.tokens_per_s, (double)r->est.makespan_ps * 1e-12,
 		r->est.makespan_ps ? (double)r->makespan_ps / (double)r->est.makespan_ps : 0);
+	print_experts(f, r);
 	fprintf(f,
 		"\nGPU baseline (fp16, and at the chips' precision: %u-bit weights, %u-bit KV, "
 		"%u-bit activations; energy at TDP, an upper bound; per chip: tokens/s per CIM "
@@ -662,6 +696,24 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 	json_obj(&j, "estimate");
 	cim_report_estimate_json(&j, &r->est);
 	json_obj_end(&j);
+	if (r->experts.share) {
+		const struct cim_part_expert_report *x = &r->experts;
+		json_obj(&j, "experts");
+		json_u64(&j, "experts", x->experts);
+		json_u64(&j, "per_token", x->per_token);
+		json_str(&j, "routing", cim_routing_name(r->e->workload.routing));
+		json_f64(&j, "imbalance_mean", x->imbalance_mean);
+		json_f64(&j, "imbalance_worst", x->imbalance_worst);
+		json_arr(&j, "share");
+		for (uint32_t i = 0; i < x->experts; i++)
+			json_f64(&j, NULL, x->share[i]);
+		json_arr_end(&j);
+		if (r->has_even) {
+			json_f64(&j, "even_makespan_s", (double)r->est_even.makespan_ps * 1e-12);
+			json_f64(&j, "even_energy_j", r->est_even.energy_j);
+		}
+		json_obj_end(&j);
+	}
 	json_arr(&j, "gpu");
 	for (int g = 0; g < 2; g++) {
 		const struct cim_gpu_result *x = &r->gpu[g];

@@ -62,10 +62,16 @@ struct cim_results {
 	double peak_rss_mib;  /* largest peak resident memory of a rank */
 	int ranks;
 	struct cim_part_estimate est; /* the analytical estimate of the same plan */
-	bool acc_estimated;	      /* the chip's converters resolve its sums */
-	struct cim_acc_est acc;	      /* the expected error of an MVM output on one
-					 crossbar (docs/accuracy.md) */
-	bool serving;		      /* a served load: the figures below */
+	/* Mixture of experts: the routing's load (share NULL for a dense
+	 * model), and, when routed unevenly, the estimate with even routing:
+	 * what the imbalance costs. */
+	struct cim_part_expert_report experts;
+	bool has_even;
+	struct cim_part_estimate est_even;
+	bool acc_estimated;	/* the chip's converters resolve its sums */
+	struct cim_acc_est acc; /* the expected error of an MVM output on one
+				   crossbar (docs/accuracy.md) */
+	bool serving;		/* a served load: the figures below */
 	struct cim_serving_results sv;
 	struct cim_gpu_result gpu[2];
 	struct cim_gpu_result gpu_eq[2]; /* the same rooflines at the chips' precision */

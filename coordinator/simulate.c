@@ -87,6 +87,29 @@ static void abort_job(int rank, const char *msg)
 	MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
+/* The experts' load of a static batch, and what routing them unevenly
+ * costs: the estimate of the same plan with even routing beside the run's
+ * (docs/results.md). */
+static int experts(const struct cim_experiment *e, const struct cim_part_plan *plan,
+		   const struct cim_net *net, struct cim_results *r, struct cim_err *err)
+{
+	if (e->model.experts <= 1 || e->serving.on)
+		return 0;
+	if (cim_part_expert_report(e, plan, &r->experts) < 0)
+		return cim_err_set(err, "out of memory for the experts' load");
+	if (e->workload.routing == CIM_ROUTE_EVEN)
+		return 0;
+	struct cim_experiment *even = malloc(sizeof(*even));
+	if (!even)
+		return cim_err_set(err, "out of memory for the experts' load");
+	memcpy(even, e, sizeof(*even)); /* a static batch: no trace rows after it */
+	even->workload.routing = CIM_ROUTE_EVEN;
+	int rc = cim_part_estimate(even, plan, net, &r->est_even, err);
+	free(even);
+	r->has_even = rc == 0;
+	return rc;
+}
+
 int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 		       const struct cim_part_plan *plan, const struct cim_net *net,
 		       struct cim_trace_writer *tw, struct cim_results *r, struct cim_err *err)
@@ -169,7 +192,8 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 			r->wall_s = wall_max;
 			r->cpu_s = cpu_sum;
 			r->peak_rss_mib = rss_max;
-			if (cim_part_estimate(e, plan, net, &r->est, err) < 0) {
+			if (cim_part_estimate(e, plan, net, &r->est, err) < 0 ||
+			    experts(e, plan, net, r, err) < 0) {
 				char inner[sizeof(err->msg)];
 				snprintf(inner, sizeof(inner), "%s", err->msg);
 				rc = cim_err_set(err, "the analytical estimate failed: %s", inner);

@@ -301,6 +301,27 @@ uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part
  * NULL when only the most is wanted.
  */
 #define CIM_PART_MAX_EXPERTS 4096 /* spec/model.c bounds num_local_experts */
+
+/* The routing stream of a layer in a pass: the same for its gate, up and
+ * down, so that one draw of experts feeds all three. */
+uint64_t cim_part_route_key(uint32_t layer, const struct cim_part_pass *p);
+
+/*
+ * How the routing of a static batch loads the experts, over every layer and
+ * every pass of every micro-batch of every replica, drawn as the programs
+ * draw them: each expert's share of all routed tokens (share[0..E), which
+ * sums to 1), and the imbalance of each (layer, pass), its most loaded
+ * expert over the mean T·k/E, averaged over them weighted by tokens and at
+ * its worst.  share is malloc'd (NULL for a dense model); the caller frees
+ * it.  −1 on no memory.
+ */
+struct cim_part_expert_report {
+	uint32_t experts, per_token;
+	double *share;
+	double imbalance_mean, imbalance_worst;
+};
+int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			   struct cim_part_expert_report *out);
 uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
 			       uint64_t tokens, uint64_t key, uint64_t *load);
 

@@ -228,9 +228,7 @@ static uint64_t score_elems(const struct cim_part_rank *r, const struct cim_part
 	return n;
 }
 
-/* The routing stream of a layer in a pass: the same for its gate, up and
- * down, so that one draw of experts feeds all three. */
-static uint64_t route_key(uint32_t layer, const struct cim_part_pass *p)
+uint64_t cim_part_route_key(uint32_t layer, const struct cim_part_pass *p)
 {
 	uint64_t h = 1469598103934665603ull;
 	const uint64_t parts[] = { layer, p->past, p->queries, p->seqs, p->npieces };
@@ -277,7 +275,7 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			/* one draw of experts for the layer's gate, up and down */
 			if (s->count > 1 && !routed) {
 				most = cim_part_expert_loads(&e->workload, s->count, op->active, T,
-							     route_key(layer, p), load);
+							     cim_part_route_key(layer, p), load);
 				for (uint32_t x = 0; x < s->count; x++)
 					busy += load[x] > 0;
 				routed = true;

@@ -65,3 +65,50 @@ uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, ui
 		most = load[e] > most ? load[e] : most;
 	return most;
 }
+
+int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			   struct cim_part_expert_report *out)
+{
+	const struct cim_model_spec *m = &e->model;
+	const uint32_t E = m->experts, k = m->experts_per_token, P = cim_part_npasses(e);
+	uint64_t load[ROUTE_MAX_EXPERTS];
+	double weighted = 0, tokens = 0;
+
+	*out = (struct cim_part_expert_report){ .experts = E, .per_token = k };
+	if (E <= 1)
+		return 0;
+	out->share = calloc(E, sizeof(*out->share));
+	if (!out->share)
+		return -1;
+	for (uint32_t q = 0; q < plan->dp; q++)
+		for (uint32_t mb = 0; mb < plan->micro_batches; mb++) {
+			const uint32_t seqs = cim_part_mb_seqs(e, plan, q, mb);
+			for (uint32_t step = 0; seqs && step < P; step++) {
+				struct cim_part_pass p;
+				cim_part_pass_at(e, seqs, step, &p);
+				const uint64_t T = cim_part_pass_tokens(&p);
+				if (!T)
+					continue;
+				const double mean = (double)T * k / E;
+				for (uint32_t l = 0; l < m->layers; l++) {
+					uint64_t most = cim_part_expert_loads(
+					    &e->workload, E, k, T, cim_part_route_key(l, &p), load);
+					for (uint32_t x = 0; x < E; x++)
+						out->share[x] += (double)load[x];
+					const double ratio = (double)most / mean;
+					weighted += ratio * (double)T;
+					tokens += (double)T;
+					if (ratio > out->imbalance_worst)
+						out->imbalance_worst = ratio;
+				}
+			}
+		}
+	double all = 0;
+	for (uint32_t x = 0; x < E; x++)
+		all += out->share[x];
+	for (uint32_t x = 0; all > 0 && x < E; x++)
+		out->share[x] /= all;
+	out->imbalance_mean = tokens > 0 ? weighted / tokens : 0;
+	assert(out->imbalance_mean >= 1 - 1e-12 || tokens == 0);
+	return 0;
+}

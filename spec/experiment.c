@@ -59,6 +59,11 @@ uint32_t cim_spec_end_stages(const struct cim_parallel_spec *p)
 
 static const char *const routing_words[] = { "even", "uniform", "zipf", NULL };
 
+const char *cim_routing_name(enum cim_routing r)
+{
+	return (unsigned)r < 3 ? routing_words[r] : "?";
+}
+
 static const struct field workload_fields[] = {
 	FU32("batch", struct cim_workload_spec, batch, FIELD_REQUIRED, 1, 1u << 20,
 	     "sequences in the batch"),

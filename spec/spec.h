@@ -474,6 +474,8 @@ double cim_rng_normal(struct cim_rng *r); /* standard normal */
 const char *cim_sched_name(enum cim_sched s);
 const char *cim_arrival_name(enum cim_arrival a);
 const char *cim_router_name(enum cim_router r);
+/* "even", "uniform", "zipf": how tokens pick experts. */
+const char *cim_routing_name(enum cim_routing r);
 
 /*
  * Loads and validates the experiment at path, reading it and every file it

@@ -836,6 +836,48 @@ static void test_embedding_sharded(void)
 	free(r);
 }
 
+/*
+ * The experts' load over a run (cim_part_expert_report) on a tiny MoE
+ * (tests/data/part/tiny-moe.json: 4 experts, 2 a token, 2 layers), batch 2
+ * of 16 + 8 tokens in one micro-batch: a prefill pass of T = 32 tokens and
+ * 7 decode passes of T = 2, each in 2 layers.
+ * - even: 32 · 2 / 4 = 16 tokens an expert, and 2 · 2 / 4 = 1: the most
+ *   loaded takes the mean, imbalance 1 everywhere, a quarter each;
+ * - fully skewed (Zipf s = 100): every token takes experts 0 and 1, the
+ *   most loaded takes T against a mean of T / 2: imbalance 2 everywhere,
+ *   half each for experts 0 and 1, none for 2 and 3.
+ */
+static void test_expert_report(void)
+{
+	const char *even[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1" };
+	const char *skew[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			       "workload.routing=zipf", "workload.routing_zipf=100" };
+	struct cim_part_expert_report rep;
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct cim_experiment *e = pass ? load(tiny, skew, 4) : load(tiny, even, 2);
+		struct cim_part_plan *p = plan_of(e, 1, 1, 1);
+		CU_ASSERT_EQUAL_FATAL(cim_part_expert_report(e, p, &rep), 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rep.share);
+		CIM_ASSERT_EQ_U64(rep.experts, 4);
+		CIM_ASSERT_EQ_U64(rep.per_token, 2);
+		CIM_ASSERT_REL(rep.imbalance_mean, pass ? 2.0 : 1.0, 1e-12);
+		CIM_ASSERT_REL(rep.imbalance_worst, pass ? 2.0 : 1.0, 1e-12);
+		for (int x = 0; x < 4; x++)
+			CIM_ASSERT_REL(rep.share[x], pass ? (x < 2 ? 0.5 : 0) : 0.25, 1e-12);
+		free(rep.share);
+		cim_part_plan_destroy(p);
+		free(e);
+	}
+	/* a dense model has nothing to report */
+	struct cim_experiment *d = load(tiny, NULL, 0);
+	struct cim_part_plan *p = plan_of(d, 1, 1, 1);
+	CU_ASSERT_EQUAL(cim_part_expert_report(d, p, &rep), 0);
+	CU_ASSERT_PTR_NULL(rep.share);
+	cim_part_plan_destroy(p);
+	free(d);
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -860,6 +902,7 @@ int main(void)
 		{ "steps that start together, on their own or one resource", test_group },
 		{ "a sharded embedding: rows divided, lookups all-reduced",
 		  test_embedding_sharded },
+		{ "the experts' load over a run: even and fully skewed", test_expert_report },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }
