@@ -423,6 +423,11 @@ static void print_experts(FILE *f, const struct cim_results *r)
 		"%s; each expert is split over its stage's group, so every chip carries "
 		"every expert's share\n",
 		x->experts > 16 ? " …" : "");
+	if (w->capacity_factor > 0)
+		fprintf(f,
+			"               capacity factor %g: %.2f%% of the routed tokens dropped "
+			"(over an expert's ⌈%g · T·k/E⌉)\n",
+			w->capacity_factor, 100 * x->dropped, w->capacity_factor);
 	if (r->has_even && r->est_even.makespan_ps && r->est_even.energy_j > 0)
 		fprintf(f,
 			"               against even routing (the estimates): makespan %+.1f%% "
@@ -704,6 +709,8 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 		json_str(&j, "routing", cim_routing_name(r->e->workload.routing));
 		json_f64(&j, "imbalance_mean", x->imbalance_mean);
 		json_f64(&j, "imbalance_worst", x->imbalance_worst);
+		json_f64(&j, "capacity_factor", r->e->workload.capacity_factor);
+		json_f64(&j, "dropped", x->dropped);
 		json_arr(&j, "share");
 		for (uint32_t i = 0; i < x->experts; i++)
 			json_f64(&j, NULL, x->share[i]);

@@ -302,6 +302,13 @@ uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part
  */
 #define CIM_PART_MAX_EXPERTS 4096 /* spec/model.c bounds num_local_experts */
 
+/* With workload.capacity_factor f > 0, an expert takes at most ⌈f · T·k/E⌉
+ * of a pass's T tokens (the rest skip it: dropped, as GShard and Switch
+ * drop them): caps load[0..E) in place, sets *most to the most any expert
+ * then takes, and returns the tokens dropped (0 without a factor). */
+uint64_t cim_part_expert_drop(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
+			      uint64_t tokens, uint64_t *load, uint64_t *most);
+
 /* The routing stream of a layer in a pass: the same for its gate, up and
  * down, so that one draw of experts feeds all three. */
 uint64_t cim_part_route_key(uint32_t layer, const struct cim_part_pass *p);
@@ -319,6 +326,7 @@ struct cim_part_expert_report {
 	uint32_t experts, per_token;
 	double *share;
 	double imbalance_mean, imbalance_worst;
+	double dropped; /* share of routed tokens over capacity, [0, 1) */
 };
 int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			   struct cim_part_expert_report *out);

@@ -73,19 +73,19 @@ static const struct cim_part_shard *find_shard(const struct cim_part_rank *r, en
 	return NULL;
 }
 
-/* Adds `vectors` inputs, each to `active` of the shard's copies, through a
- * shard to step o; the copies' crossbars stream at once, `busy` of them
- * taking any, the most loaded taking per_copy of them (all of them for a dense matrix; for experts
+/* Adds `routed` input vectors (a dense matrix's tokens; an MoE layer's
+ * tokens times the experts each takes, less those dropped) through a shard
+ * to step o; the copies' crossbars stream at once, `busy` of them taking
+ * any, the most loaded taking per_copy of them (all of them for a dense matrix; for experts
  * the layer's routing gives it: cim_part_expert_loads). */
 static void matmul_into(struct cim_prog_op *o, const struct cim_experiment *e,
-			const struct cim_part_shard *s, uint64_t vectors, uint32_t active,
-			uint64_t per_copy, uint32_t busy)
+			const struct cim_part_shard *s, uint64_t routed, uint64_t per_copy,
+			uint32_t busy)
 {
 	const struct cim_chip_spec *c = &e->chip;
 	struct cim_chip_map map;
 	struct cim_chip_mvm one;
 	struct cim_chip_cost cost;
-	uint64_t routed = vectors * active;
 
 	cim_chip_map(c, s->k, s->n, &map);
 	cim_chip_mvm_stream(c, &map, per_copy, 1, &cost);
@@ -256,9 +256,10 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 	 * with q, k and v, its down projection with o_proj, and one all-reduce
 	 * sums both branches' partial products. */
 	const bool par = m->parallel_block;
-	bool routed = false; /* the experts' loads drawn for this layer */
-	uint64_t most = 0;   /* … and the most any expert takes */
-	uint32_t busy = 0;   /* … and how many take any */
+	bool routed = false;  /* the experts' loads drawn for this layer */
+	uint64_t most = 0;    /* … and the most any expert takes */
+	uint32_t busy = 0;    /* … and how many take any */
+	uint64_t dropped = 0; /* … and the tokens over their capacity */
 	uint64_t load[CIM_PART_MAX_EXPERTS];
 
 	for (size_t i = 0; i < nops; i++) {
@@ -276,12 +277,14 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			if (s->count > 1 && !routed) {
 				most = cim_part_expert_loads(&e->workload, s->count, op->active, T,
 							     cim_part_route_key(layer, p), load);
+				dropped = cim_part_expert_drop(&e->workload, s->count, op->active,
+							       T, load, &most);
 				for (uint32_t x = 0; x < s->count; x++)
 					busy += load[x] > 0;
 				routed = true;
 			}
-			matmul_into(o, e, s, T, op->active, s->count > 1 ? most : T * op->active,
-				    s->count > 1 ? busy : 1);
+			matmul_into(o, e, s, T * op->active - (s->count > 1 ? dropped : 0),
+				    s->count > 1 ? most : T * op->active, s->count > 1 ? busy : 1);
 			/* K and V read Q's input, up reads gate's: they start with
 			 * it, each on its own crossbars. */
 			o->with_prev =
@@ -380,7 +383,7 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1, S * m->hidden);
 		struct cim_prog_op *o =
 		    emit(&pg, CIM_ROLE_LM_HEAD, CIM_OP_MATMUL, -1, head_res, UINT32_MAX);
-		matmul_into(o, e, s, S, 1, S, 1);
+		matmul_into(o, e, s, S, S, 1);
 		for (size_t i = 0; i < nops; i++)
 			if (mops[i].role == CIM_ROLE_LOGIT_SCALE ||
 			    mops[i].role == CIM_ROLE_LOGIT_SOFTCAP)

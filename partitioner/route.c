@@ -66,13 +66,32 @@ uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, ui
 	return most;
 }
 
+uint64_t cim_part_expert_drop(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
+			      uint64_t tokens, uint64_t *load, uint64_t *most)
+{
+	uint64_t dropped = 0, top = 0;
+
+	assert(E >= 1);
+	const double c = ceil(w->capacity_factor * (double)tokens * k / E);
+	const uint64_t cap = w->capacity_factor > 0 ? (c < 1 ? 1 : (uint64_t)c) : UINT64_MAX;
+	for (uint32_t x = 0; x < E; x++) {
+		if (load[x] > cap) {
+			dropped += load[x] - cap;
+			load[x] = cap;
+		}
+		top = load[x] > top ? load[x] : top;
+	}
+	*most = top;
+	return dropped;
+}
+
 int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			   struct cim_part_expert_report *out)
 {
 	const struct cim_model_spec *m = &e->model;
 	const uint32_t E = m->experts, k = m->experts_per_token, P = cim_part_npasses(e);
 	uint64_t load[ROUTE_MAX_EXPERTS];
-	double weighted = 0, tokens = 0;
+	double weighted = 0, tokens = 0, dropped = 0;
 
 	*out = (struct cim_part_expert_report){ .experts = E, .per_token = k };
 	if (E <= 1)
@@ -93,6 +112,8 @@ int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part
 				for (uint32_t l = 0; l < m->layers; l++) {
 					uint64_t most = cim_part_expert_loads(
 					    &e->workload, E, k, T, cim_part_route_key(l, &p), load);
+					dropped += (double)cim_part_expert_drop(&e->workload, E, k,
+										T, load, &most);
 					for (uint32_t x = 0; x < E; x++)
 						out->share[x] += (double)load[x];
 					const double ratio = (double)most / mean;
@@ -106,6 +127,8 @@ int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part
 	double all = 0;
 	for (uint32_t x = 0; x < E; x++)
 		all += out->share[x];
+	out->dropped = all + dropped > 0 ? dropped / (all + dropped) : 0;
+	assert(out->dropped >= 0 && out->dropped < 1);
 	for (uint32_t x = 0; all > 0 && x < E; x++)
 		out->share[x] /= all;
 	out->imbalance_mean = tokens > 0 ? weighted / tokens : 0;

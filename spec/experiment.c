@@ -81,6 +81,8 @@ static const struct field workload_fields[] = {
 	FU64("seed", struct cim_workload_spec, seed, 0, 0, 0, "seed of the random streams"),
 	FENUM("routing", struct cim_workload_spec, routing, 0, routing_words,
 	      "which experts tokens pick: even, uniform or zipf"),
+	FF64("capacity_factor", struct cim_workload_spec, capacity_factor, FIELD_POSITIVE, 0, 1e6,
+	     0, "an expert takes at most capacity_factor · T·k/E of a pass's tokens"),
 	FF64("routing_zipf", struct cim_workload_spec, routing_zipf, FIELD_POSITIVE, 0, 100, 0,
 	     "exponent s of zipf routing: P(expert e) ∝ (e + 1)^-s"),
 };
@@ -503,6 +505,9 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 		    w->routing_zipf > 0 ? "workload.routing_zipf" : "workload.routing", "%s",
 		    w->routing_zipf > 0 ? "applies to routing: zipf; set it or remove this key"
 					: "zipf needs its exponent: give workload.routing_zipf");
+	if (w->capacity_factor > 0 && e->model.experts <= 1)
+		return spec_errf(err, tnode_get(wl, "capacity_factor"), "workload.capacity_factor",
+				 "%s has no experts to limit; remove the key", e->model.name);
 	if (w->routing != CIM_ROUTE_EVEN && e->model.experts <= 1)
 		return spec_errf(err, tnode_get(wl, "routing"), "workload.routing",
 				 "%s has no experts to route to; remove the key", e->model.name);

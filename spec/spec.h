@@ -338,6 +338,8 @@ struct cim_workload_spec {
 	uint64_t seed;		  /* seed of every random stream */
 	enum cim_routing routing; /* mixture-of-experts routing */
 	double routing_zipf;	  /* CIM_ROUTE_ZIPF: the exponent s */
+	double capacity_factor;	  /* an expert takes at most ⌈f · T·k/E⌉ of a pass's
+				     T tokens, the rest dropped; 0: no limit */
 };
 
 enum cim_strategy {

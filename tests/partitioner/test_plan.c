@@ -869,6 +869,41 @@ static void test_expert_report(void)
 		cim_part_plan_destroy(p);
 		free(e);
 	}
+	/* Capacity factor 1 on the fully skewed routing: an expert takes at
+	 * most ⌈1 · T·2/4⌉ = T/2 tokens, so experts 0 and 1 keep half of
+	 * their T each and the other half is dropped: 50 % of the routed
+	 * tokens, imbalance 1 (the most loaded takes the mean).  The experts'
+	 * matrices then take as long as evenly routed ones and do half their
+	 * MACs. */
+	const char *cap[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			      "workload.routing=zipf", "workload.routing_zipf=100",
+			      "workload.capacity_factor=1" };
+	struct cim_experiment *c = load(tiny, cap, 5), *ev = load(tiny, even, 2);
+	struct cim_part_plan *pc = plan_of(c, 1, 1, 1), *pe = plan_of(ev, 1, 1, 1);
+	CU_ASSERT_EQUAL_FATAL(cim_part_expert_report(c, pc, &rep), 0);
+	CIM_ASSERT_REL(rep.dropped, 0.5, 1e-12);
+	CIM_ASSERT_REL(rep.imbalance_mean, 1.0, 1e-12);
+	CIM_ASSERT_REL(rep.share[0], 0.5, 1e-12);
+	free(rep.share);
+	struct cim_prog_op oc[128], oe[128];
+	struct cim_part_pass pass;
+	cim_part_pass_at(c, 2, 0, &pass);
+	size_t nc = cim_part_program(c, pc, &pc->ranks[0], &pass, oc, 128);
+	size_t ne = cim_part_program(ev, pe, &pe->ranks[0], &pass, oe, 128);
+	CU_ASSERT_FATAL(nc == ne && nc > 0 && nc <= 128);
+	int gates = 0;
+	for (size_t i = 0; i < nc; i++) {
+		if (oc[i].role != CIM_ROLE_FFN_GATE)
+			continue;
+		gates++;
+		CIM_ASSERT_EQ_U64(oc[i].ps, oe[i].ps);
+		CIM_ASSERT_EQ_U64(2 * oc[i].macs, oe[i].macs);
+	}
+	CIM_ASSERT_EQ_U64(gates, 2);
+	cim_part_plan_destroy(pc);
+	cim_part_plan_destroy(pe);
+	free(c);
+	free(ev);
 	/* a dense model has nothing to report */
 	struct cim_experiment *d = load(tiny, NULL, 0);
 	struct cim_part_plan *p = plan_of(d, 1, 1, 1);
