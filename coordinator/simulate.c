@@ -99,10 +99,11 @@ static int experts(const struct cim_experiment *e, const struct cim_part_plan *p
 		return cim_err_set(err, "out of memory for the experts' load");
 	if (e->workload.routing == CIM_ROUTE_EVEN)
 		return 0;
-	struct cim_experiment *even = malloc(sizeof(*even));
+	const size_t bytes = cim_spec_experiment_bytes(e);
+	struct cim_experiment *even = malloc(bytes);
 	if (!even)
 		return cim_err_set(err, "out of memory for the experts' load");
-	memcpy(even, e, sizeof(*even)); /* a static batch: no trace rows after it */
+	memcpy(even, e, bytes); /* with the rows stored after it */
 	even->workload.routing = CIM_ROUTE_EVEN;
 	int rc = cim_part_estimate(even, plan, net, &r->est_even, err);
 	free(even);

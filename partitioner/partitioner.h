@@ -302,6 +302,13 @@ uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part
  */
 #define CIM_PART_MAX_EXPERTS 4096 /* spec/model.c bounds num_local_experts */
 
+/* The same for layer `layer` of experiment e: from its routing trace when
+ * it has one (workload.routing: trace), each of the pass's tokens taking
+ * the next row of the layer's, from a row the key picks, round the rows;
+ * else as cim_part_expert_loads draws them. */
+uint64_t cim_part_expert_loads_at(const struct cim_experiment *e, uint32_t layer, uint64_t tokens,
+				  uint64_t key, uint64_t *load);
+
 /* With workload.capacity_factor f > 0, an expert takes at most ⌈f · T·k/E⌉
  * of a pass's T tokens (the rest skip it: dropped, as GShard and Switch
  * drop them): caps load[0..E) in place, sets *most to the most any expert

@@ -275,8 +275,8 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			o = emit(pg, role, CIM_OP_MATMUL, L, matrix_res(r, layer, s), UINT32_MAX);
 			/* one draw of experts for the layer's gate, up and down */
 			if (s->count > 1 && !routed) {
-				most = cim_part_expert_loads(&e->workload, s->count, op->active, T,
-							     cim_part_route_key(layer, p), load);
+				most = cim_part_expert_loads_at(e, layer, T,
+								cim_part_route_key(layer, p), load);
 				dropped = cim_part_expert_drop(&e->workload, s->count, op->active,
 							       T, load, &most);
 				for (uint32_t x = 0; x < s->count; x++)

@@ -66,6 +66,26 @@ uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, ui
 	return most;
 }
 
+uint64_t cim_part_expert_loads_at(const struct cim_experiment *e, uint32_t layer, uint64_t tokens,
+				  uint64_t key, uint64_t *load)
+{
+	const uint32_t E = e->model.experts, k = e->model.experts_per_token;
+	const uint16_t *rows;
+	const uint32_t n = cim_routing_rows(e, layer, &rows);
+	uint64_t most = 0;
+
+	if (e->workload.routing != CIM_ROUTE_TRACE || n == 0)
+		return cim_part_expert_loads(&e->workload, E, k, tokens, key, load);
+	assert(E <= ROUTE_MAX_EXPERTS);
+	memset(load, 0, E * sizeof(*load));
+	for (uint64_t t = 0, r = key % n; t < tokens; t++, r = r + 1 == n ? 0 : r + 1)
+		for (uint32_t j = 0; j < k; j++)
+			load[rows[r * k + j]]++;
+	for (uint32_t x = 0; x < E; x++)
+		most = load[x] > most ? load[x] : most;
+	return most;
+}
+
 uint64_t cim_part_expert_drop(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
 			      uint64_t tokens, uint64_t *load, uint64_t *most)
 {
@@ -110,8 +130,8 @@ int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part
 					continue;
 				const double mean = (double)T * k / E;
 				for (uint32_t l = 0; l < m->layers; l++) {
-					uint64_t most = cim_part_expert_loads(
-					    &e->workload, E, k, T, cim_part_route_key(l, &p), load);
+					uint64_t most = cim_part_expert_loads_at(
+					    e, l, T, cim_part_route_key(l, &p), load);
 					dropped += (double)cim_part_expert_drop(&e->workload, E, k,
 										T, load, &most);
 					for (uint32_t x = 0; x < E; x++)

@@ -57,11 +57,25 @@ uint32_t cim_spec_end_stages(const struct cim_parallel_spec *p)
 	return (p->layers[0] == 0) + (p->layers[p->pp - 1] == 0);
 }
 
-static const char *const routing_words[] = { "even", "uniform", "zipf", NULL };
+static const char *const routing_words[] = { "even", "uniform", "zipf", "trace", NULL };
 
 const char *cim_routing_name(enum cim_routing r)
 {
-	return (unsigned)r < 3 ? routing_words[r] : "?";
+	return (unsigned)r < 4 ? routing_words[r] : "?";
+}
+
+static int read_routing_path(const struct tnode *node, const char *path, void *dst,
+			     struct cim_err *err)
+{
+	char what[64];
+
+	if (node->kind != TN_SCALAR || !node->scalar[0])
+		return spec_errf(err, node, path,
+				 "expected the path of a CSV file of token,layer,experts rows, "
+				 "found %s",
+				 tnode_describe(node, what, sizeof(what)));
+	spec_resolve(node, node->scalar, dst, 1024);
+	return 0;
 }
 
 static const struct field workload_fields[] = {
@@ -83,6 +97,12 @@ static const struct field workload_fields[] = {
 	      "which experts tokens pick: even, uniform or zipf"),
 	FF64("capacity_factor", struct cim_workload_spec, capacity_factor, FIELD_POSITIVE, 0, 1e6,
 	     0, "an expert takes at most capacity_factor · T·k/E of a pass's tokens"),
+	{ .key = "routing_trace",
+	  .type = F_FUNC,
+	  .offset = offsetof(struct cim_workload_spec, routing_trace),
+	  .read = read_routing_path,
+	  .hint = "a routing trace: CSV rows of token,layer,experts",
+	  .present = (long)offsetof(struct cim_workload_spec, has_routing_trace) },
 	FF64("routing_zipf", struct cim_workload_spec, routing_zipf, FIELD_POSITIVE, 0, 100, 0,
 	     "exponent s of zipf routing: P(expert e) ∝ (e + 1)^-s"),
 };
@@ -505,6 +525,14 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 		    w->routing_zipf > 0 ? "workload.routing_zipf" : "workload.routing", "%s",
 		    w->routing_zipf > 0 ? "applies to routing: zipf; set it or remove this key"
 					: "zipf needs its exponent: give workload.routing_zipf");
+	if ((w->routing == CIM_ROUTE_TRACE) != w->has_routing_trace)
+		return spec_errf(
+		    err, tnode_get(wl, w->has_routing_trace ? "routing_trace" : "routing"),
+		    w->has_routing_trace ? "workload.routing_trace" : "workload.routing", "%s",
+		    w->has_routing_trace
+			? "applies to routing: trace; set it or remove this key"
+			: "trace needs its file: give workload.routing_trace (CSV rows of "
+			  "token,layer,experts)");
 	if (w->capacity_factor > 0 && e->model.experts <= 1)
 		return spec_errf(err, tnode_get(wl, "capacity_factor"), "workload.capacity_factor",
 				 "%s has no experts to limit; remove the key", e->model.name);
@@ -609,6 +637,10 @@ int cim_spec_load_experiment(struct cim_files *files, const char *path, const ch
 	     check_trace(root, e, err)))
 		goto err_free_exp;
 	if (check_arrivals(root, e, err))
+		goto err_free_exp;
+	if (e->workload.routing == CIM_ROUTE_TRACE &&
+	    spec_routing_trace(files, tnode_get(tnode_get(root, "workload"), "routing_trace"),
+			       "workload.routing_trace", &e, err))
 		goto err_free_exp;
 	if (!e->name[0]) {
 		const char *base;

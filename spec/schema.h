@@ -162,6 +162,11 @@ int spec_f64(const struct tnode *node, const char *path, double min, double max,
  * the experiment or the root of its own file).  path is the key path. */
 int spec_read_model(const struct tnode *node, const char *path, struct cim_model_spec *out,
 		    struct cim_err *err); /* model.c */
+/* Reads e's workload.routing_trace and stores its rows after e (and its
+ * serving trace), growing *e_p. */
+int spec_routing_trace(struct cim_files *files, const struct tnode *at, const char *path,
+		       struct cim_experiment **e_p, struct cim_err *err);
+
 int spec_read_chip(const struct tnode *node, const char *path, struct cim_chip_spec *out,
 		   struct cim_err *err); /* chip.c */
 int spec_read_net(const struct tnode *node, const char *path, struct cim_net_spec *out,

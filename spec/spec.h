@@ -325,6 +325,7 @@ enum cim_routing {
 	CIM_ROUTE_EVEN,	   /* spread evenly: ⌈tokens · k / E⌉ each */
 	CIM_ROUTE_UNIFORM, /* each token k distinct experts, uniformly, seeded */
 	CIM_ROUTE_ZIPF,	   /* … with P(expert e) ∝ (e + 1)^−s */
+	CIM_ROUTE_TRACE,   /* … as a routing trace recorded them (workload.routing_trace) */
 };
 
 struct cim_workload_spec {
@@ -340,6 +341,10 @@ struct cim_workload_spec {
 	double routing_zipf;	  /* CIM_ROUTE_ZIPF: the exponent s */
 	double capacity_factor;	  /* an expert takes at most ⌈f · T·k/E⌉ of a pass's
 				     T tokens, the rest dropped; 0: no limit */
+	char routing_trace[1024]; /* CIM_ROUTE_TRACE: the file, as resolved */
+	bool has_routing_trace;
+	uint32_t routing_rows; /* its rows, stored after the experiment */
+	uint64_t routing_at;   /* where they start, bytes from the experiment */
 };
 
 enum cim_strategy {
@@ -476,8 +481,16 @@ double cim_rng_normal(struct cim_rng *r); /* standard normal */
 const char *cim_sched_name(enum cim_sched s);
 const char *cim_arrival_name(enum cim_arrival a);
 const char *cim_router_name(enum cim_router r);
-/* "even", "uniform", "zipf": how tokens pick experts. */
+/* "even", "uniform", "zipf", "trace": how tokens pick experts. */
 const char *cim_routing_name(enum cim_routing r);
+
+/* The rows of a routing trace for one layer: their count, and at *experts
+ * experts_per_token expert numbers a row, in the file's order (0 when the
+ * experiment has no routing trace). */
+uint32_t cim_routing_rows(const struct cim_experiment *e, uint32_t layer, const uint16_t **experts);
+
+/* Bytes of e's allocation: the experiment and the rows stored after it. */
+size_t cim_spec_experiment_bytes(const struct cim_experiment *e);
 
 /*
  * Loads and validates the experiment at path, reading it and every file it

@@ -913,6 +913,65 @@ static void test_expert_report(void)
 	free(d);
 }
 
+/*
+ * A routing trace (tests/data/part/tiny-moe-routing.csv) on the tiny MoE:
+ * layer 0's rows take experts {0, 1} and {2, 3}, layer 1's {2, 3} and
+ * {3, 2}.  Every pass has an even number of tokens (32 in the prefill, 2 a
+ * decode step), which take the rows in turn from the one the pass's key
+ * picks: layer 0 gives every expert T/2 tokens (imbalance 1), layer 1
+ * gives experts 2 and 3 T each (the mean is T/2: imbalance 2); the passes
+ * weighted by tokens, 1.5 on average, 2 at worst; experts 0 and 1 take a
+ * quarter of the routed tokens between them.  Refused: a row repeating an
+ * expert, a layer without rows, the file without routing: trace.
+ */
+static void test_routing_trace(void)
+{
+	const char *sets[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			       "workload.routing=trace",
+			       "workload.routing_trace=tests/data/part/tiny-moe-routing.csv" };
+	struct cim_experiment *e = load(tiny, sets, 4);
+	struct cim_part_plan *p = plan_of(e, 1, 1, 1);
+	struct cim_part_expert_report rep;
+	const uint16_t *rows;
+
+	CIM_ASSERT_EQ_U64(e->workload.routing_rows, 4);
+	CIM_ASSERT_EQ_U64(cim_routing_rows(e, 1, &rows), 2);
+	CIM_ASSERT_EQ_U64(rows[2], 3);
+	CIM_ASSERT_EQ_U64(rows[3], 2);
+	CU_ASSERT_EQUAL_FATAL(cim_part_expert_report(e, p, &rep), 0);
+	CIM_ASSERT_REL(rep.imbalance_mean, 1.5, 1e-12);
+	CIM_ASSERT_REL(rep.imbalance_worst, 2.0, 1e-12);
+	CIM_ASSERT_REL(rep.share[0] + rep.share[1], 0.25, 1e-12);
+	CIM_ASSERT_REL(rep.share[2] + rep.share[3], 0.75, 1e-12);
+	free(rep.share);
+	cim_part_plan_destroy(p);
+	free(e);
+
+	static const struct {
+		const char *file, *expect;
+	} bad[] = {
+		{ "tests/data/part/tiny-moe-routing-dup.csv", "row 3: expected a token number" },
+		{ "tests/data/part/tiny-moe-routing-gap.csv", "no row for layer 1" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char set[256];
+		snprintf(set, sizeof(set), "workload.routing_trace=%s", bad[i].file);
+		const char *b[] = { "model=tests/data/part/tiny-moe.json", "workload.routing=trace",
+				    set };
+		struct cim_files *files = cim_files_create(true);
+		struct cim_experiment *x = NULL;
+		struct cim_err err;
+		cim_files_put(files, "tests/data/part/mem.yaml", tiny, strlen(tiny));
+		CU_ASSERT_EQUAL(
+		    cim_spec_load_experiment(files, "tests/data/part/mem.yaml", b, 3, &x, &err),
+		    -1);
+		CIM_ASSERT_HAS(err.msg, bad[i].expect);
+		CIM_ASSERT_HAS(err.msg, bad[i].file);
+		cim_files_destroy(files);
+		free(x);
+	}
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -938,6 +997,7 @@ int main(void)
 		{ "a sharded embedding: rows divided, lookups all-reduced",
 		  test_embedding_sharded },
 		{ "the experts' load over a run: even and fully skewed", test_expert_report },
+		{ "a routing trace: rows in turn, refusals", test_routing_trace },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }
