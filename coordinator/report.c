@@ -132,9 +132,14 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 		m->layers, m->hidden, m->heads, m->kv_heads, m->head_dim, m->ffn,
 		m->gated_ffn ? " (gated)" : "", m->vocab, m->max_positions, norm_name(m->norm),
 		act_name(m->act), pos_name(m->pos), m->tied_embeddings ? ", tied embeddings" : "");
-	if (m->experts > 1)
-		fprintf(f, "  mixture of experts: %u experts per layer, %u per token\n", m->experts,
+	if (m->experts > 1) {
+		fprintf(f, "  mixture of experts: %u experts per layer, %u per token", m->experts,
 			m->experts_per_token);
+		if (m->shared_ffn)
+			fprintf(f, ", and a shared expert of FFN %u%s", m->shared_ffn,
+				m->shared_gate ? " scaled by a sigmoid gate" : "");
+		fputc('\n', f);
+	}
 	if (m->sliding_window)
 		fprintf(f, "  sliding attention window %u tokens on %u of %u layers\n",
 			m->sliding_window, m->local_layers, m->layers);
@@ -153,6 +158,7 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 		{ "attention", s.params_attention, false },
 		{ "FFN", s.params_ffn, false },
 		{ "router", s.params_router, false },
+		{ "shared expert", s.params_shared, false },
 		{ "embeddings", s.params_embedding, false },
 		{ "LM head", s.params_lm_head, true },
 		{ "norms", s.params_norm, false },
@@ -225,6 +231,7 @@ void cim_report_model_json(struct json_w *w, const struct cim_model_report *r)
 	json_u64(w, "attention", s.params_attention);
 	json_u64(w, "ffn", s.params_ffn);
 	json_u64(w, "router", s.params_router);
+	json_u64(w, "shared_expert", s.params_shared);
 	json_u64(w, "embedding", s.params_embedding);
 	json_u64(w, "lm_head", s.params_lm_head);
 	json_u64(w, "norm", s.params_norm);

@@ -70,7 +70,7 @@ struct cim_part_shard {
 	bool has_bias;
 };
 
-#define CIM_PART_MAX_SHARDS 12
+#define CIM_PART_MAX_SHARDS 16
 
 #define CIM_PART_NO_RANK UINT32_MAX
 

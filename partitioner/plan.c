@@ -231,10 +231,12 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 		k = (uint64_t)m->heads / tp * hd;
 		break;
 	case CIM_ROLE_FFN_DOWN:
+	case CIM_ROLE_SHARED_DOWN:
 		split = CIM_SPLIT_ROW;
 		k = part_share(op->k, tp, i);
 		break;
 	case CIM_ROLE_ROUTER:
+	case CIM_ROLE_SHARED_EXPERT_GATE:
 		split = CIM_SPLIT_REPLICATED;
 		holders = tp;
 		break;
@@ -298,8 +300,10 @@ static void build_shards(const struct cim_experiment *e, struct cim_part_plan *p
 		for (size_t j = 0; j < nops; j++) {
 			if (ops[j].kind != CIM_OP_MATMUL)
 				continue;
-			if (ops[j].scope == CIM_SCOPE_LAYER || r->head)
+			if (ops[j].scope == CIM_SCOPE_LAYER || r->head) {
+				assert(r->nshards < CIM_PART_MAX_SHARDS);
 				add_shard(e, r, plan->tp, &ops[j]);
+			}
 		}
 	}
 }
@@ -552,7 +556,10 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 		r->weight_bytes += part_bytes(s->weights, c->weight_bits);
 		bias += s->bias;
 		uint64_t wide =
-		    (uint64_t)s->n * (s->role == CIM_ROLE_FFN_UP && m->gated_ffn ? 2 : 1);
+		    (uint64_t)s->n *
+		    ((s->role == CIM_ROLE_FFN_UP || s->role == CIM_ROLE_SHARED_UP) && m->gated_ffn
+			 ? 2
+			 : 1);
 		if (wide > widest)
 			widest = wide;
 	}

@@ -290,9 +290,14 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			o->with_prev =
 			    role == CIM_ROLE_K_PROJ || role == CIM_ROLE_V_PROJ ||
 			    (role == CIM_ROLE_FFN_UP && (m->gated_ffn || par)) ||
-			    (par && (role == CIM_ROLE_FFN_GATE || role == CIM_ROLE_FFN_DOWN));
-			if (tp > 1 &&
-			    ((role == CIM_ROLE_O_PROJ && !par) || role == CIM_ROLE_FFN_DOWN))
+			    (par && (role == CIM_ROLE_FFN_GATE || role == CIM_ROLE_FFN_DOWN)) ||
+			    role == CIM_ROLE_SHARED_GATE || role == CIM_ROLE_SHARED_UP ||
+			    role == CIM_ROLE_SHARED_EXPERT_GATE || role == CIM_ROLE_SHARED_DOWN;
+			/* one all-reduce sums the FFN's partial products, the
+			 * shared expert's with the routed ones' */
+			const enum cim_op_role last =
+			    m->shared_ffn ? CIM_ROLE_SHARED_DOWN : CIM_ROLE_FFN_DOWN;
+			if (tp > 1 && ((role == CIM_ROLE_O_PROJ && !par) || role == last))
 				coll_step(pg,
 					  role == CIM_ROLE_O_PROJ ? CIM_ROLE_ATTN_ALLREDUCE
 								  : CIM_ROLE_FFN_ALLREDUCE,
@@ -314,6 +319,12 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			break; /* priced with q·kᵀ as "attention" */
 		case CIM_OP_ACT:
 		case CIM_OP_GATE_MUL: {
+			if (op->role == CIM_ROLE_SHARED_ACT ||
+			    op->role == CIM_ROLE_SHARED_GATE_MUL) {
+				const struct cim_part_shard *up = find_shard(r, CIM_ROLE_SHARED_UP);
+				vector_step(pg, e, op->role, op->kind, L, T * up->n);
+				break;
+			}
 			const struct cim_part_shard *up = find_shard(r, CIM_ROLE_FFN_UP);
 			vector_step(pg, e, op->role, op->kind, L, T * up->n * op->elems / m->ffn);
 			break;

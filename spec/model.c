@@ -15,10 +15,11 @@
 
 #include "schema.h"
 
-static const char *const arch_words[] = { "gpt2",    "opt",    "llama", "mistral",  "mixtral",
-					  "qwen2",   "qwen3",  "gemma", "gemma2",   "gemma3_text",
-					  "phi3",    "falcon", "gptj",	"gpt_neox", "bloom",
-					  "granite", "olmo2",  NULL };
+static const char *const arch_words[] = { "gpt2",    "opt",	    "llama", "mistral",
+					  "mixtral", "qwen2",	    "qwen3", "gemma",
+					  "gemma2",  "gemma3_text", "phi3",  "falcon",
+					  "gptj",    "gpt_neox",    "bloom", "granite",
+					  "olmo2",   "qwen2_moe",   NULL };
 _Static_assert(sizeof(arch_words) / sizeof(arch_words[0]) == CIM_ARCH_N + 1,
 	       "a model_type word per architecture");
 
@@ -65,6 +66,7 @@ struct hf {
 	uint32_t hidden, layers, heads, kv_heads, head_dim, ffn, vocab, max_pos, proj_dim;
 	uint32_t experts, experts_per_tok, window, rotary_dim, max_window_layers, window_pattern;
 	uint32_t num_ln;
+	uint32_t moe_ffn, shared_ffn, sparse_step; /* Qwen2-MoE */
 	bool tie, attention_bias, mlp_bias, enable_bias, bias, use_window, parallel_attn,
 	    multi_query, new_arch, alibi, parallel_residual;
 	int act, act2;
@@ -214,6 +216,19 @@ static const struct field qwen_fields[] = {
 };
 SCHEMA(qwen_schema, "Qwen config", qwen_fields, true);
 
+/* What Qwen2-MoE adds to Qwen2's keys. */
+static const struct field qwen_moe_fields[] = {
+	FBOOL("use_sliding_window", struct hf, use_window, 0, "sliding-window attention on"),
+	FU32("max_window_layers", struct hf, max_window_layers, 0, 0, CIM_MODEL_MAX_LAYERS,
+	     "layers below this one attend in full"),
+	U32("num_experts", experts, FIELD_REQUIRED, "routed experts per layer"),
+	U32("moe_intermediate_size", moe_ffn, FIELD_REQUIRED, "a routed expert's FFN width"),
+	U32("shared_expert_intermediate_size", shared_ffn, 0, "the shared expert's FFN width"),
+	U32("decoder_sparse_step", sparse_step, 0, "every how many layers has experts"),
+	LAYER_TYPES,
+};
+SCHEMA(qwen_moe_schema, "Qwen2-MoE config", qwen_moe_fields, true);
+
 static const struct field gemma_fields[] = {
 	{ .key = "hidden_activation",
 	  .type = F_ENUM,
@@ -328,6 +343,7 @@ static const struct {
 	[CIM_ARCH_BLOOM] = { &bloom_schema, NULL },
 	[CIM_ARCH_GRANITE] = { &llama_schema, &granite_schema },
 	[CIM_ARCH_OLMO2] = { &llama_schema, NULL },
+	[CIM_ARCH_QWEN2_MOE] = { &llama_schema, &qwen_moe_schema },
 };
 _Static_assert(sizeof(arch_schema) / sizeof(arch_schema[0]) == CIM_ARCH_N, "keys per family");
 
@@ -345,11 +361,11 @@ static void join_path(char *out, size_t size, const char *path, const char *key)
 
 /* The transformers class of each family, as `architectures` names it. */
 static const char *const arch_classes[] = {
-	"GPT2LMHeadModel",    "OPTForCausalLM",	    "LlamaForCausalLM", "MistralForCausalLM",
-	"MixtralForCausalLM", "Qwen2ForCausalLM",   "Qwen3ForCausalLM", "GemmaForCausalLM",
-	"Gemma2ForCausalLM",  "Gemma3ForCausalLM",  "Phi3ForCausalLM",	"FalconForCausalLM",
-	"GPTJForCausalLM",    "GPTNeoXForCausalLM", "BloomForCausalLM", "GraniteForCausalLM",
-	"Olmo2ForCausalLM",
+	"GPT2LMHeadModel",    "OPTForCausalLM",	     "LlamaForCausalLM", "MistralForCausalLM",
+	"MixtralForCausalLM", "Qwen2ForCausalLM",    "Qwen3ForCausalLM", "GemmaForCausalLM",
+	"Gemma2ForCausalLM",  "Gemma3ForCausalLM",   "Phi3ForCausalLM",	 "FalconForCausalLM",
+	"GPTJForCausalLM",    "GPTNeoXForCausalLM",  "BloomForCausalLM", "GraniteForCausalLM",
+	"Olmo2ForCausalLM",   "Qwen2MoeForCausalLM",
 };
 _Static_assert(sizeof(arch_classes) / sizeof(arch_classes[0]) == CIM_ARCH_N, "a class per family");
 
@@ -505,6 +521,7 @@ static int window_layers(const struct tnode *node, const char *path, const struc
 			switch (m->arch) {
 			case CIM_ARCH_QWEN2:
 			case CIM_ARCH_QWEN3:
+			case CIM_ARCH_QWEN2_MOE:
 				/* Qwen2Config.layer_types: layers from max_window_layers */
 				local = l >= h->max_window_layers;
 				break;
@@ -543,12 +560,15 @@ static int model_in_range(const struct cim_model_spec *m, const struct tnode *no
 		uint64_t v, max;
 	} dims[] = {
 		{ "hidden_size", m->hidden, 1u << 20 },
-		{ "intermediate_size", m->ffn, 1u << 22 },
+		{ m->arch == CIM_ARCH_QWEN2_MOE ? "moe_intermediate_size" : "intermediate_size",
+		  m->ffn, 1u << 22 },
+		{ "shared_expert_intermediate_size", m->shared_ffn, 1u << 22 },
 		{ "vocab_size", m->vocab, 1u << 24 },
 		{ "max_position_embeddings", m->max_positions, 1u << 26 },
 		{ "head_dim", m->head_dim, 1u << 16 },
 		{ "num_attention_heads", m->heads, 1u << 16 },
-		{ "num_local_experts", m->experts, 1u << 12 },
+		{ m->arch == CIM_ARCH_QWEN2_MOE ? "num_experts" : "num_local_experts", m->experts,
+		  1u << 12 },
 	};
 	char kp[256];
 
@@ -612,8 +632,10 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 		break;
 	case CIM_ARCH_QWEN2:
 	case CIM_ARCH_QWEN3:
+	case CIM_ARCH_QWEN2_MOE:
 		h.max_window_layers = 28;
 		h.window = 4096;
+		h.sparse_step = 1; /* Qwen2MoeConfig */
 		if (m.arch == CIM_ARCH_QWEN3) {
 			h.head_dim = 128;
 			h.has_head_dim = true;
@@ -834,6 +856,26 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 	case CIM_ARCH_QWEN2:
 		m.bias_qkv = true; /* Qwen2Attention: q/k/v with biases, o_proj without */
 		break;
+	case CIM_ARCH_QWEN2_MOE: {
+		/* Qwen2MoeSparseMoeBlock: the routed experts of moe_intermediate_size,
+		 * and a shared expert of shared_expert_intermediate_size whose output
+		 * is scaled by σ(x · shared_expert_gate); attention as Qwen2's. */
+		m.bias_qkv = true;
+		m.ffn = h.moe_ffn;
+		m.shared_ffn = h.shared_ffn;
+		m.shared_gate = h.shared_ffn > 0;
+		const struct tnode *dense = tnode_get(node, "mlp_only_layers");
+		if (h.sparse_step != 1 || (dense && dense->kind == TN_SEQ && dense->n)) {
+			const char *key =
+			    h.sparse_step != 1 ? "decoder_sparse_step" : "mlp_only_layers";
+			join_path(kp, sizeof(kp), path, key);
+			return spec_errf(err, at(node, key), kp,
+					 "dense layers between the ones with experts are not "
+					 "modelled: every layer must have experts "
+					 "(decoder_sparse_step 1, mlp_only_layers empty)");
+		}
+		break;
+	}
 	case CIM_ARCH_QWEN3:
 		m.bias_qkv = m.bias_o = h.attention_bias;
 		m.qk_norm_q = m.qk_norm_k = m.head_dim; /* q_norm, k_norm over head_dim */
@@ -892,7 +934,7 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 				 "%u experts per token but only %u experts per layer",
 				 m.experts_per_token, m.experts);
 	}
-	if (m.arch != CIM_ARCH_MIXTRAL && m.experts > 1) {
+	if (m.arch != CIM_ARCH_MIXTRAL && m.arch != CIM_ARCH_QWEN2_MOE && m.experts > 1) {
 		join_path(kp, sizeof(kp), path, "num_local_experts");
 		return spec_errf(err, at(node, "num_local_experts"), kp,
 				 "%u experts given for model_type %s; set model_type: mixtral "
@@ -909,6 +951,7 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 		break;
 	case CIM_ARCH_QWEN2:
 	case CIM_ARCH_QWEN3:
+	case CIM_ARCH_QWEN2_MOE:
 		m.sliding_window = h.use_window ? h.window : 0;
 		break;
 	case CIM_ARCH_GEMMA2:
@@ -973,6 +1016,13 @@ static const char *const role_names[] = {
 	[CIM_ROLE_FFN_ALLREDUCE] = "ffn_allreduce",
 	[CIM_ROLE_SAMPLE_GATHER] = "sample_gather",
 	[CIM_ROLE_EMBED_ALLREDUCE] = "embed_allreduce",
+	[CIM_ROLE_SHARED_GATE] = "shared_gate",
+	[CIM_ROLE_SHARED_UP] = "shared_up",
+	[CIM_ROLE_SHARED_ACT] = "shared_act",
+	[CIM_ROLE_SHARED_GATE_MUL] = "shared_gate_mul",
+	[CIM_ROLE_SHARED_DOWN] = "shared_down",
+	[CIM_ROLE_SHARED_EXPERT_GATE] = "shared_ex_gate",
+	[CIM_ROLE_SHARED_SCALE] = "shared_scale",
 };
 _Static_assert(sizeof(role_names) / sizeof(role_names[0]) == CIM_ROLE_NROLES,
 	       "one name per operator role");
@@ -1107,11 +1157,30 @@ size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL
 		if (m->gated_ffn)
 			matmul(ops, &n, CIM_ROLE_FFN_GATE, L, m->hidden, m->ffn, e, k, m->bias_ffn);
 		matmul(ops, &n, CIM_ROLE_FFN_UP, L, m->hidden, m->ffn, e, k, m->bias_ffn);
+		/* A shared expert (Qwen2-MoE) reads the same input beside the
+		 * routed ones; its output, scaled by σ(x · w_g), joins theirs. */
+		const uint64_t sh = m->shared_ffn;
+		if (sh) {
+			matmul(ops, &n, CIM_ROLE_SHARED_GATE, L, m->hidden, sh, 1, 1, false);
+			matmul(ops, &n, CIM_ROLE_SHARED_UP, L, m->hidden, sh, 1, 1, false);
+			if (m->shared_gate)
+				matmul(ops, &n, CIM_ROLE_SHARED_EXPERT_GATE, L, m->hidden, 1, 1, 1,
+				       false);
+		}
 		vector(ops, &n, CIM_ROLE_FFN_ACT, CIM_OP_ACT, L, (uint64_t)m->ffn * k, 0);
 		if (m->gated_ffn)
 			vector(ops, &n, CIM_ROLE_FFN_GATE_MUL, CIM_OP_GATE_MUL, L,
 			       (uint64_t)m->ffn * k, 0);
+		if (sh) {
+			vector(ops, &n, CIM_ROLE_SHARED_ACT, CIM_OP_ACT, L, sh, 0);
+			vector(ops, &n, CIM_ROLE_SHARED_GATE_MUL, CIM_OP_GATE_MUL, L, sh, 0);
+		}
 		matmul(ops, &n, CIM_ROLE_FFN_DOWN, L, m->ffn, m->hidden, e, k, m->bias_ffn);
+		if (sh) {
+			matmul(ops, &n, CIM_ROLE_SHARED_DOWN, L, sh, m->hidden, 1, 1, false);
+			if (m->shared_gate)
+				vector(ops, &n, CIM_ROLE_SHARED_SCALE, CIM_OP_SCALE, L, d, 0);
+		}
 		if (m->block_norms & CIM_NORM_POST_FFN)
 			vector(ops, &n, CIM_ROLE_POST_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
 		if (m->residual_scale)
@@ -1185,6 +1254,8 @@ void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out
 			s.params_norm += p;
 		} else if (op->role == CIM_ROLE_ROUTER) {
 			s.params_router += p;
+		} else if (op->role >= CIM_ROLE_SHARED_GATE && op->role <= CIM_ROLE_SHARED_SCALE) {
+			s.params_shared += p;
 		} else if (op->role == CIM_ROLE_LM_HEAD) {
 			s.params_lm_head += p;
 		} else if (cim_op_role_is_ffn_matrix(op->role)) {

@@ -131,6 +131,7 @@ enum cim_arch {
 	CIM_ARCH_BLOOM,
 	CIM_ARCH_GRANITE,
 	CIM_ARCH_OLMO2,
+	CIM_ARCH_QWEN2_MOE,
 	CIM_ARCH_N
 };
 enum cim_norm { CIM_NORM_LAYERNORM, CIM_NORM_RMSNORM };
@@ -161,6 +162,10 @@ struct cim_model_spec {
 	uint32_t pos_table;	    /* rows of the learned position table, 0 with RoPE */
 	uint32_t experts;	    /* FFN experts per layer, 1 when dense */
 	uint32_t experts_per_token; /* experts each token is routed to */
+	uint32_t shared_ffn;	    /* FFN width of an expert every token takes
+				       besides its routed ones (Qwen2-MoE), 0 none */
+	bool shared_gate;	    /* the shared expert's output × σ(x · w_g), w_g
+				       a d × 1 matrix (Qwen2-MoE) */
 	uint32_t sliding_window;    /* attention window in tokens of the local layers */
 	uint32_t local_layers;	    /* how many layers attend within the window */
 	uint64_t local[CIM_MODEL_MAX_LAYERS / 64]; /* bit l: layer l is local */
@@ -260,6 +265,14 @@ enum cim_op_role {
 	CIM_ROLE_FFN_ALLREDUCE,	  /* after the row-split ffn_down */
 	CIM_ROLE_SAMPLE_GATHER,	  /* members' best tokens gathered */
 	CIM_ROLE_EMBED_ALLREDUCE, /* a sharded embedding's lookups summed */
+	/* a shared expert (Qwen2-MoE), beside the routed ones */
+	CIM_ROLE_SHARED_GATE,
+	CIM_ROLE_SHARED_UP,
+	CIM_ROLE_SHARED_ACT,
+	CIM_ROLE_SHARED_GATE_MUL,
+	CIM_ROLE_SHARED_DOWN,
+	CIM_ROLE_SHARED_EXPERT_GATE, /* x · w_g, one output */
+	CIM_ROLE_SHARED_SCALE,	     /* the shared output × σ(x · w_g) */
 	CIM_ROLE_NROLES
 };
 
@@ -295,6 +308,7 @@ struct cim_model_stats {
 	uint64_t params_attention;   /* q, k, v, o projections with biases */
 	uint64_t params_ffn;	     /* all experts' FFN weights and biases */
 	uint64_t params_router;	     /* MoE gate */
+	uint64_t params_shared;	     /* a shared expert's FFN and gate (Qwen2-MoE) */
 	uint64_t params_embedding;   /* token and position tables */
 	uint64_t params_lm_head;     /* 0 when tied */
 	uint64_t params_norm;	     /* norm scales and shifts */

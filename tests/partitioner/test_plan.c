@@ -972,6 +972,65 @@ static void test_routing_trace(void)
 	}
 }
 
+/*
+ * A shared expert (tests/data/part/tiny-qwen-moe.json: 4 routed experts of
+ * FFN 128, 2 a token, and a shared one of FFN 256 with its σ gate) at tp 2:
+ * its gate, up and 1-output gate start with the routed gate (the same
+ * input, crossbars of their own), its down with the routed down, and one
+ * all-reduce a layer follows its down, summing the routed and shared
+ * partial products.  Its up is split by columns (256 / 2 = 128 a member),
+ * its down by rows, its 1-output gate held whole by both members.  With
+ * every token on experts 0 and 1 (Zipf s = 100) the layer takes no longer
+ * than evenly: the shared expert, which takes every token, is never
+ * faster than a routed expert's share of them.
+ */
+static void test_shared_expert(void)
+{
+	const char *sets[] = { "model=tests/data/part/tiny-qwen-moe.json",
+			       "workload.micro_batches=1" };
+	const char *skew[] = { "model=tests/data/part/tiny-qwen-moe.json",
+			       "workload.micro_batches=1", "workload.routing=zipf",
+			       "workload.routing_zipf=100" };
+	struct cim_experiment *e = load(tiny, sets, 2), *z = load(tiny, skew, 4);
+	struct cim_part_plan *p = plan_of(e, 2, 1, 1), *pz = plan_of(z, 2, 1, 1);
+	const struct cim_part_rank *r = &p->ranks[1];
+	struct cim_prog_op ops[160], oz[160];
+	struct cim_part_pass pass;
+
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_SHARED_UP)->n, 128);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_SHARED_DOWN)->k, 128);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_SHARED_DOWN)->split, CIM_SPLIT_ROW);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_SHARED_EXPERT_GATE)->n, 1);
+	CIM_ASSERT_EQ_U64(shard(r, CIM_ROLE_SHARED_EXPERT_GATE)->split, CIM_SPLIT_REPLICATED);
+	cim_part_pass_at(e, 2, 0, &pass);
+	size_t n = cim_part_program(e, p, r, &pass, ops, 160);
+	size_t nz = cim_part_program(z, pz, &pz->ranks[1], &pass, oz, 160);
+	CU_ASSERT_FATAL(n > 0 && n <= 160 && n == nz);
+	uint32_t ffn_reduces = 0;
+	for (size_t i = 0; i < n; i++) {
+		switch (ops[i].role) {
+		case CIM_ROLE_SHARED_GATE:
+		case CIM_ROLE_SHARED_UP:
+		case CIM_ROLE_SHARED_EXPERT_GATE:
+		case CIM_ROLE_SHARED_DOWN:
+			CU_ASSERT(ops[i].with_prev);
+			break;
+		case CIM_ROLE_FFN_ALLREDUCE:
+			ffn_reduces++;
+			CU_ASSERT_EQUAL(ops[i - 1].role, CIM_ROLE_SHARED_DOWN);
+			break;
+		default:
+			break;
+		}
+	}
+	CIM_ASSERT_EQ_U64(ffn_reduces, 2); /* one a layer */
+	CIM_ASSERT_EQ_U64(cim_part_program_alone_ps(oz, nz), cim_part_program_alone_ps(ops, n));
+	cim_part_plan_destroy(p);
+	cim_part_plan_destroy(pz);
+	free(e);
+	free(z);
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -998,6 +1057,7 @@ int main(void)
 		  test_embedding_sharded },
 		{ "the experts' load over a run: even and fully skewed", test_expert_report },
 		{ "a routing trace: rows in turn, refusals", test_routing_trace },
+		{ "a shared expert beside the routed ones, one all-reduce", test_shared_expert },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -694,27 +694,70 @@ static void test_refused(void)
 	CIM_ASSERT_HAS(err.msg, "num_hidden_layers is missing: falcon needs num_hidden_layers");
 }
 
+/*
+ * Qwen1.5-MoE-A2.7B (configs/models/qwen1.5-moe-a2.7b.json, the Hugging
+ * Face config, model_type qwen2_moe): 24 layers of width 2048, 16 heads,
+ * 60 routed experts of FFN 1408 (4 a token), a shared expert of FFN 5632
+ * scaled by σ(x · w_g), q/k/v biases, untied embeddings of 151,936.
+ * - attention 24 · (4 · 2048² + 3 · 2048) = 402,800,640;
+ * - routed experts 24 · 60 · 3 · 2048 · 1408 = 12,457,082,880;
+ * - the shared expert 24 · (3 · 2048 · 5632 + 2048) = 830,521,344;
+ * - router 24 · 2048 · 60 = 2,949,120; embedding and head 151,936 · 2048 =
+ *   311,164,928 each; norms 24 · 2 · 2048 + 2048 = 100,352;
+ * 14,315,784,192 in all ("14.3B", the model card); active, with 4 of 60
+ * routed experts: 402,800,640 + 830,472,192 + 830,521,344 + 2,949,120 +
+ * 2 · 311,164,928 + 100,352 = 2,689,173,504 ("2.7B activated").  Dense
+ * layers between sparse ones are refused.
+ */
+static void test_qwen_moe(void)
+{
+	struct cim_model_spec m;
+	struct cim_model_stats s;
+	struct cim_err err;
+
+	CU_ASSERT_EQUAL_FATAL(load_model("configs/models/qwen1.5-moe-a2.7b.json", &m, &err), 0);
+	CU_ASSERT_EQUAL(m.arch, CIM_ARCH_QWEN2_MOE);
+	CIM_ASSERT_EQ_U64(m.experts, 60);
+	CIM_ASSERT_EQ_U64(m.experts_per_token, 4);
+	CIM_ASSERT_EQ_U64(m.ffn, 1408);
+	CIM_ASSERT_EQ_U64(m.shared_ffn, 5632);
+	CU_ASSERT(m.shared_gate && m.bias_qkv && !m.bias_o);
+	cim_model_stats(&m, &s);
+	CIM_ASSERT_EQ_U64(s.params_attention, 402800640ull);
+	CIM_ASSERT_EQ_U64(s.params_ffn, 12457082880ull);
+	CIM_ASSERT_EQ_U64(s.params_shared, 830521344ull);
+	CIM_ASSERT_EQ_U64(s.params_router, 2949120ull);
+	CIM_ASSERT_EQ_U64(s.params, 14315784192ull);
+	CIM_ASSERT_EQ_U64(s.params_active, 2689173504ull);
+	CU_ASSERT_EQUAL(load_text("q.json",
+				  "{\"model_type\": \"qwen2_moe\", \"hidden_size\": 64, "
+				  "\"num_hidden_layers\": 2, \"num_attention_heads\": 2, "
+				  "\"intermediate_size\": 128, \"vocab_size\": 10, "
+				  "\"num_experts\": 4, \"num_experts_per_tok\": 2, "
+				  "\"moe_intermediate_size\": 32, \"decoder_sparse_step\": 2, "
+				  "\"max_position_embeddings\": 64}",
+				  &m, &err),
+			-1);
+	CIM_ASSERT_HAS(err.msg, "decoder_sparse_step: dense layers between the ones with experts");
+}
+
 static void test_unknown_type(void)
 {
 	struct cim_model_spec m;
 	struct cim_err err;
 
-	/* Qwen2-MoE as published: Llama's required keys are all there, and the
-	 * message names the keys Llama does not read; no guess by spelling. */
-	CU_ASSERT_EQUAL(load_model("tests/data/hf/qwen2-moe-a2.7b.json", &m, &err), -1);
+	/* DeepSeek-V2-Lite as published (its attention is latent, MLA): Llama's
+	 * required keys are all there, and the message names the keys Llama
+	 * does not read; no guess by spelling. */
+	CU_ASSERT_EQUAL(load_model("tests/data/hf/deepseek-v2-lite.json", &m, &err), -1);
 	CIM_ASSERT_HAS(err.msg,
-		       "model_type: \"qwen2_moe\" is not an architecture cimsim models; "
+		       "model_type: \"deepseek_v2\" is not an architecture cimsim models; "
 		       "it models gpt2, opt, llama, mistral, mixtral, qwen2, qwen3, gemma, "
 		       "gemma2, gemma3_text, phi3, falcon, gptj, gpt_neox, bloom, granite, "
-		       "olmo2");
+		       "olmo2, qwen2_moe");
 	CIM_ASSERT_HAS(err.msg, "its keys hold every key llama requires");
-	CIM_ASSERT_HAS(err.msg, "num_experts");
-	CIM_ASSERT_HAS(err.msg, "shared_expert_intermediate_size");
-	CU_ASSERT_PTR_NULL(strstr(err.msg, "did you mean"));
-	/* DeepSeek-V2-Lite likewise (its attention is latent, MLA). */
-	CU_ASSERT_EQUAL(load_model("tests/data/hf/deepseek-v2-lite.json", &m, &err), -1);
-	CIM_ASSERT_HAS(err.msg, "\"deepseek_v2\" is not an architecture cimsim models");
 	CIM_ASSERT_HAS(err.msg, "kv_lora_rank");
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "did you mean"));
 	/* A GPT-2-like file under a new name: told it matches gpt2's keys and
 	 * what it has beyond them. */
 	CU_ASSERT_EQUAL(
@@ -797,6 +840,7 @@ static const struct cim_test tests[] = {
 	{ "sliding windows per layer by hand", test_windows },
 	{ "values cimsim cannot model are refused with the reason", test_refused },
 	{ "an unknown model_type: the families and the keys that differ", test_unknown_type },
+	{ "Qwen1.5-MoE-A2.7B: a shared expert, counts against the model card", test_qwen_moe },
 	{ "names taken whole from the file, _name_or_path or the folder", test_names },
 };
 
