@@ -471,6 +471,21 @@ static int common_convert(const struct tnode *node, const char *path, const stru
 {
 	char full[256];
 
+	/* Every count of cells, weights and bytes of the chip fits 64 bits
+	 * well within this: more cells than any chip has by a factor of 10⁵. */
+	const double cells =
+	    (double)c->tiles * c->crossbars_per_tile * c->xbar.rows * (double)c->xbar.cols;
+	if (cells > 0x1p50) {
+		const bool nm = c->kind == CIM_CHIP_NEAR_MEMORY;
+		return spec_errf(err,
+				 at_key(node, path, nm ? "near_memory" : "tiles",
+					nm ? "cores" : NULL, full, sizeof(full)),
+				 full,
+				 "the chip holds %.4g cells (%s × %u × %u); cimsim models at most "
+				 "2^50 (%.4g): check the counts",
+				 cells, nm ? "cores × blocks" : "tiles × crossbars_per_tile",
+				 c->xbar.rows, c->xbar.cols, 0x1p50);
+	}
 	c->digital.lanes = d->digital.lanes;
 	c->digital.clock_hz = d->digital.clock_hz;
 	c->digital.energy_pj = d->digital.energy_pj;
