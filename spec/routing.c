@@ -59,32 +59,6 @@ static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return true;
 }
 
-/* The trimmed fields of a CSV line, at most n; returns the count. */
-static size_t fields(char *line, char **f, size_t n)
-{
-	size_t k = 0;
-
-	for (char *p = line; k < n;) {
-		char *c = strchr(p, ',');
-		if (c)
-			*c = 0;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		char *end = p + strlen(p);
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-			*--end = 0;
-		if (end - p >= 2 && *p == '"' && end[-1] == '"') {
-			end[-1] = 0;
-			p++;
-		}
-		f[k++] = p;
-		if (!c)
-			break;
-		p = c + 1;
-	}
-	return k;
-}
-
 /* One row's experts: exactly k distinct numbers below E. */
 static bool parse_experts(char *s, uint32_t k, uint32_t E, uint16_t *out)
 {
@@ -140,7 +114,7 @@ int spec_routing_trace(struct cim_files *files, const struct tnode *at, const ch
 		if (line[strspn(line, " \t\r")] == 0)
 			continue;
 		char *f[8];
-		size_t nf = fields(line, f, 8);
+		size_t nf = spec_csv_split(line, f, 8);
 		if (col[0] < 0) {
 			for (size_t i = 0; i < nf; i++) {
 				const char *names[] = { "token", "layer", "experts" };

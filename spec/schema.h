@@ -162,6 +162,10 @@ int spec_f64(const struct tnode *node, const char *path, double min, double max,
  * the experiment or the root of its own file).  path is the key path. */
 int spec_read_model(const struct tnode *node, const char *path, struct cim_model_spec *out,
 		    struct cim_err *err); /* model.c */
+/* Splits line (no newline) at commas into at most n fields, trimmed of
+ * spaces and of one pair of double quotes; returns the count. */
+size_t spec_csv_split(char *line, char **f, size_t n);
+
 /* Reads e's workload.routing_trace and stores its rows after e (and its
  * serving trace), growing *e_p. */
 int spec_routing_trace(struct cim_files *files, const struct tnode *at, const char *path,

@@ -249,34 +249,6 @@ static bool parse_len(const char *s, uint32_t *out)
 	return true;
 }
 
-/* Splits line (no newline) at commas into at most n fields, trimmed of
- * spaces and of one pair of double quotes; returns the count. */
-static size_t split_csv(char *line, char **f, size_t n)
-{
-	size_t k = 0;
-	char *p = line;
-
-	while (k < n) {
-		char *c = strchr(p, ',');
-		if (c)
-			*c = 0;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		char *e = p + strlen(p);
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-			*--e = 0;
-		if (e - p >= 2 && *p == '"' && e[-1] == '"') {
-			e[-1] = 0;
-			p++;
-		}
-		f[k++] = p;
-		if (!c)
-			break;
-		p = c + 1;
-	}
-	return k;
-}
-
 static int col_of(char **f, size_t n, const char *a, const char *b)
 {
 	for (size_t i = 0; i < n; i++)
@@ -353,7 +325,7 @@ int spec_serving_trace(struct cim_files *files, const struct tnode *at, const ch
 				goto fail;
 		} else if (cols[0] < 0) {
 			/* the header names the columns */
-			nf = split_csv(line, f, 8);
+			nf = spec_csv_split(line, f, 8);
 			cols[0] = col_of(f, nf, "arrival_s", "TIMESTAMP");
 			cols[1] = col_of(f, nf, "prompt_tokens", "ContextTokens");
 			cols[2] = col_of(f, nf, "output_tokens", "GeneratedTokens");
@@ -367,7 +339,7 @@ int spec_serving_trace(struct cim_files *files, const struct tnode *at, const ch
 			}
 			continue;
 		} else {
-			nf = split_csv(line, f, 8);
+			nf = spec_csv_split(line, f, 8);
 			int need = cols[0] > cols[1] ? cols[0] : cols[1];
 			need = need > cols[2] ? need : cols[2];
 			if ((int)nf <= need || !parse_time(f[cols[0]], &t) ||
