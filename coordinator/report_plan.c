@@ -7,7 +7,7 @@
 
 #include "report.h"
 
-static const char *const split_name[] = { "column", "row", "replicated" };
+static const char *const split_name[] = { "column", "row", "replicated", "experts" };
 static const char *const balance_name[] = { "cost", "capacity", "list" };
 static const char *const where_name[] = { "buffer", "dram", "engine" };
 

@@ -419,10 +419,26 @@ static void print_experts(FILE *f, const struct cim_results *r)
 		x->imbalance_mean, x->imbalance_worst);
 	for (uint32_t i = 0; i < x->experts && i < 16; i++)
 		fprintf(f, " %.1f%%", 100 * x->share[i]);
-	fprintf(f,
-		"%s; each expert is split over its stage's group, so every chip carries "
-		"every expert's share\n",
-		x->experts > 16 ? " …" : "");
+	fprintf(f, "%s%s\n", x->experts > 16 ? " …" : "",
+		r->e->parallel.experts == CIM_EXPERTS_EXPERT && r->plan->tp > 1
+		    ? ""
+		    : "; each expert is split over its stage's group, so every chip carries "
+		      "every expert's share");
+	const uint32_t tp = r->plan->tp;
+	if (r->e->parallel.experts == CIM_EXPERTS_EXPERT && tp > 1) {
+		/* expert parallelism: member i of a group holds experts
+		 * i·E/tp … (i + 1)·E/tp − 1 */
+		fprintf(f, "               each chip of a group holds %u whole experts; its share",
+			x->experts / tp);
+		for (uint32_t i = 0; i < tp && i < 16; i++) {
+			double c = 0;
+			for (uint32_t j = i * (x->experts / tp); j < (i + 1) * (x->experts / tp);
+			     j++)
+				c += x->share[j];
+			fprintf(f, " %.1f%%", 100 * c);
+		}
+		fprintf(f, "%s\n", tp > 16 ? " …" : "");
+	}
 	if (w->capacity_factor > 0)
 		fprintf(f,
 			"               capacity factor %g: %.2f%% of the routed tokens dropped "

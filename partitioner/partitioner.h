@@ -50,6 +50,8 @@ enum cim_part_split {
 	CIM_SPLIT_COLUMN,     /* outputs divided over the TP group */
 	CIM_SPLIT_ROW,	      /* inputs divided; partial sums all-reduced */
 	CIM_SPLIT_REPLICATED, /* every member holds the whole matrix */
+	CIM_SPLIT_EXPERTS,    /* whole experts, count of them a member (expert
+				 parallelism): member i holds i·count … */
 };
 
 /* One weight matrix of one layer (or the LM head) as one chip holds it. */

@@ -150,6 +150,14 @@ bool part_split_shape_ok(const struct cim_experiment *e, uint32_t tp, uint32_t p
 			    tp, m->heads, m->name, list);
 		return false;
 	}
+	if (e->parallel.experts == CIM_EXPERTS_EXPERT && m->experts % tp) {
+		cim_err_set(err,
+			    "tp %u does not divide the %u experts of %s: expert parallelism "
+			    "(parallel.experts: expert) gives each member of a group a whole "
+			    "number of them",
+			    tp, m->experts, m->name);
+		return false;
+	}
 	if (!kv_heads_split(m, tp)) {
 		cim_err_set(err,
 			    "tp %u neither divides nor is a multiple of the %u key/value "
@@ -244,6 +252,15 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 		n = part_share(op->n, tp, i);
 		break;
 	}
+	/* Expert parallelism: a member holds E/tp whole experts; the FFN's
+	 * all-reduce still sums the members' outputs (every member has every
+	 * token, docs/partitioner.md). */
+	if (op->count > 1 && e->parallel.experts == CIM_EXPERTS_EXPERT && tp > 1) {
+		k = op->k;
+		n = op->n;
+		split = CIM_SPLIT_EXPERTS;
+		holders = 1;
+	}
 	if (tp == 1) {
 		split = CIM_SPLIT_REPLICATED;
 		holders = 1;
@@ -252,7 +269,7 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 	s->split = split;
 	s->k = (uint32_t)k;
 	s->n = (uint32_t)n;
-	s->count = op->count;
+	s->count = split == CIM_SPLIT_EXPERTS ? op->count / tp : op->count;
 	s->holders = holders;
 	s->has_bias = op->bias;
 	/* A row-split matrix's bias is added once, by member 0, before the

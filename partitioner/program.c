@@ -256,10 +256,10 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 	 * with q, k and v, its down projection with o_proj, and one all-reduce
 	 * sums both branches' partial products. */
 	const bool par = m->parallel_block;
-	bool routed = false;  /* the experts' loads drawn for this layer */
-	uint64_t most = 0;    /* … and the most any expert takes */
-	uint32_t busy = 0;    /* … and how many take any */
-	uint64_t dropped = 0; /* … and the tokens over their capacity */
+	bool routed = false; /* the experts' loads drawn for this layer */
+	uint64_t most = 0;   /* … and the most any expert takes */
+	uint32_t busy = 0;   /* … and how many take any */
+	uint64_t kept = 0;   /* … and the tokens this chip's experts take */
 	uint64_t load[CIM_PART_MAX_EXPERTS];
 
 	for (size_t i = 0; i < nops; i++) {
@@ -274,17 +274,29 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			const struct cim_part_shard *s = find_shard(r, role);
 			o = emit(pg, role, CIM_OP_MATMUL, L, matrix_res(r, layer, s), UINT32_MAX);
 			/* one draw of experts for the layer's gate, up and down */
-			if (s->count > 1 && !routed) {
+			const bool moe = op->count > 1;
+			if (moe && !routed) {
+				const uint32_t E = m->experts;
 				most = cim_part_expert_loads_at(e, layer, T,
 								cim_part_route_key(layer, p), load);
-				dropped = cim_part_expert_drop(&e->workload, s->count, op->active,
-							       T, load, &most);
-				for (uint32_t x = 0; x < s->count; x++)
+				cim_part_expert_drop(&e->workload, E, op->active, T, load, &most);
+				/* the experts this chip holds: all (each divided over
+				 * the group), or its own E/tp whole ones */
+				uint32_t first = 0, last = E;
+				if (s->split == CIM_SPLIT_EXPERTS) {
+					first = r->tp_index * s->count;
+					last = first + s->count;
+				}
+				most = 0;
+				for (uint32_t x = first; x < last; x++) {
 					busy += load[x] > 0;
+					kept += load[x];
+					most = load[x] > most ? load[x] : most;
+				}
 				routed = true;
 			}
-			matmul_into(o, e, s, T * op->active - (s->count > 1 ? dropped : 0),
-				    s->count > 1 ? most : T * op->active, s->count > 1 ? busy : 1);
+			matmul_into(o, e, s, moe ? kept : T * op->active,
+				    moe ? most : T * op->active, moe ? busy : 1);
 			/* K and V read Q's input, up reads gate's: they start with
 			 * it, each on its own crossbars. */
 			o->with_prev =

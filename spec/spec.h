@@ -383,6 +383,12 @@ enum cim_embed_split {
 				 vocabulary-parallel embedding) */
 };
 
+/* How a stage's group holds a mixture of experts' experts. */
+enum cim_expert_split {
+	CIM_EXPERTS_TENSOR, /* every expert's matrices divided over the group */
+	CIM_EXPERTS_EXPERT, /* whole experts, E / tp a member (expert parallelism) */
+};
+
 struct cim_parallel_spec {
 	enum cim_strategy strategy;
 	uint32_t tp; /* chips per stage (tensor parallel) */
@@ -392,6 +398,7 @@ struct cim_parallel_spec {
 	uint32_t nlayers; /* entries in layers[] when balance = list */
 	uint32_t layers[CIM_MAX_STAGES];
 	enum cim_embed_split embedding;
+	enum cim_expert_split experts;
 };
 
 /* ------------------------------------------------------------- experiment */

@@ -1031,6 +1031,78 @@ static void test_shared_expert(void)
 	free(z);
 }
 
+/*
+ * Expert parallelism (parallel.experts: expert) on the tiny MoE at tp 2:
+ * each member holds 4 / 2 = 2 whole experts (gate and up 256 × 512, down
+ * 512 × 256: no division of their columns or rows), member 0 experts 0 and
+ * 1, member 1 experts 2 and 3.  A prefill of 2 · 16 = 32 tokens:
+ * - even, 16 tokens an expert: each member streams 16 vectors through
+ *   its experts and does 2 · 16 of them (a quarter each of the 64 routed);
+ * - fully skewed (every token on experts 0 and 1): member 0 streams 32
+ *   through each of its two, 64 vectors of MACs, and member 1 does
+ *   nothing.  The group's pass waits for member 0.
+ * tp 4 does not divide 6 experts: refused.
+ */
+static void test_expert_parallel(void)
+{
+	const char *even[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			       "parallel.experts=expert" };
+	const char *skew[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			       "parallel.experts=expert", "workload.routing=zipf",
+			       "workload.routing_zipf=100" };
+	struct cim_experiment *e = load(tiny, even, 3), *z = load(tiny, skew, 5);
+	struct cim_part_plan *p = plan_of(e, 2, 1, 1), *pz = plan_of(z, 2, 1, 1);
+	struct cim_part_pass pass;
+	struct cim_prog_op ops[128];
+	const uint64_t gate_macs = 256ull * 512; /* one vector through one expert's gate */
+
+	for (uint32_t i = 0; i < 2; i++) {
+		const struct cim_part_shard *g = shard(&p->ranks[i], CIM_ROLE_FFN_GATE);
+		CIM_ASSERT_EQ_U64(g->split, CIM_SPLIT_EXPERTS);
+		CIM_ASSERT_EQ_U64(g->count, 2);
+		CIM_ASSERT_EQ_U64(g->k, 256);
+		CIM_ASSERT_EQ_U64(g->n, 512);
+		CIM_ASSERT_EQ_U64(shard(&p->ranks[i], CIM_ROLE_FFN_DOWN)->k, 512);
+	}
+	cim_part_pass_at(e, 2, 0, &pass);
+	CIM_ASSERT_EQ_U64(cim_part_pass_tokens(&pass), 32);
+	const uint64_t want_even[2] = { 32 * gate_macs, 32 * gate_macs };
+	const uint64_t want_skew[2] = { 64 * gate_macs, 0 };
+	for (int run = 0; run < 2; run++) {
+		const struct cim_experiment *x = run ? z : e;
+		const struct cim_part_plan *q = run ? pz : p;
+		uint64_t ps[2] = { 0, 0 };
+		for (uint32_t i = 0; i < 2; i++) {
+			size_t n = cim_part_program(x, q, &q->ranks[i], &pass, ops, 128);
+			CU_ASSERT_FATAL(n > 0 && n <= 128);
+			for (size_t j = 0; j < n; j++)
+				if (ops[j].role == CIM_ROLE_FFN_GATE && ops[j].layer == 0) {
+					CIM_ASSERT_EQ_U64(ops[j].macs,
+							  run ? want_skew[i] : want_even[i]);
+					ps[i] = ops[j].ps;
+				}
+		}
+		if (run) {
+			CU_ASSERT(ps[0] > 0 && ps[1] == 0);
+		} else {
+			CIM_ASSERT_EQ_U64(ps[0], ps[1]);
+		}
+	}
+	cim_part_plan_destroy(p);
+	cim_part_plan_destroy(pz);
+	/* 6 experts over tp 4 */
+	const char *six[] = { "model=tests/data/part/tiny-moe.json", "parallel.experts=expert",
+			      "model.num_local_experts=6" };
+	struct cim_experiment *x = load(tiny, six, 3);
+	struct cim_part_plan *bad = NULL;
+	struct cim_err err;
+	CU_ASSERT_EQUAL(cim_part_plan(x, 4, 1, 1, &bad, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "tp 4 does not divide the 6 experts");
+	free(x);
+	free(e);
+	free(z);
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -1058,6 +1130,8 @@ int main(void)
 		{ "the experts' load over a run: even and fully skewed", test_expert_report },
 		{ "a routing trace: rows in turn, refusals", test_routing_trace },
 		{ "a shared expert beside the routed ones, one all-reduce", test_shared_expert },
+		{ "expert parallelism: whole experts a member, loads per member",
+		  test_expert_parallel },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }
