@@ -1,0 +1,52 @@
+#!/bin/sh
+# The mixture-of-experts study of docs/studies.md: Mixtral-8x7B on the
+# 64-chip example system (tp 8 x pp 8, batch 16 of 128 + 32 tokens) routed
+# evenly, uniformly and by Zipf s = 1.5, its experts held by tensor or by
+# expert parallelism, and a dense model of equal active parameters
+# (Llama-2-13B) beside it.  Run from the repository's root after make build;
+# prints the table's rows.
+set -eu
+# the number at a dotted path of cimsim's JSON (tools/validate.sh's reader)
+exp=configs/experiments/llama2-70b-64chips.yaml
+M="--set model=configs/models/mixtral-8x7b.json"
+jget() {
+	awk -v want="$2" '
+		BEGIN { depth = 0 }
+		NR == 1 { next }
+		{
+			line = $0
+			sub(/^[ \t]+/, "", line)
+			if (line ~ /^[]}]/) { depth--; next }
+			if (line ~ /^[[{]/) { path[depth++] = "[]"; next }
+			if (match(line, /^"[^"]*":/)) {
+				key = substr(line, 2, RLENGTH - 3)
+				rest = substr(line, RLENGTH + 1)
+				sub(/^[ \t]+/, "", rest)
+				path[depth] = key
+				p = path[0]
+				for (i = 1; i <= depth; i++) p = p "." path[i]
+				if (rest ~ /^[[{]/ && rest !~ /^\[\]/ && rest !~ /^\{\}/) { depth++; next }
+				if (p == want) { sub(/,$/, "", rest); print rest; found = 1; exit }
+			}
+		}
+		END { if (!found) exit 1 }' "$1"
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+one() {
+	label=$1; shift
+	sh tools/mpirun.sh -np 64 build/coordinator/cimsim run $exp "$@" --json $tmp/ms.json --quiet > $tmp/ms.out 2>&1 || { echo "$label: FAILED $(head -c 300 $tmp/ms.out)"; return; }
+	ttft=$(jget $tmp/ms.json latency.ttft_s.mean); tpot=$(jget $tmp/ms.json latency.tpot_s.mean)
+	tps=$(jget $tmp/ms.json throughput.generated_tokens_per_s); ept=$(jget $tmp/ms.json energy.per_generated_token_j)
+	ms=$(jget $tmp/ms.json time.makespan_s); es=$(jget $tmp/ms.json estimate.makespan_s)
+	imb=$(jget $tmp/ms.json experts.imbalance_mean 2>/dev/null || echo -)
+	awk -v l="$label" -v a=$ttft -v b=$tpot -v c=$tps -v d=$ept -v m=$ms -v e=$es -v i="$imb" 'BEGIN { printf "| %s | %.1f | %.3f | %.0f | %.2f | %s | %.3f |\n", l, a*1e3, b*1e3, c, d*1e3, i == "-" ? "-" : sprintf("%.2f", i), m/e }'
+}
+echo "| point | TTFT ms | TPOT ms | tokens/s | mJ/token | imbalance | run/estimate |"
+one "Mixtral, even, tensor" $M
+one "Mixtral, uniform, tensor" $M --set workload.routing=uniform
+one "Mixtral, Zipf 1.5, tensor" $M --set workload.routing=zipf --set workload.routing_zipf=1.5
+one "Mixtral, Zipf 1.5, expert" $M --set workload.routing=zipf --set workload.routing_zipf=1.5 --set parallel.experts=expert
+one "Mixtral, uniform, expert" $M --set workload.routing=uniform --set parallel.experts=expert
+one "Mixtral, Zipf 1.5, tensor, capacity 1.25" $M --set workload.routing=zipf --set workload.routing_zipf=1.5 --set workload.capacity_factor=1.25
+one "Llama-2-13B (dense, 13.0 B)" --set model=configs/models/llama-2-13b.json
