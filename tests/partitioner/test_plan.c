@@ -1056,14 +1056,26 @@ static void test_expert_parallel(void)
 	struct cim_prog_op ops[128];
 	const uint64_t gate_macs = 256ull * 512; /* one vector through one expert's gate */
 
+	/* Crossbars (tiny-64: ⌈K/64⌉ · ⌈2N/64⌉): an expert's gate 4 · 16 = 64,
+	 * two experts, two layers: 256 a member, as many as tensor placement's
+	 * 4 experts of 256 × 256 (4 · 8 = 32 each). */
+	struct cim_experiment *et = load(tiny, even, 2);
+	struct cim_part_plan *pt = plan_of(et, 2, 1, 1);
 	for (uint32_t i = 0; i < 2; i++) {
 		const struct cim_part_shard *g = shard(&p->ranks[i], CIM_ROLE_FFN_GATE);
 		CIM_ASSERT_EQ_U64(g->split, CIM_SPLIT_EXPERTS);
 		CIM_ASSERT_EQ_U64(g->count, 2);
 		CIM_ASSERT_EQ_U64(g->k, 256);
 		CIM_ASSERT_EQ_U64(g->n, 512);
+		CIM_ASSERT_EQ_U64(g->crossbars_one, 64);
+		CIM_ASSERT_EQ_U64(g->crossbars, 256);
 		CIM_ASSERT_EQ_U64(shard(&p->ranks[i], CIM_ROLE_FFN_DOWN)->k, 512);
+		const struct cim_part_shard *t = shard(&pt->ranks[i], CIM_ROLE_FFN_GATE);
+		CIM_ASSERT_EQ_U64(t->crossbars_one, 32);
+		CIM_ASSERT_EQ_U64(t->crossbars, 256);
 	}
+	cim_part_plan_destroy(pt);
+	free(et);
 	cim_part_pass_at(e, 2, 0, &pass);
 	CIM_ASSERT_EQ_U64(cim_part_pass_tokens(&pass), 32);
 	const uint64_t want_even[2] = { 32 * gate_macs, 32 * gate_macs };
