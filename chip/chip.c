@@ -68,6 +68,11 @@ static const char *const ecomp_names[] = {
 _Static_assert(sizeof(ecomp_names) / sizeof(ecomp_names[0]) == CIM_E_NCOMP,
 	       "a name per energy component");
 
+const char *cim_chip_units(const struct cim_chip_spec *c)
+{
+	return c->kind == CIM_CHIP_NEAR_MEMORY ? "blocks" : "crossbars";
+}
+
 const char *cim_chip_ecomp_name(enum cim_chip_ecomp c)
 {
 	return (unsigned)c < CIM_E_NCOMP ? ecomp_names[c] : "?";

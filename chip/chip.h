@@ -37,6 +37,10 @@ enum cim_chip_ecomp {
 	CIM_E_NCHIP = CIM_E_INTERCONNECT, /* the components the chip model fills */
 };
 
+/* "crossbars", or "blocks" for a near-memory chip's weight blocks: what a
+ * report calls the units a matrix is mapped onto. */
+const char *cim_chip_units(const struct cim_chip_spec *c);
+
 /* "array", "adc" … "interconnect": the name reports and traces use. */
 const char *cim_chip_ecomp_name(enum cim_chip_ecomp c);
 

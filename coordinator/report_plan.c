@@ -27,8 +27,9 @@ static void print_shards(FILE *f, const struct cim_experiment *e, const struct c
 			split_name[s->split], s->k, s->n);
 		if (s->count > 1)
 			fprintf(f, " × %u experts", s->count);
-		fprintf(f, "  %s crossbars, fill %5.1f%%%s%s\n",
-			cim_fmt_count(s->crossbars_one * s->count, b, sizeof(b)), 100 * fill,
+		fprintf(f, "  %s %s, fill %5.1f%%%s%s\n",
+			cim_fmt_count(s->crossbars_one * s->count, b, sizeof(b)),
+			cim_chip_units(&e->chip), 100 * fill,
 			s->holders > 1 ? ", shared by the group" : "",
 			s->role == CIM_ROLE_LM_HEAD ? " (once)" : "");
 	}
@@ -45,15 +46,13 @@ void cim_report_plan_text(FILE *f, const struct cim_experiment *e, const struct 
 	fprintf(f, "%s\n", p->pp > 16 ? " …" : "");
 	fprintf(f, "  %u micro-batch%s per replica (%u sequences); KV at context %" PRIu64 "\n",
 		p->micro_batches, p->micro_batches == 1 ? "" : "es", p->seqs[0], p->context);
-	fprintf(
-	    f,
-	    "  crossbars %s of %s (%.1f%%), fill %.1f%%, headroom %.1f%% on the fullest chip\n\n",
-	    cim_fmt_count(p->crossbars, a, sizeof(a)),
-	    cim_fmt_count(p->chip_crossbars * p->chips, b, sizeof(b)),
-	    100.0 * (double)p->crossbars / ((double)p->chip_crossbars * p->chips), 100 * p->fill,
-	    100 * p->headroom);
+	fprintf(f, "  %s %s of %s (%.1f%%), fill %.1f%%, headroom %.1f%% on the fullest chip\n\n",
+		cim_chip_units(&e->chip), cim_fmt_count(p->crossbars, a, sizeof(a)),
+		cim_fmt_count(p->chip_crossbars * p->chips, b, sizeof(b)),
+		100.0 * (double)p->crossbars / ((double)p->chip_crossbars * p->chips),
+		100 * p->fill, 100 * p->headroom);
 	fprintf(f, "  %5s %5s %3s %9s %14s %6s %10s %10s %10s %10s\n", "rank", "stage", "tp",
-		"layers", "crossbars", "fill", "weights", "KV", "buffer", "DRAM");
+		"layers", cim_chip_units(&e->chip), "fill", "weights", "KV", "buffer", "DRAM");
 	for (uint32_t i = 0; i < p->chips; i++) {
 		const struct cim_part_rank *r = &p->ranks[i];
 		char lay[32];

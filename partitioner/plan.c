@@ -740,8 +740,8 @@ bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *p
 	const struct cim_part_rank *worst = NULL;
 	uint32_t over = 0, worst_part = 0;
 	double worst_ratio = 0;
-	static const char *const what[] = { "crossbars", "buffer bytes", "DRAM bytes",
-					    "attention-engine bytes" };
+	const char *const what[] = { cim_chip_units(c), "buffer bytes", "DRAM bytes",
+				     "attention-engine bytes" };
 
 	cim_chip_capacity(c, &cap);
 	for (uint32_t i = 0; i < plan->chips; i++) {
