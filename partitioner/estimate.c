@@ -380,6 +380,22 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 				   CIM_NET_MAX_POSITIONS, chips);
 	if (cim_net_create(&e->net, chips, &net, err) < 0)
 		return -1;
+	/* A mixture of experts is also priced with its experts placed the
+	 * other way (tensor or expert parallel) wherever the group can take
+	 * it: the same experiment, parallel.experts flipped. */
+	struct cim_experiment *other = NULL;
+	if (e->model.experts > 1) {
+		const size_t bytes = cim_spec_experiment_bytes(e);
+		other = malloc(bytes);
+		if (!other) {
+			cim_net_destroy(net);
+			return cim_err_set(err, "out of memory listing splits of %u chips", chips);
+		}
+		memcpy(other, e, bytes);
+		other->parallel.experts = e->parallel.experts == CIM_EXPERTS_EXPERT
+					      ? CIM_EXPERTS_TENSOR
+					      : CIM_EXPERTS_EXPERT;
+	}
 	for (uint32_t dp = 1; dp <= chips; dp++) {
 		if (chips % dp)
 			continue;
@@ -390,44 +406,55 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 
 			if (chips / dp % tp || !part_split_shape_ok(e, tp, pp, dp, NULL))
 				continue; /* splits the model cannot take */
-			if (n == cap) {
-				cap = cap ? 2 * cap : 16;
-				struct cim_part_row *grown = realloc(rows, cap * sizeof(*rows));
-				if (!grown) {
-					cim_err_set(err, "out of memory listing splits of %u chips",
+			for (int alt = 0; alt < 2; alt++) {
+				const struct cim_experiment *x = alt ? other : e;
+				if (alt && (!other || tp == 1 ||
+					    !part_split_shape_ok(x, tp, pp, dp, NULL)))
+					continue;
+				if (n == cap) {
+					cap = cap ? 2 * cap : 16;
+					struct cim_part_row *grown =
+					    realloc(rows, cap * sizeof(*rows));
+					if (!grown) {
+						cim_err_set(
+						    err, "out of memory listing splits of %u chips",
 						    chips);
+						goto err_free_rows;
+					}
+					rows = grown;
+				}
+				struct cim_part_row *row = &rows[n++];
+				memset(row, 0, sizeof(*row));
+				row->tp = tp;
+				row->pp = pp;
+				row->dp = dp;
+				row->chips = chips;
+				row->experts = x->parallel.experts;
+				if (cim_part_plan(x, tp, pp, dp, &plan, &why) < 0) {
+					snprintf(row->why, sizeof(row->why), "%.399s", why.msg);
+					continue;
+				}
+				row->max_use = most_used(plan);
+				row->fits = cim_part_fits(x, plan, &why);
+				if (!row->fits)
+					snprintf(row->why, sizeof(row->why), "%.399s", why.msg);
+				else if (cim_part_estimate(x, plan, net, &row->est, err) < 0) {
+					cim_part_plan_destroy(plan);
 					goto err_free_rows;
 				}
-				rows = grown;
-			}
-			struct cim_part_row *row = &rows[n++];
-			memset(row, 0, sizeof(*row));
-			row->tp = tp;
-			row->pp = pp;
-			row->dp = dp;
-			row->chips = chips;
-			if (cim_part_plan(e, tp, pp, dp, &plan, &why) < 0) {
-				snprintf(row->why, sizeof(row->why), "%.399s", why.msg);
-				continue;
-			}
-			row->max_use = most_used(plan);
-			row->fits = cim_part_fits(e, plan, &why);
-			if (!row->fits)
-				snprintf(row->why, sizeof(row->why), "%.399s", why.msg);
-			else if (cim_part_estimate(e, plan, net, &row->est, err) < 0) {
 				cim_part_plan_destroy(plan);
-				goto err_free_rows;
 			}
-			cim_part_plan_destroy(plan);
 		}
 	}
 	cim_net_destroy(net);
+	free(other);
 	*rows_p = rows;
 	*n_p = n;
 	return 0;
 
 err_free_rows:
 	free(rows);
+	free(other);
 	cim_net_destroy(net);
 	return -1;
 }
@@ -471,7 +498,9 @@ long cim_part_pick(const struct cim_experiment *e, enum cim_strategy s,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct cim_part_row *r = &rows[i];
-		if (!r->fits)
+		/* the experiment's own placement of its experts: a row placing
+		 * them the other way is listed, not picked */
+		if (!r->fits || r->experts != (uint32_t)par->experts)
 			continue;
 		if (s == CIM_STRAT_MANUAL) {
 			if (r->tp == par->tp && r->pp == par->pp && r->dp == par->dp)

@@ -371,6 +371,7 @@ int cim_part_estimate(const struct cim_experiment *e, const struct cim_part_plan
 /* One candidate split of a chip count. */
 struct cim_part_row {
 	uint32_t tp, pp, dp, chips;
+	uint32_t experts; /* enum cim_expert_split the row places them by */
 	bool fits;
 	char why[400]; /* why it does not fit or cannot be built */
 	struct cim_part_estimate est;

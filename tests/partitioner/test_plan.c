@@ -1045,6 +1045,7 @@ static void test_shared_expert(void)
  */
 static void test_expert_parallel(void)
 {
+	struct cim_err err0;
 	const char *even[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
 			       "parallel.experts=expert" };
 	const char *skew[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
@@ -1102,6 +1103,24 @@ static void test_expert_parallel(void)
 	}
 	cim_part_plan_destroy(p);
 	cim_part_plan_destroy(pz);
+	/* cim_part_enumerate lists tp 2 both ways (tp 1 has no group to
+	 * place experts on); the strategies pick among the experiment's own
+	 * placement only. */
+	const char *big[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			      "chip=configs/chips/llm-class.yaml" };
+	struct cim_experiment *te = load(tiny, big, 3);
+	struct cim_part_row *rows = NULL;
+	size_t nrows = 0, at_tp2 = 0;
+	CU_ASSERT_EQUAL_FATAL(cim_part_enumerate(te, 2, &rows, &nrows, &err0), 0);
+	for (size_t i = 0; i < nrows; i++)
+		if (rows[i].tp == 2 && rows[i].fits)
+			at_tp2 |= 1u << rows[i].experts;
+	CIM_ASSERT_EQ_U64(at_tp2, 3); /* tensor and expert */
+	long best = cim_part_pick(te, CIM_STRAT_BEST_THROUGHPUT, rows, nrows);
+	CU_ASSERT_FATAL(best >= 0);
+	CIM_ASSERT_EQ_U64(rows[best].experts, CIM_EXPERTS_TENSOR);
+	free(rows);
+	free(te);
 	/* 6 experts over tp 4 */
 	const char *six[] = { "model=tests/data/part/tiny-moe.json", "parallel.experts=expert",
 			      "model.num_local_experts=6" };
