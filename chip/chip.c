@@ -132,26 +132,16 @@ void cim_chip_map(const struct cim_chip_spec *c, uint64_t k, uint64_t n, struct 
 /* -------------------------------------------------------------------- MVM */
 
 /*
- * One MVM (docs/chip-model.md, ISAAC ISCA'16 §4): inputs enter dac_bits at a time,
- * n = ceil(input_bits / dac_bits) cycles.  A read drives at most
- * rows_per_cycle rows, so a cycle takes g = ceil(min(K, rows) /
- * rows_per_cycle) reads, each converted on its own (the ADC resolves one
- * group's sum, spec's cim_spec_adc_bits_needed()).  In a read each ADC converts
- * ceil(widest block / adcs) columns.  With a sample-and-hold the next read
- * overlaps the conversions (ISAAC's pipeline): cycle = max(read, convert);
- * without one (HERMES' CCO ADCs integrate during the read) they add up.
- * All crossbars of the matrix work in parallel; row blocks are summed by an
- * adder tree of depth ceil(log2(row_blocks)).
- */
-/*
  * Near memory (docs/chip-model.md §12): a spatial core computes its own
  * block, the widest one min(K, rows) × min(N, cols) setting the time; a
  * shared chip puts every core's MACs and memory on the whole matrix.  The
  * time is the larger of the MACs at the array's rate and the weights' bytes
- * at the memory's bandwidth, for `vectors` vectors against one read of the
- * weights; then the row blocks' partial sums meet in the adder tree.
+ * at the memory's bandwidth, for `vectors` vectors against `reads` reads of
+ * the weights (one a copy that takes any); then the row blocks' partial
+ * sums meet in the adder tree.
  */
-static uint64_t nm_ps(const struct cim_chip_spec *c, const struct cim_chip_map *m, uint64_t vectors)
+static uint64_t nm_ps(const struct cim_chip_spec *c, const struct cim_chip_map *m, uint64_t vectors,
+		      uint64_t reads)
 {
 	const struct cim_nm_spec *nm = &c->nm;
 	const uint64_t rows = m->k < c->xbar.rows ? m->k : c->xbar.rows;
@@ -160,7 +150,7 @@ static uint64_t nm_ps(const struct cim_chip_spec *c, const struct cim_chip_map *
 	const uint64_t lanes = (uint64_t)nm->macs_per_cycle * (nm->shared ? nm->cores : 1);
 	const double bw = nm->bandwidth * (nm->shared ? nm->cores : 1);
 	const uint64_t compute = ps_for_cycles(div_ceil(vectors * macs, lanes), nm->clock_hz);
-	const uint64_t memory = ps_for_bytes(bytes_of(macs, c->weight_bits), bw);
+	const uint64_t memory = ps_for_bytes(reads * bytes_of(macs, c->weight_bits), bw);
 
 	return max_u64(compute, memory) + ceil_log2(m->row_blocks) * c->shift_add.latency_ps;
 }
@@ -173,7 +163,7 @@ static void nm_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 
 	v.input_cycles = 1;
 	v.row_groups = 1;
-	v.latency_ps = nm_ps(c, m, 1);
+	v.latency_ps = nm_ps(c, m, 1, 1);
 	v.cycle_ps = v.interval_ps = v.latency_ps - tree;
 	v.shift_adds = m->n * (m->row_blocks - 1);
 	v.buffer_bytes = bytes_of(m->k, c->input_bits) + bytes_of(m->n, c->input_bits);
@@ -184,6 +174,18 @@ static void nm_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 	*out = v;
 }
 
+/*
+ * One MVM (docs/chip-model.md, ISAAC ISCA'16 §4): inputs enter dac_bits at a time,
+ * n = ceil(input_bits / dac_bits) cycles.  A read drives at most
+ * rows_per_cycle rows, so a cycle takes g = ceil(min(K, rows) /
+ * rows_per_cycle) reads, each converted on its own (the ADC resolves one
+ * group's sum, spec's cim_spec_adc_bits_needed()).  In a read each ADC converts
+ * ceil(widest block / adcs) columns.  With a sample-and-hold the next read
+ * overlaps the conversions (ISAAC's pipeline): cycle = max(read, convert);
+ * without one (HERMES' CCO ADCs integrate during the read) they add up.
+ * All crossbars of the matrix work in parallel; row blocks are summed by an
+ * adder tree of depth ceil(log2(row_blocks)).
+ */
 void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 		  struct cim_chip_mvm *out)
 {
@@ -259,8 +261,12 @@ void cim_chip_mvm_stream(const struct cim_chip_spec *c, const struct cim_chip_ma
 	}
 	cim_chip_mvm(c, m, &v);
 	per_copy = div_ceil(vectors, copies);
-	if (c->kind == CIM_CHIP_NEAR_MEMORY)
-		r.ps = nm_ps(c, m, per_copy);
+	/* Shared cores: every copy's vectors and every busy copy's weights
+	 * pass through the one array; spatial cores: each copy on its own. */
+	if (c->kind == CIM_CHIP_NEAR_MEMORY && c->nm.shared)
+		r.ps = nm_ps(c, m, vectors, vectors < copies ? vectors : copies);
+	else if (c->kind == CIM_CHIP_NEAR_MEMORY)
+		r.ps = nm_ps(c, m, per_copy, 1);
 	else
 		r.ps = v.latency_ps + (per_copy - 1) * v.interval_ps;
 	r.ps = max_u64(r.ps, ps_for_bytes(vectors * v.buffer_bytes, c->buffer.bandwidth));

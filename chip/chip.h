@@ -102,8 +102,9 @@ void cim_chip_mvm(const struct cim_chip_spec *c, const struct cim_chip_map *m,
 
 /* M input vectors streamed through a matrix held in `copies` replicas.  On
  * a near-memory chip a copy's weights are read once for all the vectors it
- * takes (its MAC arrays keep a block while the vectors pass,
- * docs/chip-model.md §12). */
+ * takes (its MAC arrays keep a block while the vectors pass); on shared
+ * cores the copies take their turns on the one array, so every vector and
+ * every busy copy's read add up (docs/chip-model.md §12). */
 struct cim_chip_cost {
 	uint64_t ps;
 	struct cim_chip_energy energy;

@@ -88,7 +88,13 @@ static void matmul_into(struct cim_prog_op *o, const struct cim_experiment *e,
 	struct cim_chip_cost cost;
 
 	cim_chip_map(c, s->k, s->n, &map);
-	cim_chip_mvm_stream(c, &map, per_copy, 1, &cost);
+	/* The copies' crossbars (or spatial cores) stream at once, the most
+	 * loaded setting the time; shared cores take every copy's vectors in
+	 * turn. */
+	if (c->kind == CIM_CHIP_NEAR_MEMORY && c->nm.shared)
+		cim_chip_mvm_stream(c, &map, routed, busy, &cost);
+	else
+		cim_chip_mvm_stream(c, &map, per_copy, 1, &cost);
 	cim_chip_mvm(c, &map, &one);
 	if (cost.ps > o->ps)
 		o->ps = cost.ps;

@@ -910,6 +910,22 @@ static void test_near_memory(void)
 	cim_chip_peak(&c, &p);
 	CIM_ASSERT_REL(p.ops_per_s, 64e9, 1e-12);
 
+	/* Shared cores take every copy's vectors in turn (two experts on one
+	 * array): at 1 GB/s a core (4 GB/s shared) one vector is memory-bound,
+	 * 30 B in 7500 ps against 2 cycles: 8500 ps; two vectors through two
+	 * copies read both copies' weights, 60 B in 15000 ps against ⌈120/32⌉
+	 * = 4 cycles: 16000, not one copy's 8500. */
+	CU_ASSERT_EQUAL_FATAL(load_edited(path,
+					  "memory_kib: 0.015625\n  memory_bandwidth_gb_per_s: 4",
+					  "memory_kib: 0.03125\n  shared: true\n  "
+					  "memory_bandwidth_gb_per_s: 1",
+					  &c, &err),
+			      0);
+	cim_chip_mvm_stream(&c, &m, 1, 1, &s);
+	CIM_ASSERT_EQ_U64(s.ps, 8500);
+	cim_chip_mvm_stream(&c, &m, 2, 2, &s);
+	CIM_ASSERT_EQ_U64(s.ps, 16000);
+
 	/* Refused: two blocks on a spatial core, parts it does not have, a
 	 * block larger than the memory, signed storage. */
 	CU_ASSERT_EQUAL(load_edited(path, "memory_kib: 0.015625", "memory_kib: 0.03125", &c, &err),
