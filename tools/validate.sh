@@ -34,30 +34,8 @@ dir=$(cd "$(dirname "$cases")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# jget FILE a.b.c: the number at that path of cimsim's JSON (one key a
-# line, as cimsim writes it).
-jget() {
-	awk -v want="$2" '
-		BEGIN { depth = 0 }
-		NR == 1 { next } # the root object
-		{
-			line = $0
-			sub(/^[ \t]+/, "", line)
-			if (line ~ /^[]}]/) { depth--; next }
-			if (line ~ /^[[{]/) { path[depth++] = "[]"; next } # an element of a list
-			if (match(line, /^"[^"]*":/)) {
-				key = substr(line, 2, RLENGTH - 3)
-				rest = substr(line, RLENGTH + 1)
-				sub(/^[ \t]+/, "", rest)
-				path[depth] = key
-				p = path[0]
-				for (i = 1; i <= depth; i++) p = p "." path[i]
-				if (rest ~ /^[[{]/ && rest !~ /^\[\]/ && rest !~ /^\{\}/) { depth++; next }
-				if (p == want) { sub(/,$/, "", rest); print rest; found = 1; exit }
-			}
-		}
-		END { if (!found) exit 1 }' "$1"
-}
+# the value at a dotted path of cimsim's JSON (tools/json-get.sh)
+jget() { sh "$here/tools/json-get.sh" "$1" "$2"; }
 
 printf '%-28s %-18s %14s %14s %10s %7s  %s\n' case figure measured cimsim residual bound verdict
 status=0

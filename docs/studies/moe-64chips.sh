@@ -6,31 +6,8 @@
 # (Llama-2-13B) beside it.  Run from the repository's root after make build;
 # prints the table's rows.
 set -eu
-# the number at a dotted path of cimsim's JSON (tools/validate.sh's reader)
-exp=configs/experiments/llama2-70b-64chips.yaml
-M="--set model=configs/models/mixtral-8x7b.json"
-jget() {
-	awk -v want="$2" '
-		BEGIN { depth = 0 }
-		NR == 1 { next }
-		{
-			line = $0
-			sub(/^[ \t]+/, "", line)
-			if (line ~ /^[]}]/) { depth--; next }
-			if (line ~ /^[[{]/) { path[depth++] = "[]"; next }
-			if (match(line, /^"[^"]*":/)) {
-				key = substr(line, 2, RLENGTH - 3)
-				rest = substr(line, RLENGTH + 1)
-				sub(/^[ \t]+/, "", rest)
-				path[depth] = key
-				p = path[0]
-				for (i = 1; i <= depth; i++) p = p "." path[i]
-				if (rest ~ /^[[{]/ && rest !~ /^\[\]/ && rest !~ /^\{\}/) { depth++; next }
-				if (p == want) { sub(/,$/, "", rest); print rest; found = 1; exit }
-			}
-		}
-		END { if (!found) exit 1 }' "$1"
-}
+# the value at a dotted path of cimsim's JSON
+jget() { sh tools/json-get.sh "$1" "$2"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 one() {
