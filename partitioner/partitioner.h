@@ -143,13 +143,13 @@ int cim_part_plan(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uint
 		  struct cim_part_plan **plan_p, struct cim_err *err);
 void cim_part_plan_destroy(struct cim_part_plan *plan);
 
-/* True when the plan fits every chip (crossbars, buffer, DRAM, engine);
- * otherwise fills err with what overflows on which chip by how much. */
 /* Bytes of buffer rank r has: the chip's buffer, and on a near-memory chip
  * the memory of the blocks its weights leave free (its cores' memories
  * hold weights, activations and KV alike, docs/chip-model.md §12). */
 uint64_t cim_part_buffer_room(const struct cim_chip_spec *c, const struct cim_part_rank *r);
 
+/* True when the plan fits every chip (crossbars, buffer, DRAM, engine);
+ * otherwise fills err with what overflows on which chip by how much. */
 bool cim_part_fits(const struct cim_experiment *e, const struct cim_part_plan *plan,
 		   struct cim_err *err);
 
@@ -292,6 +292,8 @@ uint64_t cim_part_kv_bits_per_pos(const struct cim_experiment *e, const struct c
 uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part_rank *r,
 			   uint64_t seq_positions);
 
+#define CIM_PART_MAX_EXPERTS 4096 /* spec/model.c bounds num_local_experts */
+
 /*
  * Tokens each of E experts receives when `tokens` tokens each pick k
  * distinct experts by w's routing, into load[0..E): even spreads them (the
@@ -302,7 +304,8 @@ uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part
  * long the layer's expert matrices take.  Σ load = tokens · k.  load may be
  * NULL when only the most is wanted.
  */
-#define CIM_PART_MAX_EXPERTS 4096 /* spec/model.c bounds num_local_experts */
+uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
+			       uint64_t tokens, uint64_t key, uint64_t *load);
 
 /* The same for layer `layer` of experiment e: from its routing trace when
  * it has one (workload.routing: trace), each of the pass's tokens taking
@@ -339,8 +342,6 @@ struct cim_part_expert_report {
 };
 int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			   struct cim_part_expert_report *out);
-uint64_t cim_part_expert_loads(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
-			       uint64_t tokens, uint64_t key, uint64_t *load);
 
 /* Sequences of micro-batch m of replica q. */
 uint32_t cim_part_mb_seqs(const struct cim_experiment *e, const struct cim_part_plan *plan,
