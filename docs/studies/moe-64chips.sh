@@ -6,6 +6,8 @@
 # (Llama-2-13B) beside it.  Run from the repository's root after make build;
 # prints the table's rows.
 set -eu
+exp=configs/experiments/llama2-70b-64chips.yaml
+M="--set model=configs/models/mixtral-8x7b.json"
 # the value at a dotted path of cimsim's JSON
 jget() { sh tools/json-get.sh "$1" "$2"; }
 tmp=$(mktemp -d)
