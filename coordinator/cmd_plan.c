@@ -184,16 +184,27 @@ int cim_cmd_plan(int argc, char **argv)
 		goto out;
 	}
 	/* The estimate of the plan itself (the split the experiment names, or
-	 * the one its strategy picks). */
-	struct cim_net *net = NULL;
+	 * the one its strategy picks): its row of the table, which estimated
+	 * it with the experiment's own placement of experts on the same
+	 * network, or with --only an estimate of that split alone. */
 	struct cim_part_estimate est;
-	if (cim_net_create(&e->net, plan->chips, &net, &err) < 0 ||
-	    cim_part_estimate(e, plan, net, &est, &err) < 0) {
+	const struct cim_part_row *own = NULL;
+	for (size_t i = 0; i < nrows && !own; i++)
+		if (rows[i].fits && rows[i].tp == plan->tp && rows[i].pp == plan->pp &&
+		    rows[i].dp == plan->dp && rows[i].experts == (uint32_t)e->parallel.experts)
+			own = &rows[i];
+	if (own) {
+		est = own->est;
+	} else {
+		struct cim_net *net = NULL;
+		if (cim_net_create(&e->net, plan->chips, &net, &err) < 0 ||
+		    cim_part_estimate(e, plan, net, &est, &err) < 0) {
+			cim_net_destroy(net);
+			cim_cli_error("%s: %s", path, err.msg);
+			goto out;
+		}
 		cim_net_destroy(net);
-		cim_cli_error("%s: %s", path, err.msg);
-		goto out;
 	}
-	cim_net_destroy(net);
 	uint32_t min_tp = 0, min_pp = 0;
 	uint32_t min = cim_part_min_chips(e, CIM_NET_MAX_POSITIONS, &min_tp, &min_pp);
 	if (json) {
