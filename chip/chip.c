@@ -371,7 +371,9 @@ static bool has_part(const struct cim_chip_spec *c, enum cim_kv_where where)
 }
 
 /*
- * q·kᵀ and p·V: heads · head_dim MACs per attended position each.  K and V
+ * q·kᵀ and p·V: heads · qk_dim and heads · v_dim MACs per attended
+ * position (head_dim each, but under latent attention q·k spans the latent
+ * and the RoPE key and p·V the latent).  K and V
  * of all past + queries positions are read once for all queries (the queries
  * of a prefill are tiled against each K/V block, as FlashAttention does);
  * a group of query heads shares its K/V head.  The time is bounded by the
@@ -381,9 +383,10 @@ int cim_chip_attention(const struct cim_chip_spec *c, const struct cim_attn_shap
 		       enum cim_kv_where where, struct cim_chip_cost *out)
 {
 	struct cim_chip_cost r = { 0 };
-	uint64_t macs = 2 * (uint64_t)a->heads * a->head_dim * cim_chip_attn_positions(a);
+	uint64_t macs =
+	    (uint64_t)a->heads * ((uint64_t)a->qk_dim + a->v_dim) * cim_chip_attn_positions(a);
 	uint64_t bytes =
-	    bytes_of(2 * (uint64_t)a->kv_heads * a->head_dim * (a->past + a->queries), a->kv_bits);
+	    bytes_of((uint64_t)a->kv_heads * a->kv_dim * (a->past + a->queries), a->kv_bits);
 	uint64_t compute_ps;
 
 	if (!has_part(c, where))
@@ -411,7 +414,7 @@ int cim_chip_attention(const struct cim_chip_spec *c, const struct cim_attn_shap
 }
 
 /*
- * Appending K and V of the new tokens: 2 · kv_heads · head_dim values each.
+ * Appending K and V of the new tokens: kv_heads · kv_dim values each.
  * Buffer and DRAM are bandwidth-bound; the SRAM-CIM engine writes one K and
  * one V vector per token (in separate arrays, in parallel), write_ps each.
  */
@@ -419,7 +422,7 @@ int cim_chip_kv_append(const struct cim_chip_spec *c, const struct cim_attn_shap
 		       enum cim_kv_where where, struct cim_chip_cost *out)
 {
 	struct cim_chip_cost r = { 0 };
-	uint64_t bytes = bytes_of(2 * (uint64_t)a->kv_heads * a->head_dim * a->queries, a->kv_bits);
+	uint64_t bytes = bytes_of((uint64_t)a->kv_heads * a->kv_dim * a->queries, a->kv_bits);
 
 	if (!has_part(c, where))
 		return -1;

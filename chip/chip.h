@@ -159,11 +159,17 @@ enum cim_kv_where {
 struct cim_attn_shape {
 	uint32_t heads;	   /* query heads on this chip */
 	uint32_t kv_heads; /* key/value heads on this chip */
-	uint32_t head_dim;
-	uint32_t kv_bits; /* precision of cached K and V */
-	uint64_t past;	  /* positions already cached before these queries */
-	uint64_t queries; /* new tokens: 1 in decode, the prompt (chunk) in
-			     prefill, attending causally */
+	uint32_t qk_dim;   /* MACs of q·k per head per position: head_dim
+			      (latent attention: kv_lora + rope) */
+	uint32_t v_dim;	   /* MACs of p·v per head per position: head_dim
+			      (latent attention: kv_lora) */
+	uint32_t kv_dim;   /* values a KV head caches per position: K and V,
+			      2 · head_dim (latent attention: kv_lora + rope,
+			      read as both) */
+	uint32_t kv_bits;  /* precision of cached K and V */
+	uint64_t past;	   /* positions already cached before these queries */
+	uint64_t queries;  /* new tokens: 1 in decode, the prompt (chunk) in
+			      prefill, attending causally */
 };
 
 /* Positions attended summed over the queries: queries·past + q(q+1)/2. */

@@ -159,6 +159,7 @@ static int supported(const struct cim_model_spec *m, struct cim_err *err)
 			  : m->rotary_dim != m->head_dim	     ? "partial rotary"
 			  : m->rope_factor != 1			     ? "RoPE scaling"
 			  : m->experts > 1			     ? "experts"
+			  : m->kv_lora				     ? "latent attention"
 			  : m->parallel_block			     ? "a parallel block"
 			  : m->local_layers			     ? "sliding windows"
 			  : m->bias_o || m->bias_ffn || m->bias_head ? "biases beside q, k, v"

@@ -114,7 +114,7 @@ static uint64_t attended(const struct cim_model_spec *m, uint64_t c)
 /* What the phases share about the model, counted once. */
 struct shape {
 	uint64_t params;     /* all parameters */
-	uint64_t params_ffn; /* all experts' FFN parameters */
+	uint64_t params_ffn; /* the routed experts' FFN parameters */
 	double kv_token;     /* KV bytes of one token in one layer */
 	uint64_t w_macs;     /* weight MACs of one token */
 	uint64_t a_macs;     /* attention MACs per attended position of a layer */
@@ -127,7 +127,7 @@ static void shape_of(const struct cim_model_spec *m, const struct cim_gpu_precis
 
 	cim_model_stats(m, &st);
 	s->params = st.params;
-	s->params_ffn = st.params_ffn;
+	s->params_ffn = st.params_routed;
 	s->kv_token = (double)(st.kv_elems_per_token / m->layers) * pr->kv_bytes;
 	/* decode MACs at context c are W + A·attended(c) (docs/model.md); at
 	 * c = 1 every layer attends one position */

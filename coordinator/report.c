@@ -140,6 +140,15 @@ void cim_report_model_text(FILE *f, const struct cim_model_report *r)
 				m->shared_gate ? " scaled by a sigmoid gate" : "");
 		fputc('\n', f);
 	}
+	if (m->dense_layers)
+		fprintf(f, "  the first %u of %u layers dense, FFN %u (no experts)\n",
+			m->dense_layers, m->layers, m->dense_ffn);
+	if (m->kv_lora)
+		fprintf(f,
+			"  latent attention: a KV latent of %u and a RoPE key of %u cached a layer "
+			"(one KV head), values of %u a head, the query %s\n",
+			m->kv_lora, m->rotary_dim, m->v_dim,
+			m->q_lora ? "through a latent" : "from the hidden state");
 	if (m->sliding_window)
 		fprintf(f, "  sliding attention window %u tokens on %u of %u layers\n",
 			m->sliding_window, m->local_layers, m->layers);
@@ -217,6 +226,12 @@ void cim_report_model_json(struct json_w *w, const struct cim_model_report *r)
 	json_u64(w, "max_positions", m->max_positions);
 	json_u64(w, "experts", m->experts);
 	json_u64(w, "experts_per_token", m->experts_per_token);
+	json_u64(w, "shared_ffn", m->shared_ffn);
+	json_u64(w, "dense_layers", m->dense_layers);
+	json_u64(w, "dense_ffn", m->dense_ffn);
+	json_u64(w, "kv_lora_rank", m->kv_lora);
+	json_u64(w, "q_lora_rank", m->q_lora);
+	json_u64(w, "v_head_dim", m->v_dim);
 	json_u64(w, "sliding_window", m->sliding_window);
 	json_u64(w, "local_layers", m->local_layers);
 	json_bool(w, "tied_embeddings", m->tied_embeddings);
@@ -230,6 +245,7 @@ void cim_report_model_json(struct json_w *w, const struct cim_model_report *r)
 	json_u64(w, "total", s.params);
 	json_u64(w, "attention", s.params_attention);
 	json_u64(w, "ffn", s.params_ffn);
+	json_u64(w, "routed_experts", s.params_routed);
 	json_u64(w, "router", s.params_router);
 	json_u64(w, "shared_expert", s.params_shared);
 	json_u64(w, "embedding", s.params_embedding);

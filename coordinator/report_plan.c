@@ -7,7 +7,7 @@
 
 #include "report.h"
 
-static const char *const split_name[] = { "column", "row", "replicated", "experts" };
+static const char *const split_name[] = { "column", "row", "replicated", "experts", "heads" };
 static const char *const balance_name[] = { "cost", "capacity", "list" };
 static const char *const where_name[] = { "buffer", "dram", "engine" };
 
@@ -26,7 +26,10 @@ static void print_shards(FILE *f, const struct cim_experiment *e, const struct c
 		fprintf(f, "    %-9s %-10s %6u × %-6u", cim_op_role_name(s->role),
 			split_name[s->split], s->k, s->n);
 		if (s->count > 1)
-			fprintf(f, " × %u experts", s->count);
+			fprintf(f, " × %u %s", s->count,
+				cim_op_role_per_head(s->role) ? "heads" : "experts");
+		if (s->layers == CIM_LAYERS_DENSE)
+			fprintf(f, " (%u dense layers)", s->times);
 		fprintf(f, "  %s %s, fill %5.1f%%%s%s\n",
 			cim_fmt_count(s->crossbars_one * s->count, b, sizeof(b)),
 			cim_chip_units(&e->chip), 100 * fill,
@@ -132,6 +135,10 @@ void cim_report_plan_json(struct json_w *j, const struct cim_experiment *e,
 			json_u64(j, "count", s->count);
 			json_u64(j, "holders", s->holders);
 			json_u64(j, "layers", s->times);
+			json_str(j, "in",
+				 s->layers == CIM_LAYERS_DENSE ? "dense layers"
+				 : s->layers == CIM_LAYERS_MOE ? "layers with experts"
+							       : "every layer");
 			json_u64(j, "crossbars", s->crossbars);
 			json_u64(j, "weights", s->weights);
 			json_u64(j, "bias", s->bias);

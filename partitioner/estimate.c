@@ -9,8 +9,9 @@
  * follow one another (the busiest resource of the busiest stage).  Passes
  * then enter the pipeline by a two-term recurrence (docs/partitioner.md,
  * "The estimate").  Layers of a stage are identical, so one layer is priced
- * and multiplied.  Nothing here contends: the executor's run is the ground
- * truth when resources are shared.
+ * and multiplied (one of each kind when a stage holds dense first layers
+ * and layers with experts).  Nothing here contends: the executor's run is
+ * the ground truth when resources are shared.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -38,13 +39,18 @@ struct parts {
 	size_t n;
 };
 
+/* Rank r's program for pass p over one layer, first_layer: the one layer
+ * priced for all of the stage's of its kind (the ends too, when ends). */
 static size_t part_program(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			   const struct cim_part_rank *r, const struct cim_part_pass *p,
-			   struct parts *out)
+			   uint32_t first_layer, bool ends, struct parts *out)
 {
 	struct cim_part_rank one = *r;
 
-	one.nlayers = 1; /* every layer of a stage is the same */
+	one.first_layer = first_layer;
+	one.nlayers = 1;
+	if (!ends)
+		one.embed = one.head = false;
 	out->n = cim_part_program(e, plan, &one, p, out->ops, OPS_CAP);
 	return out->n;
 }
@@ -79,9 +85,16 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 		      const struct cim_part_pass *p, struct stage_cost *out, struct cim_err *err)
 {
 	const uint32_t tp = plan->tp, base = (q * plan->pp + s) * tp;
-	const uint32_t nl = plan->stage_layers[s];
-	uint64_t seg_max[3][OPS_CAP] = { { 0 } }, coll_ps[3][OPS_CAP] = { { 0 } };
-	size_t nseg[3] = { 0 };
+	const uint32_t nl = plan->stage_layers[s], first = plan->stage_first[s];
+	/* the stage's dense first layers and its layers with experts: the
+	 * first layer's kind is priced with the ends, the other kind (when
+	 * the stage holds both) alone, as part 3 */
+	const struct cim_op dense_op = { .scope = CIM_SCOPE_LAYER, .layers = CIM_LAYERS_DENSE };
+	const uint32_t nd = cim_op_layer_count(&e->model, &dense_op, first, nl);
+	const uint32_t n_first = cim_model_layer_dense(&e->model, first) ? nd : nl - nd;
+	const uint32_t n_other = nl - n_first;
+	uint64_t seg_max[4][OPS_CAP] = { { 0 } }, coll_ps[4][OPS_CAP] = { { 0 } };
+	size_t nseg[4] = { 0 };
 	uint64_t busy_max = 0;
 	uint32_t busiest = 0;
 	struct stage_cost c = { 0 };
@@ -89,71 +102,77 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 	for (uint32_t i = 0; i < tp; i++) {
 		const struct cim_part_rank *r = &plan->ranks[base + i];
 		struct parts pr;
-		uint64_t busy[CIM_RES_XBAR0 + CIM_PART_MAX_SHARDS + 1] = { 0 };
-		uint64_t seg[3] = { 0 };
-		struct cim_part_group group[3] = { { 0 } };
-		size_t k[3] = { 0 };
+		/* a crossbar group per matrix of the priced layer, of each kind */
+		uint64_t busy[2][CIM_RES_XBAR0 + CIM_PART_MAX_SHARDS + 1] = { { 0 } };
+		uint64_t seg[4] = { 0 };
+		struct cim_part_group group[4] = { { 0 } };
+		size_t k[4] = { 0 };
 
-		part_program(e, plan, r, p, &pr);
-		for (size_t j = 0; j < pr.n; j++) {
-			const struct cim_prog_op *o = &pr.ops[j];
-			/* 0: layer, 1: before the layers, 2: after */
-			int where =
-			    o->layer >= 0						       ? 0
-			    : o->role == CIM_ROLE_EMBED || o->role == CIM_ROLE_EMBED_ALLREDUCE ? 1
-											       : 2;
-			uint64_t times = where == 0 ? nl : 1;
+		for (int kind = 0; kind < (n_other ? 2 : 1); kind++) {
+			part_program(e, plan, r, p, kind ? e->model.dense_layers : first, kind == 0,
+				     &pr);
+			for (size_t j = 0; j < pr.n; j++) {
+				const struct cim_prog_op *o = &pr.ops[j];
+				/* 0: layer, 1: before the layers, 2: after, 3: a layer of
+				 * the other kind */
+				int where = o->layer >= 0 ? (kind ? 3 : 0)
+					    : o->role == CIM_ROLE_EMBED ||
+						    o->role == CIM_ROLE_EMBED_ALLREDUCE
+						? 1
+						: 2;
+				uint64_t times = where == 0 ? n_first : where == 3 ? n_other : 1;
 
-			if (o->kind == CIM_PROG_COLL) {
-				if (seg[where] > seg_max[where][k[where]])
-					seg_max[where][k[where]] = seg[where];
-				if (i == 0) {
-					uint64_t ps;
-					double pj;
-					if (coll_time(net, plan, base, o->coll, o->bytes, &ps, &pj,
-						      err) < 0)
-						return -1;
-					coll_ps[where][k[where]] = ps;
-					c.coll_pj += pj * (double)times;
+				if (o->kind == CIM_PROG_COLL) {
+					if (seg[where] > seg_max[where][k[where]])
+						seg_max[where][k[where]] = seg[where];
+					if (i == 0) {
+						uint64_t ps;
+						double pj;
+						if (coll_time(net, plan, base, o->coll, o->bytes,
+							      &ps, &pj, err) < 0)
+							return -1;
+						coll_ps[where][k[where]] = ps;
+						c.coll_pj += pj * (double)times;
+					}
+					seg[where] = 0;
+					k[where]++;
+					continue;
 				}
-				seg[where] = 0;
-				k[where]++;
-				continue;
+				/* A step that starts with the one before it (K and V with Q)
+				 * adds only what it lasts beyond the group so far. */
+				seg[where] += cim_part_group_add(&group[where], o);
+				cim_chip_energy_add(&c.energy, &o->energy, (double)times);
+				/* A crossbar group is one matrix of one layer: not summed over
+				 * the stage's layers (one layer is priced, each of the others
+				 * has its own); the head's is its own.  Shared cores are one
+				 * resource for every layer. */
+				const uint32_t res = o->res;
+				assert(res < sizeof(busy[0]) / sizeof(busy[0][0]));
+				const bool own = o->res >= CIM_RES_XBAR0 && !r->shared_cores;
+				busy[own ? kind : 0][res] += own ? o->ps : o->ps * times;
+				if (o->res2 != UINT32_MAX)
+					busy[0][o->res2] += o->ps2 * times;
 			}
-			/* A step that starts with the one before it (K and V with Q)
-			 * adds only what it lasts beyond the group so far. */
-			seg[where] += cim_part_group_add(&group[where], o);
-			cim_chip_energy_add(&c.energy, &o->energy, (double)times);
-			/* A crossbar group is one matrix of one layer: not summed over
-			 * the stage's layers (one layer is priced, each of the others
-			 * has its own); the head's is its own.  Shared cores are one
-			 * resource for every layer. */
-			const uint32_t res = o->res;
-			assert(res < sizeof(busy) / sizeof(busy[0]));
-			uint64_t add =
-			    o->res >= CIM_RES_XBAR0 && !r->shared_cores ? o->ps : o->ps * times;
-			busy[res] += add;
-			if (o->res2 != UINT32_MAX)
-				busy[o->res2] += o->ps2 * times;
 		}
-		for (int w = 0; w < 3; w++) {
+		for (int w = 0; w < 4; w++) {
 			if (seg[w] > seg_max[w][k[w]])
 				seg_max[w][k[w]] = seg[w];
 			if (k[w] + 1 > nseg[w])
 				nseg[w] = k[w] + 1;
 		}
-		for (uint32_t res = 0; res < sizeof(busy) / sizeof(busy[0]); res++) {
-			if (busy[res] > busy_max) {
-				busy_max = busy[res];
-				busiest = res;
+		for (int b = 0; b < 2; b++)
+			for (uint32_t res = 0; res < sizeof(busy[0]) / sizeof(busy[0][0]); res++) {
+				if (busy[b][res] > busy_max) {
+					busy_max = busy[b][res];
+					busiest = res;
+				}
 			}
-		}
 	}
-	for (int w = 0; w < 3; w++) {
+	for (int w = 0; w < 4; w++) {
 		uint64_t t = 0;
 		for (size_t j = 0; j < nseg[w]; j++)
 			t += seg_max[w][j] + coll_ps[w][j];
-		c.latency_ps += t * (w == 0 ? nl : 1);
+		c.latency_ps += t * (w == 0 ? n_first : w == 3 ? n_other : 1);
 	}
 	c.interval_ps = busy_max;
 	c.busiest = busiest;

@@ -14,7 +14,7 @@
 
 #include "part_int.h"
 
-#define PACK_VERSION 2
+#define PACK_VERSION 3
 
 #define PLAN_FIELDS(U, F)                                                                          \
 	U(tp)                                                                                      \
@@ -70,6 +70,7 @@
 	U(n)                                                                                       \
 	U(count)                                                                                   \
 	U(holders)                                                                                 \
+	U(layers)                                                                                  \
 	U(times)                                                                                   \
 	U(crossbars_one)                                                                           \
 	U(crossbars)                                                                               \

@@ -7,7 +7,7 @@
 #include "partitioner.h"
 
 /* Most program steps one layer makes, and the embedding and head. */
-#define PART_MAX_LAYER_OPS 24
+#define PART_MAX_LAYER_OPS 40
 #define PART_MAX_END_OPS   8
 
 uint64_t part_share(uint64_t n, uint32_t p, uint32_t i);

@@ -52,6 +52,8 @@ enum cim_part_split {
 	CIM_SPLIT_REPLICATED, /* every member holds the whole matrix */
 	CIM_SPLIT_EXPERTS,    /* whole experts, count of them a member (expert
 				 parallelism): member i holds i·count … */
+	CIM_SPLIT_HEADS,      /* a matrix per head (latent attention's W_UK and
+				 W_UV), the member's heads' count of them */
 };
 
 /* One weight matrix of one layer (or the LM head) as one chip holds it. */
@@ -63,6 +65,7 @@ struct cim_part_shard {
 	uint32_t holders;	/* TP members holding this very shard (KV heads
 				   replicated when tp > kv_heads; replicated
 				   matrices), 1 when it is this chip's alone */
+	uint32_t layers;	/* enum cim_op_layers: which layers have it */
 	uint32_t times;		/* layers of the chip that hold it (1: lm_head) */
 	uint64_t crossbars_one; /* one copy in one layer */
 	uint64_t crossbars;	/* crossbars_one · count · times */
@@ -72,7 +75,7 @@ struct cim_part_shard {
 	bool has_bias;
 };
 
-#define CIM_PART_MAX_SHARDS 16
+#define CIM_PART_MAX_SHARDS 24
 
 #define CIM_PART_NO_RANK UINT32_MAX
 

@@ -32,7 +32,7 @@ uint64_t part_bytes(uint64_t elems, uint32_t bits)
 
 uint64_t cim_part_kv_bits_per_pos(const struct cim_experiment *e, const struct cim_part_rank *r)
 {
-	return 2ull * r->kv_heads * e->model.head_dim * e->workload.kv_bits;
+	return (uint64_t)r->kv_heads * cim_model_kv_width(&e->model) * e->workload.kv_bits;
 }
 
 uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part_rank *r,
@@ -236,7 +236,11 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 		break;
 	case CIM_ROLE_O_PROJ:
 		split = CIM_SPLIT_ROW;
-		k = (uint64_t)m->heads / tp * hd;
+		k = (uint64_t)m->heads / tp * m->v_dim;
+		break;
+	case CIM_ROLE_Q_ABSORB:
+	case CIM_ROLE_V_UP:
+		split = CIM_SPLIT_HEADS; /* the member's heads' matrices, whole */
 		break;
 	case CIM_ROLE_FFN_DOWN:
 	case CIM_ROLE_SHARED_DOWN:
@@ -245,6 +249,10 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 		break;
 	case CIM_ROLE_ROUTER:
 	case CIM_ROLE_SHARED_EXPERT_GATE:
+	case CIM_ROLE_Q_A_PROJ:
+	case CIM_ROLE_KV_A_PROJ:
+		/* every member needs the whole of these: the router's scores,
+		 * the query latent q_b reads, the KV latent all heads attend */
 		split = CIM_SPLIT_REPLICATED;
 		holders = tp;
 		break;
@@ -255,7 +263,7 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 	/* Expert parallelism: a member holds E/tp whole experts; the FFN's
 	 * all-reduce still sums the members' outputs (every member has every
 	 * token, docs/partitioner.md). */
-	if (op->count > 1 && e->parallel.experts == CIM_EXPERTS_EXPERT && tp > 1) {
+	if (cim_op_routed(op) && e->parallel.experts == CIM_EXPERTS_EXPERT && tp > 1) {
 		k = op->k;
 		n = op->n;
 		split = CIM_SPLIT_EXPERTS;
@@ -267,9 +275,11 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 	}
 	s->role = op->role;
 	s->split = split;
+	s->layers = op->layers;
 	s->k = (uint32_t)k;
 	s->n = (uint32_t)n;
-	s->count = split == CIM_SPLIT_EXPERTS ? op->count / tp : op->count;
+	s->count =
+	    split == CIM_SPLIT_EXPERTS || split == CIM_SPLIT_HEADS ? op->count / tp : op->count;
 	s->holders = holders;
 	s->has_bias = op->bias;
 	/* A row-split matrix's bias is added once, by member 0, before the
@@ -462,7 +472,9 @@ static void stage_costs(const struct cim_experiment *e, struct cim_part_plan *pl
 	};
 	uint64_t sum[3] = { 0 };
 
-	r.first_layer = 0;
+	/* a layer with experts when the first are dense: the layers a
+	 * balance by cost weighs as one (docs/partitioner.md) */
+	r.first_layer = e->model.dense_layers < e->model.layers ? e->model.dense_layers : 0;
 	r.nlayers = 1;
 	r.embed = true;
 	r.head = true;
@@ -514,11 +526,12 @@ static int assign_layers(const struct cim_experiment *e, struct cim_part_plan *p
 			const struct cim_part_rank *r = &plan->ranks[plan->chips - 1];
 			layer = 0;
 			for (uint32_t j = 0; j < r->nshards; j++) {
-				uint64_t x = part_shard_crossbars(&e->chip, &r->shards[j]);
-				if (r->shards[j].role == CIM_ROLE_LM_HEAD)
+				const struct cim_part_shard *sh = &r->shards[j];
+				uint64_t x = part_shard_crossbars(&e->chip, sh) * sh->count;
+				if (sh->role == CIM_ROLE_LM_HEAD)
 					last = x;
-				else
-					layer += x;
+				else if (sh->layers != CIM_LAYERS_DENSE)
+					layer += x; /* a layer with experts, when some are dense */
 			}
 		} else {
 			stage_costs(e, plan, &layer, &first, &last);
@@ -562,7 +575,12 @@ static void rank_totals(const struct cim_experiment *e, struct cim_part_plan *pl
 		bool head = s->role == CIM_ROLE_LM_HEAD;
 
 		cim_chip_map(c, s->k, s->n, &map);
-		s->times = head ? 1 : r->nlayers;
+		if (head) {
+			s->times = 1;
+		} else {
+			const struct cim_op op = { .scope = CIM_SCOPE_LAYER, .layers = s->layers };
+			s->times = cim_op_layer_count(m, &op, r->first_layer, r->nlayers);
+		}
 		s->crossbars_one = map.crossbars;
 		s->crossbars = map.crossbars * s->count * s->times;
 		s->cells_used = map.cells_used * s->count * s->times;

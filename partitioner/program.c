@@ -62,12 +62,15 @@ static void coll_step(struct prog *pg, enum cim_op_role role, enum cim_net_coll 
 	o->bytes = bytes;
 }
 
-/* The rank's shard of the matrix of role; every rank holds every layer
- * matrix of the model, and the last stage the LM head. */
-static const struct cim_part_shard *find_shard(const struct cim_part_rank *r, enum cim_op_role role)
+/* The rank's shard of the matrix of role in the layers `layers` (enum
+ * cim_op_layers: a dense first layer's FFN and an MoE layer's are two);
+ * every rank holds every layer matrix of the model, and the last stage the
+ * LM head. */
+static const struct cim_part_shard *find_shard(const struct cim_part_rank *r, enum cim_op_role role,
+					       uint32_t layers)
 {
 	for (uint32_t i = 0; i < r->nshards; i++)
-		if (r->shards[i].role == (uint32_t)role)
+		if (r->shards[i].role == (uint32_t)role && r->shards[i].layers == layers)
 			return &r->shards[i];
 	assert(!"a program step names a matrix the rank does not hold");
 	return NULL;
@@ -162,10 +165,14 @@ static void attention_steps(struct prog *pg, const struct cim_experiment *e,
 
 	memset(cls, 0, sizeof(cls));
 	for (uint32_t i = 0; i < npc; i++) {
+		/* latent attention: q·k over the latent and the RoPE key, p·V
+		 * over the latent, one cached vector read as both (docs/model.md) */
 		struct cim_attn_shape a = {
 			.heads = r->heads,
 			.kv_heads = r->kv_heads,
-			.head_dim = m->head_dim,
+			.qk_dim = m->kv_lora ? m->kv_lora + m->rotary_dim : m->head_dim,
+			.v_dim = m->kv_lora ? m->kv_lora : m->head_dim,
+			.kv_dim = cim_model_kv_width(m),
 			.kv_bits = e->workload.kv_bits,
 			.past = window && pc[i].past > window ? window : pc[i].past,
 			.queries = pc[i].queries,
@@ -178,7 +185,7 @@ static void attention_steps(struct prog *pg, const struct cim_experiment *e,
 		append->ps += c.ps * n;
 		cim_chip_energy_add(&append->energy, &c.energy, (double)n);
 		append->bytes +=
-		    n * part_bytes((uint64_t)a.queries * 2 * a.kv_heads * a.head_dim, a.kv_bits);
+		    n * part_bytes((uint64_t)a.queries * a.kv_heads * a.kv_dim, a.kv_bits);
 		rc = cim_chip_attention(&e->chip, &a, w, &c);
 		assert(rc == 0);
 		(void)rc;
@@ -191,11 +198,11 @@ static void attention_steps(struct prog *pg, const struct cim_experiment *e,
 			o->slices += (uint32_t)(n * a.kv_heads);
 		}
 		cim_chip_energy_add(&o->energy, &c.energy, (double)n);
-		/* q·kᵀ and p·V: d_h MACs per head per position, each */
-		o->macs += n * cim_chip_attn_positions(&a) * 2 * a.heads * a.head_dim;
-		o->bytes +=
-		    n * part_bytes((uint64_t)(a.past + a.queries) * 2 * a.kv_heads * a.head_dim,
-				   a.kv_bits);
+		/* q·kᵀ and p·V: qk_dim and v_dim MACs per head per position */
+		o->macs +=
+		    n * cim_chip_attn_positions(&a) * a.heads * ((uint64_t)a.qk_dim + a.v_dim);
+		o->bytes += n * part_bytes((uint64_t)(a.past + a.queries) * a.kv_heads * a.kv_dim,
+					   a.kv_bits);
 	}
 	for (int k = 0; k < 2; k++) {
 		if (!used[k])
@@ -272,15 +279,15 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 		const struct cim_op *op = &ops[i];
 		struct cim_prog_op *o;
 
-		if (op->scope != CIM_SCOPE_LAYER)
+		if (op->scope != CIM_SCOPE_LAYER || !cim_op_in_layer(m, op, layer))
 			continue;
 		switch (op->kind) {
 		case CIM_OP_MATMUL: {
 			const enum cim_op_role role = op->role;
-			const struct cim_part_shard *s = find_shard(r, role);
+			const struct cim_part_shard *s = find_shard(r, role, op->layers);
 			o = emit(pg, role, CIM_OP_MATMUL, L, matrix_res(r, layer, s), UINT32_MAX);
 			/* one draw of experts for the layer's gate, up and down */
-			const bool moe = op->count > 1;
+			const bool moe = cim_op_routed(op);
 			if (moe && !routed) {
 				const uint32_t E = m->experts;
 				most = cim_part_expert_loads_at(e, layer, T,
@@ -301,12 +308,19 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 				}
 				routed = true;
 			}
-			matmul_into(o, e, s, moe ? kept : T * op->active,
-				    moe ? most : T * op->active, moe ? busy : 1);
+			if (moe)
+				matmul_into(o, e, s, kept, most, busy);
+			else if (cim_op_role_per_head(role))
+				/* each of the chip's heads its own matrix, its
+				 * own vector of every token */
+				matmul_into(o, e, s, T * s->count, T, s->count);
+			else
+				matmul_into(o, e, s, T * op->active, T * op->active, 1);
 			/* K and V read Q's input, up reads gate's: they start with
 			 * it, each on its own crossbars. */
 			o->with_prev =
 			    role == CIM_ROLE_K_PROJ || role == CIM_ROLE_V_PROJ ||
+			    role == CIM_ROLE_KV_A_PROJ ||
 			    (role == CIM_ROLE_FFN_UP && (m->gated_ffn || par)) ||
 			    (par && (role == CIM_ROLE_FFN_GATE || role == CIM_ROLE_FFN_DOWN)) ||
 			    role == CIM_ROLE_SHARED_GATE || role == CIM_ROLE_SHARED_UP ||
@@ -314,7 +328,8 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			/* one all-reduce sums the FFN's partial products, the
 			 * shared expert's with the routed ones' */
 			const enum cim_op_role last =
-			    m->shared_ffn ? CIM_ROLE_SHARED_DOWN : CIM_ROLE_FFN_DOWN;
+			    m->shared_ffn && !cim_model_layer_dense(m, layer) ? CIM_ROLE_SHARED_DOWN
+									      : CIM_ROLE_FFN_DOWN;
 			if (tp > 1 && ((role == CIM_ROLE_O_PROJ && !par) || role == last))
 				coll_step(pg,
 					  role == CIM_ROLE_O_PROJ ? CIM_ROLE_ATTN_ALLREDUCE
@@ -339,12 +354,18 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 		case CIM_OP_GATE_MUL: {
 			if (op->role == CIM_ROLE_SHARED_ACT ||
 			    op->role == CIM_ROLE_SHARED_GATE_MUL) {
-				const struct cim_part_shard *up = find_shard(r, CIM_ROLE_SHARED_UP);
+				const struct cim_part_shard *up =
+				    find_shard(r, CIM_ROLE_SHARED_UP, op->layers);
 				vector_step(pg, e, op->role, op->kind, L, T * up->n);
 				break;
 			}
-			const struct cim_part_shard *up = find_shard(r, CIM_ROLE_FFN_UP);
-			vector_step(pg, e, op->role, op->kind, L, T * up->n * op->elems / m->ffn);
+			/* this chip's share of the width, times the experts a
+			 * token takes (elems is width × k) */
+			const struct cim_part_shard *up =
+			    find_shard(r, CIM_ROLE_FFN_UP, op->layers);
+			const uint32_t width =
+			    op->layers == CIM_LAYERS_DENSE ? m->dense_ffn : m->ffn;
+			vector_step(pg, e, op->role, op->kind, L, T * up->n * op->elems / width);
 			break;
 		}
 		case CIM_OP_SCALE:
@@ -406,7 +427,7 @@ size_t cim_part_program(const struct cim_experiment *e, const struct cim_part_pl
 		layer_program(&pg, e, plan, r, p, mops, nops, l);
 	const uint64_t S = cim_part_pass_samples(p);
 	if (r->head && S) {
-		const struct cim_part_shard *s = find_shard(r, CIM_ROLE_LM_HEAD);
+		const struct cim_part_shard *s = find_shard(r, CIM_ROLE_LM_HEAD, CIM_LAYERS_ALL);
 		const uint32_t head_res = matrix_res(r, 0, s);
 		/* Only the last position of each sequence needs logits. */
 		vector_step(&pg, e, CIM_ROLE_FINAL_NORM, CIM_OP_NORM, -1, S * m->hidden);

@@ -15,11 +15,11 @@
 
 #include "schema.h"
 
-static const char *const arch_words[] = { "gpt2",    "opt",	    "llama", "mistral",
-					  "mixtral", "qwen2",	    "qwen3", "gemma",
-					  "gemma2",  "gemma3_text", "phi3",  "falcon",
-					  "gptj",    "gpt_neox",    "bloom", "granite",
-					  "olmo2",   "qwen2_moe",   NULL };
+static const char *const arch_words[] = {
+	"gpt2",	 "opt",	    "llama",	   "mistral",	"mixtral",     "qwen2",	      "qwen3",
+	"gemma", "gemma2",  "gemma3_text", "phi3",	"falcon",      "gptj",	      "gpt_neox",
+	"bloom", "granite", "olmo2",	   "qwen2_moe", "deepseek_v2", "deepseek_v3", NULL
+};
 _Static_assert(sizeof(arch_words) / sizeof(arch_words[0]) == CIM_ARCH_N + 1,
 	       "a model_type word per architecture");
 
@@ -67,6 +67,8 @@ struct hf {
 	uint32_t experts, experts_per_tok, window, rotary_dim, max_window_layers, window_pattern;
 	uint32_t num_ln;
 	uint32_t moe_ffn, shared_ffn, sparse_step; /* Qwen2-MoE */
+	uint32_t kv_lora, q_lora, qk_nope, qk_rope, v_head, n_shared, first_dense,
+	    moe_freq; /* DeepSeek-V2/V3 */
 	bool tie, attention_bias, mlp_bias, enable_bias, bias, use_window, parallel_attn,
 	    multi_query, new_arch, alibi, parallel_residual;
 	int act, act2;
@@ -76,7 +78,7 @@ struct hf {
 	struct layer_types types;
 	bool has_kv_heads, has_head_dim, has_ffn, has_rope, has_proj_dim, has_window,
 	    has_rotary_dim, has_types, has_act2, has_attn_softcap, has_logit_softcap, has_num_ln,
-	    has_max_pos;
+	    has_max_pos, has_q_lora;
 };
 
 static const struct field rope_fields[] = {
@@ -229,6 +231,28 @@ static const struct field qwen_moe_fields[] = {
 };
 SCHEMA(qwen_moe_schema, "Qwen2-MoE config", qwen_moe_fields, true);
 
+/* What DeepSeek-V2 and V3 add to Llama's keys (DeepseekV2Config,
+ * DeepseekV3Config): latent attention and DeepSeekMoE.  The routing's own
+ * keys (topk_method, n_group, topk_group, scoring_func,
+ * routed_scaling_factor, norm_topk_prob) choose which experts and scale
+ * their outputs: a few operations per expert score, not priced
+ * (docs/model.md). */
+static const struct field deepseek_fields[] = {
+	U32("kv_lora_rank", kv_lora, FIELD_REQUIRED, "width of the cached KV latent"),
+	U32N("q_lora_rank", q_lora, has_q_lora, "width of the query latent, null for none"),
+	U32("qk_nope_head_dim", qk_nope, FIELD_REQUIRED, "channels of q and k without RoPE"),
+	U32("qk_rope_head_dim", qk_rope, FIELD_REQUIRED, "channels of q and k with RoPE"),
+	U32("v_head_dim", v_head, FIELD_REQUIRED, "channels of a head's value"),
+	U32("n_routed_experts", experts, FIELD_REQUIRED, "routed experts per layer"),
+	FU32("n_shared_experts", struct hf, n_shared, 0, 0, 1u << 12,
+	     "experts every token takes besides its routed ones"),
+	U32("moe_intermediate_size", moe_ffn, FIELD_REQUIRED, "an expert's FFN width"),
+	FU32("first_k_dense_replace", struct hf, first_dense, 0, 0, CIM_MODEL_MAX_LAYERS,
+	     "the first layers, whose FFN is dense"),
+	U32("moe_layer_freq", moe_freq, 0, "every how many layers has experts"),
+};
+SCHEMA(deepseek_schema, "DeepSeek config", deepseek_fields, true);
+
 static const struct field gemma_fields[] = {
 	{ .key = "hidden_activation",
 	  .type = F_ENUM,
@@ -344,6 +368,8 @@ static const struct {
 	[CIM_ARCH_GRANITE] = { &llama_schema, &granite_schema },
 	[CIM_ARCH_OLMO2] = { &llama_schema, NULL },
 	[CIM_ARCH_QWEN2_MOE] = { &llama_schema, &qwen_moe_schema },
+	[CIM_ARCH_DEEPSEEK_V2] = { &llama_schema, &deepseek_schema },
+	[CIM_ARCH_DEEPSEEK_V3] = { &llama_schema, &deepseek_schema },
 };
 _Static_assert(sizeof(arch_schema) / sizeof(arch_schema[0]) == CIM_ARCH_N, "keys per family");
 
@@ -361,11 +387,13 @@ static void join_path(char *out, size_t size, const char *path, const char *key)
 
 /* The transformers class of each family, as `architectures` names it. */
 static const char *const arch_classes[] = {
-	"GPT2LMHeadModel",    "OPTForCausalLM",	     "LlamaForCausalLM", "MistralForCausalLM",
-	"MixtralForCausalLM", "Qwen2ForCausalLM",    "Qwen3ForCausalLM", "GemmaForCausalLM",
-	"Gemma2ForCausalLM",  "Gemma3ForCausalLM",   "Phi3ForCausalLM",	 "FalconForCausalLM",
-	"GPTJForCausalLM",    "GPTNeoXForCausalLM",  "BloomForCausalLM", "GraniteForCausalLM",
-	"Olmo2ForCausalLM",   "Qwen2MoeForCausalLM",
+	"GPT2LMHeadModel",	 "OPTForCausalLM",	  "LlamaForCausalLM",
+	"MistralForCausalLM",	 "MixtralForCausalLM",	  "Qwen2ForCausalLM",
+	"Qwen3ForCausalLM",	 "GemmaForCausalLM",	  "Gemma2ForCausalLM",
+	"Gemma3ForCausalLM",	 "Phi3ForCausalLM",	  "FalconForCausalLM",
+	"GPTJForCausalLM",	 "GPTNeoXForCausalLM",	  "BloomForCausalLM",
+	"GraniteForCausalLM",	 "Olmo2ForCausalLM",	  "Qwen2MoeForCausalLM",
+	"DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM",
 };
 _Static_assert(sizeof(arch_classes) / sizeof(arch_classes[0]) == CIM_ARCH_N, "a class per family");
 
@@ -560,15 +588,22 @@ static int model_in_range(const struct cim_model_spec *m, const struct tnode *no
 		uint64_t v, max;
 	} dims[] = {
 		{ "hidden_size", m->hidden, 1u << 20 },
-		{ m->arch == CIM_ARCH_QWEN2_MOE ? "moe_intermediate_size" : "intermediate_size",
+		{ m->experts > 1 && m->arch != CIM_ARCH_MIXTRAL ? "moe_intermediate_size"
+								: "intermediate_size",
 		  m->ffn, 1u << 22 },
+		{ "intermediate_size", m->dense_ffn, 1u << 22 },
+		{ "kv_lora_rank", m->kv_lora, 1u << 16 },
+		{ "q_lora_rank", m->q_lora, 1u << 16 },
+		{ "v_head_dim", m->v_dim, 1u << 16 },
 		{ "shared_expert_intermediate_size", m->shared_ffn, 1u << 22 },
 		{ "vocab_size", m->vocab, 1u << 24 },
 		{ "max_position_embeddings", m->max_positions, 1u << 26 },
 		{ "head_dim", m->head_dim, 1u << 16 },
 		{ "num_attention_heads", m->heads, 1u << 16 },
-		{ m->arch == CIM_ARCH_QWEN2_MOE ? "num_experts" : "num_local_experts", m->experts,
-		  1u << 12 },
+		{ m->arch == CIM_ARCH_QWEN2_MOE ? "num_experts"
+		  : m->arch == CIM_ARCH_MIXTRAL ? "num_local_experts"
+						: "n_routed_experts",
+		  m->experts, 1u << 12 },
 	};
 	char kp[256];
 
@@ -586,12 +621,62 @@ static int model_in_range(const struct cim_model_spec *m, const struct tnode *no
 	size_t n = cim_model_ops(m, ops);
 	double params = 0;
 	for (size_t i = 0; i < n; i++)
-		params += (double)ops[i].params * (ops[i].scope == CIM_SCOPE_LAYER ? m->layers : 1);
+		params += (double)ops[i].params * cim_op_layer_count(m, &ops[i], 0, m->layers);
 	if (params > 0x1p50)
 		return spec_errf(err, node, path,
 				 "%.3g parameters (%u layers, width %u, FFN %u, experts %u): "
 				 "cimsim models at most 2^50 (1.1e15)",
 				 params, m->layers, m->hidden, m->ffn, m->experts);
+	return 0;
+}
+
+/*
+ * DeepSeek-V2/V3 (DeepseekV2Attention, DeepseekV2MoE): latent attention,
+ * whose cache holds the KV latent and one RoPE key shared by the heads (one
+ * KV head, however many num_key_value_heads names); heads of
+ * qk_nope_head_dim + qk_rope_head_dim for q and k, v_head_dim for v; the
+ * first first_k_dense_replace layers with a dense FFN of intermediate_size,
+ * the others with n_routed_experts of moe_intermediate_size and
+ * n_shared_experts as one shared expert of their summed width, ungated.
+ */
+static int deepseek(const struct tnode *node, const char *path, const struct hf *h,
+		    struct cim_model_spec *m, struct cim_err *err)
+{
+	char kp[256];
+	const char *bad = NULL, *why = NULL;
+
+	if (h->moe_freq != 1) {
+		bad = "moe_layer_freq";
+		why = "dense layers between the ones with experts are not modelled: only the "
+		      "first first_k_dense_replace layers may be dense (moe_layer_freq 1)";
+	} else if (h->first_dense > m->layers) {
+		bad = "first_k_dense_replace";
+		why = "more dense layers than the model has; give at most num_hidden_layers";
+	} else if (h->qk_rope % 2) {
+		bad = "qk_rope_head_dim";
+		why = "RoPE rotates pairs of channels: give an even number";
+	}
+	if (bad) {
+		join_path(kp, sizeof(kp), path, bad);
+		return spec_errf(err, at(node, bad), kp, "%s", why);
+	}
+	m->bias_qkv = m->bias_o = h->attention_bias;
+	m->kv_lora = h->kv_lora;
+	m->q_lora = h->has_q_lora ? h->q_lora : 0;
+	m->head_dim = h->qk_nope + h->qk_rope;
+	m->rotary_dim = h->qk_rope;
+	m->v_dim = h->v_head;
+	m->kv_heads = 1;
+	m->ffn = h->moe_ffn;
+	m->shared_ffn = h->n_shared * h->moe_ffn;
+	m->dense_layers = h->first_dense;
+	m->dense_ffn = h->first_dense ? h->ffn : 0;
+	if (m->dense_layers == m->layers) {
+		/* every layer dense: a dense model of intermediate_size */
+		m->experts = m->experts_per_token = 1;
+		m->ffn = h->ffn;
+		m->shared_ffn = m->dense_layers = m->dense_ffn = 0;
+	}
 	return 0;
 }
 
@@ -629,6 +714,10 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 		h.enable_bias = true;
 		h.act = act_index("relu");
 		h.eps = 1e-5;
+		break;
+	case CIM_ARCH_DEEPSEEK_V2:
+	case CIM_ARCH_DEEPSEEK_V3:
+		h.moe_freq = 1; /* DeepseekV2Config */
 		break;
 	case CIM_ARCH_QWEN2:
 	case CIM_ARCH_QWEN3:
@@ -761,6 +850,7 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 		m.head_dim = m.hidden / m.heads;
 	}
 	m.rotary_dim = m.head_dim;
+	m.v_dim = m.head_dim;
 
 	switch (m.arch) {
 	case CIM_ARCH_GPT2:
@@ -876,6 +966,11 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 		}
 		break;
 	}
+	case CIM_ARCH_DEEPSEEK_V2:
+	case CIM_ARCH_DEEPSEEK_V3:
+		if (deepseek(node, path, &h, &m, err) < 0)
+			return -1;
+		break;
 	case CIM_ARCH_QWEN3:
 		m.bias_qkv = m.bias_o = h.attention_bias;
 		m.qk_norm_q = m.qk_norm_k = m.head_dim; /* q_norm, k_norm over head_dim */
@@ -934,7 +1029,8 @@ int spec_read_model(const struct tnode *node, const char *path, struct cim_model
 				 "%u experts per token but only %u experts per layer",
 				 m.experts_per_token, m.experts);
 	}
-	if (m.arch != CIM_ARCH_MIXTRAL && m.arch != CIM_ARCH_QWEN2_MOE && m.experts > 1) {
+	if (m.arch != CIM_ARCH_MIXTRAL && m.arch != CIM_ARCH_QWEN2_MOE &&
+	    m.arch != CIM_ARCH_DEEPSEEK_V2 && m.arch != CIM_ARCH_DEEPSEEK_V3 && m.experts > 1) {
 		join_path(kp, sizeof(kp), path, "num_local_experts");
 		return spec_errf(err, at(node, "num_local_experts"), kp,
 				 "%u experts given for model_type %s; set model_type: mixtral "
@@ -1023,6 +1119,12 @@ static const char *const role_names[] = {
 	[CIM_ROLE_SHARED_DOWN] = "shared_down",
 	[CIM_ROLE_SHARED_EXPERT_GATE] = "shared_ex_gate",
 	[CIM_ROLE_SHARED_SCALE] = "shared_scale",
+	[CIM_ROLE_Q_A_PROJ] = "q_a_proj",
+	[CIM_ROLE_Q_A_NORM] = "q_a_norm",
+	[CIM_ROLE_KV_A_PROJ] = "kv_a_proj",
+	[CIM_ROLE_KV_A_NORM] = "kv_a_norm",
+	[CIM_ROLE_Q_ABSORB] = "q_absorb",
+	[CIM_ROLE_V_UP] = "v_up",
 };
 _Static_assert(sizeof(role_names) / sizeof(role_names[0]) == CIM_ROLE_NROLES,
 	       "one name per operator role");
@@ -1052,6 +1154,56 @@ const char *cim_op_role_name(enum cim_op_role role)
 bool cim_op_role_is_ffn_matrix(enum cim_op_role role)
 {
 	return role == CIM_ROLE_FFN_GATE || role == CIM_ROLE_FFN_UP || role == CIM_ROLE_FFN_DOWN;
+}
+
+bool cim_op_role_per_head(enum cim_op_role role)
+{
+	return role == CIM_ROLE_Q_ABSORB || role == CIM_ROLE_V_UP;
+}
+
+bool cim_op_routed(const struct cim_op *op)
+{
+	return op->count > 1 && cim_op_role_is_ffn_matrix(op->role);
+}
+
+bool cim_model_layer_dense(const struct cim_model_spec *m, uint32_t l)
+{
+	return l < m->dense_layers;
+}
+
+uint32_t cim_model_kv_width(const struct cim_model_spec *m)
+{
+	return m->kv_lora ? m->kv_lora + m->rotary_dim : 2 * m->head_dim;
+}
+
+bool cim_op_in_layer(const struct cim_model_spec *m, const struct cim_op *op, uint32_t l)
+{
+	switch (op->layers) {
+	case CIM_LAYERS_DENSE:
+		return cim_model_layer_dense(m, l);
+	case CIM_LAYERS_MOE:
+		return !cim_model_layer_dense(m, l);
+	default:
+		return true;
+	}
+}
+
+uint32_t cim_op_layer_count(const struct cim_model_spec *m, const struct cim_op *op, uint32_t first,
+			    uint32_t n)
+{
+	if (op->scope != CIM_SCOPE_LAYER)
+		return 1;
+	/* the dense layers are 0 … dense_layers − 1: their overlap with the run */
+	const uint32_t end = first + n, d = m->dense_layers;
+	const uint32_t dense = first >= d ? 0 : (end < d ? end : d) - first;
+	switch (op->layers) {
+	case CIM_LAYERS_DENSE:
+		return dense;
+	case CIM_LAYERS_MOE:
+		return n - dense;
+	default:
+		return n;
+	}
 }
 
 static struct cim_op *push(struct cim_op *ops, size_t *n, enum cim_op_role role,
@@ -1111,6 +1263,35 @@ size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL
 		vector(ops, &n, CIM_ROLE_ATTN_NORM, CIM_OP_NORM, L, d, norm_params);
 	if (par && (m->block_norms & CIM_NORM_PRE_FFN))
 		vector(ops, &n, CIM_ROLE_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
+	if (m->kv_lora) {
+		/* Latent attention as DeepSeek's inference runs it (docs/model.md):
+		 * q (through its latent when q_lora_rank is given) and the KV
+		 * latent with the shared RoPE key from the same input; the
+		 * latent's up-projection W_UK absorbed into each head's query,
+		 * so q·k runs against the cached latent, and W_UV after p·V. */
+		const uint32_t r = m->rotary_dim, nope = m->head_dim - r, c = m->kv_lora;
+		if (m->q_lora)
+			matmul(ops, &n, CIM_ROLE_Q_A_PROJ, L, m->hidden, m->q_lora, 1, 1, false);
+		else
+			matmul(ops, &n, CIM_ROLE_Q_PROJ, L, m->hidden, q, 1, 1, m->bias_qkv);
+		matmul(ops, &n, CIM_ROLE_KV_A_PROJ, L, m->hidden, c + r, 1, 1, false);
+		if (m->q_lora) {
+			vector(ops, &n, CIM_ROLE_Q_A_NORM, CIM_OP_NORM, L, m->q_lora, m->q_lora);
+			matmul(ops, &n, CIM_ROLE_Q_PROJ, L, m->q_lora, q, 1, 1, false);
+		}
+		vector(ops, &n, CIM_ROLE_KV_A_NORM, CIM_OP_NORM, L, c, c);
+		vector(ops, &n, CIM_ROLE_ROPE, CIM_OP_ROPE, L, (uint64_t)(m->heads + 1) * r, 0);
+		matmul(ops, &n, CIM_ROLE_Q_ABSORB, L, nope, c, m->heads, m->heads, false);
+		vector(ops, &n, CIM_ROLE_ATTN_QK, CIM_OP_ATTN_QK, L, (uint64_t)m->heads * (c + r),
+		       0);
+		vector(ops, &n, CIM_ROLE_SOFTMAX, CIM_OP_SOFTMAX, L, m->heads, 0);
+		vector(ops, &n, CIM_ROLE_ATTN_AV, CIM_OP_ATTN_AV, L, (uint64_t)m->heads * c, 0);
+		matmul(ops, &n, CIM_ROLE_V_UP, L, c, m->v_dim, m->heads, m->heads, false);
+		matmul(ops, &n, CIM_ROLE_O_PROJ, L, m->heads * m->v_dim, m->hidden, 1, 1,
+		       m->bias_o);
+		vector(ops, &n, CIM_ROLE_ATTN_RESIDUAL, CIM_OP_RESIDUAL, L, d, 0);
+		goto ffn;
+	}
 	matmul(ops, &n, CIM_ROLE_Q_PROJ, L, m->hidden, q, 1, 1, m->bias_qkv);
 	matmul(ops, &n, CIM_ROLE_K_PROJ, L, m->hidden, kv, 1, 1, m->bias_qkv);
 	matmul(ops, &n, CIM_ROLE_V_PROJ, L, m->hidden, kv, 1, 1, m->bias_qkv);
@@ -1149,9 +1330,23 @@ size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL
 		vector(ops, &n, CIM_ROLE_RESIDUAL_SCALE, CIM_OP_SCALE, L, d, 0);
 	vector(ops, &n, CIM_ROLE_ATTN_RESIDUAL, CIM_OP_RESIDUAL, L, d, 0);
 
+ffn:
 	if (!par) {
 		if (m->block_norms & CIM_NORM_PRE_FFN)
 			vector(ops, &n, CIM_ROLE_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
+		/* Dense first layers (DeepSeek): their own FFN, and the experts'
+		 * operators only in the layers after them. */
+		const size_t moe_from = n + (m->dense_layers ? 5 : 0);
+		if (m->dense_layers) {
+			const uint32_t f = m->dense_ffn;
+			matmul(ops, &n, CIM_ROLE_FFN_GATE, L, m->hidden, f, 1, 1, m->bias_ffn);
+			matmul(ops, &n, CIM_ROLE_FFN_UP, L, m->hidden, f, 1, 1, m->bias_ffn);
+			vector(ops, &n, CIM_ROLE_FFN_ACT, CIM_OP_ACT, L, f, 0);
+			vector(ops, &n, CIM_ROLE_FFN_GATE_MUL, CIM_OP_GATE_MUL, L, f, 0);
+			matmul(ops, &n, CIM_ROLE_FFN_DOWN, L, f, m->hidden, 1, 1, m->bias_ffn);
+			for (size_t i = n - 5; i < n; i++)
+				ops[i].layers = CIM_LAYERS_DENSE;
+		}
 		if (e > 1)
 			matmul(ops, &n, CIM_ROLE_ROUTER, L, m->hidden, e, 1, 1, false);
 		if (m->gated_ffn)
@@ -1181,6 +1376,8 @@ size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL
 			if (m->shared_gate)
 				vector(ops, &n, CIM_ROLE_SHARED_SCALE, CIM_OP_SCALE, L, d, 0);
 		}
+		for (size_t i = moe_from; m->dense_layers && i < n; i++)
+			ops[i].layers = CIM_LAYERS_MOE;
 		if (m->block_norms & CIM_NORM_POST_FFN)
 			vector(ops, &n, CIM_ROLE_POST_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
 		if (m->residual_scale)
@@ -1241,11 +1438,11 @@ void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out
 
 	for (size_t i = 0; i < n; i++) {
 		const struct cim_op *op = &ops[i];
-		uint64_t times = op->scope == CIM_SCOPE_LAYER ? m->layers : 1;
+		uint64_t times = cim_op_layer_count(m, op, 0, m->layers);
 		uint64_t p = op->params * times;
 		/* Active parameters, as Mixtral's authors count them: all but the
 		 * experts a token is not routed to. */
-		uint64_t active = op->count > 1 ? p / op->count * op->active : p;
+		uint64_t active = cim_op_routed(op) ? p / op->count * op->active : p;
 
 		s.params += p;
 		if (op->kind == CIM_OP_EMBED) {
@@ -1260,12 +1457,14 @@ void cim_model_stats(const struct cim_model_spec *m, struct cim_model_stats *out
 			s.params_lm_head += p;
 		} else if (cim_op_role_is_ffn_matrix(op->role)) {
 			s.params_ffn += p;
+			if (cim_op_routed(op))
+				s.params_routed += p;
 		} else {
 			s.params_attention += p;
 		}
 		s.params_active += active;
 	}
-	s.kv_elems_per_token = 2ull * m->layers * m->kv_heads * m->head_dim;
+	s.kv_elems_per_token = (uint64_t)m->layers * m->kv_heads * cim_model_kv_width(m);
 	*out = s;
 }
 
@@ -1278,7 +1477,7 @@ static uint64_t weight_macs(const struct cim_model_spec *m, uint64_t *attn_per_p
 	uint64_t macs = 0, attn = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		uint64_t times = ops[i].scope == CIM_SCOPE_LAYER ? m->layers : 1;
+		uint64_t times = cim_op_layer_count(m, &ops[i], 0, m->layers);
 		if (ops[i].kind == CIM_OP_MATMUL)
 			macs += times * ops[i].active * (uint64_t)ops[i].k * ops[i].n;
 		else if (ops[i].kind == CIM_OP_ATTN_QK || ops[i].kind == CIM_OP_ATTN_AV)

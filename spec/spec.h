@@ -132,6 +132,8 @@ enum cim_arch {
 	CIM_ARCH_GRANITE,
 	CIM_ARCH_OLMO2,
 	CIM_ARCH_QWEN2_MOE,
+	CIM_ARCH_DEEPSEEK_V2,
+	CIM_ARCH_DEEPSEEK_V3,
 	CIM_ARCH_N
 };
 enum cim_norm { CIM_NORM_LAYERNORM, CIM_NORM_RMSNORM };
@@ -154,7 +156,9 @@ struct cim_model_spec {
 	uint32_t hidden;	    /* model width d */
 	uint32_t heads;		    /* query heads */
 	uint32_t kv_heads;	    /* key/value heads (grouped-query attention) */
-	uint32_t head_dim;	    /* width of one head */
+	uint32_t head_dim;	    /* width of one head's query and key */
+	uint32_t v_dim;		    /* width of one head's value: head_dim, but
+				       v_head_dim under latent attention */
 	uint32_t rotary_dim;	    /* channels of a head RoPE rotates (partial rotary) */
 	uint32_t ffn;		    /* FFN inner width (per expert) */
 	uint32_t vocab;		    /* vocabulary size */
@@ -166,6 +170,15 @@ struct cim_model_spec {
 				       besides its routed ones (Qwen2-MoE), 0 none */
 	bool shared_gate;	    /* the shared expert's output × σ(x · w_g), w_g
 				       a d × 1 matrix (Qwen2-MoE) */
+	uint32_t dense_layers;	    /* the first this many layers have a dense FFN
+				       of dense_ffn instead of experts (DeepSeek's
+				       first_k_dense_replace), 0 none */
+	uint32_t dense_ffn;	    /* their FFN width */
+	uint32_t kv_lora;	    /* multi-head latent attention (DeepSeek-V2):
+				       the width of the compressed KV latent that
+				       is cached, 0 for standard attention */
+	uint32_t q_lora;	    /* ... and of the compressed query, 0 when q
+				       is projected from the hidden state */
 	uint32_t sliding_window;    /* attention window in tokens of the local layers */
 	uint32_t local_layers;	    /* how many layers attend within the window */
 	uint64_t local[CIM_MODEL_MAX_LAYERS / 64]; /* bit l: layer l is local */
@@ -191,6 +204,13 @@ struct cim_model_spec {
 	double rope_theta;  /* 0 without RoPE */
 	double rope_factor; /* rope_scaling.factor, 1 when absent */
 };
+
+/* Whether layer l has the dense FFN (below dense_layers) instead of experts. */
+bool cim_model_layer_dense(const struct cim_model_spec *m, uint32_t l);
+/* Values one KV head caches per position: K and V, 2 · head_dim; under
+ * latent attention the latent and the shared RoPE key, kv_lora + rotary_dim
+ * (one "KV head" of it, read as both K and V). */
+uint32_t cim_model_kv_width(const struct cim_model_spec *m);
 
 /* The window layer attends within, 0 for full attention. */
 uint32_t cim_model_window(const struct cim_model_spec *m, uint32_t layer);
@@ -273,6 +293,16 @@ enum cim_op_role {
 	CIM_ROLE_SHARED_DOWN,
 	CIM_ROLE_SHARED_EXPERT_GATE, /* x · w_g, one output */
 	CIM_ROLE_SHARED_SCALE,	     /* the shared output × σ(x · w_g) */
+	/* multi-head latent attention (DeepSeek-V2): q (or its latent and
+	 * q_b as q_proj), the KV latent with the shared RoPE key, and the
+	 * up-projection of the latent absorbed per head into the query (W_UK)
+	 * and after p·V (W_UV), as DeepSeek's inference runs it */
+	CIM_ROLE_Q_A_PROJ,
+	CIM_ROLE_Q_A_NORM,
+	CIM_ROLE_KV_A_PROJ,
+	CIM_ROLE_KV_A_NORM,
+	CIM_ROLE_Q_ABSORB,
+	CIM_ROLE_V_UP,
 	CIM_ROLE_NROLES
 };
 
@@ -284,6 +314,16 @@ const char *cim_op_role_name(enum cim_op_role role);
 /* The FFN's weight matrices (gate, up, down), whose parameters count as
  * the FFN's. */
 bool cim_op_role_is_ffn_matrix(enum cim_op_role role);
+/* A matrix of every head, `count` = heads copies each taking its own head's
+ * vector (latent attention's W_UK and W_UV). */
+bool cim_op_role_per_head(enum cim_op_role role);
+
+/* Which layers an operator of CIM_SCOPE_LAYER is in (cim_op.layers). */
+enum cim_op_layers {
+	CIM_LAYERS_ALL,	  /* every layer */
+	CIM_LAYERS_DENSE, /* the dense first layers (cim_model_layer_dense) */
+	CIM_LAYERS_MOE,	  /* the layers with experts, when there are dense ones */
+};
 
 struct cim_op {
 	enum cim_op_role role;
@@ -296,7 +336,16 @@ struct cim_op {
 	uint64_t elems;		 /* vector ops: elements per token; attention:
 				    MACs per token per attended position */
 	uint64_t params;	 /* parameters this op holds (all copies) */
+	uint32_t layers;	 /* enum cim_op_layers */
 };
+
+/* Whether op runs in layer l; how many of layers first..first+n-1 it runs
+ * in (1 outside the layers). */
+bool cim_op_in_layer(const struct cim_model_spec *m, const struct cim_op *op, uint32_t l);
+uint32_t cim_op_layer_count(const struct cim_model_spec *m, const struct cim_op *op, uint32_t first,
+			    uint32_t n);
+/* A routed expert's matrix: an FFN matrix of more than one copy. */
+bool cim_op_routed(const struct cim_op *op);
 
 #define CIM_MODEL_MAX_OPS 48
 
@@ -306,7 +355,9 @@ size_t cim_model_ops(const struct cim_model_spec *m, struct cim_op ops[CIM_MODEL
 struct cim_model_stats {
 	uint64_t params;	     /* everything */
 	uint64_t params_attention;   /* q, k, v, o projections with biases */
-	uint64_t params_ffn;	     /* all experts' FFN weights and biases */
+	uint64_t params_ffn;	     /* all experts' FFN weights and biases (and the
+					dense layers' FFN) */
+	uint64_t params_routed;	     /* the routed experts' alone */
 	uint64_t params_router;	     /* MoE gate */
 	uint64_t params_shared;	     /* a shared expert's FFN and gate (Qwen2-MoE) */
 	uint64_t params_embedding;   /* token and position tables */

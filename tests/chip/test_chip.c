@@ -285,9 +285,14 @@ static void test_vector_ops(void)
 static void test_attention_decode(void)
 {
 	struct cim_chip_spec c = tiny();
-	struct cim_attn_shape a = {
-		.heads = 2, .kv_heads = 1, .head_dim = 4, .kv_bits = 8, .past = 9, .queries = 1
-	};
+	struct cim_attn_shape a = { .heads = 2,
+				    .kv_heads = 1,
+				    .qk_dim = 4,
+				    .v_dim = 4,
+				    .kv_dim = 8,
+				    .kv_bits = 8,
+				    .past = 9,
+				    .queries = 1 };
 	struct cim_chip_cost r;
 
 	CIM_ASSERT_EQ_U64(cim_chip_attn_positions(&a), 10);
@@ -304,6 +309,19 @@ static void test_attention_decode(void)
 	CIM_ASSERT_EQ_U64(
 	    r.energy.pj[CIM_E_DIGITAL] + r.energy.pj[CIM_E_BUFFER] + r.energy.pj[CIM_E_DRAM], 0);
 
+	/* Latent attention: q·k over a latent of 4 and a RoPE key of 2, p·V
+	 * over the latent, one cached vector of 6 read as both: 2 · (6 + 4)
+	 * · 10 = 200 MACs, 50 cycles = 50000 ps, 60 pJ digital; 1 · 6 · 10 =
+	 * 60 bytes, 60 pJ from the buffer. */
+	struct cim_attn_shape mla = a;
+	mla.qk_dim = 6;
+	mla.v_dim = 4;
+	mla.kv_dim = 6;
+	CU_ASSERT(cim_chip_attention(&c, &mla, CIM_KV_BUFFER, &r) == 0);
+	CIM_ASSERT_EQ_U64(r.ps, 50000);
+	CIM_ASSERT_REL(r.energy.pj[CIM_E_DIGITAL], 60, 1e-12);
+	CIM_ASSERT_REL(r.energy.pj[CIM_E_BUFFER], 60, 1e-12);
+
 	c.has_dram = false;
 	CU_ASSERT(cim_chip_attention(&c, &a, CIM_KV_DRAM, &r) < 0);
 }
@@ -314,9 +332,14 @@ static void test_attention_decode(void)
 static void test_attention_prefill(void)
 {
 	struct cim_chip_spec c = tiny();
-	struct cim_attn_shape a = {
-		.heads = 2, .kv_heads = 1, .head_dim = 4, .kv_bits = 8, .past = 0, .queries = 4
-	};
+	struct cim_attn_shape a = { .heads = 2,
+				    .kv_heads = 1,
+				    .qk_dim = 4,
+				    .v_dim = 4,
+				    .kv_dim = 8,
+				    .kv_bits = 8,
+				    .past = 0,
+				    .queries = 4 };
 	struct cim_chip_cost r;
 
 	CIM_ASSERT_EQ_U64(cim_chip_attn_positions(&a), 10);
@@ -335,9 +358,14 @@ static void test_attention_prefill(void)
 static void test_kv_append(void)
 {
 	struct cim_chip_spec c = tiny();
-	struct cim_attn_shape a = {
-		.heads = 2, .kv_heads = 1, .head_dim = 4, .kv_bits = 8, .past = 0, .queries = 4
-	};
+	struct cim_attn_shape a = { .heads = 2,
+				    .kv_heads = 1,
+				    .qk_dim = 4,
+				    .v_dim = 4,
+				    .kv_dim = 8,
+				    .kv_bits = 8,
+				    .past = 0,
+				    .queries = 4 };
 	struct cim_chip_cost r;
 
 	CU_ASSERT(cim_chip_kv_append(&c, &a, CIM_KV_BUFFER, &r) == 0);

@@ -1134,6 +1134,131 @@ static void test_expert_parallel(void)
 	free(z);
 }
 
+/* The shard of role in the layers `layers` (enum cim_op_layers). */
+static const struct cim_part_shard *shard_in(const struct cim_part_rank *r, enum cim_op_role role,
+					     uint32_t layers)
+{
+	for (uint32_t i = 0; i < r->nshards; i++)
+		if (r->shards[i].role == (uint32_t)role && r->shards[i].layers == layers)
+			return &r->shards[i];
+	CU_FAIL("no such shard");
+	return &r->shards[0];
+}
+
+/*
+ * DeepSeek's latent attention and a dense first layer
+ * (tests/data/part/tiny-deepseek.json: d = 256, 4 heads of q and k 32 + 16
+ * RoPE channels and v 32, a KV latent of 64; layer 0 dense with FFN 512,
+ * layer 1 with 4 routed experts of FFN 128, 2 a token, and a shared one of
+ * 128) at tp 2 on one stage, by hand on tiny-64 (⌈K/64⌉ · ⌈2N/64⌉
+ * crossbars):
+ * - q_proj 256 × (2 heads · 48 = 96): 4 · 3 = 12 crossbars, both layers;
+ * - kv_a_proj 256 × (64 + 16): 4 · 3 = 12, held whole by both members;
+ * - q_absorb 32 × 64 for each of the member's 2 heads: 1 · 2 a head, 4;
+ *   v_up 64 × 32 a head: 1 · 1, 2; o_proj by rows, 64 × 256: 1 · 8 = 8;
+ * - the dense FFN, gate 256 × 256 (4 · 8 = 32), in layer 0 only; the
+ *   router and the experts in layer 1 only.
+ * The cache holds one latent of 64 + 16 = 80 values a position and layer,
+ * on both members.  A decode pass of one sequence at past 16 attends 17
+ * positions: 2 heads · (80 + 64) · 17 = 4,896 MACs a layer, 80 · 17 = 1,360
+ * bytes read at 8 bits; layer 0 has no router step, layer 1 one.  The
+ * estimate of one chip (both kinds of layer on it) is its program's sum.
+ */
+static void test_latent_attention(void)
+{
+	const char *sets[] = { "model=tests/data/part/tiny-deepseek.json", "workload.kv_bits=8",
+			       "workload.micro_batches=1" };
+	struct cim_experiment *e = load(tiny, sets, 3);
+	struct cim_part_plan *p = plan_of(e, 2, 1, 1);
+	const struct cim_part_rank *r = &p->ranks[1];
+	const uint32_t A = CIM_LAYERS_ALL, D = CIM_LAYERS_DENSE, M = CIM_LAYERS_MOE;
+
+	CIM_ASSERT_EQ_U64(e->model.kv_heads, 1);
+	CIM_ASSERT_EQ_U64(cim_model_kv_width(&e->model), 80);
+	CIM_ASSERT_EQ_U64(shard_in(r, CIM_ROLE_Q_PROJ, A)->n, 96);
+	CIM_ASSERT_EQ_U64(shard_in(r, CIM_ROLE_Q_PROJ, A)->crossbars, 24);
+	const struct cim_part_shard *kva = shard_in(r, CIM_ROLE_KV_A_PROJ, A);
+	CIM_ASSERT_EQ_U64(kva->split, CIM_SPLIT_REPLICATED);
+	CIM_ASSERT_EQ_U64(kva->holders, 2);
+	CIM_ASSERT_EQ_U64(kva->crossbars_one, 12);
+	const struct cim_part_shard *qa = shard_in(r, CIM_ROLE_Q_ABSORB, A);
+	CIM_ASSERT_EQ_U64(qa->split, CIM_SPLIT_HEADS);
+	CIM_ASSERT_EQ_U64(qa->count, 2);
+	CIM_ASSERT_EQ_U64(qa->k, 32);
+	CIM_ASSERT_EQ_U64(qa->n, 64);
+	CIM_ASSERT_EQ_U64(qa->crossbars, 2 * 2 * 2);
+	CIM_ASSERT_EQ_U64(shard_in(r, CIM_ROLE_V_UP, A)->crossbars, 1 * 2 * 2);
+	CIM_ASSERT_EQ_U64(shard_in(r, CIM_ROLE_O_PROJ, A)->k, 64);
+	CIM_ASSERT_EQ_U64(shard_in(r, CIM_ROLE_O_PROJ, A)->crossbars_one, 8);
+	const struct cim_part_shard *dg = shard_in(r, CIM_ROLE_FFN_GATE, D);
+	CIM_ASSERT_EQ_U64(dg->n, 256);
+	CIM_ASSERT_EQ_U64(dg->count, 1);
+	CIM_ASSERT_EQ_U64(dg->times, 1);
+	CIM_ASSERT_EQ_U64(dg->crossbars, 32);
+	CIM_ASSERT_EQ_U64(shard_in(r, CIM_ROLE_FFN_GATE, M)->count, 4);
+	CIM_ASSERT_EQ_U64(shard_in(r, CIM_ROLE_FFN_GATE, M)->times, 1);
+	CIM_ASSERT_EQ_U64(shard_in(r, CIM_ROLE_ROUTER, M)->times, 1);
+	CIM_ASSERT_EQ_U64(cim_part_kv_bits_per_pos(e, r), 80 * 8);
+
+	struct cim_part_pass pass = {
+		.phase = CIM_PHASE_DECODE, .seqs = 1, .queries = 1, .past = 16, .sample = true
+	};
+	struct cim_prog_op ops[160];
+	size_t n = cim_part_program(e, p, r, &pass, ops, 160);
+	CU_ASSERT_FATAL(n > 0 && n <= 160);
+	uint32_t routers[2] = { 0, 0 }, attn[2] = { 0, 0 };
+	for (size_t i = 0; i < n; i++) {
+		const struct cim_prog_op *o = &ops[i];
+		if (o->layer < 0)
+			continue;
+		if (o->role == CIM_ROLE_ROUTER)
+			routers[o->layer]++;
+		if (o->role == CIM_ROLE_ATTENTION) {
+			attn[o->layer]++;
+			CIM_ASSERT_EQ_U64(o->macs, 4896);
+			CIM_ASSERT_EQ_U64(o->bytes, 1360);
+		}
+		if (o->role == CIM_ROLE_KV_APPEND)
+			CIM_ASSERT_EQ_U64(o->bytes, 80);
+		if (o->role == CIM_ROLE_Q_ABSORB) /* one vector through each head's */
+			CIM_ASSERT_EQ_U64(o->macs, 2 * 32 * 64);
+		if (o->role == CIM_ROLE_FFN_GATE && o->layer == 0)
+			CIM_ASSERT_EQ_U64(o->macs, 256 * 256);
+	}
+	CIM_ASSERT_EQ_U64(routers[0], 0);
+	CIM_ASSERT_EQ_U64(routers[1], 1);
+	CIM_ASSERT_EQ_U64(attn[0], 1);
+	CIM_ASSERT_EQ_U64(attn[1], 1);
+	cim_part_plan_destroy(p);
+	free(e);
+
+	/* one chip: the estimate is the sum of its programs, both kinds of
+	 * layer priced */
+	const char *one[] = { "model=tests/data/part/tiny-deepseek.json", "workload.batch=1",
+			      "interconnect.allow_unused=true", "chip.tiles=40" };
+	struct cim_experiment *e1 = load(tiny, one, 4);
+	struct cim_part_plan *p1 = plan_of(e1, 1, 1, 1);
+	struct cim_part_estimate est;
+	struct cim_net *net;
+	struct cim_err err;
+	struct cim_prog_op all[256];
+	uint64_t sum = 0;
+	CU_ASSERT_TRUE(cim_part_fits(e1, p1, &err));
+	CU_ASSERT_EQUAL_FATAL(cim_net_create(&e1->net, 1, &net, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(cim_part_estimate(e1, p1, net, &est, &err), 0);
+	for (uint32_t k = 0; k < cim_part_npasses(e1); k++) {
+		struct cim_part_pass ps;
+		cim_part_pass_at(e1, 1, k, &ps);
+		size_t m = cim_part_program(e1, p1, &p1->ranks[0], &ps, all, 256);
+		CU_ASSERT_FATAL(m <= 256);
+		sum += cim_part_program_alone_ps(all, m);
+	}
+	CIM_ASSERT_EQ_U64(est.makespan_ps, sum);
+	cim_net_destroy(net);
+	cim_part_plan_destroy(p1);
+	free(e1);
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -1163,6 +1288,7 @@ int main(void)
 		{ "a shared expert beside the routed ones, one all-reduce", test_shared_expert },
 		{ "expert parallelism: whole experts a member, loads per member",
 		  test_expert_parallel },
+		{ "latent attention and a dense first layer (DeepSeek)", test_latent_attention },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }

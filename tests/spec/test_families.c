@@ -741,22 +741,144 @@ static void test_qwen_moe(void)
 	CIM_ASSERT_HAS(err.msg, "decoder_sparse_step: dense layers between the ones with experts");
 }
 
+/*
+ * DeepSeek-V2-Lite (configs/models/deepseek-v2-lite.json, the Hugging Face
+ * config, model_type deepseek_v2): 27 layers of width 2048, 16 heads of
+ * q/k 128 + 64 RoPE channels and v 128, a KV latent of 512, no query
+ * latent; layer 0 dense with FFN 10,944, layers 1–26 with 64 routed experts
+ * of FFN 1408 (6 a token) and 2 shared ones (2816 together); untied
+ * embeddings of 102,400.
+ * - attention a layer: q 2048 · 16 · 192 = 6,291,456; kv_a 2048 · 576 =
+ *   1,179,648; the latent's up-projection 512 · 16 · (128 + 128) =
+ *   2,097,152 (W_UK and W_UV); o 2048 · 2048 = 4,194,304: 13,762,560,
+ *   27 layers 371,589,120;
+ * - the dense FFN 3 · 2048 · 10,944 = 67,239,936; routed experts
+ *   26 · 64 · 3 · 2048 · 1408 = 14,394,851,328; FFN 14,462,091,264;
+ * - shared 26 · 3 · 2048 · 2816 = 449,839,104; router 26 · 2048 · 64 =
+ *   3,407,872; embedding and head 102,400 · 2048 = 209,715,200 each; norms
+ *   27 · (2 · 2048 + 512) + 2048 = 126,464;
+ * 15,706,484,224 in all ("15.7B", DeepSeek-V2's paper and model card);
+ * active, 6 of 64 routed: 15,706,484,224 − 26 · 58 · 3 · 2048 · 1408 =
+ * 2,661,150,208, of which 209,715,200 the input embedding
+ * (2,451,435,008 without it, the card's "2.4B activated").
+ * KV per token: 27 layers · (512 + 64) = 15,552 values, 31,104 bytes at
+ * 16 bits, against 27 · 2 · 16 · 128 = 110,592 values of multi-head
+ * attention with the same heads.
+ */
+static void test_deepseek(void)
+{
+	struct cim_model_spec m;
+	struct cim_model_stats s;
+	struct cim_err err;
+
+	CU_ASSERT_EQUAL_FATAL(load_model("configs/models/deepseek-v2-lite.json", &m, &err), 0);
+	CU_ASSERT_EQUAL(m.arch, CIM_ARCH_DEEPSEEK_V2);
+	CIM_ASSERT_EQ_U64(m.kv_lora, 512);
+	CIM_ASSERT_EQ_U64(m.q_lora, 0);
+	CIM_ASSERT_EQ_U64(m.head_dim, 192);
+	CIM_ASSERT_EQ_U64(m.rotary_dim, 64);
+	CIM_ASSERT_EQ_U64(m.v_dim, 128);
+	CIM_ASSERT_EQ_U64(m.kv_heads, 1);
+	CIM_ASSERT_EQ_U64(m.dense_layers, 1);
+	CIM_ASSERT_EQ_U64(m.dense_ffn, 10944);
+	CIM_ASSERT_EQ_U64(m.experts, 64);
+	CIM_ASSERT_EQ_U64(m.experts_per_token, 6);
+	CIM_ASSERT_EQ_U64(m.ffn, 1408);
+	CIM_ASSERT_EQ_U64(m.shared_ffn, 2816);
+	CU_ASSERT(!m.shared_gate && !m.bias_qkv && !m.tied_embeddings);
+	CU_ASSERT(cim_model_layer_dense(&m, 0) && !cim_model_layer_dense(&m, 1));
+	cim_model_stats(&m, &s);
+	CIM_ASSERT_EQ_U64(s.params_attention, 371589120ull);
+	CIM_ASSERT_EQ_U64(s.params_ffn, 14462091264ull);
+	CIM_ASSERT_EQ_U64(s.params_routed, 14394851328ull);
+	CIM_ASSERT_EQ_U64(s.params_shared, 449839104ull);
+	CIM_ASSERT_EQ_U64(s.params_router, 3407872ull);
+	CIM_ASSERT_EQ_U64(s.params_norm, 126464ull);
+	CIM_ASSERT_EQ_U64(s.params, 15706484224ull);
+	CIM_ASSERT_EQ_U64(s.params_active, 2661150208ull);
+	CIM_ASSERT_EQ_U64(s.params_active - s.params_embedding, 2451435008ull);
+	CIM_ASSERT_EQ_U64(s.kv_elems_per_token, 15552);
+	/* DeepSeek-V3 (configs/models/deepseek-v3.json): a query latent of
+	 * 1536, 3 dense layers of FFN 18,432, 256 routed experts of 2048 (8 a
+	 * token) and one shared; 671,026,404,352 parameters without the
+	 * multi-token-prediction module (the card: 671B, 37B activated), and
+	 * 37,552,282,624 a token:
+	 * - attention a layer: q_a 7168 · 1536 + q_b 1536 · 128 · 192 +
+	 *   kv_a 7168 · 576 + 512 · 128 · 256 + o 16384 · 7168 =
+	 *   11,010,048 + 37,748,736 + 4,128,768 + 16,777,216 + 117,440,512 =
+	 *   187,105,280, 61 layers 11,413,422,080;
+	 * - the dense FFN 3 · 3 · 7168 · 18,432 = 1,189,085,184; routed
+	 *   58 · 256 · 3 · 7168 · 2048 = 653,908,770,816;
+	 * - shared 58 · 3 · 7168 · 2048 = 2,554,331,136; router 58 · 7168 ·
+	 *   256 = 106,430,464; embedding and head 129,280 · 7168 =
+	 *   926,679,040 each; norms 61 · (2 · 7168 + 1536 + 512) + 7168 =
+	 *   1,006,592;
+	 * active: all but 248 of 256 routed experts, 58 · 248 · 3 · 7168 ·
+	 * 2048 = 633,474,121,728 less. */
+	CU_ASSERT_EQUAL_FATAL(load_model("configs/models/deepseek-v3.json", &m, &err), 0);
+	CU_ASSERT_EQUAL(m.arch, CIM_ARCH_DEEPSEEK_V3);
+	CIM_ASSERT_EQ_U64(m.q_lora, 1536);
+	CIM_ASSERT_EQ_U64(m.dense_layers, 3);
+	cim_model_stats(&m, &s);
+	CIM_ASSERT_EQ_U64(s.params_attention, 11413422080ull);
+	CIM_ASSERT_EQ_U64(s.params_routed, 653908770816ull);
+	CIM_ASSERT_EQ_U64(s.params_ffn, 653908770816ull + 1189085184ull);
+	CIM_ASSERT_EQ_U64(s.params_shared, 2554331136ull);
+	CIM_ASSERT_EQ_U64(s.params_router, 106430464ull);
+	CIM_ASSERT_EQ_U64(s.params_norm, 1006592ull);
+	CIM_ASSERT_EQ_U64(s.params, 671026404352ull);
+	CIM_ASSERT_EQ_U64(s.params_active, 671026404352ull - 633474121728ull);
+	CIM_ASSERT_EQ_U64(s.params_active, 37552282624ull);
+	CIM_ASSERT_EQ_U64(s.kv_elems_per_token, 61 * 576);
+
+	/* refusals: dense layers between the sparse ones; more dense layers
+	 * than layers */
+	static const struct {
+		const char *set, *expect;
+	} bad[] = {
+		{ "\"moe_layer_freq\": 2", "moe_layer_freq: dense layers between the ones" },
+		{ "\"first_k_dense_replace\": 3", "more dense layers than the model has" },
+		{ "\"qk_rope_head_dim\": 15", "qk_rope_head_dim: RoPE rotates pairs" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text),
+			 "{\"model_type\": \"deepseek_v2\", \"hidden_size\": 64, "
+			 "\"num_hidden_layers\": 2, \"num_attention_heads\": 2, "
+			 "\"intermediate_size\": 128, \"vocab_size\": 10, "
+			 "\"max_position_embeddings\": 64, \"kv_lora_rank\": 16, "
+			 "\"qk_nope_head_dim\": 16, \"v_head_dim\": 16, "
+			 "\"n_routed_experts\": 4, \"num_experts_per_tok\": 2, "
+			 "\"moe_intermediate_size\": 32, %s%s}",
+			 bad[i].set, strstr(bad[i].set, "rope") ? "" : ", \"qk_rope_head_dim\": 8");
+		CU_ASSERT_EQUAL(load_text("d.json", text, &m, &err), -1);
+		CIM_ASSERT_HAS(err.msg, bad[i].expect);
+	}
+}
+
 static void test_unknown_type(void)
 {
 	struct cim_model_spec m;
 	struct cim_err err;
 
-	/* DeepSeek-V2-Lite as published (its attention is latent, MLA): Llama's
-	 * required keys are all there, and the message names the keys Llama
-	 * does not read; no guess by spelling. */
-	CU_ASSERT_EQUAL(load_model("tests/data/hf/deepseek-v2-lite.json", &m, &err), -1);
+	/* A Llama-like file under a family cimsim does not model (InternLM2's
+	 * keys): Llama's required keys are all there, and the message names
+	 * the keys Llama does not read; no guess by spelling. */
+	CU_ASSERT_EQUAL(load_text("i.json",
+				  "{\"model_type\": \"internlm2\", \"hidden_size\": 64, "
+				  "\"num_hidden_layers\": 2, \"num_attention_heads\": 2, "
+				  "\"intermediate_size\": 128, \"vocab_size\": 10, "
+				  "\"max_position_embeddings\": 64, \"num_key_value_heads\": 2, "
+				  "\"rms_norm_eps\": 1e-6, \"rope_theta\": 10000, \"bias\": false}",
+				  &m, &err),
+			-1);
 	CIM_ASSERT_HAS(err.msg,
-		       "model_type: \"deepseek_v2\" is not an architecture cimsim models; "
+		       "model_type: \"internlm2\" is not an architecture cimsim models; "
 		       "it models gpt2, opt, llama, mistral, mixtral, qwen2, qwen3, gemma, "
 		       "gemma2, gemma3_text, phi3, falcon, gptj, gpt_neox, bloom, granite, "
-		       "olmo2, qwen2_moe");
+		       "olmo2, qwen2_moe, deepseek_v2, deepseek_v3");
 	CIM_ASSERT_HAS(err.msg, "its keys hold every key llama requires");
-	CIM_ASSERT_HAS(err.msg, "kv_lora_rank");
+	CIM_ASSERT_HAS(err.msg, "that family: bias");
 	CU_ASSERT_PTR_NULL(strstr(err.msg, "did you mean"));
 	/* A GPT-2-like file under a new name: told it matches gpt2's keys and
 	 * what it has beyond them. */
@@ -841,6 +963,8 @@ static const struct cim_test tests[] = {
 	{ "values cimsim cannot model are refused with the reason", test_refused },
 	{ "an unknown model_type: the families and the keys that differ", test_unknown_type },
 	{ "Qwen1.5-MoE-A2.7B: a shared expert, counts against the model card", test_qwen_moe },
+	{ "DeepSeek-V2-Lite: latent attention, a dense first layer, counts against the card",
+	  test_deepseek },
 	{ "names taken whole from the file, _name_or_path or the folder", test_names },
 };
 
