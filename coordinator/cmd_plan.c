@@ -68,9 +68,10 @@ static void print_rows_text(const struct cim_experiment *e, const struct cim_par
 		}
 		printf(" %c %4u %4u %4u %s%9.3f %10.3f %10.3f %10.1f %12.3f %10.4f %7.1f%%  %s\n",
 		       (long)i == best ? '*' : ' ', r->tp, r->pp, r->dp,
-		       !moe				  ? ""
-		       : r->experts == CIM_EXPERTS_EXPERT ? " expert "
-							  : " tensor ",
+		       !moe				    ? ""
+		       : r->experts == CIM_EXPERTS_EXPERT   ? " expert "
+		       : r->experts == CIM_EXPERTS_REPLICAS ? "replicas"
+							    : " tensor ",
 		       r->est.decode_token_s * 1e3, r->est.ttft_s * 1e3, r->est.tpot_s * 1e3,
 		       r->est.tokens_per_s, r->est.energy_per_token_j * 1e3,
 		       (double)r->est.makespan_ps * 1e-12, 100 * r->max_use,
@@ -100,7 +101,9 @@ static void print_rows_json(struct json_w *j, const struct cim_experiment *e,
 		json_u64(j, "chips", r->chips);
 		if (e->model.experts > 1)
 			json_str(j, "experts",
-				 r->experts == CIM_EXPERTS_EXPERT ? "expert" : "tensor");
+				 r->experts == CIM_EXPERTS_EXPERT     ? "expert"
+				 : r->experts == CIM_EXPERTS_REPLICAS ? "replicas"
+								      : "tensor");
 		json_bool(j, "fits", r->fits);
 		json_f64(j, "max_crossbar_use", r->max_use);
 		if (r->fits) {

@@ -419,12 +419,29 @@ static void print_experts(FILE *f, const struct cim_results *r)
 		x->imbalance_mean, x->imbalance_worst);
 	for (uint32_t i = 0; i < x->experts && i < 16; i++)
 		fprintf(f, " %.1f%%", 100 * x->share[i]);
+	const bool over = r->e->parallel.experts == CIM_EXPERTS_REPLICAS && r->plan->dp > 1;
 	fprintf(f, "%s%s\n", x->experts > 16 ? " …" : "",
-		r->e->parallel.experts == CIM_EXPERTS_EXPERT && r->plan->tp > 1
+		(r->e->parallel.experts == CIM_EXPERTS_EXPERT && r->plan->tp > 1) || over
 		    ? ""
 		    : "; each expert is split over its stage's group, so every chip carries "
 		      "every expert's share");
-	const uint32_t tp = r->plan->tp;
+	const uint32_t tp = r->plan->tp, dp = r->plan->dp;
+	if (over) {
+		/* replica q's stage holds experts q·E/dp … (q + 1)·E/dp − 1, for
+		 * every replica's tokens */
+		fprintf(f,
+			"               each replica's stage holds %u of them (split over its "
+			"group), all replicas' tokens dispatched by all-to-all; its share",
+			x->experts / dp);
+		for (uint32_t q = 0; q < dp && q < 16; q++) {
+			double c = 0;
+			for (uint32_t j = q * (x->experts / dp); j < (q + 1) * (x->experts / dp);
+			     j++)
+				c += x->share[j];
+			fprintf(f, " %.1f%%", 100 * c);
+		}
+		fprintf(f, "%s\n", dp > 16 ? " …" : "");
+	}
 	if (r->e->parallel.experts == CIM_EXPERTS_EXPERT && tp > 1) {
 		/* expert parallelism: member i of a group holds experts
 		 * i·E/tp … (i + 1)·E/tp − 1 */
@@ -723,6 +740,10 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 		json_u64(&j, "experts", x->experts);
 		json_u64(&j, "per_token", x->per_token);
 		json_str(&j, "routing", cim_routing_name(r->e->workload.routing));
+		json_str(&j, "placement",
+			 r->e->parallel.experts == CIM_EXPERTS_EXPERT	  ? "expert"
+			 : r->e->parallel.experts == CIM_EXPERTS_REPLICAS ? "replicas"
+									  : "tensor");
 		json_f64(&j, "imbalance_mean", x->imbalance_mean);
 		json_f64(&j, "imbalance_worst", x->imbalance_worst);
 		json_f64(&j, "capacity_factor", r->e->workload.capacity_factor);

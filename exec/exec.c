@@ -284,9 +284,10 @@ static size_t memo_slot(uint32_t coll, uint64_t bytes, const uint64_t *rel, uint
 
 /* Member i's ports' busy time in a replay: the bytes it put on each link
  * leaving it (link_bytes, from the replay) at that link's bandwidth. */
-static uint64_t ports_busy(const struct run *r, uint32_t i, const uint64_t *link_bytes)
+static uint64_t ports_busy(const struct run *r, const struct xgroup *g, uint32_t i,
+			   const uint64_t *link_bytes)
 {
-	const uint32_t node = cim_net_position(r->net, r->group[i]);
+	const uint32_t node = cim_net_position(r->net, g->ranks[i]);
 	uint64_t ps = 0;
 	struct cim_net_link l;
 
@@ -313,7 +314,7 @@ struct cplan {
 	uint64_t bytes;
 	struct cim_net_coll_plan *pl;
 	bool has_busy[CIM_NET_NALGO];
-	uint64_t *busy; /* [CIM_NET_NALGO · tp] */
+	uint64_t *busy; /* [CIM_NET_NALGO · n] */
 };
 
 static void cplan_clear(struct cplan *c)
@@ -323,18 +324,18 @@ static void cplan_clear(struct cplan *c)
 	*c = (struct cplan){ 0 };
 }
 
-static int cplan_get(struct run *r, const struct cim_net_coll_req *req, struct cplan **out)
+static int cplan_get(struct run *r, struct xgroup *g, const struct cim_net_coll_req *req,
+		     struct cplan **out)
 {
 	uint64_t h = (1469598103934665603ull ^ req->coll) * 1099511628211ull;
-	struct cplan *c = &r->cplans[((h ^ req->bytes) * 1099511628211ull) % CPLAN_SLOTS];
+	struct cplan *c = &g->cplans[((h ^ req->bytes) * 1099511628211ull) % CPLAN_SLOTS];
 
 	if (!(c->used && c->coll == (uint32_t)req->coll && c->bytes == req->bytes)) {
 		cplan_clear(c);
-		c->busy = malloc(CIM_NET_NALGO * r->plan->tp * sizeof(*c->busy));
+		c->busy = malloc(CIM_NET_NALGO * g->n * sizeof(*c->busy));
 		if (!c->busy)
 			return cim_err_set(r->err, "rank %u: out of memory", r->me->rank);
-		if (cim_net_coll_plan_make(r->net, req, r->group, r->plan->tp, &c->pl, r->err) <
-		    0) {
+		if (cim_net_coll_plan_make(r->net, req, g->ranks, g->n, &c->pl, r->err) < 0) {
 			cplan_clear(c);
 			return -1;
 		}
@@ -346,43 +347,43 @@ static int cplan_get(struct run *r, const struct cim_net_coll_req *req, struct c
 	return 0;
 }
 
-/* The group's replay of req from r->ready into r->finish (and each
+/* Group g's replay of req from g->ready into g->finish (and each
  * member's ports' busy time into *busy_out), reused when it was made
  * before. */
-static int replay(struct run *r, const struct cim_net_coll_req *req,
+static int replay(struct run *r, struct xgroup *g, const struct cim_net_coll_req *req,
 		  const struct cim_net_coll_result **res_out, const uint64_t **busy_out)
 {
-	const uint32_t tp = r->plan->tp;
+	const uint32_t n = g->n;
 	uint64_t base = UINT64_MAX;
 
-	for (uint32_t i = 0; i < tp; i++)
-		base = r->ready[i] < base ? r->ready[i] : base;
-	for (uint32_t i = 0; i < tp; i++)
-		r->ready[i] -= base;
-	size_t slot = memo_slot(req->coll, req->bytes, r->ready, tp);
-	struct memo *m = &r->memo[slot];
-	uint64_t *rel = r->memo_times + slot * 3 * tp, *fin = rel + tp, *busy = fin + tp;
+	for (uint32_t i = 0; i < n; i++)
+		base = g->ready[i] < base ? g->ready[i] : base;
+	for (uint32_t i = 0; i < n; i++)
+		g->ready[i] -= base;
+	size_t slot = memo_slot(req->coll, req->bytes, g->ready, n);
+	struct memo *m = &g->memo[slot];
+	uint64_t *rel = g->memo_times + slot * 3 * n, *fin = rel + n, *busy = fin + n;
 	if (!(m->used && m->coll == (uint32_t)req->coll && m->bytes == req->bytes &&
-	      memcmp(rel, r->ready, tp * sizeof(*rel)) == 0)) {
+	      memcmp(rel, g->ready, n * sizeof(*rel)) == 0)) {
 		struct cim_net_coll_result res;
 		const uint64_t *lb;
 		struct cplan *c = NULL;
-		if (cplan_get(r, req, &c) < 0)
+		if (cplan_get(r, g, req, &c) < 0)
 			return -1;
-		const unsigned a = (unsigned)cim_net_coll_plan_run(c->pl, r->ready, fin, &res, &lb);
-		memcpy(rel, r->ready, tp * sizeof(*rel));
+		const unsigned a = (unsigned)cim_net_coll_plan_run(c->pl, g->ready, fin, &res, &lb);
+		memcpy(rel, g->ready, n * sizeof(*rel));
 		if (!c->has_busy[a]) {
-			for (uint32_t i = 0; i < tp; i++)
-				c->busy[a * tp + i] = ports_busy(r, i, lb);
+			for (uint32_t i = 0; i < n; i++)
+				c->busy[a * n + i] = ports_busy(r, g, i, lb);
 			c->has_busy[a] = true;
 		}
-		memcpy(busy, c->busy + a * tp, tp * sizeof(*busy));
+		memcpy(busy, c->busy + a * n, n * sizeof(*busy));
 		*m = (struct memo){
 			.used = true, .coll = req->coll, .bytes = req->bytes, .res = res
 		};
 	}
-	for (uint32_t i = 0; i < tp; i++)
-		r->finish[i] = fin[i] + base;
+	for (uint32_t i = 0; i < n; i++)
+		g->finish[i] = fin[i] + base;
 	*res_out = &m->res;
 	*busy_out = busy;
 	return 0;
@@ -410,75 +411,75 @@ static void reply_fill(uint64_t *out, uint64_t finish, uint64_t busy,
 }
 
 /*
- * One collective of the TP group.  Its member 0 gathers the ready times,
- * replays the collective once and tells each member what it needs: two
- * messages a member, where an exchange of every member's ready time with
- * every other costs 2(p − 1), and one replay a group instead of one a
- * member (two members exchange theirs and both replay: one round).  The
- * replay is the same deterministic function of the same ready times as
- * each member's own was, so the results are the same bit for bit
- * (docs/performance.md).  Without interruptible waits, an all-gather and a
- * replay on every member.
+ * One collective of group g (the TP group, or the expert group across the
+ * replicas).  Its member 0 gathers the ready times, replays the collective
+ * once and tells each member what it needs: two messages a member, where
+ * an exchange of every member's ready time with every other costs
+ * 2(p − 1), and one replay a group instead of one a member (two members
+ * exchange theirs and both replay: one round).  The replay is the same
+ * deterministic function of the same ready times as each member's own was,
+ * so the results are the same bit for bit (docs/performance.md).  Without
+ * interruptible waits, an all-gather and a replay on every member.
  */
-static int exchange(struct run *r, uint64_t t, const struct cim_net_coll_req *req, uint32_t k,
-		    uint64_t reply[EXEC_REPLY])
+static int exchange(struct run *r, struct xgroup *g, uint64_t t, const struct cim_net_coll_req *req,
+		    uint32_t k, uint64_t reply[EXEC_REPLY])
 {
-	const uint32_t tp = r->plan->tp, me = r->me->tp_index;
+	const uint32_t n = g->n, me = g->me;
 	const struct cim_net_coll_result *res;
 	const uint64_t *busy;
 	uint32_t nreq = 0;
 
 	if (!r->opts->interruptible) {
-		MPI_Allgather(&t, 1, MPI_UINT64_T, r->ready, 1, MPI_UINT64_T, r->tp_comm);
-		if (replay(r, req, &res, &busy) < 0)
+		MPI_Allgather(&t, 1, MPI_UINT64_T, g->ready, 1, MPI_UINT64_T, g->comm);
+		if (replay(r, g, req, &res, &busy) < 0)
 			return -1;
-		reply_fill(reply, r->finish[me], busy[me], res);
+		reply_fill(reply, g->finish[me], busy[me], res);
 		return 0;
 	}
-	r->my_ready = t;
-	if (tp == 2) {
+	g->my_ready = t;
+	if (n == 2) {
 		/* Two members: one message each way in one round, and each
 		 * replays, costs less than a round trip through the leader. */
-		r->ready[me] = t;
-		MPI_Irecv(&r->ready[1 - me], 1, MPI_UINT64_T, (int)(1 - me), 1, r->tp_comm,
-			  &r->xreq[nreq++]);
-		MPI_Isend(&r->my_ready, 1, MPI_UINT64_T, (int)(1 - me), 1, r->tp_comm,
-			  &r->xreq[nreq++]);
-		if (exec_wait_all_polling(r, r->xreq, nreq))
+		g->ready[me] = t;
+		MPI_Irecv(&g->ready[1 - me], 1, MPI_UINT64_T, (int)(1 - me), 1, g->comm,
+			  &g->xreq[nreq++]);
+		MPI_Isend(&g->my_ready, 1, MPI_UINT64_T, (int)(1 - me), 1, g->comm,
+			  &g->xreq[nreq++]);
+		if (exec_wait_all_polling(r, g->xreq, nreq))
 			goto interrupted;
-		if (replay(r, req, &res, &busy) < 0)
+		if (replay(r, g, req, &res, &busy) < 0)
 			return -1;
-		reply_fill(reply, r->finish[me], busy[me], res);
+		reply_fill(reply, g->finish[me], busy[me], res);
 		return 0;
 	}
-	/* buffers MPI may still write after an interruption live in r */
-	uint64_t *mine = r->reply + (size_t)me * EXEC_REPLY;
+	/* buffers MPI may still write after an interruption live in g */
+	uint64_t *mine = g->reply + (size_t)me * EXEC_REPLY;
 	if (me != 0) {
-		MPI_Isend(&r->my_ready, 1, MPI_UINT64_T, 0, 1, r->tp_comm, &r->xreq[nreq++]);
-		MPI_Irecv(mine, EXEC_REPLY, MPI_UINT64_T, 0, 2, r->tp_comm, &r->xreq[nreq++]);
+		MPI_Isend(&g->my_ready, 1, MPI_UINT64_T, 0, 1, g->comm, &g->xreq[nreq++]);
+		MPI_Irecv(mine, EXEC_REPLY, MPI_UINT64_T, 0, 2, g->comm, &g->xreq[nreq++]);
 	} else {
-		r->ready[0] = t;
-		for (uint32_t j = 1; j < tp; j++)
-			MPI_Irecv(&r->ready[j], 1, MPI_UINT64_T, (int)j, 1, r->tp_comm,
-				  &r->xreq[nreq++]);
+		g->ready[0] = t;
+		for (uint32_t j = 1; j < n; j++)
+			MPI_Irecv(&g->ready[j], 1, MPI_UINT64_T, (int)j, 1, g->comm,
+				  &g->xreq[nreq++]);
 	}
-	if (exec_wait_all_polling(r, r->xreq, nreq))
+	if (exec_wait_all_polling(r, g->xreq, nreq))
 		goto interrupted;
 	if (me != 0) {
 		memcpy(reply, mine, EXEC_REPLY * sizeof(*reply));
 		return 0;
 	}
-	if (replay(r, req, &res, &busy) < 0)
+	if (replay(r, g, req, &res, &busy) < 0)
 		return -1;
 	nreq = 0;
-	for (uint32_t j = 0; j < tp; j++) {
-		reply_fill(r->reply + (size_t)j * EXEC_REPLY, r->finish[j], busy[j], res);
+	for (uint32_t j = 0; j < n; j++) {
+		reply_fill(g->reply + (size_t)j * EXEC_REPLY, g->finish[j], busy[j], res);
 		if (j > 0)
-			MPI_Isend(r->reply + (size_t)j * EXEC_REPLY, EXEC_REPLY, MPI_UINT64_T,
-				  (int)j, 2, r->tp_comm, &r->xreq[nreq++]);
+			MPI_Isend(g->reply + (size_t)j * EXEC_REPLY, EXEC_REPLY, MPI_UINT64_T,
+				  (int)j, 2, g->comm, &g->xreq[nreq++]);
 	}
-	memcpy(reply, r->reply, EXEC_REPLY * sizeof(*reply));
-	if (exec_wait_all_polling(r, r->xreq, nreq))
+	memcpy(reply, g->reply, EXEC_REPLY * sizeof(*reply));
+	if (exec_wait_all_polling(r, g->xreq, nreq))
 		goto interrupted;
 	return 0;
 interrupted:
@@ -489,14 +490,15 @@ interrupted:
 static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		      const struct cim_part_pass *p, uint32_t m, uint32_t k, uint64_t *end_out)
 {
-	const uint32_t tp = r->plan->tp;
+	struct xgroup *g = o->group == CIM_GROUP_EP ? &r->ep : &r->tp;
 	struct cim_net_coll_req req = { .coll = o->coll,
 					.algo = CIM_NET_ALGO_AUTO,
 					.bytes = o->bytes };
 	uint64_t reply[EXEC_REPLY];
 	double energy;
 
-	if (exchange(r, t, &req, k, reply) < 0)
+	assert(g->comm != MPI_COMM_NULL);
+	if (exchange(r, g, t, &req, k, reply) < 0)
 		return -1;
 	memcpy(&energy, &reply[R_ENERGY], sizeof(energy));
 	uint64_t end = reply[R_FINISH];
@@ -506,16 +508,16 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		.finish_ps = end,
 		.coll = o->coll,
 		.algo = (uint32_t)reply[R_ALGO],
-		.group = r->me->group_first,
-		.group_size = tp,
+		.group = g->ranks[0],
+		.group_size = g->n,
 		.layer = o->layer,
 		.micro_batch = m,
 		.step = k,
 		.phase = p->phase,
 		.bytes = o->bytes,
-		.sent_bytes = share(reply[R_BYTES], tp, r->me->tp_index),
-		.link_bytes = share(reply[R_LINK_BYTES], tp, r->me->tp_index),
-		.energy_pj = energy / tp,
+		.sent_bytes = share(reply[R_BYTES], g->n, g->me),
+		.link_bytes = share(reply[R_LINK_BYTES], g->n, g->me),
+		.energy_pj = energy / g->n,
 		.ports_busy_ps = reply[R_BUSY],
 	};
 	probe_coll(r, &rec);
@@ -808,6 +810,52 @@ uint64_t exec_kv_room(const struct cim_experiment *e, const struct cim_part_rank
 	return have - (used - me->kv_bytes);
 }
 
+/* Room for a group of n members, this rank member me; -1 when out of
+ * memory (what was allocated is freed by xgroup_free). */
+static int xgroup_alloc(struct xgroup *g, uint32_t n, uint32_t me)
+{
+	g->n = n;
+	g->me = me;
+	g->ranks = calloc(n, sizeof(*g->ranks));
+	g->ready = calloc(n, sizeof(*g->ready));
+	g->finish = calloc(n, sizeof(*g->finish));
+	g->memo = calloc(MEMO_SLOTS, sizeof(*g->memo));
+	g->memo_times = calloc((size_t)MEMO_SLOTS * 3 * n, sizeof(*g->memo_times));
+	g->cplans = calloc(CPLAN_SLOTS, sizeof(*g->cplans));
+	g->xreq = calloc(2 * (size_t)n, sizeof(*g->xreq));
+	g->reply = calloc((size_t)n * EXEC_REPLY, sizeof(*g->reply));
+	return g->ranks && g->ready && g->finish && g->memo && g->memo_times && g->cplans &&
+		       g->xreq && g->reply
+		   ? 0
+		   : -1;
+}
+
+/* A stopped run: MPI may still write the buffers of an exchange in flight
+ * and hold the communicator; they are left to it. */
+static void xgroup_leave(struct xgroup *g)
+{
+	g->ready = NULL;
+	g->reply = NULL;
+	g->comm = MPI_COMM_NULL;
+}
+
+static void xgroup_free(struct xgroup *g, bool stopped)
+{
+	free(g->ranks);
+	free(g->ready);
+	free(g->reply);
+	free(g->finish);
+	free(g->memo);
+	free(g->memo_times);
+	for (size_t i = 0; g->cplans && i < CPLAN_SLOTS; i++)
+		cplan_clear(&g->cplans[i]);
+	free(g->cplans);
+	if (!stopped)
+		free(g->xreq);
+	if (g->comm != MPI_COMM_NULL)
+		MPI_Comm_free(&g->comm);
+}
+
 static int setup(struct run *r)
 {
 	const struct cim_part_plan *plan = r->plan;
@@ -816,27 +864,31 @@ static int setup(struct run *r)
 
 	r->nres = cim_part_nres(me);
 	r->cal = calloc(r->nres, sizeof(*r->cal));
-	r->group = calloc(plan->tp, sizeof(*r->group));
-	r->ready = calloc(plan->tp, sizeof(*r->ready));
-	r->finish = calloc(plan->tp, sizeof(*r->finish));
 	r->kv_pos = calloc(plan->micro_batches, sizeof(*r->kv_pos));
 	r->arrived = calloc(plan->micro_batches, sizeof(*r->arrived));
-	r->memo = calloc(MEMO_SLOTS, sizeof(*r->memo));
-	r->memo_times = calloc((size_t)MEMO_SLOTS * 3 * plan->tp, sizeof(*r->memo_times));
 	r->port_free = calloc(cim_net_nports(r->net), sizeof(*r->port_free));
-	r->cplans = calloc(CPLAN_SLOTS, sizeof(*r->cplans));
-	r->xreq = calloc(2 * (size_t)plan->tp, sizeof(*r->xreq));
-	r->reply = calloc((size_t)plan->tp * EXEC_REPLY, sizeof(*r->reply));
-	if (!r->cal || !r->group || !r->ready || !r->finish || !r->kv_pos || !r->arrived ||
-	    !r->memo || !r->memo_times || !r->port_free || !r->cplans || !r->xreq || !r->reply)
+	if (!r->cal || !r->kv_pos || !r->arrived || !r->port_free ||
+	    xgroup_alloc(&r->tp, plan->tp, me->tp_index) < 0)
 		return cim_err_set(r->err, "rank %u: out of memory", me->rank);
 	for (uint32_t i = 0; i < plan->tp; i++)
-		r->group[i] = me->group_first + i;
+		r->tp.ranks[i] = me->group_first + i;
+	/* experts spread over the replicas: the stage's members of this TP
+	 * index in every replica, a group of its own */
+	const bool over = e->parallel.experts == CIM_EXPERTS_REPLICAS && plan->dp > 1;
+	if (over) {
+		if (xgroup_alloc(&r->ep, plan->dp, me->replica) < 0)
+			return cim_err_set(r->err, "rank %u: out of memory", me->rank);
+		for (uint32_t q = 0; q < plan->dp; q++)
+			r->ep.ranks[q] = cim_part_ep_rank(plan, me, q);
+	}
 	r->kv_room = exec_kv_room(e, me);
 	r->kv_per_pos = cim_part_kv_bits_per_pos(e, me);
 	if (r->opts->fault.kind != CIM_FAULT_NONE && r->opts->fault.rank == me->rank)
 		r->fault = r->opts->fault;
-	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index, &r->tp_comm);
+	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index, &r->tp.comm);
+	if (over)
+		MPI_Comm_split(r->comm, (int)(me->stage * plan->tp + me->tp_index),
+			       (int)me->replica, &r->ep.comm);
 	if (r->opts->interruptible) {
 		MPI_Comm_dup(r->comm, &r->stop_comm);
 		MPI_Irecv(&r->stop_from, 1, MPI_INT, MPI_ANY_SOURCE, 0, r->stop_comm, &r->stop_req);
@@ -854,9 +906,8 @@ static void teardown(struct run *r)
 		reap_sends(r, false);
 		if (r->nsends)
 			r->sends = NULL;
-		r->ready = NULL;
-		r->reply = NULL;
-		r->tp_comm = MPI_COMM_NULL;
+		xgroup_leave(&r->tp);
+		xgroup_leave(&r->ep);
 	} else {
 		reap_sends(r, true);
 	}
@@ -867,22 +918,11 @@ static void teardown(struct run *r)
 	free(r->probes);
 	free(r->sends);
 	free(r->ops);
-	free(r->group);
-	free(r->ready);
-	free(r->reply);
-	free(r->finish);
 	free(r->kv_pos);
 	free(r->arrived);
-	free(r->memo);
-	free(r->memo_times);
 	free(r->port_free);
-	for (size_t i = 0; r->cplans && i < CPLAN_SLOTS; i++)
-		cplan_clear(&r->cplans[i]);
-	free(r->cplans);
-	if (!r->stopped)
-		free(r->xreq);
-	if (r->tp_comm != MPI_COMM_NULL)
-		MPI_Comm_free(&r->tp_comm);
+	xgroup_free(&r->tp, r->stopped);
+	xgroup_free(&r->ep, r->stopped);
 	if (r->stop_comm != MPI_COMM_NULL && !r->stopped) {
 		MPI_Cancel(&r->stop_req);
 		MPI_Wait(&r->stop_req, MPI_STATUS_IGNORE);
@@ -902,7 +942,8 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 			 .plan = plan,
 			 .net = net,
 			 .comm = comm,
-			 .tp_comm = MPI_COMM_NULL,
+			 .tp = { .comm = MPI_COMM_NULL },
+			 .ep = { .comm = MPI_COMM_NULL },
 			 .stop_comm = MPI_COMM_NULL,
 			 .stop_req = MPI_REQUEST_NULL,
 			 .opts = opts ? opts : &defaults,

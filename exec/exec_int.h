@@ -35,29 +35,41 @@ struct send {
 	void *body; /* malloc'd copy of the body in flight, or NULL */
 };
 
+/* A group whose collectives a rank joins: its stage's TP group, or its
+ * members of the same TP index in every replica (experts spread over the
+ * replicas).  Member 0 replays each collective (exec.c). */
+struct xgroup {
+	MPI_Comm comm;
+	uint32_t n, me;	 /* members, and this rank's index among them */
+	uint32_t *ranks; /* [n]: the members' ranks */
+	uint64_t *ready, *finish;
+	uint64_t my_ready;    /* this member's part of the exchange in flight */
+	MPI_Request *xreq;    /* [2n]: that exchange's receives and sends */
+	uint64_t *reply;      /* [EXEC_REPLY · n]: the leader's answers, one a member */
+	struct memo *memo;    /* MEMO_SLOTS replays of this group's collectives */
+	uint64_t *memo_times; /* 3n per slot: ready and finish offsets, and the
+				 busy time of each member's ports */
+	struct cplan *cplans; /* the group's collectives, compiled */
+};
+
 struct run {
 	const struct cim_experiment *e;
 	const struct cim_part_plan *plan;
 	const struct cim_part_rank *me;
 	const struct cim_net *net;
-	MPI_Comm comm, tp_comm;
+	MPI_Comm comm;
+	struct xgroup tp, ep; /* ep: comm MPI_COMM_NULL unless experts span replicas */
 	const struct cim_exec_opts *opts;
 	struct cim_exec_probe *probes; /* statistics, then the caller's */
 	size_t nprobes;
 	struct exec_stats stats;
 	struct cim_exec_cal *cal; /* one per resource */
 	uint32_t nres;
-	uint64_t *port_free;  /* per port (cim_net_port()): when it is free */
-	struct cplan *cplans; /* the group's collectives, compiled (exec.c) */
-	struct send *sends;   /* in flight */
+	uint64_t *port_free; /* per port (cim_net_port()): when it is free */
+	struct send *sends;  /* in flight */
 	size_t nsends, capsends;
 	struct cim_prog_op *ops;
 	size_t capops;
-	uint32_t *group; /* the TP group's ranks */
-	uint64_t *ready, *finish;
-	uint64_t my_ready;	     /* this member's part of the exchange in flight */
-	MPI_Request *xreq;	     /* [2 · tp]: that exchange's receives and sends */
-	uint64_t *reply;	     /* [EXEC_REPLY · tp]: the leader's answers, one a member */
 	bool stopped;		     /* the run stopped while MPI held buffers */
 	enum cim_exec_end end;	     /* why it stopped (cim_exec_opts.ended) */
 	MPI_Comm stop_comm;	     /* interruptible: where a failing rank says so */
@@ -65,9 +77,6 @@ struct run {
 	int stop_from;		     /* its buffer: the rank that failed */
 	long parent;		     /* the parent process at the start */
 	unsigned polls;		     /* polls since the parent was last looked at */
-	struct memo *memo;	     /* MEMO_SLOTS replays of this group's collectives */
-	uint64_t *memo_times;	     /* 3 · tp per slot: ready and finish offsets, and the
-					busy time of each member's ports */
 	uint64_t *kv_pos;	     /* positions cached per micro-batch, all layers */
 	uint64_t *arrived;	     /* latest input arrival per micro-batch */
 	uint64_t horizon;	     /* no later step starts before it */

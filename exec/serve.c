@@ -160,10 +160,10 @@ static int bcast(struct run *r, void *buf, size_t len)
 	if (r->plan->tp == 1 || len == 0)
 		return 0;
 	if (!r->opts->interruptible) {
-		MPI_Bcast(buf, (int)len, MPI_BYTE, 0, r->tp_comm);
+		MPI_Bcast(buf, (int)len, MPI_BYTE, 0, r->tp.comm);
 		return 0;
 	}
-	MPI_Ibcast(buf, (int)len, MPI_BYTE, 0, r->tp_comm, &req);
+	MPI_Ibcast(buf, (int)len, MPI_BYTE, 0, r->tp.comm, &req);
 	if (exec_wait_polling(r, &req, false))
 		return cim_err_set(r->err, "rank %u: interrupted waiting for the scheduler",
 				   r->me->rank);

@@ -55,21 +55,30 @@ static size_t part_program(const struct cim_experiment *e, const struct cim_part
 	return out->n;
 }
 
+/* Collective o of rank r's group (its TP group, or its members of the same
+ * TP index in every replica) with every member ready at once; *pj_out is
+ * this replica's part of its energy. */
 static int coll_time(const struct cim_net *net, const struct cim_part_plan *plan,
-		     uint32_t first_rank, uint32_t coll, uint64_t bytes, uint64_t *ps_out,
+		     const struct cim_part_rank *r, const struct cim_prog_op *o, uint64_t *ps_out,
 		     double *pj_out, struct cim_err *err)
 {
 	uint32_t ranks[CIM_NET_MAX_POSITIONS];
 	uint64_t ready[CIM_NET_MAX_POSITIONS], finish[CIM_NET_MAX_POSITIONS];
-	struct cim_net_coll_req req = { .coll = coll, .algo = CIM_NET_ALGO_AUTO, .bytes = bytes };
+	struct cim_net_coll_req req = { .coll = o->coll,
+					.algo = CIM_NET_ALGO_AUTO,
+					.bytes = o->bytes };
 	struct cim_net_coll_result res;
+	const bool ep = o->group == CIM_GROUP_EP;
+	const uint32_t n = ep ? plan->dp : plan->tp;
 
-	for (uint32_t i = 0; i < plan->tp; i++) {
-		ranks[i] = first_rank + i;
+	for (uint32_t i = 0; i < n; i++) {
+		ranks[i] = ep ? cim_part_ep_rank(plan, r, i) : r->group_first + i;
 		ready[i] = 0;
 	}
-	if (cim_net_collective(net, &req, ranks, ready, plan->tp, finish, NULL, &res, err) < 0)
+	if (cim_net_collective(net, &req, ranks, ready, n, finish, NULL, &res, err) < 0)
 		return -1;
+	if (ep) /* every replica's stage takes a share: one group, dp replicas */
+		res.energy_pj /= n;
 	*ps_out = res.finish_max_ps;
 	*pj_out = res.energy_pj;
 	return 0;
@@ -128,8 +137,7 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 					if (i == 0) {
 						uint64_t ps;
 						double pj;
-						if (coll_time(net, plan, base, o->coll, o->bytes,
-							      &ps, &pj, err) < 0)
+						if (coll_time(net, plan, r, o, &ps, &pj, err) < 0)
 							return -1;
 						coll_ps[where][k[where]] = ps;
 						c.coll_pj += pj * (double)times;
@@ -400,20 +408,26 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 	if (cim_net_create(&e->net, chips, &net, err) < 0)
 		return -1;
 	/* A mixture of experts is also priced with its experts placed the
-	 * other way (tensor or expert parallel) wherever the group can take
-	 * it: the same experiment, parallel.experts flipped. */
-	struct cim_experiment *other = NULL;
+	 * other ways (tensor, expert parallel in the group, spread over the
+	 * replicas) wherever the split can take it: the same experiment,
+	 * parallel.experts changed. */
+	struct cim_experiment *alts[3] = { NULL, NULL, NULL };
 	if (e->model.experts > 1) {
 		const size_t bytes = cim_spec_experiment_bytes(e);
-		other = malloc(bytes);
-		if (!other) {
-			cim_net_destroy(net);
-			return cim_err_set(err, "out of memory listing splits of %u chips", chips);
+		for (int a = 0; a < 3; a++) {
+			if (a == (int)e->parallel.experts)
+				continue;
+			alts[a] = malloc(bytes);
+			if (!alts[a]) {
+				for (int b = 0; b < a; b++)
+					free(alts[b]);
+				cim_net_destroy(net);
+				return cim_err_set(err, "out of memory listing splits of %u chips",
+						   chips);
+			}
+			memcpy(alts[a], e, bytes);
+			alts[a]->parallel.experts = (enum cim_expert_split)a;
 		}
-		memcpy(other, e, bytes);
-		other->parallel.experts = e->parallel.experts == CIM_EXPERTS_EXPERT
-					      ? CIM_EXPERTS_TENSOR
-					      : CIM_EXPERTS_EXPERT;
 	}
 	for (uint32_t dp = 1; dp <= chips; dp++) {
 		if (chips % dp)
@@ -423,12 +437,21 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 			struct cim_part_plan *plan;
 			struct cim_err why;
 
-			if (chips / dp % tp || !part_split_shape_ok(e, tp, pp, dp, NULL))
-				continue; /* splits the model cannot take */
-			for (int alt = 0; alt < 2; alt++) {
-				const struct cim_experiment *x = alt ? other : e;
-				if (alt && (!other || tp == 1 ||
-					    !part_split_shape_ok(x, tp, pp, dp, NULL)))
+			/* splits the model cannot take, its experts placed as
+			 * tensor placement places them */
+			const struct cim_experiment *base = alts[0] ? alts[0] : e;
+			if (chips / dp % tp || !part_split_shape_ok(base, tp, pp, dp, NULL))
+				continue;
+			for (int a = 0; a < 3; a++) {
+				/* the experiment's own placement, then the others
+				 * where they differ from tensor placement (expert
+				 * needs a group, replicas more than one replica) */
+				const int own = (int)e->parallel.experts;
+				const int pl = a == 0 ? own : a <= own ? a - 1 : a;
+				const struct cim_experiment *x = a == 0 ? e : alts[pl];
+				if (!x || (a && pl == CIM_EXPERTS_EXPERT && tp == 1) ||
+				    (pl == CIM_EXPERTS_REPLICAS && (dp == 1 || e->serving.on)) ||
+				    !part_split_shape_ok(x, tp, pp, dp, NULL))
 					continue;
 				if (n == cap) {
 					cap = cap ? 2 * cap : 16;
@@ -466,14 +489,16 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 		}
 	}
 	cim_net_destroy(net);
-	free(other);
+	for (int a = 0; a < 3; a++)
+		free(alts[a]);
 	*rows_p = rows;
 	*n_p = n;
 	return 0;
 
 err_free_rows:
 	free(rows);
-	free(other);
+	for (int a = 0; a < 3; a++)
+		free(alts[a]);
 	cim_net_destroy(net);
 	return -1;
 }

@@ -204,9 +204,17 @@ struct cim_part_pass {
 enum cim_prog_kind { CIM_PROG_COMPUTE, CIM_PROG_COLL };
 
 /* One step of a chip's program for one pass, priced. */
+/* Which group a collective step spans. */
+enum cim_prog_group {
+	CIM_GROUP_TP, /* the stage's TP group */
+	CIM_GROUP_EP, /* the stage's members of the same TP index in every
+			 replica (parallel.experts: replicas) */
+};
+
 struct cim_prog_op {
 	uint32_t role;		       /* enum cim_op_role */
 	uint32_t kind;		       /* enum cim_prog_kind */
+	uint32_t group;		       /* collective: enum cim_prog_group */
 	bool with_prev;		       /* starts when the step before it may (reads
 					  the same input: K and V with Q, up with
 					  gate); the next step waits for both */
@@ -324,9 +332,16 @@ uint64_t cim_part_expert_loads_at(const struct cim_experiment *e, uint32_t layer
 uint64_t cim_part_expert_drop(const struct cim_workload_spec *w, uint32_t E, uint32_t k,
 			      uint64_t tokens, uint64_t *load, uint64_t *most);
 
-/* The routing stream of a layer in a pass: the same for its gate, up and
- * down, so that one draw of experts feeds all three. */
-uint64_t cim_part_route_key(uint32_t layer, const struct cim_part_pass *p);
+/* The routing stream of a layer in a pass of replica q: the same for its
+ * gate, up and down, so that one draw of experts feeds all three; the
+ * replicas' tokens differ, so do their draws (replica 0's key is the one a
+ * single replica has). */
+uint64_t cim_part_route_key(uint32_t layer, const struct cim_part_pass *p, uint32_t q);
+
+/* Rank of the member of rank r's expert group in replica q: the same stage
+ * and TP index (parallel.experts: replicas). */
+uint32_t cim_part_ep_rank(const struct cim_part_plan *plan, const struct cim_part_rank *r,
+			  uint32_t q);
 
 /*
  * How the routing of a static batch loads the experts, over every layer and

@@ -158,6 +158,32 @@ bool part_split_shape_ok(const struct cim_experiment *e, uint32_t tp, uint32_t p
 			    tp, m->experts, m->name);
 		return false;
 	}
+	if (e->parallel.experts == CIM_EXPERTS_REPLICAS) {
+		const char *why = NULL;
+		char msg[320];
+		if (dp < 2) {
+			why = "parallel.experts: replicas spreads the experts over the "
+			      "replicas and needs dp of 2 or more";
+		} else if (m->experts % dp) {
+			snprintf(msg, sizeof(msg),
+				 "dp %u does not divide the %u experts of %s: each replica "
+				 "holds a whole number of them",
+				 dp, m->experts, m->name);
+			why = msg;
+		} else if (e->workload.batch % dp) {
+			snprintf(msg, sizeof(msg),
+				 "dp %u does not divide the batch of %u: replicas that share "
+				 "their experts run their passes in step, so each needs as "
+				 "many sequences",
+				 dp, e->workload.batch);
+			why = msg;
+		}
+		if (why) {
+			cim_err_set(err, "%s (parallel.experts: replicas; or use tensor or expert)",
+				    why);
+			return false;
+		}
+	}
 	if (!kv_heads_split(m, tp)) {
 		cim_err_set(err,
 			    "tp %u neither divides nor is a multiple of the %u key/value "
@@ -213,7 +239,7 @@ bool part_split_ok(const struct cim_experiment *e, uint32_t tp, uint32_t pp, uin
 
 /* Adds the shard of matrix op (one layer's, or the head) for TP member i. */
 static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, uint32_t tp,
-		      const struct cim_op *op)
+		      uint32_t dp, const struct cim_op *op)
 {
 	const struct cim_model_spec *m = &e->model;
 	struct cim_part_shard *s = &r->shards[r->nshards++];
@@ -280,6 +306,10 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 	s->n = (uint32_t)n;
 	s->count =
 	    split == CIM_SPLIT_EXPERTS || split == CIM_SPLIT_HEADS ? op->count / tp : op->count;
+	/* experts spread over the replicas: this replica's E/dp, each still
+	 * divided over the group */
+	if (cim_op_routed(op) && e->parallel.experts == CIM_EXPERTS_REPLICAS && dp > 1)
+		s->count = op->count / dp;
 	s->holders = holders;
 	s->has_bias = op->bias;
 	/* A row-split matrix's bias is added once, by member 0, before the
@@ -329,7 +359,7 @@ static void build_shards(const struct cim_experiment *e, struct cim_part_plan *p
 				continue;
 			if (ops[j].scope == CIM_SCOPE_LAYER || r->head) {
 				assert(r->nshards < CIM_PART_MAX_SHARDS);
-				add_shard(e, r, plan->tp, &ops[j]);
+				add_shard(e, r, plan->tp, plan->dp, &ops[j]);
 			}
 		}
 	}

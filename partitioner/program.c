@@ -52,14 +52,15 @@ static void vector_step(struct prog *pg, const struct cim_experiment *e, enum ci
 	o->bytes = 2 * part_bytes(elems, e->chip.input_bits);
 }
 
-static void coll_step(struct prog *pg, enum cim_op_role role, enum cim_net_coll coll, int32_t layer,
-		      uint64_t bytes)
+static struct cim_prog_op *coll_step(struct prog *pg, enum cim_op_role role, enum cim_net_coll coll,
+				     int32_t layer, uint64_t bytes)
 {
 	struct cim_prog_op *o = emit(pg, role, 0, layer, CIM_RES_LINK, UINT32_MAX);
 
 	o->kind = CIM_PROG_COLL;
 	o->coll = coll;
 	o->bytes = bytes;
+	return o;
 }
 
 /* The rank's shard of the matrix of role in the layers `layers` (enum
@@ -241,14 +242,20 @@ static uint64_t score_elems(const struct cim_part_rank *r, const struct cim_part
 	return n;
 }
 
-uint64_t cim_part_route_key(uint32_t layer, const struct cim_part_pass *p)
+uint64_t cim_part_route_key(uint32_t layer, const struct cim_part_pass *p, uint32_t q)
 {
 	uint64_t h = 1469598103934665603ull;
 	const uint64_t parts[] = { layer, p->past, p->queries, p->seqs, p->npieces };
 
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		h = (h ^ parts[i]) * 1099511628211ull;
-	return h;
+	return q ? (h ^ q) * 1099511628211ull : h;
+}
+
+uint32_t cim_part_ep_rank(const struct cim_part_plan *plan, const struct cim_part_rank *r,
+			  uint32_t q)
+{
+	return (q * plan->pp + r->stage) * plan->tp + r->tp_index;
 }
 
 static void layer_program(struct prog *pg, const struct cim_experiment *e,
@@ -274,6 +281,14 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 	uint32_t busy = 0;   /* … and how many take any */
 	uint64_t kept = 0;   /* … and the tokens this chip's experts take */
 	uint64_t load[CIM_PART_MAX_EXPERTS];
+	/* Experts spread over the replicas: every replica's tokens of a
+	 * layer go to the replicas holding their experts and come back, an
+	 * all-to-all each way over the stage's members of this TP index in
+	 * every replica; each member sends every routed copy of its tokens'
+	 * activations (docs/partitioner.md, "Experts"). */
+	const bool over = e->parallel.experts == CIM_EXPERTS_REPLICAS && plan->dp > 1;
+	const uint64_t routed_bytes =
+	    part_bytes(T * m->experts_per_token * m->hidden, e->workload.act_bits);
 
 	for (size_t i = 0; i < nops; i++) {
 		const struct cim_op *op = &ops[i];
@@ -285,29 +300,49 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 		case CIM_OP_MATMUL: {
 			const enum cim_op_role role = op->role;
 			const struct cim_part_shard *s = find_shard(r, role, op->layers);
-			o = emit(pg, role, CIM_OP_MATMUL, L, matrix_res(r, layer, s), UINT32_MAX);
 			/* one draw of experts for the layer's gate, up and down */
 			const bool moe = cim_op_routed(op);
 			if (moe && !routed) {
 				const uint32_t E = m->experts;
-				most = cim_part_expert_loads_at(e, layer, T,
-								cim_part_route_key(layer, p), load);
-				cim_part_expert_drop(&e->workload, E, op->active, T, load, &most);
 				/* the experts this chip holds: all (each divided over
-				 * the group), or its own E/tp whole ones */
+				 * the group), its own E/tp whole ones, or its
+				 * replica's E/dp */
 				uint32_t first = 0, last = E;
 				if (s->split == CIM_SPLIT_EXPERTS) {
 					first = r->tp_index * s->count;
 					last = first + s->count;
+				} else if (over) {
+					first = r->replica * s->count;
+					last = first + s->count;
+				}
+				uint64_t sum[CIM_PART_MAX_EXPERTS];
+				for (uint32_t x = first; x < last; x++)
+					sum[x] = 0;
+				/* every replica's tokens (the replicas run their
+				 * passes in step: the same pass in each), or this
+				 * replica's */
+				for (uint32_t q = over ? 0 : r->replica;
+				     q < (over ? plan->dp : r->replica + 1); q++) {
+					most = cim_part_expert_loads_at(
+					    e, layer, T, cim_part_route_key(layer, p, q), load);
+					cim_part_expert_drop(&e->workload, E, op->active, T, load,
+							     &most);
+					for (uint32_t x = first; x < last; x++)
+						sum[x] += load[x];
 				}
 				most = 0;
 				for (uint32_t x = first; x < last; x++) {
-					busy += load[x] > 0;
-					kept += load[x];
-					most = load[x] > most ? load[x] : most;
+					busy += sum[x] > 0;
+					kept += sum[x];
+					most = sum[x] > most ? sum[x] : most;
 				}
 				routed = true;
+				if (over && T)
+					coll_step(pg, CIM_ROLE_EXPERT_DISPATCH, CIM_NET_ALLTOALL, L,
+						  routed_bytes)
+					    ->group = CIM_GROUP_EP;
 			}
+			o = emit(pg, role, CIM_OP_MATMUL, L, matrix_res(r, layer, s), UINT32_MAX);
 			if (moe)
 				matmul_into(o, e, s, kept, most, busy);
 			else if (cim_op_role_per_head(role))
@@ -330,6 +365,10 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			const enum cim_op_role last =
 			    m->shared_ffn && !cim_model_layer_dense(m, layer) ? CIM_ROLE_SHARED_DOWN
 									      : CIM_ROLE_FFN_DOWN;
+			if (over && routed && role == last && T)
+				coll_step(pg, CIM_ROLE_EXPERT_COMBINE, CIM_NET_ALLTOALL, L,
+					  routed_bytes)
+				    ->group = CIM_GROUP_EP;
 			if (tp > 1 && ((role == CIM_ROLE_O_PROJ && !par) || role == last))
 				coll_step(pg,
 					  role == CIM_ROLE_O_PROJ ? CIM_ROLE_ATTN_ALLREDUCE

@@ -130,8 +130,10 @@ int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part
 					continue;
 				const double mean = (double)T * k / E;
 				for (uint32_t l = 0; l < m->layers; l++) {
+					if (cim_model_layer_dense(m, l))
+						continue; /* no experts (DeepSeek's first) */
 					uint64_t most = cim_part_expert_loads_at(
-					    e, l, T, cim_part_route_key(l, &p), load);
+					    e, l, T, cim_part_route_key(l, &p, q), load);
 					dropped += (double)cim_part_expert_drop(&e->workload, E, k,
 										T, load, &most);
 					for (uint32_t x = 0; x < E; x++)

@@ -20,7 +20,7 @@ const char *const spec_strategy_words[] = { "manual",	   "tp-first",	"pp-first",
 					    "best-energy", NULL };
 static const char *const balance_words[] = { "cost", "capacity", "list", NULL };
 static const char *const embedding_words[] = { "replicated", "sharded", NULL };
-static const char *const experts_words[] = { "tensor", "expert", NULL };
+static const char *const experts_words[] = { "tensor", "expert", "replicas", NULL };
 
 /* Reads `layers` into the whole parallel struct (its field's offset is 0),
  * as it fills both the list and its length. */
@@ -120,7 +120,8 @@ static const struct field parallel_fields[] = {
 	FENUM("embedding", struct cim_parallel_spec, embedding, 0, embedding_words,
 	      "how the first stage's group holds the embedding table: replicated or sharded"),
 	FENUM("experts", struct cim_parallel_spec, experts, 0, experts_words,
-	      "how a group holds the experts: tensor (each split) or expert (whole ones)"),
+	      "how the experts are held: tensor (each split over the group), expert (whole "
+	      "ones a member) or replicas (spread over the replicas, all-to-all)"),
 	{ .key = "layers",
 	  .type = F_FUNC,
 	  .offset = 0,
@@ -536,7 +537,12 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 			? "applies to routing: trace; set it or remove this key"
 			: "trace needs its file: give workload.routing_trace (CSV rows of "
 			  "token,layer,experts)");
-	if (e->parallel.experts == CIM_EXPERTS_EXPERT && e->model.experts <= 1)
+	if (e->parallel.experts == CIM_EXPERTS_REPLICAS && e->serving.on)
+		return spec_errf(err, tnode_get(par, "experts"), "parallel.experts",
+				 "replicas needs the replicas to run the same passes in step, "
+				 "which a served load's schedulers do not; use a static batch "
+				 "(no serving part) or experts tensor or expert");
+	if (e->parallel.experts != CIM_EXPERTS_TENSOR && e->model.experts <= 1)
 		return spec_errf(err, tnode_get(par, "experts"), "parallel.experts",
 				 "%s has no experts to place; remove the key", e->model.name);
 	if (w->capacity_factor > 0 && e->model.experts <= 1)

@@ -285,6 +285,8 @@ enum cim_op_role {
 	CIM_ROLE_FFN_ALLREDUCE,	  /* after the row-split ffn_down */
 	CIM_ROLE_SAMPLE_GATHER,	  /* members' best tokens gathered */
 	CIM_ROLE_EMBED_ALLREDUCE, /* a sharded embedding's lookups summed */
+	CIM_ROLE_EXPERT_DISPATCH, /* tokens to the replicas holding their experts */
+	CIM_ROLE_EXPERT_COMBINE,  /* the experts' outputs back */
 	/* a shared expert (Qwen2-MoE), beside the routed ones */
 	CIM_ROLE_SHARED_GATE,
 	CIM_ROLE_SHARED_UP,
@@ -436,8 +438,12 @@ enum cim_embed_split {
 
 /* How a stage's group holds a mixture of experts' experts. */
 enum cim_expert_split {
-	CIM_EXPERTS_TENSOR, /* every expert's matrices divided over the group */
-	CIM_EXPERTS_EXPERT, /* whole experts, E / tp a member (expert parallelism) */
+	CIM_EXPERTS_TENSOR,   /* every expert's matrices divided over the group */
+	CIM_EXPERTS_EXPERT,   /* whole experts, E / tp a member (expert parallelism) */
+	CIM_EXPERTS_REPLICAS, /* E / dp experts a replica's stage, each divided over
+				 its group; tokens dispatched and combined by
+				 all-to-all over the replicas (expert
+				 parallelism across data parallelism) */
 };
 
 struct cim_parallel_spec {

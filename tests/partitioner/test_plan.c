@@ -1259,6 +1259,101 @@ static void test_latent_attention(void)
 	free(e1);
 }
 
+/*
+ * Experts spread over the replicas (parallel.experts: replicas) on the
+ * tiny MoE (4 experts of FFN 512, 2 a token, d = 256) at tp 1, pp 1, dp 2,
+ * one sequence of 16 prompt tokens a replica: each replica's chip holds 2
+ * experts (replica q experts 2q and 2q + 1).  In each layer the router is
+ * followed by an all-to-all over the two replicas of every routed copy of
+ * the pass's activations, 16 · 2 · 256 bytes at 8 bits = 8192, and the
+ * down projection by another back; no all-reduce at tp 1.  Evenly, each
+ * replica sends 8 tokens to each expert: a chip's two experts take 16
+ * each, both replicas' (gate MACs 2 · 16 · 256 · 512).  With every token
+ * on experts 0 and 1 (Zipf s = 100) replica 0's chip takes both replicas'
+ * 32 a expert and replica 1's none.  Refused: dp 1, dp not dividing the
+ * experts, or the batch.
+ */
+static void test_experts_over_replicas(void)
+{
+	const char *even[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			       "parallel.experts=replicas" };
+	const char *skew[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			       "parallel.experts=replicas", "workload.routing=zipf",
+			       "workload.routing_zipf=100" };
+	struct cim_experiment *e = load(tiny, even, 3), *z = load(tiny, skew, 5);
+	struct cim_part_plan *p = plan_of(e, 1, 1, 2), *pz = plan_of(z, 1, 1, 2);
+	const uint64_t gate_macs = 256ull * 512;
+	struct cim_part_pass pass;
+	struct cim_prog_op ops[128];
+
+	for (uint32_t q = 0; q < 2; q++) {
+		CIM_ASSERT_EQ_U64(shard(&p->ranks[q], CIM_ROLE_FFN_GATE)->count, 2);
+		CIM_ASSERT_EQ_U64(cim_part_ep_rank(p, &p->ranks[0], q), q);
+	}
+	cim_part_pass_at(e, 1, 0, &pass);
+	CIM_ASSERT_EQ_U64(cim_part_pass_tokens(&pass), 16);
+	const uint64_t want_even[2] = { 32 * gate_macs, 32 * gate_macs };
+	const uint64_t want_skew[2] = { 64 * gate_macs, 0 };
+	for (int run = 0; run < 2; run++) {
+		const struct cim_experiment *x = run ? z : e;
+		const struct cim_part_plan *pl = run ? pz : p;
+		for (uint32_t q = 0; q < 2; q++) {
+			size_t n = cim_part_program(x, pl, &pl->ranks[q], &pass, ops, 128);
+			CU_ASSERT_FATAL(n > 0 && n <= 128);
+			uint32_t a2a = 0, reduces = 0;
+			int32_t router_at = -1;
+			for (size_t j = 0; j < n; j++) {
+				const struct cim_prog_op *o = &ops[j];
+				if (o->layer != 0)
+					continue;
+				if (o->role == CIM_ROLE_ROUTER)
+					router_at = (int32_t)j;
+				if (o->role == CIM_ROLE_EXPERT_DISPATCH) {
+					CU_ASSERT_EQUAL(router_at, (int32_t)j - 1);
+				}
+				if (o->kind == CIM_PROG_COLL && o->coll == CIM_NET_ALLTOALL) {
+					a2a++;
+					CIM_ASSERT_EQ_U64(o->group, CIM_GROUP_EP);
+					CIM_ASSERT_EQ_U64(o->bytes, 8192);
+				}
+				if (o->kind == CIM_PROG_COLL && o->coll == CIM_NET_ALLREDUCE)
+					reduces++;
+				if (o->role == CIM_ROLE_FFN_GATE)
+					CIM_ASSERT_EQ_U64(o->macs,
+							  run ? want_skew[q] : want_even[q]);
+				if (o->role == CIM_ROLE_EXPERT_COMBINE)
+					CU_ASSERT_EQUAL(ops[j - 1].role, CIM_ROLE_FFN_DOWN);
+			}
+			CIM_ASSERT_EQ_U64(a2a, 2);
+			CIM_ASSERT_EQ_U64(reduces, 0);
+		}
+	}
+	cim_part_plan_destroy(p);
+	cim_part_plan_destroy(pz);
+	free(e);
+	free(z);
+
+	static const struct {
+		const char *batch;
+		uint32_t dp;
+		const char *expect;
+	} bad[] = {
+		{ "workload.batch=2", 1, "replicas and needs dp of 2 or more" },
+		{ "workload.batch=3", 3, "dp 3 does not divide the 4 experts" },
+		{ "workload.batch=3", 2, "dp 2 does not divide the batch of 3" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *sets[] = { "model=tests/data/part/tiny-moe.json",
+				       "parallel.experts=replicas", bad[i].batch };
+		struct cim_experiment *x = load(tiny, sets, 3);
+		struct cim_part_plan *none = NULL;
+		struct cim_err err;
+		CU_ASSERT_EQUAL(cim_part_plan(x, 1, 1, bad[i].dp, &none, &err), -1);
+		CIM_ASSERT_HAS(err.msg, bad[i].expect);
+		free(x);
+	}
+}
+
 int main(void)
 {
 	static const struct cim_test tests[] = {
@@ -1289,6 +1384,8 @@ int main(void)
 		{ "expert parallelism: whole experts a member, loads per member",
 		  test_expert_parallel },
 		{ "latent attention and a dense first layer (DeepSeek)", test_latent_attention },
+		{ "experts over the replicas: all-to-all each way, every replica's tokens",
+		  test_experts_over_replicas },
 	};
 	return cim_test_run("partitioner", tests, sizeof(tests) / sizeof(tests[0]));
 }
