@@ -2,7 +2,8 @@
 # The mixture-of-experts study of docs/studies.md: Mixtral-8x7B and
 # DeepSeek-V2-Lite on the 64-chip example system (tp 8 x pp 8, batch 16 of
 # 128 + 32 tokens) routed evenly, uniformly and by Zipf s = 1.5, their
-# experts held by tensor or by expert parallelism, and a dense model of
+# experts held by tensor or by expert parallelism (Mixtral also as two
+# replicas sharing their experts, tp 8 x pp 4 x dp 2), and a dense model of
 # about equal active parameters beside each (Llama-2-13B; DeepSeek-V2-Lite
 # with every layer dense).  Run from the repository's root after make build;
 # prints the table's rows.
@@ -33,6 +34,8 @@ one "Mixtral, Zipf 1.5, tensor" $M --set workload.routing=zipf --set workload.ro
 one "Mixtral, Zipf 1.5, expert" $M --set workload.routing=zipf --set workload.routing_zipf=1.5 --set parallel.experts=expert
 one "Mixtral, uniform, expert" $M --set workload.routing=uniform --set parallel.experts=expert
 one "Mixtral, Zipf 1.5, tensor, capacity 1.25" $M --set workload.routing=zipf --set workload.routing_zipf=1.5 --set workload.capacity_factor=1.25
+one "Mixtral, even, replicas (2 × tp 8 × pp 4)" $M --set parallel.pp=4 --set parallel.dp=2 --set parallel.experts=replicas
+one "Mixtral, Zipf 1.5, replicas (2 × tp 8 × pp 4)" $M --set parallel.pp=4 --set parallel.dp=2 --set parallel.experts=replicas --set workload.routing=zipf --set workload.routing_zipf=1.5
 one "Llama-2-13B (dense, 13.0 B)" --set model=configs/models/llama-2-13b.json
 D="--set model=configs/models/deepseek-v2-lite.json"
 one "DeepSeek-V2-Lite, even, tensor" $D
