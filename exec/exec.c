@@ -356,6 +356,20 @@ static int replay(struct run *r, struct xgroup *g, const struct cim_net_coll_req
 	const uint32_t n = g->n;
 	uint64_t base = UINT64_MAX;
 
+	if (req->chunks) {
+		/* An uneven all-to-all (the experts' routed tokens): its chunks
+		 * change with every layer and pass, so it is replayed as it
+		 * comes, neither compiled nor remembered. */
+		memset(g->link_bytes, 0, cim_net_nlinks(r->net) * sizeof(*g->link_bytes));
+		if (cim_net_collective(r->net, req, g->ranks, g->ready, n, g->finish, g->link_bytes,
+				       &g->a2a_res, r->err) < 0)
+			return -1;
+		for (uint32_t i = 0; i < n; i++)
+			g->a2a_busy[i] = ports_busy(r, g, i, g->link_bytes);
+		*res_out = &g->a2a_res;
+		*busy_out = g->a2a_busy;
+		return 0;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		base = g->ready[i] < base ? g->ready[i] : base;
 	for (uint32_t i = 0; i < n; i++)
@@ -498,6 +512,13 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	double energy;
 
 	assert(g->comm != MPI_COMM_NULL);
+	if (o->group == CIM_GROUP_EP) {
+		/* the chunks of the experts' dispatch or combine, from the
+		 * replicas' routings */
+		cim_part_dispatch_chunks(r->e, r->plan, (uint32_t)o->layer, p,
+					 o->role == CIM_ROLE_EXPERT_COMBINE, g->chunks);
+		req.chunks = g->chunks;
+	}
 	if (exchange(r, g, t, &req, k, reply) < 0)
 		return -1;
 	memcpy(&energy, &reply[R_ENERGY], sizeof(energy));
@@ -841,6 +862,9 @@ static void xgroup_leave(struct xgroup *g)
 
 static void xgroup_free(struct xgroup *g, bool stopped)
 {
+	free(g->chunks);
+	free(g->link_bytes);
+	free(g->a2a_busy);
 	free(g->ranks);
 	free(g->ready);
 	free(g->reply);
@@ -876,7 +900,11 @@ static int setup(struct run *r)
 	 * index in every replica, a group of its own */
 	const bool over = e->parallel.experts == CIM_EXPERTS_REPLICAS && plan->dp > 1;
 	if (over) {
-		if (xgroup_alloc(&r->ep, plan->dp, me->replica) < 0)
+		r->ep.chunks = calloc((size_t)plan->dp * plan->dp, sizeof(*r->ep.chunks));
+		r->ep.link_bytes = calloc(cim_net_nlinks(r->net) + 1, sizeof(*r->ep.link_bytes));
+		r->ep.a2a_busy = calloc(plan->dp, sizeof(*r->ep.a2a_busy));
+		if (xgroup_alloc(&r->ep, plan->dp, me->replica) < 0 || !r->ep.chunks ||
+		    !r->ep.link_bytes || !r->ep.a2a_busy)
 			return cim_err_set(r->err, "rank %u: out of memory", me->rank);
 		for (uint32_t q = 0; q < plan->dp; q++)
 			r->ep.ranks[q] = cim_part_ep_rank(plan, me, q);

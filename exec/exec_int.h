@@ -50,6 +50,10 @@ struct xgroup {
 	uint64_t *memo_times; /* 3n per slot: ready and finish offsets, and the
 				 busy time of each member's ports */
 	struct cplan *cplans; /* the group's collectives, compiled */
+	uint64_t *chunks;     /* [n · n]: an uneven all-to-all's chunks, or NULL */
+	uint64_t *link_bytes; /* [links]: its bytes per link, replayed uncompiled */
+	uint64_t *a2a_busy;   /* [n]: each member's ports' busy time in it */
+	struct cim_net_coll_result a2a_res; /* and its result */
 };
 
 struct run {

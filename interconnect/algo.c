@@ -390,10 +390,16 @@ static int direct_broadcast(struct sched *s, uint32_t p, uint64_t n, uint32_t ro
 
 /*
  * Member i's buffer holds p chunks, chunk j for member j (⌊n/p⌋ bytes,
- * plus one for j < n mod p); chunk i stays.  Direct: every chunk straight
- * to its member in one step, the traffic of direct reduce-scatter, whose
- * writer the table names for it.
+ * plus one for j < n mod p, or the request's matrix of chunks); chunk i
+ * stays.
  */
+
+/* Member src's chunk for member dst: the request's matrix when it gives
+ * one (uneven: expert parallelism's routed tokens), else bytes/p. */
+static uint64_t a2a_chunk(const struct sched *s, uint64_t n, uint32_t p, uint32_t src, uint32_t dst)
+{
+	return s->chunks ? s->chunks[(size_t)src * p + dst] : chunk(n, p, dst);
+}
 
 /* Ring (a shift): in step k = 1 … p−1 member i sends chunk (i + k) mod p
  * to member (i + k) mod p, every member one flow a step. */
@@ -404,9 +410,22 @@ static int ring_alltoall(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
 	(void)err;
 	for (uint32_t k = 1; k < p; k++) {
 		for (uint32_t i = 0; i < p; i++)
-			sched_flow(s, i, (i + k) % p, chunk(n, p, (i + k) % p));
+			sched_flow(s, i, (i + k) % p, a2a_chunk(s, n, p, i, (i + k) % p));
 		sched_step(s);
 	}
+	return 0;
+}
+
+/* Direct: every chunk straight to its member in one step. */
+static int direct_alltoall(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
+			   struct cim_err *err)
+{
+	(void)root;
+	(void)err;
+	for (uint32_t i = 0; i < p; i++)
+		for (uint32_t j = 1; j < p; j++)
+			sched_flow(s, i, (i + j) % p, a2a_chunk(s, n, p, i, (i + j) % p));
+	sched_step(s);
 	return 0;
 }
 
@@ -432,7 +451,7 @@ static int hd_alltoall(struct sched *s, uint32_t p, uint64_t n, uint32_t root, s
 				if (!(d >> b & 1))
 					continue;
 				uint32_t start = (i + p - (d & ((1u << b) - 1))) % p;
-				bytes += chunk(n, p, (start + d) % p);
+				bytes += a2a_chunk(s, n, p, start, (start + d) % p);
 			}
 			sched_flow(s, i, (i + (1u << b)) % p, bytes);
 		}
@@ -462,5 +481,5 @@ const struct algo_ops cim_net_algos[CIM_NET_NALGO] = {
 					    [CIM_NET_ALLGATHER] = direct_allgather,
 					    [CIM_NET_REDUCE_SCATTER] = direct_reduce_scatter,
 					    [CIM_NET_BROADCAST] = direct_broadcast,
-					    [CIM_NET_ALLTOALL] = direct_reduce_scatter } },
+					    [CIM_NET_ALLTOALL] = direct_alltoall } },
 };

@@ -132,6 +132,9 @@ struct cim_net_coll_req {
 	uint32_t root;		/* broadcast: index of the root within each group */
 	uint32_t group_size;	/* members per group, consecutive in ranks[]; the
 				   groups run at once and share links; 0 = one group */
+	const uint64_t *chunks; /* all-to-all: p·p bytes, member i's chunk for
+				   member j at [i·p + j] (the diagonal stays put),
+				   each group alike; NULL: bytes/p each */
 };
 
 struct cim_net_coll_result {

@@ -76,6 +76,8 @@ struct sched {
 	size_t *step_end;
 	size_t nsteps, scap;
 	bool oom;
+	const uint64_t *chunks; /* an all-to-all's p·p chunk bytes (member i's to
+				   member j at [i·p + j]), or NULL for bytes/p */
 };
 
 /* Appends a flow to the open step (zero-byte flows are dropped). */

@@ -314,6 +314,7 @@ static int schedule(enum cim_net_algo algo, const struct cim_net_coll_req *req, 
 	if (!fn)
 		return cim_err_set(err, "%s has no %s algorithm", cim_net_coll_name(req->coll),
 				   cim_net_algo_name(algo));
+	s->chunks = req->coll == CIM_NET_ALLTOALL ? req->chunks : NULL;
 	if (fn(s, p, req->bytes, req->root, err))
 		return -1;
 	if (s->oom)

@@ -58,8 +58,9 @@ static size_t part_program(const struct cim_experiment *e, const struct cim_part
 /* Collective o of rank r's group (its TP group, or its members of the same
  * TP index in every replica) with every member ready at once; *pj_out is
  * this replica's part of its energy. */
-static int coll_time(const struct cim_net *net, const struct cim_part_plan *plan,
-		     const struct cim_part_rank *r, const struct cim_prog_op *o, uint64_t *ps_out,
+static int coll_time(const struct cim_experiment *e, const struct cim_net *net,
+		     const struct cim_part_plan *plan, const struct cim_part_rank *r,
+		     const struct cim_prog_op *o, const struct cim_part_pass *p, uint64_t *ps_out,
 		     double *pj_out, struct cim_err *err)
 {
 	uint32_t ranks[CIM_NET_MAX_POSITIONS];
@@ -75,7 +76,19 @@ static int coll_time(const struct cim_net *net, const struct cim_part_plan *plan
 		ranks[i] = ep ? cim_part_ep_rank(plan, r, i) : r->group_first + i;
 		ready[i] = 0;
 	}
-	if (cim_net_collective(net, &req, ranks, ready, n, finish, NULL, &res, err) < 0)
+	/* the expert all-to-all's chunks, as the replicas' routings make them */
+	uint64_t *chunks = NULL;
+	if (ep) {
+		chunks = malloc((size_t)n * n * sizeof(*chunks));
+		if (!chunks)
+			return cim_err_set(err, "out of memory for an all-to-all of %u", n);
+		cim_part_dispatch_chunks(e, plan, (uint32_t)o->layer, p,
+					 o->role == CIM_ROLE_EXPERT_COMBINE, chunks);
+		req.chunks = chunks;
+	}
+	const int rc = cim_net_collective(net, &req, ranks, ready, n, finish, NULL, &res, err);
+	free(chunks);
+	if (rc < 0)
 		return -1;
 	if (ep) /* every replica's stage takes a share: one group, dp replicas */
 		res.energy_pj /= n;
@@ -135,9 +148,10 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 					if (seg[where] > seg_max[where][k[where]])
 						seg_max[where][k[where]] = seg[where];
 					if (i == 0) {
-						uint64_t ps;
-						double pj;
-						if (coll_time(net, plan, r, o, &ps, &pj, err) < 0)
+						uint64_t ps = 0;
+						double pj = 0;
+						if (coll_time(e, net, plan, r, o, p, &ps, &pj,
+							      err) < 0)
 							return -1;
 						coll_ps[where][k[where]] = ps;
 						c.coll_pj += pj * (double)times;

@@ -338,6 +338,18 @@ uint64_t cim_part_expert_drop(const struct cim_workload_spec *w, uint32_t E, uin
  * single replica has). */
 uint64_t cim_part_route_key(uint32_t layer, const struct cim_part_pass *p, uint32_t q);
 
+/*
+ * The chunks of layer `layer`'s expert all-to-all in pass p when the
+ * experts are spread over the replicas: out[q·dp + j] is what replica q's
+ * member sends replica j's, every copy of q's tokens routed to j's experts
+ * (E/dp a replica), d activations at act_bits each (dispatch); the combine
+ * sends them back, out[j·dp + q].  The replicas' routings are drawn as
+ * their programs draw them.  out has room for dp·dp.
+ */
+void cim_part_dispatch_chunks(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			      uint32_t layer, const struct cim_part_pass *p, bool combine,
+			      uint64_t *out);
+
 /* Rank of the member of rank r's expert group in replica q: the same stage
  * and TP index (parallel.experts: replicas). */
 uint32_t cim_part_ep_rank(const struct cim_part_plan *plan, const struct cim_part_rank *r,

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "partitioner.h"
+#include "part_int.h"
 
 #define ROUTE_MAX_EXPERTS CIM_PART_MAX_EXPERTS
 
@@ -156,4 +156,26 @@ int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part
 	out->imbalance_mean = tokens > 0 ? weighted / tokens : 0;
 	assert(out->imbalance_mean >= 1 - 1e-12 || tokens == 0);
 	return 0;
+}
+
+void cim_part_dispatch_chunks(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			      uint32_t layer, const struct cim_part_pass *p, bool combine,
+			      uint64_t *out)
+{
+	const struct cim_model_spec *m = &e->model;
+	const uint32_t E = m->experts, k = m->experts_per_token, dp = plan->dp, c = E / dp;
+	const uint64_t T = cim_part_pass_tokens(p);
+	uint64_t load[ROUTE_MAX_EXPERTS], most;
+
+	for (uint32_t q = 0; q < dp; q++) {
+		most = cim_part_expert_loads_at(e, layer, T, cim_part_route_key(layer, p, q), load);
+		cim_part_expert_drop(&e->workload, E, k, T, load, &most);
+		for (uint32_t j = 0; j < dp; j++) {
+			uint64_t copies = 0;
+			for (uint32_t x = j * c; x < (j + 1) * c; x++)
+				copies += load[x];
+			const uint64_t bytes = part_bytes(copies * m->hidden, e->workload.act_bits);
+			out[combine ? (size_t)j * dp + q : (size_t)q * dp + j] = bytes;
+		}
+	}
 }

@@ -1106,6 +1106,39 @@ static void test_alltoall(void)
 	CIM_ASSERT_EQ_U64(r.finish_max_ps, 40400000);
 	cim_net_destroy(sw);
 
+	/* Uneven chunks (expert parallelism's routed tokens) through the
+	 * switch, direct: members 1, 2 and 3 send 3 MB each to member 0, which
+	 * sends 1 MB to each of them.  Member 0's downlink carries the three
+	 * 3 MB flows at a third of 100 GB/s each: 90 µs + 2 hops of 100 ns;
+	 * its uplink the three 1 MB flows, 30 µs.  The same 12 MB spread
+	 * evenly took 30.2 µs: the hot member's port sets the time.  A matrix
+	 * of equal chunks gives what bytes/p gives. */
+	struct cim_net *sw4 = make(flat(CIM_NET_TOPO_SWITCH), 4);
+	const uint64_t M = 1000000;
+	const uint64_t hot[16] = { 0, M, M, M, 3 * M, 0, 0, 0, 3 * M, 0, 0, 0, 3 * M, 0, 0, 0 };
+	uint64_t even[16];
+	for (int i = 0; i < 16; i++)
+		even[i] = M;
+	uint32_t ranks[4] = { 0, 1, 2, 3 };
+	uint64_t zero[4] = { 0 };
+	struct cim_err err;
+	struct cim_net_coll_req req = { .coll = CIM_NET_ALLTOALL,
+					.algo = CIM_NET_ALGO_DIRECT,
+					.chunks = hot };
+	CU_ASSERT_EQUAL_FATAL(cim_net_collective(sw4, &req, ranks, zero, 4, fin, NULL, &r, &err),
+			      0);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 90200000);
+	CIM_ASSERT_EQ_U64(r.bytes, 12000000);
+	/* member 1: its 3 MB put on the shared downlink in 90 µs (its 1 MB
+	 * in from member 0 arrived at 30.2 µs); member 0 receives last */
+	CIM_ASSERT_EQ_U64(fin[1], 90000000);
+	CIM_ASSERT_EQ_U64(fin[0], 90200000);
+	req.chunks = even;
+	CU_ASSERT_EQUAL_FATAL(cim_net_collective(sw4, &req, ranks, zero, 4, fin, NULL, &r, &err),
+			      0);
+	CIM_ASSERT_EQ_U64(r.finish_max_ps, 30200000);
+	cim_net_destroy(sw4);
+
 	/* Bruck of 3 members sends each chunk once: 2 steps, 6 chunks of
 	 * 3 MB / 3 */
 	struct cim_net *r3 = make(flat(CIM_NET_TOPO_RING), 3);

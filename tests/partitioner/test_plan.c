@@ -1270,8 +1270,9 @@ static void test_latent_attention(void)
  * replica sends 8 tokens to each expert: a chip's two experts take 16
  * each, both replicas' (gate MACs 2 · 16 · 256 · 512).  With every token
  * on experts 0 and 1 (Zipf s = 100) replica 0's chip takes both replicas'
- * 32 a expert and replica 1's none.  Refused: dp 1, dp not dividing the
- * experts, or the batch.
+ * 32 a expert and replica 1's none, and the all-to-all's chunks follow:
+ * replica 1 sends replica 0 all 32 copies, replica 0 sends nothing.
+ * Refused: dp 1, dp not dividing the experts, or the batch.
  */
 static void test_experts_over_replicas(void)
 {
@@ -1328,6 +1329,20 @@ static void test_experts_over_replicas(void)
 			CIM_ASSERT_EQ_U64(reduces, 0);
 		}
 	}
+	/* the all-to-all's chunks: evenly each replica sends the other the 16
+	 * copies bound for its 2 experts, 16 · 256 bytes, and keeps as many;
+	 * fully skewed replica 1 sends replica 0 all 32 copies and replica 0
+	 * sends none; the combine sends them back */
+	uint64_t ch[4];
+	cim_part_dispatch_chunks(e, p, 0, &pass, false, ch);
+	for (int i = 0; i < 4; i++)
+		CIM_ASSERT_EQ_U64(ch[i], 16 * 256);
+	cim_part_dispatch_chunks(z, pz, 0, &pass, false, ch);
+	CIM_ASSERT_EQ_U64(ch[0 * 2 + 1], 0);
+	CIM_ASSERT_EQ_U64(ch[1 * 2 + 0], 32 * 256);
+	cim_part_dispatch_chunks(z, pz, 0, &pass, true, ch);
+	CIM_ASSERT_EQ_U64(ch[0 * 2 + 1], 32 * 256);
+	CIM_ASSERT_EQ_U64(ch[1 * 2 + 0], 0);
 	cim_part_plan_destroy(p);
 	cim_part_plan_destroy(pz);
 	free(e);
