@@ -401,6 +401,21 @@ static void serving_text(FILE *f, const struct cim_results *r)
 		sv->in_system_mean, sv->little_l, sv->energy_per_request_j);
 }
 
+/* The routed tokens' share of each of n holders of E/n experts in turn
+ * (the first 16), ending the line. */
+static void print_holder_shares(FILE *f, const struct cim_part_expert_report *x, uint32_t n)
+{
+	const uint32_t per = x->experts / n;
+
+	for (uint32_t i = 0; i < n && i < 16; i++) {
+		double c = 0;
+		for (uint32_t j = i * per; j < (i + 1) * per; j++)
+			c += x->share[j];
+		fprintf(f, " %.1f%%", 100 * c);
+	}
+	fprintf(f, "%s\n", n > 16 ? " …" : "");
+}
+
 /* The experts' load and what its imbalance costs (docs/results.md). */
 static void print_experts(FILE *f, const struct cim_results *r)
 {
@@ -433,28 +448,14 @@ static void print_experts(FILE *f, const struct cim_results *r)
 			"               each replica's stage holds %u of them (split over its "
 			"group), all replicas' tokens dispatched by all-to-all; its share",
 			x->experts / dp);
-		for (uint32_t q = 0; q < dp && q < 16; q++) {
-			double c = 0;
-			for (uint32_t j = q * (x->experts / dp); j < (q + 1) * (x->experts / dp);
-			     j++)
-				c += x->share[j];
-			fprintf(f, " %.1f%%", 100 * c);
-		}
-		fprintf(f, "%s\n", dp > 16 ? " …" : "");
+		print_holder_shares(f, x, dp);
 	}
 	if (r->e->parallel.experts == CIM_EXPERTS_EXPERT && tp > 1) {
 		/* expert parallelism: member i of a group holds experts
 		 * i·E/tp … (i + 1)·E/tp − 1 */
 		fprintf(f, "               each chip of a group holds %u whole experts; its share",
 			x->experts / tp);
-		for (uint32_t i = 0; i < tp && i < 16; i++) {
-			double c = 0;
-			for (uint32_t j = i * (x->experts / tp); j < (i + 1) * (x->experts / tp);
-			     j++)
-				c += x->share[j];
-			fprintf(f, " %.1f%%", 100 * c);
-		}
-		fprintf(f, "%s\n", tp > 16 ? " …" : "");
+		print_holder_shares(f, x, tp);
 	}
 	if (w->capacity_factor > 0)
 		fprintf(f,
