@@ -460,6 +460,83 @@ static int hd_alltoall(struct sched *s, uint32_t p, uint64_t n, uint32_t root, s
 	return 0;
 }
 
+/*
+ * Hierarchical (two-level, as Tutel's and DeepEP's all-to-alls on nodes of
+ * GPUs): the group spans B ≥ 2 boards with g ≥ 2 members each; member
+ * (a, l) is the l-th of board a's members in group order.  Step 1, within
+ * each board: (a, l) sends (a, l') every chunk bound for the members of
+ * local index l' on every board (its own chunk for (a, l') among them).
+ * Step 2, across: (a, l') sends (b, l') every chunk board a's members bound
+ * for (b, l').  Each member then crosses the boards' level once to each of
+ * the B − 1 other boards, where direct sends each chunk across on its own:
+ * fewer, larger flows on the slow level, at the cost of moving every chunk
+ * bound elsewhere once more within its board.
+ */
+static int hier_alltoall(struct sched *s, uint32_t p, uint64_t n, uint32_t root,
+			 struct cim_err *err)
+{
+	(void)root;
+	if (!s->board)
+		return cim_err_set(err, "hier applies to a hierarchical interconnect");
+	/* bi[i]: member i's board, numbered in order of first appearance;
+	 * li[i]: its place among that board's members; who[b·g + l]: member
+	 * (b, l); ids[b], cnt[b]: board b's id and members */
+	uint32_t *bi = malloc(5 * (size_t)p * sizeof(*bi));
+	if (!bi) {
+		s->oom = true;
+		return -1;
+	}
+	uint32_t *li = bi + p, *who = li + p, *ids = who + p, *cnt = ids + p, B = 0;
+	for (uint32_t i = 0; i < p; i++) {
+		uint32_t b = 0;
+		while (b < B && ids[b] != s->board[i])
+			b++;
+		if (b == B) {
+			ids[B] = s->board[i];
+			cnt[B++] = 0;
+		}
+		bi[i] = b;
+		li[i] = cnt[b]++;
+	}
+	const uint32_t g = cnt[0];
+	bool even = B >= 2 && g >= 2;
+	for (uint32_t b = 0; b < B; b++)
+		even = even && cnt[b] == g;
+	if (!even) {
+		free(bi);
+		return cim_err_set(err, "hier needs the group over 2 or more boards with the same "
+					"number of members, 2 or more, on each");
+	}
+	for (uint32_t i = 0; i < p; i++)
+		who[bi[i] * g + li[i]] = i;
+	/* within each board: to (a, l) every chunk for local index l */
+	for (uint32_t i = 0; i < p; i++)
+		for (uint32_t l = 0; l < g; l++) {
+			const uint32_t to = who[bi[i] * g + l];
+			uint64_t bytes = 0;
+			if (to == i)
+				continue;
+			for (uint32_t b = 0; b < B; b++)
+				bytes += a2a_chunk(s, n, p, i, who[b * g + l]);
+			sched_flow(s, i, to, bytes);
+		}
+	sched_step(s);
+	/* across: to (b, l) what board a's members bound for it */
+	for (uint32_t i = 0; i < p; i++)
+		for (uint32_t b = 0; b < B; b++) {
+			const uint32_t to = who[b * g + li[i]];
+			uint64_t bytes = 0;
+			if (b == bi[i])
+				continue;
+			for (uint32_t m = 0; m < g; m++)
+				bytes += a2a_chunk(s, n, p, who[bi[i] * g + m], to);
+			sched_flow(s, i, to, bytes);
+		}
+	sched_step(s);
+	free(bi);
+	return 0;
+}
+
 const struct algo_ops cim_net_algos[CIM_NET_NALGO] = {
 	[CIM_NET_ALGO_RING] = { .name = "ring",
 				.coll = { [CIM_NET_ALLREDUCE] = ring_allreduce,
@@ -482,4 +559,5 @@ const struct algo_ops cim_net_algos[CIM_NET_NALGO] = {
 					    [CIM_NET_REDUCE_SCATTER] = direct_reduce_scatter,
 					    [CIM_NET_BROADCAST] = direct_broadcast,
 					    [CIM_NET_ALLTOALL] = direct_alltoall } },
+	[CIM_NET_ALGO_HIER] = { .name = "hier", .coll = { [CIM_NET_ALLTOALL] = hier_alltoall } },
 };

@@ -116,12 +116,15 @@ enum cim_net_algo {
 	CIM_NET_ALGO_TREE,   /* binary tree: reduce then broadcast */
 	CIM_NET_ALGO_HD,     /* recursive halving-doubling (broadcast: binomial tree) */
 	CIM_NET_ALGO_DIRECT, /* every member to every member in one step per phase */
+	CIM_NET_ALGO_HIER,   /* all-to-all on a hierarchical net: within each board,
+				then across the boards (docs/interconnect-model.md) */
 	CIM_NET_NALGO,
 	CIM_NET_ALGO_AUTO = CIM_NET_NALGO, /* the fastest of those available */
 };
 
 const char *cim_net_coll_name(enum cim_net_coll c);
-const char *cim_net_algo_name(enum cim_net_algo a); /* "ring", "tree", "hd", "direct", "auto" */
+const char *cim_net_algo_name(enum cim_net_algo a); /* "ring", "tree", "hd", "direct", "hier",
+							"auto" */
 /* The algorithm named word; returns false when there is none. */
 bool cim_net_algo_parse(const char *word, enum cim_net_algo *out);
 

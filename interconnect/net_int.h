@@ -78,6 +78,8 @@ struct sched {
 	bool oom;
 	const uint64_t *chunks; /* an all-to-all's p·p chunk bytes (member i's to
 				   member j at [i·p + j]), or NULL for bytes/p */
+	const uint32_t *board;	/* [p]: each member's board on a hierarchical net,
+				   or NULL on a flat one */
 };
 
 /* Appends a flow to the open step (zero-byte flows are dropped). */

@@ -374,8 +374,21 @@ static int compile_algo(const struct cim_net *net, enum cim_net_algo algo,
 			uint32_t n, struct calgo *c, bool *oom, struct cim_err *err)
 {
 	struct sched s = { 0 };
+	uint32_t *board = NULL;
 	int rc;
 
+	/* each member's board, for the schedules that keep traffic within
+	 * one (every group laid out as the first) */
+	if (net->hier) {
+		board = malloc(p * sizeof(*board));
+		if (!board) {
+			*oom = true;
+			return cim_err_set(err, "collective: out of memory");
+		}
+		for (uint32_t i = 0; i < p; i++)
+			board[i] = net->pos_of_rank[ranks[i]] / net->bsize;
+		s.board = board;
+	}
 	rc = schedule(algo, req, p, &s, err);
 	*oom = rc && s.oom;
 	if (!rc) {
@@ -387,6 +400,7 @@ static int compile_algo(const struct cim_net *net, enum cim_net_algo algo,
 	if (rc)
 		calgo_free(c);
 	sched_free(&s);
+	free(board);
 	return rc;
 }
 
