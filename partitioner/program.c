@@ -398,13 +398,18 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 				vector_step(pg, e, op->role, op->kind, L, T * up->n);
 				break;
 			}
-			/* this chip's share of the width, times the experts a
-			 * token takes (elems is width × k) */
+			/* this chip's share of the width, times the vectors its
+			 * experts took (the routed copies that reached this
+			 * chip's experts and were not dropped: all T·k of them
+			 * under tensor placement, this chip's own under expert
+			 * placement); a dense FFN's tokens once (elems is
+			 * width × k) */
 			const struct cim_part_shard *up =
 			    find_shard(r, CIM_ROLE_FFN_UP, op->layers);
 			const uint32_t width =
 			    op->layers == CIM_LAYERS_DENSE ? m->dense_ffn : m->ffn;
-			vector_step(pg, e, op->role, op->kind, L, T * up->n * op->elems / width);
+			vector_step(pg, e, op->role, op->kind, L,
+				    routed ? kept * up->n : T * up->n * op->elems / width);
 			break;
 		}
 		case CIM_OP_SCALE:

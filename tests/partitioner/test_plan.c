@@ -1324,6 +1324,14 @@ static void test_experts_over_replicas(void)
 							  run ? want_skew[q] : want_even[q]);
 				if (o->role == CIM_ROLE_EXPERT_COMBINE)
 					CU_ASSERT_EQUAL(ops[j - 1].role, CIM_ROLE_FFN_DOWN);
+				/* the activation of the vectors the chip's experts
+				 * took: 32 or 64 of 512, or none */
+				if (o->role == CIM_ROLE_FFN_ACT)
+					CIM_ASSERT_EQ_U64(
+					    o->bytes,
+					    2 * part_bytes((run ? want_skew[q] : want_even[q]) /
+							       256,
+							   x->chip.input_bits));
 			}
 			CIM_ASSERT_EQ_U64(a2a, 2);
 			CIM_ASSERT_EQ_U64(reduces, 0);
