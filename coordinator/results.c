@@ -521,15 +521,18 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 			"over a crossbar (uniform operands; docs/accuracy.md)\n",
 			100 * r->acc.rel_rms, r->acc.snr_db);
 	fprintf(f, "effective      %12.2f TOPS  %10.2f TOPS/W\n", r->tops, r->tops_per_w);
+	/* a near-memory chip's arrays are its cores' blocks (docs/chip-model.md §12) */
+	const char *units = cim_chip_units(&e->chip);
 	fprintf(f,
-		"utilisation    crossbars %.1f%%, digital %.1f%%, KV memory %.1f%%, link %.1f%%;"
+		"utilisation    %s %.1f%%, digital %.1f%%, KV memory %.1f%%, link %.1f%%;"
 		" pipeline bubbles %.1f%%\n",
-		100 * r->util[CIM_BUSY_XBAR], 100 * r->util[CIM_BUSY_DIGITAL],
+		units, 100 * r->util[CIM_BUSY_XBAR], 100 * r->util[CIM_BUSY_DIGITAL],
 		100 * r->util[CIM_BUSY_KV], 100 * r->util[CIM_BUSY_LINK], 100 * r->bubble);
 	fprintf(f, "links          %s sent, %s × hops, %.4f J\n",
 		cim_fmt_bytes((double)r->bytes_sent, a, sizeof(a)),
 		cim_fmt_bytes((double)r->link_bytes, b, sizeof(b)), r->comp_j[CIM_E_INTERCONNECT]);
-	fprintf(f, "memory         crossbar fill %.1f%%, KV peak %s per chip\n", 100 * p->fill,
+	fprintf(f, "memory         %s fill %.1f%%, KV peak %s per chip\n",
+		e->chip.kind == CIM_CHIP_NEAR_MEMORY ? "block" : "crossbar", 100 * p->fill,
 		cim_fmt_bytes((double)r->kv_peak, a, sizeof(a)));
 	if (r->programmed)
 		fprintf(f,
