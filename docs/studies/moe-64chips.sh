@@ -3,7 +3,8 @@
 # DeepSeek-V2-Lite on the 64-chip example system (tp 8 x pp 8, batch 16 of
 # 128 + 32 tokens) routed evenly, uniformly and by Zipf s = 1.5, their
 # experts held by tensor or by expert parallelism (Mixtral also as two
-# replicas sharing their experts, tp 8 x pp 4 x dp 2), and a dense model of
+# replicas sharing their experts, tp 8 x pp 4 x dp 2, DeepSeek as 8 of
+# tp 1 x pp 8), and a dense model of
 # about equal active parameters beside each (Llama-2-13B; DeepSeek-V2-Lite
 # with every layer dense).  Run from the repository's root after make build;
 # prints the table's rows.
@@ -42,4 +43,5 @@ one "DeepSeek-V2-Lite, even, tensor" $D
 one "DeepSeek-V2-Lite, uniform, tensor" $D --set workload.routing=uniform
 one "DeepSeek-V2-Lite, Zipf 1.5, tensor" $D --set workload.routing=zipf --set workload.routing_zipf=1.5
 one "DeepSeek-V2-Lite, Zipf 1.5, expert" $D --set workload.routing=zipf --set workload.routing_zipf=1.5 --set parallel.experts=expert
+one "DeepSeek-V2-Lite, even, replicas (8 × tp 1 × pp 8)" $D --set parallel.tp=1 --set parallel.dp=8 --set parallel.experts=replicas
 one "DeepSeek-V2-Lite, every layer dense (2.61 B)" $D --set model.first_k_dense_replace=27
