@@ -274,6 +274,20 @@ static void test_vector_ops(void)
 	CIM_ASSERT_EQ_U64(cim_chip_ops_per_elem(CIM_OP_MATMUL, CIM_NORM_RMSNORM, CIM_ACT_SILU), 0);
 }
 
+/* Two query heads on one KV head of 4 channels (K and V: 8 values a
+ * position) at 8 bits, past positions cached and queries new. */
+static struct cim_attn_shape heads2(uint64_t past, uint64_t queries)
+{
+	return (struct cim_attn_shape){ .heads = 2,
+					.kv_heads = 1,
+					.qk_dim = 4,
+					.v_dim = 4,
+					.kv_dim = 8,
+					.kv_bits = 8,
+					.past = past,
+					.queries = queries };
+}
+
 /*
  * Decode: 2 query heads sharing 1 KV head of 4, 8-bit KV, 9 positions
  * cached + 1 new = 10 attended.  MACs = 2 (QK, AV) · 2 · 4 · 10 = 160 →
@@ -285,14 +299,7 @@ static void test_vector_ops(void)
 static void test_attention_decode(void)
 {
 	struct cim_chip_spec c = tiny();
-	struct cim_attn_shape a = { .heads = 2,
-				    .kv_heads = 1,
-				    .qk_dim = 4,
-				    .v_dim = 4,
-				    .kv_dim = 8,
-				    .kv_bits = 8,
-				    .past = 9,
-				    .queries = 1 };
+	struct cim_attn_shape a = heads2(9, 1);
 	struct cim_chip_cost r;
 
 	CIM_ASSERT_EQ_U64(cim_chip_attn_positions(&a), 10);
@@ -332,14 +339,7 @@ static void test_attention_decode(void)
 static void test_attention_prefill(void)
 {
 	struct cim_chip_spec c = tiny();
-	struct cim_attn_shape a = { .heads = 2,
-				    .kv_heads = 1,
-				    .qk_dim = 4,
-				    .v_dim = 4,
-				    .kv_dim = 8,
-				    .kv_bits = 8,
-				    .past = 0,
-				    .queries = 4 };
+	struct cim_attn_shape a = heads2(0, 4);
 	struct cim_chip_cost r;
 
 	CIM_ASSERT_EQ_U64(cim_chip_attn_positions(&a), 10);
@@ -358,14 +358,7 @@ static void test_attention_prefill(void)
 static void test_kv_append(void)
 {
 	struct cim_chip_spec c = tiny();
-	struct cim_attn_shape a = { .heads = 2,
-				    .kv_heads = 1,
-				    .qk_dim = 4,
-				    .v_dim = 4,
-				    .kv_dim = 8,
-				    .kv_bits = 8,
-				    .past = 0,
-				    .queries = 4 };
+	struct cim_attn_shape a = heads2(0, 4);
 	struct cim_chip_cost r;
 
 	CU_ASSERT(cim_chip_kv_append(&c, &a, CIM_KV_BUFFER, &r) == 0);
