@@ -304,6 +304,9 @@ uint64_t cim_part_kv_bytes(const struct cim_experiment *e, const struct cim_part
 			   uint64_t seq_positions);
 
 #define CIM_PART_MAX_EXPERTS 4096 /* spec/model.c bounds num_local_experts */
+/* The most replicas experts may be spread over (parallel.experts:
+ * replicas): an all-to-all of dp · dp chunks a layer. */
+#define CIM_PART_MAX_EP_REPLICAS 1024
 
 /*
  * Tokens each of E experts receives when `tokens` tokens each pick k

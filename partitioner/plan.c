@@ -164,6 +164,12 @@ bool part_split_shape_ok(const struct cim_experiment *e, uint32_t tp, uint32_t p
 		if (dp < 2) {
 			why = "parallel.experts: replicas spreads the experts over the "
 			      "replicas and needs dp of 2 or more";
+		} else if (dp > CIM_PART_MAX_EP_REPLICAS) {
+			snprintf(msg, sizeof(msg),
+				 "dp %u spreads the experts over more replicas than the %u "
+				 "whose all-to-all (dp · dp chunks a layer) cimsim prices",
+				 dp, CIM_PART_MAX_EP_REPLICAS);
+			why = msg;
 		} else if (m->experts % dp) {
 			snprintf(msg, sizeof(msg),
 				 "dp %u does not divide the %u experts of %s: each replica "

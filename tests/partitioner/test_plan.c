@@ -1364,6 +1364,7 @@ static void test_experts_over_replicas(void)
 		{ "workload.batch=2", 1, "replicas and needs dp of 2 or more" },
 		{ "workload.batch=3", 3, "dp 3 does not divide the 4 experts" },
 		{ "workload.batch=3", 2, "dp 2 does not divide the batch of 3" },
+		{ "workload.batch=2048", 2048, "more replicas than the 1024" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *sets[] = { "model=tests/data/part/tiny-moe.json",
