@@ -611,7 +611,10 @@ uint32_t cim_part_min_chips(const struct cim_experiment *e, uint32_t max_chips, 
 	return 0;
 }
 
-/* Adds ", the fewest chips that fit: …" to err. */
+/* Adds ", the fewest chips that fit: …" to err; for a mixture of experts
+ * divided over the groups, also the fewest with whole experts a member
+ * (thin slices of many experts waste crossbar columns: DeepSeek-V3 fits no
+ * split of up to 4096 example chips divided, 672 whole). */
 static void suggest(const struct cim_experiment *e, struct cim_err *err)
 {
 	uint32_t tp, pp, n = cim_part_min_chips(e, CIM_NET_MAX_POSITIONS, &tp, &pp);
@@ -627,6 +630,24 @@ static void suggest(const struct cim_experiment *e, struct cim_err *err)
 		snprintf(err->msg + len, sizeof(err->msg) - len,
 			 "\nNo split over up to %u %s chips holds %s.", CIM_NET_MAX_POSITIONS,
 			 e->chip.name, e->model.name);
+	if (e->model.experts <= 1 || e->parallel.experts == CIM_EXPERTS_EXPERT)
+		return;
+	const size_t bytes = cim_spec_experiment_bytes(e);
+	struct cim_experiment *x = malloc(bytes);
+	if (!x)
+		return;
+	memcpy(x, e, bytes);
+	x->parallel.experts = CIM_EXPERTS_EXPERT;
+	uint32_t xtp, xpp,
+	    xn = cim_part_min_chips(x, n ? n - 1 : CIM_NET_MAX_POSITIONS, &xtp, &xpp);
+	free(x);
+	len = strlen(err->msg);
+	if (xn)
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 "\nWith whole experts a member (parallel.experts: expert) %u chips "
+			 "hold it (tp %u, pp %u): --set parallel.experts=expert "
+			 "--set parallel.tp=%u --set parallel.pp=%u",
+			 xn, xtp, xpp, xtp, xpp);
 }
 
 int cim_part_choose(const struct cim_experiment *e, uint32_t chips, struct cim_part_plan **plan_p,
