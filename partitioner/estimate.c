@@ -613,8 +613,8 @@ uint32_t cim_part_min_chips(const struct cim_experiment *e, uint32_t max_chips, 
 
 /* Adds ", the fewest chips that fit: …" to err; for a mixture of experts
  * divided over the groups, also the fewest with whole experts a member
- * (thin slices of many experts waste crossbar columns: DeepSeek-V3 fits no
- * split of up to 4096 example chips divided, 672 whole). */
+ * (thin slices of many experts waste crossbars: DeepSeek-V3 fits no split
+ * of up to 4096 example chips divided, 672 whole). */
 static void suggest(const struct cim_experiment *e, struct cim_err *err)
 {
 	uint32_t tp, pp, n = cim_part_min_chips(e, CIM_NET_MAX_POSITIONS, &tp, &pp);
