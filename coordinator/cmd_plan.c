@@ -58,20 +58,20 @@ static void print_rows_text(const struct cim_experiment *e, const struct cim_par
 	printf("\nsplits of %u chips (analytical estimate; * = highest throughput):\n", chips);
 	const bool moe = e->model.experts > 1;
 	printf("   %4s %4s %4s %s%9s %10s %10s %10s %12s %10s %8s\n", "tp", "pp", "dp",
-	       moe ? "experts " : "", "token ms", "TTFT ms", "TPOT ms", "tokens/s", "mJ/token",
-	       "makespan s", "xbar use");
+	       moe ? "experts         " : "", "token ms", "TTFT ms", "TPOT ms", "tokens/s",
+	       "mJ/token", "makespan s", "xbar use");
 	for (size_t i = 0; i < n; i++) {
 		const struct cim_part_row *r = &rows[i];
 		if (!r->fits) {
 			bad++;
 			continue;
 		}
+		char place[24] = "";
+		if (moe)
+			snprintf(place, sizeof(place), "%-15s ",
+				 cim_experts_name((enum cim_expert_split)r->experts));
 		printf(" %c %4u %4u %4u %s%9.3f %10.3f %10.3f %10.1f %12.3f %10.4f %7.1f%%  %s\n",
-		       (long)i == best ? '*' : ' ', r->tp, r->pp, r->dp,
-		       !moe				    ? ""
-		       : r->experts == CIM_EXPERTS_EXPERT   ? " expert "
-		       : r->experts == CIM_EXPERTS_REPLICAS ? "replicas"
-							    : " tensor ",
+		       (long)i == best ? '*' : ' ', r->tp, r->pp, r->dp, place,
 		       r->est.decode_token_s * 1e3, r->est.ttft_s * 1e3, r->est.tpot_s * 1e3,
 		       r->est.tokens_per_s, r->est.energy_per_token_j * 1e3,
 		       (double)r->est.makespan_ps * 1e-12, 100 * r->max_use,
@@ -100,10 +100,7 @@ static void print_rows_json(struct json_w *j, const struct cim_experiment *e,
 		json_u64(j, "dp", r->dp);
 		json_u64(j, "chips", r->chips);
 		if (e->model.experts > 1)
-			json_str(j, "experts",
-				 r->experts == CIM_EXPERTS_EXPERT     ? "expert"
-				 : r->experts == CIM_EXPERTS_REPLICAS ? "replicas"
-								      : "tensor");
+			json_str(j, "experts", cim_experts_name((enum cim_expert_split)r->experts));
 		json_bool(j, "fits", r->fits);
 		json_f64(j, "max_crossbar_use", r->max_use);
 		if (r->fits) {

@@ -434,14 +434,22 @@ static void print_experts(FILE *f, const struct cim_results *r)
 		x->imbalance_mean, x->imbalance_worst);
 	for (uint32_t i = 0; i < x->experts && i < 16; i++)
 		fprintf(f, " %.1f%%", 100 * x->share[i]);
-	const bool over = r->e->parallel.experts == CIM_EXPERTS_REPLICAS && r->plan->dp > 1;
-	fprintf(f, "%s%s\n", x->experts > 16 ? " …" : "",
-		(r->e->parallel.experts == CIM_EXPERTS_EXPERT && r->plan->tp > 1) || over
-		    ? ""
-		    : "; each expert is split over its stage's group, so every chip carries "
-		      "every expert's share");
 	const uint32_t tp = r->plan->tp, dp = r->plan->dp;
-	if (over) {
+	const uint32_t holders = cim_part_expert_holders(r->e, tp, dp);
+	const bool over = cim_experts_span_replicas(r->e->parallel.experts) && dp > 1;
+	const bool whole = cim_experts_whole(r->e->parallel.experts) && tp > 1;
+	fprintf(f, "%s%s\n", x->experts > 16 ? " …" : "",
+		holders > 1 ? ""
+			    : "; each expert is split over its stage's group, so every chip "
+			      "carries every expert's share");
+	if (over && whole) {
+		/* chip (i, q) holds block i·dp + q of E/(tp·dp) experts */
+		fprintf(f,
+			"               each chip holds %u whole experts, by TP index then "
+			"replica, all replicas' tokens dispatched by all-to-all; its share",
+			x->experts / holders);
+		print_holder_shares(f, x, holders);
+	} else if (over) {
 		/* replica q's stage holds experts q·E/dp … (q + 1)·E/dp − 1, for
 		 * every replica's tokens */
 		fprintf(f,
@@ -450,7 +458,7 @@ static void print_experts(FILE *f, const struct cim_results *r)
 			x->experts / dp);
 		print_holder_shares(f, x, dp);
 	}
-	if (r->e->parallel.experts == CIM_EXPERTS_EXPERT && tp > 1) {
+	if (whole && !over) {
 		/* expert parallelism: member i of a group holds experts
 		 * i·E/tp … (i + 1)·E/tp − 1 */
 		fprintf(f, "               each chip of a group holds %u whole experts; its share",
@@ -744,10 +752,7 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 		json_u64(&j, "experts", x->experts);
 		json_u64(&j, "per_token", x->per_token);
 		json_str(&j, "routing", cim_routing_name(r->e->workload.routing));
-		json_str(&j, "placement",
-			 r->e->parallel.experts == CIM_EXPERTS_EXPERT	  ? "expert"
-			 : r->e->parallel.experts == CIM_EXPERTS_REPLICAS ? "replicas"
-									  : "tensor");
+		json_str(&j, "placement", cim_experts_name(r->e->parallel.experts));
 		json_f64(&j, "imbalance_mean", x->imbalance_mean);
 		json_f64(&j, "imbalance_worst", x->imbalance_worst);
 		json_f64(&j, "capacity_factor", r->e->workload.capacity_factor);

@@ -515,7 +515,7 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	if (o->group == CIM_GROUP_EP) {
 		/* the chunks of the experts' dispatch or combine, from the
 		 * replicas' routings */
-		cim_part_dispatch_chunks(r->e, r->plan, (uint32_t)o->layer, p,
+		cim_part_dispatch_chunks(r->e, r->plan, r->me, (uint32_t)o->layer, p,
 					 o->role == CIM_ROLE_EXPERT_COMBINE, g->chunks);
 		req.chunks = g->chunks;
 	}
@@ -898,7 +898,7 @@ static int setup(struct run *r)
 		r->tp.ranks[i] = me->group_first + i;
 	/* experts spread over the replicas: the stage's members of this TP
 	 * index in every replica, a group of its own */
-	const bool over = e->parallel.experts == CIM_EXPERTS_REPLICAS && plan->dp > 1;
+	const bool over = cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1;
 	if (over) {
 		r->ep.chunks = calloc((size_t)plan->dp * plan->dp, sizeof(*r->ep.chunks));
 		r->ep.link_bytes = calloc(cim_net_nlinks(r->net) + 1, sizeof(*r->ep.link_bytes));

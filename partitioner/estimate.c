@@ -82,7 +82,7 @@ static int coll_time(const struct cim_experiment *e, const struct cim_net *net,
 		chunks = malloc((size_t)n * n * sizeof(*chunks));
 		if (!chunks)
 			return cim_err_set(err, "out of memory for an all-to-all of %u", n);
-		cim_part_dispatch_chunks(e, plan, (uint32_t)o->layer, p,
+		cim_part_dispatch_chunks(e, plan, r, (uint32_t)o->layer, p,
 					 o->role == CIM_ROLE_EXPERT_COMBINE, chunks);
 		req.chunks = chunks;
 	}
@@ -425,10 +425,10 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 	 * other ways (tensor, expert parallel in the group, spread over the
 	 * replicas) wherever the split can take it: the same experiment,
 	 * parallel.experts changed. */
-	struct cim_experiment *alts[3] = { NULL, NULL, NULL };
+	struct cim_experiment *alts[CIM_EXPERTS_N] = { NULL };
 	if (e->model.experts > 1) {
 		const size_t bytes = cim_spec_experiment_bytes(e);
-		for (int a = 0; a < 3; a++) {
+		for (int a = 0; a < CIM_EXPERTS_N; a++) {
 			if (a == (int)e->parallel.experts)
 				continue;
 			alts[a] = malloc(bytes);
@@ -456,15 +456,18 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 			const struct cim_experiment *base = alts[0] ? alts[0] : e;
 			if (chips / dp % tp || !part_split_shape_ok(base, tp, pp, dp, NULL))
 				continue;
-			for (int a = 0; a < 3; a++) {
+			for (int a = 0; a < CIM_EXPERTS_N; a++) {
 				/* the experiment's own placement, then the others
-				 * where they differ from tensor placement (expert
-				 * needs a group, replicas more than one replica) */
+				 * where they differ from tensor placement (whole
+				 * experts need a group, spreading them more than one
+				 * replica and a static batch) */
 				const int own = (int)e->parallel.experts;
 				const int pl = a == 0 ? own : a <= own ? a - 1 : a;
 				const struct cim_experiment *x = a == 0 ? e : alts[pl];
-				if (!x || (a && pl == CIM_EXPERTS_EXPERT && tp == 1) ||
-				    (pl == CIM_EXPERTS_REPLICAS && (dp == 1 || e->serving.on)) ||
+				const enum cim_expert_split place = (enum cim_expert_split)pl;
+				if (!x || (a && cim_experts_whole(place) && tp == 1) ||
+				    (cim_experts_span_replicas(place) &&
+				     (dp == 1 || e->serving.on)) ||
 				    !part_split_shape_ok(x, tp, pp, dp, NULL))
 					continue;
 				if (n == cap) {
@@ -503,7 +506,7 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 		}
 	}
 	cim_net_destroy(net);
-	for (int a = 0; a < 3; a++)
+	for (int a = 0; a < CIM_EXPERTS_N; a++)
 		free(alts[a]);
 	*rows_p = rows;
 	*n_p = n;
@@ -511,7 +514,7 @@ int cim_part_enumerate(const struct cim_experiment *e, uint32_t chips, struct ci
 
 err_free_rows:
 	free(rows);
-	for (int a = 0; a < 3; a++)
+	for (int a = 0; a < CIM_EXPERTS_N; a++)
 		free(alts[a]);
 	cim_net_destroy(net);
 	return -1;
@@ -630,7 +633,7 @@ static void suggest(const struct cim_experiment *e, struct cim_err *err)
 		snprintf(err->msg + len, sizeof(err->msg) - len,
 			 "\nNo split over up to %u %s chips holds %s.", CIM_NET_MAX_POSITIONS,
 			 e->chip.name, e->model.name);
-	if (e->model.experts <= 1 || e->parallel.experts == CIM_EXPERTS_EXPERT)
+	if (e->model.experts <= 1 || cim_experts_whole(e->parallel.experts))
 		return;
 	const size_t bytes = cim_spec_experiment_bytes(e);
 	struct cim_experiment *x = malloc(bytes);

@@ -342,16 +342,27 @@ uint64_t cim_part_expert_drop(const struct cim_workload_spec *w, uint32_t E, uin
 uint64_t cim_part_route_key(uint32_t layer, const struct cim_part_pass *p, uint32_t q);
 
 /*
- * The chunks of layer `layer`'s expert all-to-all in pass p when the
- * experts are spread over the replicas: out[q·dp + j] is what replica q's
- * member sends replica j's, every copy of q's tokens routed to j's experts
- * (E/dp a replica), d activations at act_bits each (dispatch); the combine
- * sends them back, out[j·dp + q].  The replicas' routings are drawn as
- * their programs draw them.  out has room for dp·dp.
+ * The chunks of layer `layer`'s expert all-to-all in pass p of rank r's
+ * expert group when the experts are spread over the replicas: out[q·dp + j]
+ * is what replica q's member sends replica j's, every copy of q's tokens
+ * routed to the experts j's member holds (all of replica j's when each is
+ * divided over the group; those of r's TP index when whole), d activations
+ * at act_bits each (dispatch); the combine sends them back, out[j·dp + q].  The replicas' routings
+ * are drawn as their programs draw them.  out has room for dp·dp.
  */
 void cim_part_dispatch_chunks(const struct cim_experiment *e, const struct cim_part_plan *plan,
-			      uint32_t layer, const struct cim_part_pass *p, bool combine,
-			      uint64_t *out);
+			      const struct cim_part_rank *r, uint32_t layer,
+			      const struct cim_part_pass *p, bool combine, uint64_t *out);
+
+/* Among how many chips of a stage's replicas a layer's experts are
+ * divided, each holding E over that many: 1 (tensor placement: every
+ * member all of them, each split), tp (expert), dp (replicas), tp · dp
+ * (expert-replicas); 1 where the split has no group or replicas to use. */
+uint32_t cim_part_expert_holders(const struct cim_experiment *e, uint32_t tp, uint32_t dp);
+/* Which block of E / holders experts the chip at TP index i of replica q
+ * holds: experts block · E/holders … (block + 1) · E/holders − 1. */
+uint32_t cim_part_expert_block(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			       uint32_t i, uint32_t q);
 
 /* Rank of the member of rank r's expert group in replica q: the same stage
  * and TP index (parallel.experts: replicas). */

@@ -150,31 +150,35 @@ bool part_split_shape_ok(const struct cim_experiment *e, uint32_t tp, uint32_t p
 			    tp, m->heads, m->name, list);
 		return false;
 	}
-	if (e->parallel.experts == CIM_EXPERTS_EXPERT && m->experts % tp) {
+	const enum cim_expert_split place = e->parallel.experts;
+	if (cim_experts_whole(place) && m->experts % tp) {
 		cim_err_set(err,
 			    "tp %u does not divide the %u experts of %s: expert parallelism "
-			    "(parallel.experts: expert) gives each member of a group a whole "
+			    "(parallel.experts: %s) gives each member of a group a whole "
 			    "number of them",
-			    tp, m->experts, m->name);
+			    tp, m->experts, m->name, cim_experts_name(place));
 		return false;
 	}
-	if (e->parallel.experts == CIM_EXPERTS_REPLICAS) {
+	if (cim_experts_span_replicas(place)) {
 		const char *why = NULL;
 		char msg[320];
 		if (dp < 2) {
-			why = "parallel.experts: replicas spreads the experts over the "
-			      "replicas and needs dp of 2 or more";
+			why = "it spreads the experts over the replicas and needs dp of 2 or "
+			      "more";
 		} else if (dp > CIM_PART_MAX_EP_REPLICAS) {
 			snprintf(msg, sizeof(msg),
 				 "dp %u spreads the experts over more replicas than the %u "
 				 "whose all-to-all (dp · dp chunks a layer) cimsim prices",
 				 dp, CIM_PART_MAX_EP_REPLICAS);
 			why = msg;
-		} else if (m->experts % dp) {
+		} else if (m->experts % dp ||
+			   (place == CIM_EXPERTS_EXPERT_REPLICAS && m->experts / dp % tp)) {
 			snprintf(msg, sizeof(msg),
-				 "dp %u does not divide the %u experts of %s: each replica "
-				 "holds a whole number of them",
-				 dp, m->experts, m->name);
+				 "%s %u does not divide the %u experts of %s: each %s holds a "
+				 "whole number of them",
+				 place == CIM_EXPERTS_REPLICAS ? "dp" : "tp · dp",
+				 place == CIM_EXPERTS_REPLICAS ? dp : tp * dp, m->experts, m->name,
+				 place == CIM_EXPERTS_REPLICAS ? "replica" : "chip");
 			why = msg;
 		} else if (e->workload.batch % dp) {
 			snprintf(msg, sizeof(msg),
@@ -185,8 +189,8 @@ bool part_split_shape_ok(const struct cim_experiment *e, uint32_t tp, uint32_t p
 			why = msg;
 		}
 		if (why) {
-			cim_err_set(err, "%s (parallel.experts: replicas; or use tensor or expert)",
-				    why);
+			cim_err_set(err, "parallel.experts: %s: %s (or use tensor or expert)",
+				    cim_experts_name(place), why);
 			return false;
 		}
 	}
@@ -295,7 +299,7 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 	/* Expert parallelism: a member holds E/tp whole experts; the FFN's
 	 * all-reduce still sums the members' outputs (every member has every
 	 * token, docs/partitioner.md). */
-	if (cim_op_routed(op) && e->parallel.experts == CIM_EXPERTS_EXPERT && tp > 1) {
+	if (cim_op_routed(op) && cim_experts_whole(e->parallel.experts) && tp > 1) {
 		k = op->k;
 		n = op->n;
 		split = CIM_SPLIT_EXPERTS;
@@ -310,12 +314,10 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 	s->layers = op->layers;
 	s->k = (uint32_t)k;
 	s->n = (uint32_t)n;
-	s->count =
-	    split == CIM_SPLIT_EXPERTS || split == CIM_SPLIT_HEADS ? op->count / tp : op->count;
-	/* experts spread over the replicas: this replica's E/dp, each still
-	 * divided over the group */
-	if (cim_op_routed(op) && e->parallel.experts == CIM_EXPERTS_REPLICAS && dp > 1)
-		s->count = op->count / dp;
+	s->count = split == CIM_SPLIT_HEADS ? op->count / tp : op->count;
+	/* a routed expert's copies: E over the holders (cim_part_expert_block) */
+	if (cim_op_routed(op))
+		s->count = op->count / cim_part_expert_holders(e, tp, dp);
 	s->holders = holders;
 	s->has_bias = op->bias;
 	/* A row-split matrix's bias is added once, by member 0, before the

@@ -286,7 +286,7 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 	 * all-to-all each way over the stage's members of this TP index in
 	 * every replica; each member sends every routed copy of its tokens'
 	 * activations (docs/partitioner.md, "Experts"). */
-	const bool over = e->parallel.experts == CIM_EXPERTS_REPLICAS && plan->dp > 1;
+	const bool over = cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1;
 	const uint64_t routed_bytes =
 	    part_bytes(T * m->experts_per_token * m->hidden, e->workload.act_bits);
 
@@ -307,14 +307,10 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 				/* the experts this chip holds: all (each divided over
 				 * the group), its own E/tp whole ones, or its
 				 * replica's E/dp */
-				uint32_t first = 0, last = E;
-				if (s->split == CIM_SPLIT_EXPERTS) {
-					first = r->tp_index * s->count;
-					last = first + s->count;
-				} else if (over) {
-					first = r->replica * s->count;
-					last = first + s->count;
-				}
+				const uint32_t first =
+				    cim_part_expert_block(e, plan, r->tp_index, r->replica) *
+				    s->count;
+				const uint32_t last = first + s->count;
 				uint64_t sum[CIM_PART_MAX_EXPERTS];
 				for (uint32_t x = first; x < last; x++)
 					sum[x] = 0;

@@ -158,12 +158,31 @@ int cim_part_expert_report(const struct cim_experiment *e, const struct cim_part
 	return 0;
 }
 
+uint32_t cim_part_expert_holders(const struct cim_experiment *e, uint32_t tp, uint32_t dp)
+{
+	const enum cim_expert_split s = e->parallel.experts;
+
+	return (cim_experts_whole(s) && tp > 1 ? tp : 1) *
+	       (cim_experts_span_replicas(s) && dp > 1 ? dp : 1);
+}
+
+uint32_t cim_part_expert_block(const struct cim_experiment *e, const struct cim_part_plan *plan,
+			       uint32_t i, uint32_t q)
+{
+	const enum cim_expert_split s = e->parallel.experts;
+	const bool whole = cim_experts_whole(s) && plan->tp > 1;
+	const bool span = cim_experts_span_replicas(s) && plan->dp > 1;
+
+	return (whole ? i : 0) * (span ? plan->dp : 1) + (span ? q : 0);
+}
+
 void cim_part_dispatch_chunks(const struct cim_experiment *e, const struct cim_part_plan *plan,
-			      uint32_t layer, const struct cim_part_pass *p, bool combine,
-			      uint64_t *out)
+			      const struct cim_part_rank *r, uint32_t layer,
+			      const struct cim_part_pass *p, bool combine, uint64_t *out)
 {
 	const struct cim_model_spec *m = &e->model;
-	const uint32_t E = m->experts, k = m->experts_per_token, dp = plan->dp, c = E / dp;
+	const uint32_t E = m->experts, k = m->experts_per_token, dp = plan->dp;
+	const uint32_t c = E / cim_part_expert_holders(e, plan->tp, dp);
 	const uint64_t T = cim_part_pass_tokens(p);
 	uint64_t load[ROUTE_MAX_EXPERTS], most;
 
@@ -171,8 +190,9 @@ void cim_part_dispatch_chunks(const struct cim_experiment *e, const struct cim_p
 		most = cim_part_expert_loads_at(e, layer, T, cim_part_route_key(layer, p, q), load);
 		cim_part_expert_drop(&e->workload, E, k, T, load, &most);
 		for (uint32_t j = 0; j < dp; j++) {
+			const uint32_t first = cim_part_expert_block(e, plan, r->tp_index, j) * c;
 			uint64_t copies = 0;
-			for (uint32_t x = j * c; x < (j + 1) * c; x++)
+			for (uint32_t x = first; x < first + c; x++)
 				copies += load[x];
 			const uint64_t bytes = part_bytes(copies * m->hidden, e->workload.act_bits);
 			out[combine ? (size_t)j * dp + q : (size_t)q * dp + j] = bytes;

@@ -20,7 +20,15 @@ const char *const spec_strategy_words[] = { "manual",	   "tp-first",	"pp-first",
 					    "best-energy", NULL };
 static const char *const balance_words[] = { "cost", "capacity", "list", NULL };
 static const char *const embedding_words[] = { "replicated", "sharded", NULL };
-static const char *const experts_words[] = { "tensor", "expert", "replicas", NULL };
+static const char *const experts_words[] = { "tensor", "expert", "replicas", "expert-replicas",
+					     NULL };
+_Static_assert(sizeof(experts_words) / sizeof(experts_words[0]) == CIM_EXPERTS_N + 1,
+	       "a word per placement of experts");
+
+const char *cim_experts_name(enum cim_expert_split s)
+{
+	return (unsigned)s < CIM_EXPERTS_N ? experts_words[s] : "?";
+}
 
 /* Reads `layers` into the whole parallel struct (its field's offset is 0),
  * as it fills both the list and its length. */
@@ -121,7 +129,8 @@ static const struct field parallel_fields[] = {
 	      "how the first stage's group holds the embedding table: replicated or sharded"),
 	FENUM("experts", struct cim_parallel_spec, experts, 0, experts_words,
 	      "how the experts are held: tensor (each split over the group), expert (whole "
-	      "ones a member) or replicas (spread over the replicas, all-to-all)"),
+	      "ones a member), replicas (spread over the replicas, all-to-all) or "
+	      "expert-replicas (whole ones over the group and the replicas)"),
 	{ .key = "layers",
 	  .type = F_FUNC,
 	  .offset = 0,
@@ -537,11 +546,12 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 			? "applies to routing: trace; set it or remove this key"
 			: "trace needs its file: give workload.routing_trace (CSV rows of "
 			  "token,layer,experts)");
-	if (e->parallel.experts == CIM_EXPERTS_REPLICAS && e->serving.on)
+	if (cim_experts_span_replicas(e->parallel.experts) && e->serving.on)
 		return spec_errf(err, tnode_get(par, "experts"), "parallel.experts",
-				 "replicas needs the replicas to run the same passes in step, "
+				 "%s needs the replicas to run the same passes in step, "
 				 "which a served load's schedulers do not; use a static batch "
-				 "(no serving part) or experts tensor or expert");
+				 "(no serving part) or experts tensor or expert",
+				 cim_experts_name(e->parallel.experts));
 	if (e->parallel.experts != CIM_EXPERTS_TENSOR && e->model.experts <= 1)
 		return spec_errf(err, tnode_get(par, "experts"), "parallel.experts",
 				 "%s has no experts to place; remove the key", e->model.name);

@@ -438,13 +438,31 @@ enum cim_embed_split {
 
 /* How a stage's group holds a mixture of experts' experts. */
 enum cim_expert_split {
-	CIM_EXPERTS_TENSOR,   /* every expert's matrices divided over the group */
-	CIM_EXPERTS_EXPERT,   /* whole experts, E / tp a member (expert parallelism) */
-	CIM_EXPERTS_REPLICAS, /* E / dp experts a replica's stage, each divided over
-				 its group; tokens dispatched and combined by
-				 all-to-all over the replicas (expert
-				 parallelism across data parallelism) */
+	CIM_EXPERTS_TENSOR,	     /* every expert's matrices divided over the group */
+	CIM_EXPERTS_EXPERT,	     /* whole experts, E / tp a member (expert parallelism) */
+	CIM_EXPERTS_REPLICAS,	     /* E / dp experts a replica's stage, each divided over
+					its group; tokens dispatched and combined by
+					all-to-all over the replicas (expert
+					parallelism across data parallelism) */
+	CIM_EXPERTS_EXPERT_REPLICAS, /* whole experts, E / (tp · dp) a chip: both
+					at once (an expert-parallel degree of
+					tp · dp) */
+	CIM_EXPERTS_N
 };
+
+/* "tensor", "expert", "replicas", "expert-replicas". */
+const char *cim_experts_name(enum cim_expert_split s);
+/* Whether the placement gives each member whole experts (expert, expert-
+ * replicas), and whether it spreads them over the replicas (replicas,
+ * expert-replicas). */
+static inline bool cim_experts_whole(enum cim_expert_split s)
+{
+	return s == CIM_EXPERTS_EXPERT || s == CIM_EXPERTS_EXPERT_REPLICAS;
+}
+static inline bool cim_experts_span_replicas(enum cim_expert_split s)
+{
+	return s == CIM_EXPERTS_REPLICAS || s == CIM_EXPERTS_EXPERT_REPLICAS;
+}
 
 struct cim_parallel_spec {
 	enum cim_strategy strategy;

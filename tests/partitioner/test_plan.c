@@ -1342,13 +1342,13 @@ static void test_experts_over_replicas(void)
 	 * fully skewed replica 1 sends replica 0 all 32 copies and replica 0
 	 * sends none; the combine sends them back */
 	uint64_t ch[4];
-	cim_part_dispatch_chunks(e, p, 0, &pass, false, ch);
+	cim_part_dispatch_chunks(e, p, &p->ranks[0], 0, &pass, false, ch);
 	for (int i = 0; i < 4; i++)
 		CIM_ASSERT_EQ_U64(ch[i], 16 * 256);
-	cim_part_dispatch_chunks(z, pz, 0, &pass, false, ch);
+	cim_part_dispatch_chunks(z, pz, &pz->ranks[0], 0, &pass, false, ch);
 	CIM_ASSERT_EQ_U64(ch[0 * 2 + 1], 0);
 	CIM_ASSERT_EQ_U64(ch[1 * 2 + 0], 32 * 256);
-	cim_part_dispatch_chunks(z, pz, 0, &pass, true, ch);
+	cim_part_dispatch_chunks(z, pz, &pz->ranks[0], 0, &pass, true, ch);
 	CIM_ASSERT_EQ_U64(ch[0 * 2 + 1], 32 * 256);
 	CIM_ASSERT_EQ_U64(ch[1 * 2 + 0], 0);
 	cim_part_plan_destroy(p);
@@ -1356,12 +1356,59 @@ static void test_experts_over_replicas(void)
 	free(e);
 	free(z);
 
+	/* Whole experts over the group and the replicas (expert-replicas) at
+	 * tp 2 × dp 2: one expert a chip, chip (TP index i, replica q)
+	 * expert 2i + q: ranks 0, 1, 2, 3 hold experts 0, 2, 1, 3.  Evenly
+	 * each takes 8 tokens from each replica, 16 vectors through its whole
+	 * 256 × 512 gate; member 0's group (ranks 0 and 2, experts 0 and 1)
+	 * sends the other replica 8 copies, 2048 bytes.  Every token on
+	 * experts 0 and 1: ranks 0 and 2 take 32 each, ranks 1 and 3 none; the
+	 * group of member 0 swaps 16 copies each way, member 1's nothing. */
+	const char *we[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			     "parallel.experts=expert-replicas" };
+	const char *wz[] = { "model=tests/data/part/tiny-moe.json", "workload.micro_batches=1",
+			     "parallel.experts=expert-replicas", "workload.routing=zipf",
+			     "workload.routing_zipf=100" };
+	struct cim_experiment *ew = load(tiny, we, 3), *zw = load(tiny, wz, 5);
+	struct cim_part_plan *pw = plan_of(ew, 2, 1, 2), *pzw = plan_of(zw, 2, 1, 2);
+	const uint32_t expert_of[4] = { 0, 2, 1, 3 };
+	const uint64_t wz_vectors[4] = { 32, 0, 32, 0 };
+	for (uint32_t rk = 0; rk < 4; rk++) {
+		const struct cim_part_shard *g = shard(&pw->ranks[rk], CIM_ROLE_FFN_GATE);
+		CIM_ASSERT_EQ_U64(g->count, 1);
+		CIM_ASSERT_EQ_U64(g->n, 512);
+		CIM_ASSERT_EQ_U64(
+		    cim_part_expert_block(ew, pw, pw->ranks[rk].tp_index, pw->ranks[rk].replica),
+		    expert_of[rk]);
+		for (int run = 0; run < 2; run++) {
+			const struct cim_experiment *x = run ? zw : ew;
+			const struct cim_part_plan *pl = run ? pzw : pw;
+			size_t n = cim_part_program(x, pl, &pl->ranks[rk], &pass, ops, 128);
+			CU_ASSERT_FATAL(n > 0 && n <= 128);
+			for (size_t j = 0; j < n; j++)
+				if (ops[j].layer == 0 && ops[j].role == CIM_ROLE_FFN_GATE)
+					CIM_ASSERT_EQ_U64(ops[j].macs,
+							  (run ? wz_vectors[rk] : 16) * gate_macs);
+		}
+	}
+	cim_part_dispatch_chunks(ew, pw, &pw->ranks[0], 0, &pass, false, ch);
+	CIM_ASSERT_EQ_U64(ch[0 * 2 + 1], 8 * 256);
+	cim_part_dispatch_chunks(zw, pzw, &pzw->ranks[0], 0, &pass, false, ch);
+	CIM_ASSERT_EQ_U64(ch[0 * 2 + 1], 16 * 256);
+	CIM_ASSERT_EQ_U64(ch[1 * 2 + 0], 16 * 256);
+	cim_part_dispatch_chunks(zw, pzw, &pzw->ranks[1], 0, &pass, false, ch);
+	CIM_ASSERT_EQ_U64(ch[0 * 2 + 1] + ch[1 * 2 + 0], 0);
+	cim_part_plan_destroy(pw);
+	cim_part_plan_destroy(pzw);
+	free(ew);
+	free(zw);
+
 	static const struct {
 		const char *batch;
 		uint32_t dp;
 		const char *expect;
 	} bad[] = {
-		{ "workload.batch=2", 1, "replicas and needs dp of 2 or more" },
+		{ "workload.batch=2", 1, "the replicas and needs dp of 2 or more" },
 		{ "workload.batch=3", 3, "dp 3 does not divide the 4 experts" },
 		{ "workload.batch=3", 2, "dp 2 does not divide the batch of 3" },
 		{ "workload.batch=2048", 2048, "more replicas than the 1024" },
