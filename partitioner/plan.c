@@ -276,6 +276,7 @@ static void add_shard(const struct cim_experiment *e, struct cim_part_rank *r, u
 		break;
 	case CIM_ROLE_Q_ABSORB:
 	case CIM_ROLE_V_UP:
+	case CIM_ROLE_K_UP:
 		split = CIM_SPLIT_HEADS; /* the member's heads' matrices, whole */
 		break;
 	case CIM_ROLE_FFN_DOWN:
@@ -368,6 +369,19 @@ static void build_shards(const struct cim_experiment *e, struct cim_part_plan *p
 			if (ops[j].scope == CIM_SCOPE_LAYER || r->head) {
 				assert(r->nshards < CIM_PART_MAX_SHARDS);
 				add_shard(e, r, plan->tp, plan->dp, &ops[j]);
+			}
+			/* Prefill passes that decompress the latents hold W_UK a
+			 * second time, from the latent to each head's key (a copy,
+			 * as a tied LM head's: the model's parameters are the
+			 * same). */
+			if (ops[j].role == CIM_ROLE_V_UP &&
+			    e->workload.mla_prefill == CIM_MLA_DECOMPRESSED) {
+				struct cim_op k_up = ops[j];
+				k_up.role = CIM_ROLE_K_UP;
+				k_up.k = m->kv_lora;
+				k_up.n = m->head_dim - m->rotary_dim;
+				assert(r->nshards < CIM_PART_MAX_SHARDS);
+				add_shard(e, r, plan->tp, plan->dp, &k_up);
 			}
 		}
 	}

@@ -153,7 +153,7 @@ uint32_t cim_part_pass_samples(const struct cim_part_pass *p)
  */
 static void attention_steps(struct prog *pg, const struct cim_experiment *e,
 			    const struct cim_part_rank *r, const struct cim_part_piece *pc,
-			    uint32_t npc, uint32_t window, int32_t L)
+			    uint32_t npc, uint32_t window, int32_t L, bool decomp)
 {
 	const struct cim_model_spec *m = &e->model;
 	const enum cim_kv_where w = part_kv_where(&e->chip);
@@ -168,11 +168,14 @@ static void attention_steps(struct prog *pg, const struct cim_experiment *e,
 	for (uint32_t i = 0; i < npc; i++) {
 		/* latent attention: q·k over the latent and the RoPE key, p·V
 		 * over the latent, one cached vector read as both (docs/model.md) */
+		/* decompressed (a prefill of workload.mla_prefill:
+		 * decompressed): a head's own key and value, the latent read
+		 * once to make them */
 		struct cim_attn_shape a = {
 			.heads = r->heads,
 			.kv_heads = r->kv_heads,
-			.qk_dim = m->kv_lora ? m->kv_lora + m->rotary_dim : m->head_dim,
-			.v_dim = m->kv_lora ? m->kv_lora : m->head_dim,
+			.qk_dim = m->kv_lora && !decomp ? m->kv_lora + m->rotary_dim : m->head_dim,
+			.v_dim = m->kv_lora && !decomp ? m->kv_lora : m->v_dim,
 			.kv_dim = cim_model_kv_width(m),
 			.kv_bits = e->workload.kv_bits,
 			.past = window && pc[i].past > window ? window : pc[i].past,
@@ -287,6 +290,11 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 	 * every replica; each member sends every routed copy of its tokens'
 	 * activations (docs/partitioner.md, "Experts"). */
 	const bool over = cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1;
+	/* a uniform prefill pass of a latent-attention model that
+	 * decompresses (workload.mla_prefill; a served pass's mixed pieces
+	 * keep the absorbed form) */
+	const bool decomp = m->kv_lora && e->workload.mla_prefill == CIM_MLA_DECOMPRESSED &&
+			    p->phase == CIM_PHASE_PREFILL && !p->npieces;
 	const uint64_t routed_bytes =
 	    part_bytes(T * m->experts_per_token * m->hidden, e->workload.act_bits);
 
@@ -299,6 +307,10 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 		switch (op->kind) {
 		case CIM_OP_MATMUL: {
 			const enum cim_op_role role = op->role;
+			/* decompressed, K and V are made before attention: no
+			 * absorbed query, no W_UV after it */
+			if (decomp && (role == CIM_ROLE_Q_ABSORB || role == CIM_ROLE_V_UP))
+				break;
 			const struct cim_part_shard *s = find_shard(r, role, op->layers);
 			/* one draw of experts for the layer's gate, up and down */
 			const bool moe = cim_op_routed(op);
@@ -377,7 +389,25 @@ static void layer_program(struct prog *pg, const struct cim_experiment *e,
 				    T * (uint64_t)(r->heads + r->kv_heads) * m->rotary_dim);
 			break;
 		case CIM_OP_ATTN_QK:
-			attention_steps(pg, e, r, pc, npc, window, L);
+			if (decomp) {
+				/* every cached latent of the pass's sequences, and
+				 * the new ones, through W_UK and W_UV of each of the
+				 * chip's heads, on their own crossbars at once */
+				uint64_t v = 0;
+				for (uint32_t j = 0; j < npc; j++)
+					v += (uint64_t)pc[j].count * (pc[j].past + pc[j].queries);
+				for (int u = 0; u < 2; u++) {
+					const enum cim_op_role ur =
+					    u ? CIM_ROLE_V_UP : CIM_ROLE_K_UP;
+					const struct cim_part_shard *us =
+					    find_shard(r, ur, CIM_LAYERS_ALL);
+					o = emit(pg, ur, CIM_OP_MATMUL, L, matrix_res(r, layer, us),
+						 UINT32_MAX);
+					matmul_into(o, e, us, v * us->count, v, us->count);
+					o->with_prev = u == 1;
+				}
+			}
+			attention_steps(pg, e, r, pc, npc, window, L, decomp);
 			break;
 		case CIM_OP_SOFTMAX:
 		case CIM_OP_SOFTCAP:

@@ -67,6 +67,7 @@ uint32_t cim_spec_end_stages(const struct cim_parallel_spec *p)
 }
 
 static const char *const routing_words[] = { "even", "uniform", "zipf", "trace", NULL };
+static const char *const mla_words[] = { "absorbed", "decompressed", NULL };
 
 const char *cim_routing_name(enum cim_routing r)
 {
@@ -104,6 +105,9 @@ static const struct field workload_fields[] = {
 	FU64("seed", struct cim_workload_spec, seed, 0, 0, 0, "seed of the random streams"),
 	FENUM("routing", struct cim_workload_spec, routing, 0, routing_words,
 	      "which experts tokens pick: even, uniform or zipf"),
+	FENUM("mla_prefill", struct cim_workload_spec, mla_prefill, 0, mla_words,
+	      "latent attention's prefill: absorbed (W_UK in the query) or decompressed "
+	      "(the cached latents into K and V)"),
 	FF64("capacity_factor", struct cim_workload_spec, capacity_factor, FIELD_POSITIVE, 0, 1e6,
 	     0, "an expert takes at most capacity_factor · T·k/E of a pass's tokens"),
 	{ .key = "routing_trace",
@@ -555,6 +559,10 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 	if (e->parallel.experts != CIM_EXPERTS_TENSOR && e->model.experts <= 1)
 		return spec_errf(err, tnode_get(par, "experts"), "parallel.experts",
 				 "%s has no experts to place; remove the key", e->model.name);
+	if (w->mla_prefill == CIM_MLA_DECOMPRESSED && !e->model.kv_lora)
+		return spec_errf(err, tnode_get(wl, "mla_prefill"), "workload.mla_prefill",
+				 "%s has no latent attention to decompress; remove the key",
+				 e->model.name);
 	if (w->capacity_factor > 0 && e->model.experts <= 1)
 		return spec_errf(err, tnode_get(wl, "capacity_factor"), "workload.capacity_factor",
 				 "%s has no experts to limit; remove the key", e->model.name);

@@ -1127,6 +1127,7 @@ static const char *const role_names[] = {
 	[CIM_ROLE_KV_A_NORM] = "kv_a_norm",
 	[CIM_ROLE_Q_ABSORB] = "q_absorb",
 	[CIM_ROLE_V_UP] = "v_up",
+	[CIM_ROLE_K_UP] = "k_up",
 };
 _Static_assert(sizeof(role_names) / sizeof(role_names[0]) == CIM_ROLE_NROLES,
 	       "one name per operator role");
@@ -1160,7 +1161,7 @@ bool cim_op_role_is_ffn_matrix(enum cim_op_role role)
 
 bool cim_op_role_per_head(enum cim_op_role role)
 {
-	return role == CIM_ROLE_Q_ABSORB || role == CIM_ROLE_V_UP;
+	return role == CIM_ROLE_Q_ABSORB || role == CIM_ROLE_V_UP || role == CIM_ROLE_K_UP;
 }
 
 bool cim_op_routed(const struct cim_op *op)

@@ -305,6 +305,8 @@ enum cim_op_role {
 	CIM_ROLE_KV_A_NORM,
 	CIM_ROLE_Q_ABSORB,
 	CIM_ROLE_V_UP,
+	CIM_ROLE_K_UP, /* W_UK again, latent to each head's key, for prefill
+			  passes that decompress (workload.mla_prefill) */
 	CIM_ROLE_NROLES
 };
 
@@ -395,6 +397,13 @@ enum cim_routing {
 	CIM_ROUTE_TRACE,   /* … as a routing trace recorded them (workload.routing_trace) */
 };
 
+/* How latent attention's prefill passes run (docs/model.md). */
+enum cim_mla_prefill {
+	CIM_MLA_ABSORBED,     /* as decode: W_UK absorbed into each head's query */
+	CIM_MLA_DECOMPRESSED, /* the cached latents decompressed into K and V
+				 (W_UK stored a second time, as k_up) */
+};
+
 struct cim_workload_spec {
 	uint32_t batch;		  /* sequences */
 	uint32_t prompt_tokens;	  /* prompt length of each sequence */
@@ -410,8 +419,9 @@ struct cim_workload_spec {
 				     T tokens, the rest dropped; 0: no limit */
 	char routing_trace[1024]; /* CIM_ROUTE_TRACE: the file, as resolved */
 	bool has_routing_trace;
-	uint32_t routing_rows; /* its rows, stored after the experiment */
-	uint64_t routing_at;   /* where they start, bytes from the experiment */
+	uint32_t routing_rows;		  /* its rows, stored after the experiment */
+	uint64_t routing_at;		  /* where they start, bytes from the experiment */
+	enum cim_mla_prefill mla_prefill; /* latent attention's prefill passes */
 };
 
 enum cim_strategy {

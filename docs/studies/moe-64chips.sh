@@ -43,5 +43,6 @@ one "DeepSeek-V2-Lite, even, tensor" $D
 one "DeepSeek-V2-Lite, uniform, tensor" $D --set workload.routing=uniform
 one "DeepSeek-V2-Lite, Zipf 1.5, tensor" $D --set workload.routing=zipf --set workload.routing_zipf=1.5
 one "DeepSeek-V2-Lite, Zipf 1.5, expert" $D --set workload.routing=zipf --set workload.routing_zipf=1.5 --set parallel.experts=expert
+one "DeepSeek-V2-Lite, even, tensor, prefill decompressed" $D --set workload.mla_prefill=decompressed
 one "DeepSeek-V2-Lite, even, replicas (8 × tp 1 × pp 8)" $D --set parallel.tp=1 --set parallel.dp=8 --set parallel.experts=replicas
 one "DeepSeek-V2-Lite, every layer dense (2.61 B)" $D --set model.first_k_dense_replace=27

@@ -1232,6 +1232,58 @@ static void test_latent_attention(void)
 	cim_part_plan_destroy(p);
 	free(e);
 
+	/* Prefill decompressing the latents (workload.mla_prefill:
+	 * decompressed): W_UK held again, 64 × 32 a head (k_up, 1 crossbar a
+	 * head, 2 heads, 2 layers); a prefill of 16 tokens puts the 16
+	 * latents through k_up and v_up, 16 · 2 · 64 · 32 = 65,536 MACs each,
+	 * before attention, which then runs on each head's own key (48) and
+	 * value (32): 136 positions · 2 · 80 = 21,760 MACs, the latents read
+	 * once (80 · 16 = 1280 bytes); no q_absorb, no v_up after it.  A
+	 * decode pass keeps the absorbed form. */
+	const char *dsets[] = { "model=tests/data/part/tiny-deepseek.json", "workload.kv_bits=8",
+				"workload.micro_batches=1", "workload.mla_prefill=decompressed" };
+	struct cim_experiment *ed = load(tiny, dsets, 4);
+	struct cim_part_plan *pd = plan_of(ed, 2, 1, 1);
+	const struct cim_part_rank *rd = &pd->ranks[0];
+	const struct cim_part_shard *ku = shard_in(rd, CIM_ROLE_K_UP, A);
+	CIM_ASSERT_EQ_U64(ku->count, 2);
+	CIM_ASSERT_EQ_U64(ku->k, 64);
+	CIM_ASSERT_EQ_U64(ku->n, 32);
+	CIM_ASSERT_EQ_U64(ku->crossbars, 4);
+	struct cim_part_pass pre = { .phase = CIM_PHASE_PREFILL, .seqs = 1, .queries = 16 };
+	n = cim_part_program(ed, pd, rd, &pre, ops, 160);
+	CU_ASSERT_FATAL(n > 0 && n <= 160);
+	int at_kup = -1, at_vup = -1, at_attn = -1, absorbs = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct cim_prog_op *o = &ops[i];
+		if (o->layer != 0)
+			continue;
+		if (o->role == CIM_ROLE_K_UP) {
+			at_kup = (int)i;
+			CIM_ASSERT_EQ_U64(o->macs, 65536);
+		}
+		if (o->role == CIM_ROLE_V_UP) {
+			at_vup = (int)i;
+			CIM_ASSERT_EQ_U64(o->macs, 65536);
+			CU_ASSERT(o->with_prev);
+		}
+		if (o->role == CIM_ROLE_ATTENTION) {
+			at_attn = (int)i;
+			CIM_ASSERT_EQ_U64(o->macs, 21760);
+			CIM_ASSERT_EQ_U64(o->bytes, 1280);
+		}
+		absorbs += o->role == CIM_ROLE_Q_ABSORB;
+	}
+	CU_ASSERT(at_kup >= 0 && at_vup == at_kup + 1 && at_attn > at_vup);
+	CIM_ASSERT_EQ_U64(absorbs, 0);
+	n = cim_part_program(ed, pd, rd, &pass, ops, 160);
+	absorbs = 0;
+	for (size_t i = 0; i < n; i++)
+		absorbs += ops[i].layer == 0 && ops[i].role == CIM_ROLE_Q_ABSORB;
+	CIM_ASSERT_EQ_U64(absorbs, 1);
+	cim_part_plan_destroy(pd);
+	free(ed);
+
 	/* one chip: the estimate is the sum of its programs, both kinds of
 	 * layer priced */
 	const char *one[] = { "model=tests/data/part/tiny-deepseek.json", "workload.batch=1",
