@@ -161,15 +161,26 @@ int spec_routing_trace(struct cim_files *files, const struct tnode *at, const ch
 				    file, row, L - 1, k, E - 1, e->model.name);
 			goto out;
 		}
+		if (cim_model_layer_dense(&e->model, (uint32_t)layer)) {
+			cim_err_set(err,
+				    "%s: row %zu: layer %" PRIu64 " of %s is dense (its first %u "
+				    "layers have no experts): a routing trace routes layers %u to "
+				    "%u",
+				    file, row, layer, e->model.name, e->model.dense_layers,
+				    e->model.dense_layers, L - 1);
+			goto out;
+		}
 		layer_of[n++] = (uint32_t)layer;
 		start[layer + 1]++;
 	}
-	for (uint32_t l = 0; l < L; l++)
+	/* every layer with experts (a DeepSeek model's dense first ones have
+	 * none to route to) */
+	for (uint32_t l = e->model.dense_layers; l < L; l++)
 		if (start[l + 1] == 0) {
 			cim_err_set(err,
 				    "%s: no row for layer %u; a routing trace routes every layer "
-				    "of %s (0 to %u)",
-				    file, l, e->model.name, L - 1);
+				    "of %s with experts (%u to %u)",
+				    file, l, e->model.name, e->model.dense_layers, L - 1);
 			goto out;
 		}
 	for (uint32_t l = 0; l < L; l++)

@@ -970,6 +970,31 @@ static void test_routing_trace(void)
 		cim_files_destroy(files);
 		free(x);
 	}
+
+	/* A DeepSeek model's trace routes its layers with experts only: the
+	 * tiny one's layer 1 (rows 0 1 and 0 2: expert 0 takes both tokens,
+	 * twice the mean of 2 · 2 / 4 = 1), and a row for its dense layer 0
+	 * is refused. */
+	const char *ds[] = { "model=tests/data/part/tiny-deepseek.json", "workload.routing=trace",
+			     "workload.routing_trace=tests/data/part/tiny-deepseek-routing.csv" };
+	struct cim_experiment *d = load(tiny, ds, 3);
+	uint64_t dl[4];
+	CIM_ASSERT_EQ_U64(cim_part_expert_loads_at(d, 1, 2, 0, dl), 2);
+	CIM_ASSERT_EQ_U64(dl[0] + dl[1] + dl[2] + dl[3], 4);
+	free(d);
+	const char *dd[] = {
+		"model=tests/data/part/tiny-deepseek.json", "workload.routing=trace",
+		"workload.routing_trace=tests/data/part/tiny-deepseek-routing-dense.csv"
+	};
+	struct cim_files *files = cim_files_create(true);
+	struct cim_experiment *x = NULL;
+	struct cim_err err;
+	cim_files_put(files, "tests/data/part/mem.yaml", tiny, strlen(tiny));
+	CU_ASSERT_EQUAL(
+	    cim_spec_load_experiment(files, "tests/data/part/mem.yaml", dd, 3, &x, &err), -1);
+	CIM_ASSERT_HAS(err.msg, "row 2: layer 0 of tiny-deepseek is dense");
+	cim_files_destroy(files);
+	free(x);
 }
 
 /*
