@@ -886,6 +886,18 @@ static int setup(struct run *r)
 	const struct cim_part_rank *me = r->me;
 	const struct cim_experiment *e = r->e;
 
+	/* The groups' communicators first, which every rank makes at once: a
+	 * rank that fails below must not leave the others waiting here. */
+	const bool over = cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1;
+	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index, &r->tp.comm);
+	if (over)
+		MPI_Comm_split(r->comm, (int)(me->stage * plan->tp + me->tp_index),
+			       (int)me->replica, &r->ep.comm);
+	if (r->opts->interruptible) {
+		MPI_Comm_dup(r->comm, &r->stop_comm);
+		MPI_Irecv(&r->stop_from, 1, MPI_INT, MPI_ANY_SOURCE, 0, r->stop_comm, &r->stop_req);
+		r->parent = (long)getppid();
+	}
 	r->nres = cim_part_nres(me);
 	r->cal = calloc(r->nres, sizeof(*r->cal));
 	r->kv_pos = calloc(plan->micro_batches, sizeof(*r->kv_pos));
@@ -898,7 +910,6 @@ static int setup(struct run *r)
 		r->tp.ranks[i] = me->group_first + i;
 	/* experts spread over the replicas: the stage's members of this TP
 	 * index in every replica, a group of its own */
-	const bool over = cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1;
 	if (over) {
 		r->ep.chunks = calloc((size_t)plan->dp * plan->dp, sizeof(*r->ep.chunks));
 		r->ep.link_bytes = calloc(cim_net_nlinks(r->net) + 1, sizeof(*r->ep.link_bytes));
@@ -913,15 +924,7 @@ static int setup(struct run *r)
 	r->kv_per_pos = cim_part_kv_bits_per_pos(e, me);
 	if (r->opts->fault.kind != CIM_FAULT_NONE && r->opts->fault.rank == me->rank)
 		r->fault = r->opts->fault;
-	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index, &r->tp.comm);
-	if (over)
-		MPI_Comm_split(r->comm, (int)(me->stage * plan->tp + me->tp_index),
-			       (int)me->replica, &r->ep.comm);
-	if (r->opts->interruptible) {
-		MPI_Comm_dup(r->comm, &r->stop_comm);
-		MPI_Irecv(&r->stop_from, 1, MPI_INT, MPI_ANY_SOURCE, 0, r->stop_comm, &r->stop_req);
-		r->parent = (long)getppid();
-	}
+
 	return 0;
 }
 

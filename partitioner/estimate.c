@@ -147,13 +147,18 @@ static int stage_cost(const struct cim_experiment *e, const struct cim_part_plan
 				if (o->kind == CIM_PROG_COLL) {
 					if (seg[where] > seg_max[where][k[where]])
 						seg_max[where][k[where]] = seg[where];
-					if (i == 0) {
+					/* a TP collective once for the group; the
+					 * expert all-to-all of every member, each of
+					 * its own group across the replicas: the
+					 * slowest sets the time, their energies add */
+					if (i == 0 || o->group == CIM_GROUP_EP) {
 						uint64_t ps = 0;
 						double pj = 0;
 						if (coll_time(e, net, plan, r, o, p, &ps, &pj,
 							      err) < 0)
 							return -1;
-						coll_ps[where][k[where]] = ps;
+						if (i == 0 || ps > coll_ps[where][k[where]])
+							coll_ps[where][k[where]] = ps;
 						c.coll_pj += pj * (double)times;
 					}
 					seg[where] = 0;
@@ -579,8 +584,38 @@ long cim_part_pick(const struct cim_experiment *e, enum cim_strategy s,
 	return best;
 }
 
+/* The placement of experts within one replica that a placement spreading
+ * them over replicas reduces to: tensor for replicas, expert for
+ * expert-replicas; the others are their own. */
+static enum cim_expert_split one_replica(enum cim_expert_split s)
+{
+	return s == CIM_EXPERTS_REPLICAS	  ? CIM_EXPERTS_TENSOR
+	       : s == CIM_EXPERTS_EXPERT_REPLICAS ? CIM_EXPERTS_EXPERT
+						  : s;
+}
+
+static uint32_t min_chips_of(const struct cim_experiment *e, uint32_t max_chips, uint32_t *tp_out,
+			     uint32_t *pp_out);
+
 uint32_t cim_part_min_chips(const struct cim_experiment *e, uint32_t max_chips, uint32_t *tp_out,
 			    uint32_t *pp_out)
+{
+	if (!cim_experts_span_replicas(e->parallel.experts))
+		return min_chips_of(e, max_chips, tp_out, pp_out);
+	/* one replica: its experts held within it */
+	const size_t bytes = cim_spec_experiment_bytes(e);
+	struct cim_experiment *x = malloc(bytes);
+	if (!x)
+		return 0;
+	memcpy(x, e, bytes);
+	x->parallel.experts = one_replica(e->parallel.experts);
+	const uint32_t n = min_chips_of(x, max_chips, tp_out, pp_out);
+	free(x);
+	return n;
+}
+
+static uint32_t min_chips_of(const struct cim_experiment *e, uint32_t max_chips, uint32_t *tp_out,
+			     uint32_t *pp_out)
 {
 	const struct cim_model_spec *m = &e->model;
 	struct cim_chip_capacity cap;
@@ -623,7 +658,16 @@ static void suggest(const struct cim_experiment *e, struct cim_err *err)
 	uint32_t tp, pp, n = cim_part_min_chips(e, CIM_NET_MAX_POSITIONS, &tp, &pp);
 	size_t len = strlen(err->msg);
 
-	if (n)
+	const bool span = cim_experts_span_replicas(e->parallel.experts);
+	if (n && span)
+		snprintf(err->msg + len, sizeof(err->msg) - len,
+			 "\nThe fewest %s chips that hold %s in one replica: %u (tp %u, pp %u, "
+			 "its experts %s): run with --set parallel.tp=%u --set parallel.pp=%u "
+			 "--set parallel.dp=1 --set parallel.experts=%s",
+			 e->chip.name, e->model.name, n, tp, pp,
+			 cim_experts_name(one_replica(e->parallel.experts)), tp, pp,
+			 cim_experts_name(one_replica(e->parallel.experts)));
+	else if (n)
 		snprintf(
 		    err->msg + len, sizeof(err->msg) - len,
 		    "\nThe fewest %s chips that hold %s: %u (tp %u, pp %u): run with "
@@ -683,6 +727,14 @@ int cim_part_choose(const struct cim_experiment *e, uint32_t chips, struct cim_p
 		*plan_p = plan;
 		return 0;
 	}
+	if (s == CIM_STRAT_MIN_CHIPS && cim_experts_span_replicas(par->experts))
+		return cim_err_set(err,
+				   "parallel.strategy min-chips looks for the fewest chips of one "
+				   "replica, and parallel.experts: %s needs two or more: give "
+				   "parallel.tp, pp and dp (strategy manual), or place the experts "
+				   "%s",
+				   cim_experts_name(par->experts),
+				   cim_experts_name(one_replica(par->experts)));
 	if (s == CIM_STRAT_MIN_CHIPS) {
 		uint32_t tp, pp;
 		chips = cim_part_min_chips(e, chips ? chips : CIM_NET_MAX_POSITIONS, &tp, &pp);

@@ -538,9 +538,16 @@ static uint32_t layer_matrices(const struct cim_part_rank *r)
 
 uint32_t cim_part_xbar_groups(const struct cim_part_rank *r)
 {
+	uint32_t n = r->head ? 1 : 0;
+
 	if (r->shared_cores)
 		return 1;
-	return r->nlayers * layer_matrices(r) + (r->head ? 1 : 0);
+	/* a matrix of each layer it is in (a DeepSeek model's dense FFN in
+	 * its dense layers, its experts in the others) */
+	for (uint32_t i = 0; i < r->nshards; i++)
+		if (r->shards[i].role != CIM_ROLE_LM_HEAD)
+			n += r->shards[i].times;
+	return n;
 }
 
 /* The head's resource has its number on every rank (unused but on the

@@ -590,8 +590,21 @@ static int check(const struct tnode *root, struct cim_experiment *e, struct cim_
 	struct cim_model_stats st;
 	cim_model_stats(&e->model, &st);
 	const struct cim_model_spec *m = &e->model;
+	/* attention MACs a position and layer as the operators count them
+	 * (latent attention's h·(2c + r)), and, decompressing in prefill, the
+	 * latents through W_UK and W_UV again at every position a token
+	 * attends */
+	struct cim_op ops[CIM_MODEL_MAX_OPS];
+	const size_t nops = cim_model_ops(m, ops);
+	double attn = 0;
+	for (size_t i = 0; i < nops; i++)
+		if (ops[i].kind == CIM_OP_ATTN_QK || ops[i].kind == CIM_OP_ATTN_AV)
+			attn += (double)ops[i].elems;
+	if (w->mla_prefill == CIM_MLA_DECOMPRESSED)
+		attn += (double)m->heads * m->kv_lora *
+			((double)m->head_dim - m->rotary_dim + m->v_dim);
 	double macs = (double)w->batch * (double)ctx *
-		      ((double)st.params + 2.0 * m->layers * m->heads * m->head_dim * (double)ctx);
+		      ((double)st.params + (double)m->layers * attn * (double)ctx);
 	if (!e->serving.on && macs > 0x1p62)
 		return spec_errf(err, tnode_get(wl, "batch"), "workload.batch",
 				 "%u sequences of %llu tokens through %s are up to %.3g MACs; "

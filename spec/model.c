@@ -667,8 +667,17 @@ static int deepseek(const struct tnode *node, const char *path, const struct hf 
 	m->rotary_dim = h->qk_rope;
 	m->v_dim = h->v_head;
 	m->kv_heads = 1;
+	/* the shared experts' summed width, checked before it is stored */
+	const uint64_t shared = (uint64_t)h->n_shared * h->moe_ffn;
+	if (shared > 1u << 22) {
+		join_path(kp, sizeof(kp), path, "n_shared_experts");
+		return spec_errf(err, at(node, "n_shared_experts"), kp,
+				 "%u shared experts of %u make an FFN of %llu; cimsim models at "
+				 "most %u: check the file",
+				 h->n_shared, h->moe_ffn, (unsigned long long)shared, 1u << 22);
+	}
 	m->ffn = h->moe_ffn;
-	m->shared_ffn = h->n_shared * h->moe_ffn;
+	m->shared_ffn = (uint32_t)shared;
 	m->dense_layers = h->first_dense;
 	m->dense_ffn = h->first_dense ? h->ffn : 0;
 	if (m->dense_layers == m->layers) {

@@ -831,6 +831,20 @@ static void test_deepseek(void)
 	CIM_ASSERT_EQ_U64(s.params_active, 37552282624ull);
 	CIM_ASSERT_EQ_U64(s.kv_elems_per_token, 61 * 576);
 
+	/* shared experts summing past the widest FFN modelled (2^22) */
+	CU_ASSERT_EQUAL(load_text("w.json",
+				  "{\"model_type\": \"deepseek_v2\", \"hidden_size\": 64, "
+				  "\"num_hidden_layers\": 2, \"num_attention_heads\": 2, "
+				  "\"intermediate_size\": 128, \"vocab_size\": 10, "
+				  "\"max_position_embeddings\": 64, \"kv_lora_rank\": 16, "
+				  "\"qk_nope_head_dim\": 16, \"qk_rope_head_dim\": 8, "
+				  "\"v_head_dim\": 16, \"n_routed_experts\": 4, "
+				  "\"num_experts_per_tok\": 2, \"n_shared_experts\": 4096, "
+				  "\"moe_intermediate_size\": 4194304}",
+				  &m, &err),
+			-1);
+	CIM_ASSERT_HAS(err.msg, "n_shared_experts: 4096 shared experts of 4194304 make an FFN");
+
 	/* refusals: dense layers between the sparse ones; more dense layers
 	 * than layers */
 	static const struct {
