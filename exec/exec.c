@@ -360,10 +360,28 @@ static int replay(struct run *r, struct xgroup *g, const struct cim_net_coll_req
 		/* An uneven all-to-all (the experts' routed tokens): its chunks
 		 * change with every layer and pass, so it is replayed as it
 		 * comes, neither compiled nor remembered. */
+		/* Every TP index's expert group reaches its all-to-all of this
+		 * layer together (the attention's all-reduce left a replica's
+		 * members ready alike, and the router takes each as long), and
+		 * they share links: replayed together, each taken as ready as
+		 * this one and moving this one's chunks (every group's are the
+		 * same under replicas; under expert-replicas an approximation),
+		 * this group's finish and share of the traffic kept. */
+		const uint32_t tp = r->plan->tp, all = tp * n, me = r->me->tp_index;
+		struct cim_net_coll_req joint = *req;
+		joint.group_size = n;
+		for (uint32_t j = 0; j < tp; j++)
+			for (uint32_t q = 0; q < n; q++)
+				g->all_ready[j * n + q] = g->ready[q];
 		memset(g->link_bytes, 0, cim_net_nlinks(r->net) * sizeof(*g->link_bytes));
-		if (cim_net_collective(r->net, req, g->ranks, g->ready, n, g->finish, g->link_bytes,
-				       &g->a2a_res, r->err) < 0)
+		if (cim_net_collective(r->net, &joint, g->all_ranks, g->all_ready, all, g->all_fin,
+				       g->link_bytes, &g->a2a_res, r->err) < 0)
 			return -1;
+		for (uint32_t q = 0; q < n; q++)
+			g->finish[q] = g->all_fin[me * n + q];
+		g->a2a_res.bytes /= tp;
+		g->a2a_res.link_bytes /= tp;
+		g->a2a_res.energy_pj /= tp;
 		for (uint32_t i = 0; i < n; i++)
 			g->a2a_busy[i] = ports_busy(r, g, i, g->link_bytes);
 		*res_out = &g->a2a_res;
@@ -865,6 +883,9 @@ static void xgroup_free(struct xgroup *g, bool stopped)
 	free(g->chunks);
 	free(g->link_bytes);
 	free(g->a2a_busy);
+	free(g->all_ranks);
+	free(g->all_ready);
+	free(g->all_fin);
 	free(g->ranks);
 	free(g->ready);
 	free(g->reply);
@@ -914,9 +935,15 @@ static int setup(struct run *r)
 		r->ep.chunks = calloc((size_t)plan->dp * plan->dp, sizeof(*r->ep.chunks));
 		r->ep.link_bytes = calloc(cim_net_nlinks(r->net) + 1, sizeof(*r->ep.link_bytes));
 		r->ep.a2a_busy = calloc(plan->dp, sizeof(*r->ep.a2a_busy));
+		const size_t all = (size_t)plan->tp * plan->dp;
+		r->ep.all_ranks = calloc(all, sizeof(*r->ep.all_ranks));
+		r->ep.all_ready = calloc(all, sizeof(*r->ep.all_ready));
+		r->ep.all_fin = calloc(all, sizeof(*r->ep.all_fin));
 		if (xgroup_alloc(&r->ep, plan->dp, me->replica) < 0 || !r->ep.chunks ||
-		    !r->ep.link_bytes || !r->ep.a2a_busy)
+		    !r->ep.link_bytes || !r->ep.a2a_busy || !r->ep.all_ranks || !r->ep.all_ready ||
+		    !r->ep.all_fin)
 			return cim_err_set(r->err, "rank %u: out of memory", me->rank);
+		cim_part_ep_all_ranks(plan, me, r->ep.all_ranks);
 		for (uint32_t q = 0; q < plan->dp; q++)
 			r->ep.ranks[q] = cim_part_ep_rank(plan, me, q);
 	}

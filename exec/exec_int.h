@@ -43,16 +43,19 @@ struct xgroup {
 	uint32_t n, me;	 /* members, and this rank's index among them */
 	uint32_t *ranks; /* [n]: the members' ranks */
 	uint64_t *ready, *finish;
-	uint64_t my_ready;    /* this member's part of the exchange in flight */
-	MPI_Request *xreq;    /* [2n]: that exchange's receives and sends */
-	uint64_t *reply;      /* [EXEC_REPLY · n]: the leader's answers, one a member */
-	struct memo *memo;    /* MEMO_SLOTS replays of this group's collectives */
-	uint64_t *memo_times; /* 3n per slot: ready and finish offsets, and the
-				 busy time of each member's ports */
-	struct cplan *cplans; /* the group's collectives, compiled */
-	uint64_t *chunks;     /* [n · n]: an uneven all-to-all's chunks, or NULL */
-	uint64_t *link_bytes; /* [links]: its bytes per link, replayed uncompiled */
-	uint64_t *a2a_busy;   /* [n]: each member's ports' busy time in it */
+	uint64_t my_ready;	       /* this member's part of the exchange in flight */
+	MPI_Request *xreq;	       /* [2n]: that exchange's receives and sends */
+	uint64_t *reply;	       /* [EXEC_REPLY · n]: the leader's answers, one a member */
+	struct memo *memo;	       /* MEMO_SLOTS replays of this group's collectives */
+	uint64_t *memo_times;	       /* 3n per slot: ready and finish offsets, and the
+					  busy time of each member's ports */
+	struct cplan *cplans;	       /* the group's collectives, compiled */
+	uint64_t *chunks;	       /* [n · n]: an uneven all-to-all's chunks, or NULL */
+	uint64_t *link_bytes;	       /* [links]: its bytes per link, replayed uncompiled */
+	uint64_t *a2a_busy;	       /* [n]: each member's ports' busy time in it */
+	uint32_t *all_ranks;	       /* [tp · n]: every TP index's expert group, which
+					  run their all-to-alls at once */
+	uint64_t *all_ready, *all_fin; /* [tp · n] */
 	struct cim_net_coll_result a2a_res; /* and its result */
 };
 

@@ -72,10 +72,19 @@ static int coll_time(const struct cim_experiment *e, const struct cim_net *net,
 	const bool ep = o->group == CIM_GROUP_EP;
 	const uint32_t n = ep ? plan->dp : plan->tp;
 
-	for (uint32_t i = 0; i < n; i++) {
-		ranks[i] = ep ? cim_part_ep_rank(plan, r, i) : r->group_first + i;
+	/* An expert all-to-all runs with every TP index's at once (they share
+	 * links), each taken to move this one's chunks, as the run replays it
+	 * (exec.c); its own group's finish is its time. */
+	const uint32_t all = ep ? plan->tp * n : n;
+	if (ep)
+		cim_part_ep_all_ranks(plan, r, ranks);
+	for (uint32_t i = 0; i < all; i++) {
+		if (!ep)
+			ranks[i] = r->group_first + i;
 		ready[i] = 0;
 	}
+	if (ep)
+		req.group_size = n;
 	/* the expert all-to-all's chunks, as the replicas' routings make them */
 	uint64_t *chunks = NULL;
 	if (ep) {
@@ -86,12 +95,20 @@ static int coll_time(const struct cim_experiment *e, const struct cim_net *net,
 					 o->role == CIM_ROLE_EXPERT_COMBINE, chunks);
 		req.chunks = chunks;
 	}
-	const int rc = cim_net_collective(net, &req, ranks, ready, n, finish, NULL, &res, err);
+	const int rc = cim_net_collective(net, &req, ranks, ready, all, finish, NULL, &res, err);
 	free(chunks);
 	if (rc < 0)
 		return -1;
-	if (ep) /* every replica's stage takes a share: one group, dp replicas */
-		res.energy_pj /= n;
+	if (ep) {
+		/* this group's finish; its share of the energy (one of tp
+		 * groups), of which each replica's stage takes one of dp */
+		uint64_t own = 0;
+		for (uint32_t q = 0; q < n; q++)
+			if (finish[r->tp_index * n + q] > own)
+				own = finish[r->tp_index * n + q];
+		res.finish_max_ps = own;
+		res.energy_pj /= (double)plan->tp * n;
+	}
 	*ps_out = res.finish_max_ps;
 	*pj_out = res.energy_pj;
 	return 0;

@@ -368,6 +368,11 @@ uint32_t cim_part_expert_block(const struct cim_experiment *e, const struct cim_
  * and TP index (parallel.experts: replicas). */
 uint32_t cim_part_ep_rank(const struct cim_part_plan *plan, const struct cim_part_rank *r,
 			  uint32_t q);
+/* The expert groups of rank r's stage, every TP index's, which run their
+ * all-to-alls at once and share links: out[j·dp + q] is the member of TP
+ * index j in replica q (tp · dp entries, group by group). */
+void cim_part_ep_all_ranks(const struct cim_part_plan *plan, const struct cim_part_rank *r,
+			   uint32_t *out);
 
 /*
  * How the routing of a static batch loads the experts, over every layer and

@@ -261,6 +261,14 @@ uint32_t cim_part_ep_rank(const struct cim_part_plan *plan, const struct cim_par
 	return (q * plan->pp + r->stage) * plan->tp + r->tp_index;
 }
 
+void cim_part_ep_all_ranks(const struct cim_part_plan *plan, const struct cim_part_rank *r,
+			   uint32_t *out)
+{
+	for (uint32_t j = 0; j < plan->tp; j++)
+		for (uint32_t q = 0; q < plan->dp; q++)
+			out[j * plan->dp + q] = (q * plan->pp + r->stage) * plan->tp + j;
+}
+
 static void layer_program(struct prog *pg, const struct cim_experiment *e,
 			  const struct cim_part_plan *plan, const struct cim_part_rank *r,
 			  const struct cim_part_pass *p, const struct cim_op *ops, size_t nops,
