@@ -625,6 +625,17 @@ static void dist_json(struct json_w *j, const char *key, const struct cim_dist *
 	json_obj_end(j);
 }
 
+/* A GPU line's figures: whether it fits, on how many GPUs, and its rates. */
+static void gpu_json(struct json_w *j, const struct cim_gpu_result *x)
+{
+	json_bool(j, "fits", x->fits);
+	json_u64(j, "gpus", x->gpus);
+	json_f64(j, "generated_tokens_per_s", x->generated_tokens_per_s);
+	json_f64(j, "ttft_s", x->ttft_s);
+	json_f64(j, "tpot_s", x->tpot_s);
+	json_f64(j, "energy_per_generated_token_j", x->energy_per_generated_token_j);
+}
+
 void cim_results_json(FILE *f, const struct cim_results *r)
 {
 	const struct cim_experiment *e = r->e;
@@ -772,12 +783,7 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 		const struct cim_gpu_result *x = &r->gpu[g];
 		json_obj(&j, NULL);
 		json_str(&j, "name", cim_gpu_get((size_t)g)->name);
-		json_bool(&j, "fits", x->fits);
-		json_u64(&j, "gpus", x->gpus);
-		json_f64(&j, "generated_tokens_per_s", x->generated_tokens_per_s);
-		json_f64(&j, "ttft_s", x->ttft_s);
-		json_f64(&j, "tpot_s", x->tpot_s);
-		json_f64(&j, "energy_per_generated_token_j", x->energy_per_generated_token_j);
+		gpu_json(&j, x);
 		json_str(&j, "model", "roofline");
 		json_f64(&j, "per_chip_ratio",
 			 x->generated_tokens_per_s > 0 ? r->tokens_per_s / r->plan->chips /
@@ -785,12 +791,7 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 						       : 0);
 		const struct cim_gpu_result *q = &r->gpu_eq[g];
 		json_obj(&j, "equal_precision");
-		json_bool(&j, "fits", q->fits);
-		json_u64(&j, "gpus", q->gpus);
-		json_f64(&j, "generated_tokens_per_s", q->generated_tokens_per_s);
-		json_f64(&j, "ttft_s", q->ttft_s);
-		json_f64(&j, "tpot_s", q->tpot_s);
-		json_f64(&j, "energy_per_generated_token_j", q->energy_per_generated_token_j);
+		gpu_json(&j, q);
 		json_obj_end(&j);
 		struct cim_gpu_result cal;
 		if (cim_gpu_calibrated(cim_gpu_get((size_t)g), x, &cal)) {

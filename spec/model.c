@@ -1348,7 +1348,7 @@ ffn:
 			vector(ops, &n, CIM_ROLE_FFN_NORM, CIM_OP_NORM, L, d, norm_params);
 		/* Dense first layers (DeepSeek): their own FFN, and the experts'
 		 * operators only in the layers after them. */
-		const size_t moe_from = n + (m->dense_layers ? 5 : 0);
+		const size_t dense_from = n;
 		if (m->dense_layers) {
 			const uint32_t f = m->dense_ffn;
 			matmul(ops, &n, CIM_ROLE_FFN_GATE, L, m->hidden, f, 1, 1, m->bias_ffn);
@@ -1356,9 +1356,10 @@ ffn:
 			vector(ops, &n, CIM_ROLE_FFN_ACT, CIM_OP_ACT, L, f, 0);
 			vector(ops, &n, CIM_ROLE_FFN_GATE_MUL, CIM_OP_GATE_MUL, L, f, 0);
 			matmul(ops, &n, CIM_ROLE_FFN_DOWN, L, f, m->hidden, 1, 1, m->bias_ffn);
-			for (size_t i = n - 5; i < n; i++)
+			for (size_t i = dense_from; i < n; i++)
 				ops[i].layers = CIM_LAYERS_DENSE;
 		}
+		const size_t moe_from = n;
 		if (e > 1)
 			matmul(ops, &n, CIM_ROLE_ROUTER, L, m->hidden, e, 1, 1, false);
 		if (m->gated_ffn)
