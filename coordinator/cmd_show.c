@@ -59,6 +59,17 @@ static void print_text(const struct cim_experiment *e, int ranks)
 	       w->batch, w->prompt_tokens, w->generate_tokens, w->micro_batches ? mb : "auto",
 	       w->prefill_chunk, w->prefill_chunk ? "" : " (whole prompt)", w->kv_bits, w->act_bits,
 	       (unsigned long long)w->seed);
+	if (e->model.experts > 1) {
+		printf("experts: routed %s", cim_routing_name(w->routing));
+		if (w->routing == CIM_ROUTE_ZIPF)
+			printf(" (s = %g)", w->routing_zipf);
+		if (w->capacity_factor > 0)
+			printf(", capacity factor %g", w->capacity_factor);
+		printf(", placed %s\n", cim_experts_name(p->experts));
+	}
+	if (e->model.kv_lora)
+		printf("latent attention's prefill: %s\n",
+		       w->mla_prefill == CIM_MLA_DECOMPRESSED ? "decompressed" : "absorbed");
 	printf("parallelism: strategy %s, tp %u, pp %u, dp %u (%u chips)\n",
 	       cim_part_strategy_name(p->strategy), p->tp, p->pp, p->dp, p->tp * p->pp * p->dp);
 	if (p->nlayers) {
@@ -98,12 +109,18 @@ static void print_json(const struct cim_experiment *e, int ranks)
 	json_u64(&j, "kv_bits", w->kv_bits);
 	json_u64(&j, "act_bits", w->act_bits);
 	json_u64(&j, "seed", w->seed);
+	json_str(&j, "routing", cim_routing_name(w->routing));
+	json_f64(&j, "routing_zipf", w->routing_zipf);
+	json_f64(&j, "capacity_factor", w->capacity_factor);
+	json_str(&j, "mla_prefill",
+		 w->mla_prefill == CIM_MLA_DECOMPRESSED ? "decompressed" : "absorbed");
 	json_obj_end(&j);
 	json_obj(&j, "parallel");
 	json_str(&j, "strategy", cim_part_strategy_name(p->strategy));
 	json_u64(&j, "tp", p->tp);
 	json_u64(&j, "pp", p->pp);
 	json_u64(&j, "dp", p->dp);
+	json_str(&j, "experts", cim_experts_name(p->experts));
 	json_arr(&j, "layers");
 	for (uint32_t i = 0; i < p->nlayers; i++)
 		json_u64(&j, NULL, p->layers[i]);
