@@ -102,14 +102,15 @@ rows=
 
 # bench NAME RANKS EXPERIMENT WALL_TARGET_S RSS_TARGET_MIB (empty: none)
 bench() {
-	name=$1 ranks=$2 exp=$root/$3 wall_t=$4 rss_t=$5
+	name=$1 ranks=$2 exp=$root/$3 wall_t=$4 rss_t=$5 flags=${6:-}
 	best='' best_json=''
 	i=1
 	while [ "$i" -le "$repeat" ]; do
 		json=$tmp/$ranks-$i.json
 		log=$tmp/$ranks-$i.log
 		t0=$(now)
-		$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" \
+		# shellcheck disable=SC2086
+		$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" $flags \
 			--json "$json" --quiet >"$log" 2>&1
 		rc=$?
 		t1=$(now)
@@ -299,16 +300,16 @@ bench_fail() {
 # wall time against `cimsim plan`'s (the analytical estimate's).
 scale_rows=
 bench_scale() {
-	label=$1 ranks=$2
-	shift 2
+	label=$1 ranks=$2 chips=$3 flags=$4
+	shift 4
 	sets=
 	for kv in "$@"; do sets="$sets --set $kv"; done
 	exp=$root/configs/experiments/llama2-7b-8chips.yaml
 	json=$tmp/scale.json
 	t0=$(now)
 	# shellcheck disable=SC2086
-	$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" $sets --json "$json" \
-		--quiet >"$tmp/scale.log" 2>&1
+	$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" $sets $flags \
+		--json "$json" --quiet >"$tmp/scale.log" 2>&1
 	rc=$?
 	t1=$(now)
 	# shellcheck disable=SC2086
@@ -323,9 +324,9 @@ bench_scale() {
 		fails=$((fails + 1))
 		return
 	fi
-	scale_rows="$scale_rows$(awk -v l="$label" -v n="$ranks" -v c="$cpu" -v t="$sc_toks" \
-		-v a="$t0" -v b="$t1" -v e="$t2" 'BEGIN {
-			printf "%-22s %5d %9.2f %9.2f %12.0f %10.0f", l, n, b - a, c,
+	scale_rows="$scale_rows$(awk -v l="$label" -v r="$ranks" -v n="$chips" -v c="$cpu" \
+		-v t="$sc_toks" -v a="$t0" -v b="$t1" -v e="$t2" 'BEGIN {
+			printf "%-24s %5d %5d %9.2f %9.2f %12.0f %10.1f", l, r, n, b - a, c,
 				c / (n * t) * 1e6, (b - a) / (e - b) }')
 "
 	echo "scale $label: done" >&2
@@ -338,6 +339,8 @@ echo "cimsim bench: $cimsim, $cores cores, load average $load before, best of $r
 
 bench 7B/8 8 configs/experiments/llama2-7b-8chips.yaml 3 ''
 bench 70B/64 64 configs/experiments/llama2-70b-64chips.yaml 60 32
+# the same 64 chips, a TP group of 8 a rank (docs/performance.md)
+bench 70B/64g 8 configs/experiments/llama2-70b-64chips.yaml 10 32 --tp-per-rank
 bench_sweep llama2-7b-strategies 8 configs/studies/llama2-7b-strategies.yaml 60
 bench_serve 7B/8-serving 8 configs/experiments/llama2-7b-serving.yaml 1000 10000
 bench_accuracy llm-class configs/chips/llm-class.yaml 4096 4096 4
@@ -346,19 +349,38 @@ bench_accuracy pcm-noise tests/data/chips/pcm-noise.yaml 4096 4096 4
 W="workload.batch=8 workload.prompt_tokens=128 workload.generate_tokens=32"
 for pp in 4 8 16 32; do
 	# shellcheck disable=SC2086
-	bench_scale "pp $pp (tp 2)" $((2 * pp)) parallel.tp=2 parallel.pp=$pp $W
+	bench_scale "pp $pp (tp 2)" $((2 * pp)) $((2 * pp)) '' parallel.tp=2 parallel.pp=$pp $W
 done
 for tp in 4 8 16; do
 	# shellcheck disable=SC2086
-	bench_scale "tp $tp (pp 4)" $((4 * tp)) parallel.tp=$tp parallel.pp=4 $W
+	bench_scale "tp $tp (pp 4)" $((4 * tp)) $((4 * tp)) '' parallel.tp=$tp parallel.pp=4 $W
 done
 for g in 64 128; do
-	bench_scale "tokens 128+$g" 8 workload.batch=8 workload.prompt_tokens=128 \
+	bench_scale "tokens 128+$g" 8 8 '' workload.batch=8 workload.prompt_tokens=128 \
 		workload.generate_tokens=$g
 done
 for b in 16 32; do
-	bench_scale "batch $b" 8 workload.batch=$b workload.prompt_tokens=128 \
+	bench_scale "batch $b" 8 8 '' workload.batch=$b workload.prompt_tokens=128 \
 		workload.generate_tokens=32
+done
+# The same series with a TP group a rank (--tp-per-rank).
+for pp in 4 8 16 32; do
+	# shellcheck disable=SC2086
+	bench_scale "pp $pp (tp 2), group" "$pp" $((2 * pp)) --tp-per-rank parallel.tp=2 \
+		parallel.pp=$pp $W
+done
+for tp in 4 8 16; do
+	# shellcheck disable=SC2086
+	bench_scale "tp $tp (pp 4), group" 4 $((4 * tp)) --tp-per-rank parallel.tp=$tp \
+		parallel.pp=4 $W
+done
+for g in 64 128; do
+	bench_scale "tokens 128+$g, group" 4 8 --tp-per-rank workload.batch=8 \
+		workload.prompt_tokens=128 workload.generate_tokens=$g
+done
+for b in 16 32; do
+	bench_scale "batch $b, group" 4 8 --tp-per-rank workload.batch=$b \
+		workload.prompt_tokens=128 workload.generate_tokens=32
 done
 bench_fail 7B/8 8 configs/experiments/llama2-7b-8chips.yaml kv:3:4
 bench_fail 70B/64 64 configs/experiments/llama2-70b-64chips.yaml kv:37:2
@@ -387,8 +409,8 @@ report() {
 		printf '%s' "$accs"
 	fi
 	if [ -n "$scale_rows" ]; then
-		printf '%-22s %5s %9s %9s %12s %10s\n' 'scaling (7B)' chips 'wall s' 'CPU s' \
-			'CPU us/c-tok' 'run/plan'
+		printf '%-24s %5s %5s %9s %9s %12s %10s\n' 'scaling (7B)' ranks chips 'wall s' \
+			'CPU s' 'CPU us/c-tok' 'run/plan'
 		printf '%s' "$scale_rows"
 	fi
 	if [ -n "$fail_rows" ]; then

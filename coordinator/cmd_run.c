@@ -1,6 +1,7 @@
 /*
  * cmd_run.c — `mpirun -np N cimsim run EXPERIMENT`: the whole inference on
- * N simulated chips, one per rank.
+ * N simulated chips, one per rank (or N TP groups, one per rank, with
+ * --tp-per-rank).
  *
  * Rank 0 reads and broadcasts the experiment, then plans it and broadcasts
  * the packed plan (partitioner/pack.c); every rank runs its chip of that
@@ -28,13 +29,19 @@
 static const char run_usage[] =
     "usage: mpirun -np N cimsim run EXPERIMENT [--set KEY=VALUE]... [--json FILE]\n"
     "                                 [--csv FILE] [--requests FILE] [--quiet]\n"
-    "                                 [--search-rate LOW HIGH [--attainment A] [--steps N]]\n\n"
+    "                                 [--search-rate LOW HIGH [--attainment A] [--steps N]]\n"
+    "                                 [--tp-per-rank]\n\n"
     "Simulates the experiment's inference on N chips, one MPI rank per chip,\n"
     "and reports throughput, TTFT and TPOT, energy by component, chip and\n"
     "phase, utilisation, link traffic, the analytical estimate and a GPU\n"
     "baseline.  With parallel.strategy manual N must be tp·pp·dp; with any\n"
     "other strategy the plan is chosen for N chips.\n\n"
     "  --set KEY=VALUE  override any key of the experiment (repeatable)\n"
+    "  --tp-per-rank    each rank simulates a whole tensor-parallel group, its\n"
+    "                   chips in lockstep and their collectives replayed in the\n"
+    "                   rank: N = pp·dp ranks, the same results, far less CPU\n"
+    "                   (parallel.strategy manual; not with a served load,\n"
+    "                   experts over the replicas or --trace)\n"
     "  --json FILE      write the results as JSON (docs/results.md); - for stdout\n"
     "  --csv FILE       append one CSV row (a header first when the file is new)\n"
     "  --requests FILE  a served load: one CSV row per request (docs/serving.md)\n"
@@ -52,6 +59,7 @@ struct run_opts {
 	size_t nsets;
 	bool quiet;
 	bool search;
+	bool tp_per_rank;
 	double low, high, attainment;
 	unsigned steps;
 };
@@ -111,6 +119,8 @@ static int parse(int argc, char **argv, struct run_opts *o, bool loud)
 			o->steps = (unsigned)v;
 		} else if (strcmp(a, "--quiet") == 0) {
 			o->quiet = true;
+		} else if (strcmp(a, "--tp-per-rank") == 0) {
+			o->tp_per_rank = true;
 		} else if (strcmp(a, "--set") == 0 && i + 1 < argc && o->nsets < MAX_SETS) {
 			o->sets[o->nsets++] = argv[++i];
 		} else if (a[0] == '-' || o->path) {
@@ -140,6 +150,12 @@ static int parse(int argc, char **argv, struct run_opts *o, bool loud)
 	if (o->search && (o->trace_dir || o->requests || o->json)) {
 		cim_cli_error("run: --search-rate runs many points: it writes --csv, not --json, "
 			      "--requests or --trace");
+		return -1;
+	}
+	if (o->tp_per_rank && o->trace_dir) {
+		cim_cli_error(
+		    "run: --trace writes one file per chip from its own rank: it needs one "
+		    "rank per chip, not --tp-per-rank");
 		return -1;
 	}
 	if ((o->trace_level || o->trace_ranks) && !o->trace_dir) {
@@ -262,7 +278,7 @@ static int rate_point(const struct run_opts *o, struct cim_experiment *e,
 	double a = 0;
 
 	e->serving.rate_per_s = rate;
-	if (cim_coord_simulate(MPI_COMM_WORLD, e, plan, net, NULL, &r, &err) < 0) {
+	if (cim_coord_simulate(MPI_COMM_WORLD, e, plan, net, 1, NULL, &r, &err) < 0) {
 		if (rank == 0)
 			cim_cli_error("%s: rate %g/s: %s", o->path, rate, err.msg);
 		a = -1;
@@ -384,7 +400,37 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 	struct cim_err err;
 	int rc = CIM_EXIT_INPUT;
 
-	if (par->strategy == CIM_STRAT_MANUAL && (uint32_t)ranks != par->tp * par->pp * par->dp) {
+	/* chips a rank simulates: its TP group's with --tp-per-rank */
+	const uint32_t G = o->tp_per_rank ? par->tp : 1;
+	if (o->tp_per_rank) {
+		const char *why = NULL;
+		if (par->strategy != CIM_STRAT_MANUAL)
+			why =
+			    "it needs parallel.strategy manual (the split says how many chips a "
+			    "rank holds): choose a split with cimsim plan and set parallel.tp, pp "
+			    "and dp";
+		else if (e->serving.on)
+			why =
+			    "a served load's ranks schedule their own chips: run it with one rank "
+			    "per chip";
+		else if (cim_experts_span_replicas(par->experts) && par->dp > 1)
+			why = "experts spread over the replicas exchange tokens between TP groups: "
+			      "run them with one rank per chip";
+		if (why) {
+			cim_err_set(&err, "--tp-per-rank: %s", why);
+			return refuse(rank, o->path, &err);
+		}
+		if ((uint32_t)ranks != par->pp * par->dp) {
+			cim_err_set(&err,
+				    "with --tp-per-rank this plan needs %u ranks (pp %u × dp %u), "
+				    "each simulating a TP group of %u chips: mpirun -np %u cimsim "
+				    "run %s --tp-per-rank",
+				    par->pp * par->dp, par->pp, par->dp, par->tp, par->pp * par->dp,
+				    o->path);
+			return refuse(rank, o->path, &err);
+		}
+	} else if (par->strategy == CIM_STRAT_MANUAL &&
+		   (uint32_t)ranks != par->tp * par->pp * par->dp) {
 		cim_err_set(&err,
 			    "this plan needs %u ranks (tp %u × pp %u × dp %u): mpirun -np %u "
 			    "cimsim run %s; or set parallel.strategy to choose a split for %d",
@@ -395,10 +441,10 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 	/* Rank 0 plans; the others take its plan, or refuse with it (plan
 	 * stays NULL when it does not fit). */
 	if (rank == 0)
-		cim_part_choose(e, (uint32_t)ranks, &plan, &err);
+		cim_part_choose(e, (uint32_t)ranks * G, &plan, &err);
 	if (cim_coord_bcast_plan(MPI_COMM_WORLD, &plan) < 0)
 		return refuse(rank, o->path, &err);
-	if (plan->chips != (uint32_t)ranks) {
+	if (plan->chips != (uint32_t)ranks * G) {
 		/* min-chips may choose fewer chips than there are ranks */
 		cim_err_set(&err,
 			    "parallel.strategy %s chose %u chips (tp %u × pp %u × dp %u): "
@@ -428,7 +474,7 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 		goto out;
 	}
 	struct cim_results r;
-	rc = cim_coord_simulate(MPI_COMM_WORLD, e, plan, net, tw, &r, &err);
+	rc = cim_coord_simulate(MPI_COMM_WORLD, e, plan, net, G, tw, &r, &err);
 	if (rank == 0) {
 		if (rc < 0) {
 			cim_cli_error("%s: %s", o->path, err.msg);

@@ -167,7 +167,7 @@ static void run_point(struct cim_files *files, const struct cim_study *s,
 	cim_coord_bcast_plan(comm, &plan);
 	if (cim_net_create(&e->net, plan->chips, &net, &err))
 		abort_point(s, p, rank, err.msg);
-	if (cim_coord_simulate(comm, e, plan, net, NULL, &r, &err) < 0)
+	if (cim_coord_simulate(comm, e, plan, net, 1, NULL, &r, &err) < 0)
 		abort_point(s, p, rank, err.msg);
 	if (lead == 0) {
 		struct cim_sweep_result mine = { .ran = true };

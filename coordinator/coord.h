@@ -60,6 +60,7 @@ int cim_coord_load(MPI_Comm comm, const char *path, const char *const *sets, siz
  */
 int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 		       const struct cim_part_plan *plan, const struct cim_net *net,
-		       struct cim_trace_writer *tw, struct cim_results *r, struct cim_err *err);
+		       uint32_t chips_per_rank, struct cim_trace_writer *tw, struct cim_results *r,
+		       struct cim_err *err);
 
 #endif /* CIM_COORDINATOR_COORD_H */

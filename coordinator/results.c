@@ -609,9 +609,10 @@ void cim_results_text(FILE *f, const struct cim_results *r)
 	}
 simulator:
 	fprintf(f,
-		"\nsimulator: %d ranks, %.3f s wall, %.3f s CPU, %s events (%.0f per s), "
+		"\nsimulator: %d ranks%s, %.3f s wall, %.3f s CPU, %s events (%.0f per s), "
 		"%.1f MiB peak per rank\n",
-		r->ranks, r->wall_s, r->cpu_s, cim_fmt_count(r->events, a, sizeof(a)),
+		r->ranks, r->chips_per_rank > 1 ? ", each a TP group's chips" : "", r->wall_s,
+		r->cpu_s, cim_fmt_count(r->events, a, sizeof(a)),
 		r->wall_s > 0 ? (double)r->events / r->wall_s : 0, r->peak_rss_mib);
 }
 
@@ -811,6 +812,7 @@ void cim_results_json(FILE *f, const struct cim_results *r)
 simulator:
 	json_obj(&j, "simulator");
 	json_u64(&j, "ranks", (uint64_t)r->ranks);
+	json_u64(&j, "chips_per_rank", r->chips_per_rank > 1 ? r->chips_per_rank : 1);
 	json_f64(&j, "wall_s", r->wall_s);
 	json_f64(&j, "cpu_s", r->cpu_s);
 	json_u64(&j, "events", r->events);

@@ -61,6 +61,7 @@ struct cim_results {
 	double wall_s, cpu_s; /* slowest rank's wall time; CPU of all ranks */
 	double peak_rss_mib;  /* largest peak resident memory of a rank */
 	int ranks;
+	uint32_t chips_per_rank;      /* 1, or tp: a rank simulated its TP group */
 	struct cim_part_estimate est; /* the analytical estimate of the same plan */
 	/* Mixture of experts: the routing's load (share NULL for a dense
 	 * model), and, when routed unevenly, the estimate with even routing:

@@ -113,10 +113,11 @@ static int experts(const struct cim_experiment *e, const struct cim_part_plan *p
 
 int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 		       const struct cim_part_plan *plan, const struct cim_net *net,
-		       struct cim_trace_writer *tw, struct cim_results *r, struct cim_err *err)
+		       uint32_t chips_per_rank, struct cim_trace_writer *tw, struct cim_results *r,
+		       struct cim_err *err)
 {
+	const uint32_t G = chips_per_rank > 1 ? chips_per_rank : 1;
 	int rank, ranks, world_rank, rc = 0;
-	struct cim_exec_stats st;
 
 	MPI_Comm_rank(comm, &rank);
 	MPI_Comm_size(comm, &ranks);
@@ -126,8 +127,9 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 	const uint32_t nseq = e->serving.on ? e->serving.requests : e->workload.batch;
 	struct cim_exec_seq *seqs = calloc(nseq ? nseq : 1, sizeof(*seqs));
 	struct cim_exec_seq *all = rank == 0 ? calloc(nseq ? nseq : 1, sizeof(*all)) : NULL;
-	struct cim_exec_stats *stats = rank == 0 ? calloc((size_t)ranks, sizeof(*stats)) : NULL;
-	if (!seqs || (rank == 0 && (!all || !stats)))
+	struct cim_exec_stats *st = calloc(G, sizeof(*st));
+	struct cim_exec_stats *stats = rank == 0 ? calloc((size_t)ranks * G, sizeof(*stats)) : NULL;
+	if (!seqs || !st || (rank == 0 && (!all || !stats)))
 		abort_job(world_rank, "out of memory");
 
 	const struct cim_exec_probe probe = {
@@ -142,13 +144,14 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 	enum cim_exec_end ended = CIM_EXEC_END_OWN;
 	struct cim_exec_opts opts = { .interruptible = true,
 				      .stop = cim_coord_stop_flag(),
-				      .ended = &ended };
+				      .ended = &ended,
+				      .chips_per_rank = G };
 	if (read_fault(&opts.fault, err) < 0 || cim_coord_signals_install(err) < 0)
 		abort_job(world_rank, err->msg);
 	MPI_Comm end_comm;
 	MPI_Comm_dup(comm, &end_comm);
 	double wall0 = MPI_Wtime(), cpu0 = cpu_seconds();
-	if (cim_exec_run(e, plan, net, comm, &opts, &probe, tw ? 1 : 0, &st, seqs, err) < 0) {
+	if (cim_exec_run(e, plan, net, comm, &opts, &probe, tw ? 1 : 0, st, seqs, err) < 0) {
 		/* Keep what the traces hold, then end the whole job. */
 		char reason[128];
 		cim_coord_signals_saving();
@@ -179,17 +182,20 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 	double rss = peak_rss_mib(), rss_max;
 
 	/* Gather in rank order: totals do not depend on a reduction tree. */
-	MPI_Gather(&st, (int)sizeof(st), MPI_BYTE, stats, (int)sizeof(st), MPI_BYTE, 0, comm);
+	/* a rank's chips are consecutive: the gather is in chip order */
+	MPI_Gather(st, (int)(G * sizeof(*st)), MPI_BYTE, stats, (int)(G * sizeof(*st)), MPI_BYTE, 0,
+		   comm);
 	_Static_assert(sizeof(struct cim_exec_seq) == 5 * sizeof(uint64_t), "5 counts a sequence");
 	MPI_Reduce(seqs, all, (int)(5 * nseq), MPI_UINT64_T, MPI_MAX, 0, comm);
 	MPI_Reduce(&wall, &wall_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
 	MPI_Reduce(&cpu, &cpu_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
 	MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
 	if (rank == 0) {
-		if (cim_results_make(e, plan, stats, (uint32_t)ranks, all, r, err) < 0) {
+		if (cim_results_make(e, plan, stats, (uint32_t)ranks * G, all, r, err) < 0) {
 			rc = -1;
 		} else {
 			r->ranks = ranks;
+			r->chips_per_rank = G;
 			r->wall_s = wall_max;
 			r->cpu_s = cpu_sum;
 			r->peak_rss_mib = rss_max;
@@ -203,6 +209,7 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 		}
 	}
 	free(seqs);
+	free(st);
 	free(all);
 	free(stats);
 	return rc;

@@ -68,24 +68,25 @@ void exec_probe_sched(struct run *r, const struct cim_rec_sched *rec)
  * mpirun or daemon that started this rank gone. */
 bool exec_poll_stop(struct run *r)
 {
+	struct run *L = r->lead; /* the rank's stop state */
 	int done = 0;
 
 	for (size_t i = 0; i < r->nprobes; i++)
 		if (r->probes[i].poll)
 			r->probes[i].poll(r->probes[i].ctx);
 	if (r->opts->stop && *r->opts->stop) {
-		r->end = CIM_EXEC_END_SIGNAL;
+		L->end = CIM_EXEC_END_SIGNAL;
 		return true;
 	}
-	if (r->stop_comm == MPI_COMM_NULL)
+	if (L->stop_comm == MPI_COMM_NULL)
 		return false;
-	MPI_Test(&r->stop_req, &done, MPI_STATUS_IGNORE);
+	MPI_Test(&L->stop_req, &done, MPI_STATUS_IGNORE);
 	if (done) {
-		r->end = CIM_EXEC_END_PEER;
+		L->end = CIM_EXEC_END_PEER;
 		return true;
 	}
-	if (++r->polls % 4096 == 0 && (long)getppid() != r->parent) {
-		r->end = CIM_EXEC_END_ORPHAN;
+	if (++L->polls % 4096 == 0 && (long)getppid() != L->parent) {
+		L->end = CIM_EXEC_END_ORPHAN;
 		return true;
 	}
 	return false;
@@ -102,7 +103,7 @@ static void tell_peers(struct run *r)
 	if (r->stop_comm == MPI_COMM_NULL)
 		return;
 	MPI_Comm_size(r->stop_comm, &size);
-	me = (int)r->me->rank;
+	MPI_Comm_rank(r->stop_comm, &me);
 	for (int i = 0; i < size; i++) {
 		MPI_Request q;
 		if (i == me)
@@ -519,6 +520,10 @@ interrupted:
 			   k);
 }
 
+static void coll_record(struct run *r, const struct xgroup *g, uint32_t i,
+			const struct cim_prog_op *o, uint64_t t, const uint64_t reply[EXEC_REPLY],
+			const struct cim_part_pass *p, uint32_t m, uint32_t k, uint64_t *end_out);
+
 static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		      const struct cim_part_pass *p, uint32_t m, uint32_t k, uint64_t *end_out)
 {
@@ -527,7 +532,6 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 					.algo = CIM_NET_ALGO_AUTO,
 					.bytes = o->bytes };
 	uint64_t reply[EXEC_REPLY];
-	double energy;
 
 	assert(g->comm != MPI_COMM_NULL);
 	if (o->group == CIM_GROUP_EP) {
@@ -539,6 +543,18 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 	}
 	if (exchange(r, g, t, &req, k, reply) < 0)
 		return -1;
+	coll_record(r, g, g->me, o, t, reply, p, m, k, end_out);
+	return 0;
+}
+
+/* What member i of group g learnt of the collective o it was ready for at
+ * t (reply): its end, and the record its probes see. */
+static void coll_record(struct run *r, const struct xgroup *g, uint32_t i,
+			const struct cim_prog_op *o, uint64_t t, const uint64_t reply[EXEC_REPLY],
+			const struct cim_part_pass *p, uint32_t m, uint32_t k, uint64_t *end_out)
+{
+	double energy;
+
 	memcpy(&energy, &reply[R_ENERGY], sizeof(energy));
 	uint64_t end = reply[R_FINISH];
 	assert(end >= t);
@@ -554,14 +570,25 @@ static int collective(struct run *r, const struct cim_prog_op *o, uint64_t t,
 		.step = k,
 		.phase = p->phase,
 		.bytes = o->bytes,
-		.sent_bytes = share(reply[R_BYTES], g->n, g->me),
-		.link_bytes = share(reply[R_LINK_BYTES], g->n, g->me),
+		.sent_bytes = share(reply[R_BYTES], g->n, i),
+		.link_bytes = share(reply[R_LINK_BYTES], g->n, i),
 		.energy_pj = energy / g->n,
 		.ports_busy_ps = reply[R_BUSY],
 	};
 	probe_coll(r, &rec);
 	*end_out = end;
-	return 0;
+}
+
+/* The rank that simulates chip c, and the tag of a message of kind for
+ * chip c: with one chip a rank, c and kind themselves. */
+static int peer_proc(const struct run *r, uint32_t c)
+{
+	return (int)(c / r->group);
+}
+
+static int chip_tag(const struct run *r, uint32_t kind, uint32_t c)
+{
+	return (int)(kind + EXEC_TAG_STRIDE * (c % r->group));
 }
 
 static void reap_sends(struct run *r, bool all)
@@ -641,7 +668,8 @@ int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64
 	s->h.seqs = p->seqs;
 	if (r->fault.kind == CIM_FAULT_MSG && k == r->fault.step)
 		s->h.step += 1; /* a deliberately wrong message, for tests */
-	MPI_Isend(&s->h, sizeof(s->h), MPI_BYTE, (int)dst, (int)kind, r->comm, &s->req);
+	MPI_Isend(&s->h, sizeof(s->h), MPI_BYTE, peer_proc(r, dst), chip_tag(r, kind, dst), r->comm,
+		  &s->req);
 	s->body = NULL;
 	s->body_req = MPI_REQUEST_NULL;
 	if (body_len) {
@@ -652,8 +680,8 @@ int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64
 			return cim_err_set(r->err, "rank %u: out of memory for a message",
 					   r->me->rank);
 		memcpy(s->body, body, body_len);
-		MPI_Isend(s->body, (int)body_len, MPI_BYTE, (int)dst, (int)kind + EXEC_BODY_TAG,
-			  r->comm, &s->body_req);
+		MPI_Isend(s->body, (int)body_len, MPI_BYTE, peer_proc(r, dst),
+			  chip_tag(r, kind + EXEC_BODY_TAG, dst), r->comm, &s->body_req);
 	}
 	struct cim_rec_msg rec = {
 		.depart_ps = x.depart_ps,
@@ -683,10 +711,11 @@ static int receive(struct run *r, uint32_t src, uint32_t kind, uint64_t bytes, u
 	struct hdr h;
 	MPI_Request req;
 
+	const int from = peer_proc(r, src), tag = chip_tag(r, kind, r->me->rank);
 	if (!r->opts->interruptible) {
-		MPI_Recv(&h, sizeof(h), MPI_BYTE, (int)src, (int)kind, r->comm, MPI_STATUS_IGNORE);
+		MPI_Recv(&h, sizeof(h), MPI_BYTE, from, tag, r->comm, MPI_STATUS_IGNORE);
 	} else {
-		MPI_Irecv(&h, sizeof(h), MPI_BYTE, (int)src, (int)kind, r->comm, &req);
+		MPI_Irecv(&h, sizeof(h), MPI_BYTE, from, tag, r->comm, &req);
 		if (exec_wait_polling(r, &req, true))
 			return cim_err_set(
 			    r->err, "rank %u: interrupted waiting for %s of step %u from rank %u",
@@ -731,52 +760,74 @@ static void record_tokens(struct run *r, uint32_t m, const struct cim_part_pass 
 	}
 }
 
-/* One pass of micro-batch m at step k. */
-static int run_pass(struct run *r, uint32_t m, uint32_t k, uint32_t npasses,
-		    struct cim_exec_seq *seqs_out)
+/* Pass k of micro-batch m begins: its shape (*p), its input's arrival
+ * (*t) and the horizon. */
+static int pass_in(struct run *r, uint32_t m, uint32_t k, struct cim_part_pass *p, uint64_t *t,
+		   uint64_t *horizon_out)
 {
 	const struct cim_part_plan *plan = r->plan;
 	const struct cim_part_rank *me = r->me;
 	const uint32_t seqs = cim_part_mb_seqs(r->e, plan, me->replica, m);
-	struct cim_part_pass p;
-	uint64_t t = 0;
 
-	cim_part_pass_at(r->e, seqs, k, &p);
+	*t = 0;
+	cim_part_pass_at(r->e, seqs, k, p);
 	if (me->prev_rank != CIM_PART_NO_RANK) {
-		if (receive(r, me->prev_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, &p), m, k, &p,
-			    &t) < 0)
+		if (receive(r, me->prev_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, p), m, k, p,
+			    t) < 0)
 			return -1;
-	} else if (p.phase == CIM_PHASE_DECODE) {
+	} else if (p->phase == CIM_PHASE_DECODE) {
 		struct cim_part_pass prev;
 		cim_part_pass_at(r->e, seqs, k - 1, &prev);
 		if (receive(r, me->token_peer, CIM_MSG_TOKEN, cim_part_token_bytes(&prev), m, k - 1,
-			    &p, &t) < 0)
+			    p, t) < 0)
 			return -1;
 	}
 	/* A micro-batch's inputs arrive in order (each pass needs the one
 	 * before it), but another micro-batch's next input may arrive earlier
 	 * than this one: no later step starts before the earliest of the
 	 * micro-batches' latest arrivals, the horizon. */
-	r->arrived[m] = t;
-	uint64_t horizon = t;
+	r->arrived[m] = *t;
+	uint64_t horizon = *t;
 	for (uint32_t i = 0; i < plan->micro_batches; i++)
 		horizon = r->arrived[i] < horizon ? r->arrived[i] : horizon;
-	if (exec_program(r, &p, m, k, t, horizon, &t) < 0)
-		return -1;
-	record_tokens(r, m, &p, t, seqs_out);
-	if (k + 1 == npasses)
-		kv_free(r, m); /* its sequences are done */
-	if (me->next_rank != CIM_PART_NO_RANK)
-		return send_out(r, me->next_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, &p), t, &p,
-				m, k);
-	if (p.sample && k + 1 < npasses)
-		return send_out(r, me->token_peer, CIM_MSG_TOKEN, cim_part_token_bytes(&p), t, &p,
-				m, k);
+	*horizon_out = horizon;
 	return 0;
 }
 
-int exec_program(struct run *r, const struct cim_part_pass *pp, uint32_t m, uint32_t k, uint64_t t,
-		 uint64_t horizon, uint64_t *end_out)
+/* Pass k of micro-batch m ended at t: its tokens, and its output sent. */
+static int pass_out(struct run *r, uint32_t m, uint32_t k, uint32_t npasses,
+		    const struct cim_part_pass *p, uint64_t t, struct cim_exec_seq *seqs_out)
+{
+	const struct cim_part_rank *me = r->me;
+
+	record_tokens(r, m, p, t, seqs_out);
+	if (k + 1 == npasses)
+		kv_free(r, m); /* its sequences are done */
+	if (me->next_rank != CIM_PART_NO_RANK)
+		return send_out(r, me->next_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, p), t, p, m,
+				k);
+	if (p->sample && k + 1 < npasses)
+		return send_out(r, me->token_peer, CIM_MSG_TOKEN, cim_part_token_bytes(p), t, p, m,
+				k);
+	return 0;
+}
+
+/* One pass of micro-batch m at step k. */
+static int run_pass(struct run *r, uint32_t m, uint32_t k, uint32_t npasses,
+		    struct cim_exec_seq *seqs_out)
+{
+	struct cim_part_pass p;
+	uint64_t t, horizon;
+
+	if (pass_in(r, m, k, &p, &t, &horizon) < 0 || exec_program(r, &p, m, k, t, horizon, &t) < 0)
+		return -1;
+	return pass_out(r, m, k, npasses, &p, t, seqs_out);
+}
+
+/* A pass's program begins on r: calendars pruned at the horizon, the
+ * probes told, its *n_out steps in r->ops. */
+static int program_begin(struct run *r, const struct cim_part_pass *pp, uint32_t m, uint32_t k,
+			 uint64_t t, uint64_t horizon, size_t *n_out)
 {
 	const struct cim_part_plan *plan = r->plan;
 	const struct cim_part_rank *me = r->me;
@@ -803,6 +854,18 @@ int exec_program(struct run *r, const struct cim_part_pass *pp, uint32_t m, uint
 		r->capops = n;
 		cim_part_program(r->e, plan, me, &p, r->ops, n);
 	}
+	*n_out = n;
+	return 0;
+}
+
+int exec_program(struct run *r, const struct cim_part_pass *pp, uint32_t m, uint32_t k, uint64_t t,
+		 uint64_t horizon, uint64_t *end_out)
+{
+	const struct cim_part_pass p = *pp;
+	size_t n;
+
+	if (program_begin(r, &p, m, k, t, horizon, &n) < 0)
+		return -1;
 	/* Each step starts once the one before it ended, or with it when it
 	 * reads the same input (with_prev); the next waits for the group. */
 	uint64_t group_ready = t;
@@ -817,8 +880,103 @@ int exec_program(struct run *r, const struct cim_part_pass *pp, uint32_t m, uint
 		t = o->with_prev && t > end ? t : end;
 	}
 	if (exec_stats_failed(&r->stats))
-		return cim_err_set(r->err, "rank %u: out of memory for statistics", me->rank);
+		return cim_err_set(r->err, "rank %u: out of memory for statistics", r->me->rank);
 	*end_out = t;
+	return 0;
+}
+
+/*
+ * Pass k of micro-batch m on every chip of a rank's TP group (rs[0 … G)),
+ * step by step: each member's step i is placed on its own calendars as
+ * exec_program places it, and a collective, which every member reaches at
+ * the same step, is replayed once from their ready times, as the group's
+ * member 0 replays it for the others when each chip is a rank of its own.
+ * The same function of the same times: the results are the same bit for
+ * bit.  t[j] is member j's input's arrival, then its pass's end.
+ */
+static int program_group(struct run *rs, uint32_t G, const struct cim_part_pass *p, uint32_t m,
+			 uint32_t k, uint64_t *t, const uint64_t *horizon)
+{
+	struct run *L = &rs[0];
+	struct xgroup *g = &L->tp;
+	uint64_t *ready = L->gbuf, *from = ready + G, *end = from + G;
+	size_t n = 0;
+
+	for (uint32_t j = 0; j < G; j++) {
+		size_t nj;
+		if (program_begin(&rs[j], &p[j], m, k, t[j], horizon[j], &nj) < 0)
+			return -1;
+		if (j > 0 && nj != n)
+			return cim_err_set(L->err,
+					   "rank %u: the programs of its TP group's chips differ "
+					   "(%zu and %zu steps at pass %u): they cannot run in "
+					   "one rank",
+					   rs[j].me->rank, n, nj, k);
+		n = nj;
+		ready[j] = t[j];
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cim_prog_op *o0 = &L->ops[i];
+		for (uint32_t j = 0; j < G; j++) {
+			const struct cim_prog_op *o = &rs[j].ops[i];
+			if (o->kind != o0->kind || o->with_prev != o0->with_prev ||
+			    (o->kind == CIM_PROG_COLL &&
+			     (o->coll != o0->coll || o->bytes != o0->bytes)))
+				return cim_err_set(L->err,
+						   "rank %u: the programs of its TP group's chips "
+						   "differ at step %zu of pass %u: they cannot run "
+						   "in one rank",
+						   rs[j].me->rank, i, k);
+			from[j] = o->with_prev ? ready[j] : t[j];
+			end[j] = from[j];
+			if (o->kind != CIM_PROG_COLL &&
+			    compute(&rs[j], o, from[j], &p[j], m, k, &end[j]) < 0)
+				return -1;
+		}
+		if (o0->kind == CIM_PROG_COLL) {
+			const struct cim_net_coll_req req = { .coll = o0->coll,
+							      .algo = CIM_NET_ALGO_AUTO,
+							      .bytes = o0->bytes };
+			const struct cim_net_coll_result *res;
+			const uint64_t *busy;
+			uint64_t reply[EXEC_REPLY];
+			memcpy(g->ready, from, G * sizeof(*from));
+			if (replay(L, g, &req, &res, &busy) < 0)
+				return -1;
+			for (uint32_t j = 0; j < G; j++) {
+				reply_fill(reply, g->finish[j], busy[j], res);
+				coll_record(&rs[j], g, j, &rs[j].ops[i], from[j], reply, &p[j], m,
+					    k, &end[j]);
+			}
+		}
+		for (uint32_t j = 0; j < G; j++) {
+			const struct cim_prog_op *o = &rs[j].ops[i];
+			ready[j] = from[j];
+			t[j] = o->with_prev && t[j] > end[j] ? t[j] : end[j];
+		}
+	}
+	for (uint32_t j = 0; j < G; j++)
+		if (exec_stats_failed(&rs[j].stats))
+			return cim_err_set(L->err, "rank %u: out of memory for statistics",
+					   rs[j].me->rank);
+	return 0;
+}
+
+/* Pass k of micro-batch m on the G chips of a rank's TP group. */
+static int run_pass_group(struct run *rs, uint32_t G, uint32_t m, uint32_t k, uint32_t npasses,
+			  struct cim_exec_seq *seqs_out)
+{
+	struct cim_part_pass *p = rs[0].gpass;
+	uint64_t *t = rs[0].gbuf + 3 * (size_t)G, *horizon = t + G;
+
+	for (uint32_t j = 0; j < G; j++)
+		if (pass_in(&rs[j], m, k, &p[j], &t[j], &horizon[j]) < 0)
+			return -1;
+	if (program_group(rs, G, p, m, k, t, horizon) < 0)
+		return -1;
+	for (uint32_t j = 0; j < G; j++)
+		if (pass_out(&rs[j], m, k, npasses, &p[j], t[j], seqs_out) < 0)
+			return -1;
 	return 0;
 }
 
@@ -908,13 +1066,18 @@ static int setup(struct run *r)
 	const struct cim_experiment *e = r->e;
 
 	/* The groups' communicators first, which every rank makes at once: a
-	 * rank that fails below must not leave the others waiting here. */
+	 * rank that fails below must not leave the others waiting here.  A
+	 * rank that simulates its TP group makes them once, for the group's
+	 * member 0, and needs no TP communicator. */
 	const bool over = cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1;
-	MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index, &r->tp.comm);
+	const bool lead = r->lead == r;
+	if (r->group == 1)
+		MPI_Comm_split(r->comm, (int)(me->group_first / plan->tp), (int)me->tp_index,
+			       &r->tp.comm);
 	if (over)
 		MPI_Comm_split(r->comm, (int)(me->stage * plan->tp + me->tp_index),
 			       (int)me->replica, &r->ep.comm);
-	if (r->opts->interruptible) {
+	if (r->opts->interruptible && lead) {
 		MPI_Comm_dup(r->comm, &r->stop_comm);
 		MPI_Irecv(&r->stop_from, 1, MPI_INT, MPI_ANY_SOURCE, 0, r->stop_comm, &r->stop_req);
 		r->parent = (long)getppid();
@@ -924,11 +1087,22 @@ static int setup(struct run *r)
 	r->kv_pos = calloc(plan->micro_batches, sizeof(*r->kv_pos));
 	r->arrived = calloc(plan->micro_batches, sizeof(*r->arrived));
 	r->port_free = calloc(cim_net_nports(r->net), sizeof(*r->port_free));
+	/* in a rank of the whole group, member 0 replays for all */
+	const bool replays = r->group == 1 || lead;
 	if (!r->cal || !r->kv_pos || !r->arrived || !r->port_free ||
-	    xgroup_alloc(&r->tp, plan->tp, me->tp_index) < 0)
+	    (replays && xgroup_alloc(&r->tp, plan->tp, me->tp_index) < 0))
 		return cim_err_set(r->err, "rank %u: out of memory", me->rank);
-	for (uint32_t i = 0; i < plan->tp; i++)
-		r->tp.ranks[i] = me->group_first + i;
+	if (replays)
+		for (uint32_t i = 0; i < plan->tp; i++)
+			r->tp.ranks[i] = me->group_first + i;
+	else
+		r->tp.n = plan->tp;
+	if (r->group > 1 && lead) {
+		r->gbuf = calloc(5 * (size_t)r->group, sizeof(*r->gbuf));
+		r->gpass = calloc(r->group, sizeof(*r->gpass));
+		if (!r->gbuf || !r->gpass)
+			return cim_err_set(r->err, "rank %u: out of memory", me->rank);
+	}
 	/* experts spread over the replicas: the stage's members of this TP
 	 * index in every replica, a group of its own */
 	if (over) {
@@ -979,6 +1153,8 @@ static void teardown(struct run *r)
 	free(r->kv_pos);
 	free(r->arrived);
 	free(r->port_free);
+	free(r->gbuf);
+	free(r->gpass);
 	xgroup_free(&r->tp, r->stopped);
 	xgroup_free(&r->ep, r->stopped);
 	if (r->stop_comm != MPI_COMM_NULL && !r->stopped) {
@@ -988,6 +1164,46 @@ static void teardown(struct run *r)
 	}
 }
 
+/* Chip c's run: its plan entry, its probes (statistics first, so that a
+ * probe that stops early sees what they saw) and its statistics' header. */
+static int run_init(struct run *r, uint32_t c, const struct cim_exec_probe *probes, size_t nprobes)
+{
+	r->me = &r->plan->ranks[c];
+	r->probes = calloc(nprobes + 1, sizeof(*r->probes));
+	if (!r->probes)
+		return cim_err_set(r->err, "rank %u: out of memory", r->me->rank);
+	r->probes[0] = exec_stats_probe;
+	r->probes[0].ctx = &r->stats;
+	for (size_t i = 0; i < nprobes; i++)
+		r->probes[i + 1] = probes[i];
+	r->nprobes = nprobes + 1;
+	struct cim_exec_stats *st = &r->stats.st;
+	st->rank = r->me->rank;
+	st->replica = r->me->replica;
+	st->stage = r->me->stage;
+	st->tp_index = r->me->tp_index;
+	st->xbar_groups = cim_part_xbar_groups(r->me);
+	st->ports = cim_net_ports_of(r->net, r->me->rank);
+	if (st->ports == 0)
+		st->ports = 1; /* a chip alone: nothing is sent */
+	return 0;
+}
+
+/* What a rank that simulates its TP group cannot run, or NULL. */
+static const char *group_refusal(const struct cim_experiment *e, const struct cim_part_plan *plan,
+				 uint32_t G, size_t nprobes)
+{
+	if (G != plan->tp)
+		return "a rank simulates a whole TP group: chips per rank must be the plan's tp";
+	if (e->serving.on)
+		return "a served load needs one rank per chip";
+	if (cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1)
+		return "experts spread over the replicas need one rank per chip";
+	if (nprobes)
+		return "traces need one rank per chip";
+	return NULL;
+}
+
 int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *plan,
 		 const struct cim_net *net, MPI_Comm comm, const struct cim_exec_opts *opts,
 		 const struct cim_exec_probe *probes, size_t nprobes,
@@ -995,75 +1211,82 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 		 struct cim_err *err)
 {
 	static const struct cim_exec_opts defaults = { .interruptible = false };
+	const struct cim_exec_opts *o = opts ? opts : &defaults;
+	const uint32_t G = o->chips_per_rank > 1 ? o->chips_per_rank : 1;
 	int rank, size, rc = -1;
-	struct run r = { .e = e,
-			 .plan = plan,
-			 .net = net,
-			 .comm = comm,
-			 .tp = { .comm = MPI_COMM_NULL },
-			 .ep = { .comm = MPI_COMM_NULL },
-			 .stop_comm = MPI_COMM_NULL,
-			 .stop_req = MPI_REQUEST_NULL,
-			 .opts = opts ? opts : &defaults,
-			 .err = err };
+	const char *why;
 
 	MPI_Comm_rank(comm, &rank);
 	MPI_Comm_size(comm, &size);
-	if ((uint32_t)size != plan->chips)
-		return cim_err_set(err, "this plan needs %u ranks, not %d", plan->chips, size);
-	r.me = &plan->ranks[rank];
-	/* Statistics first: a probe that stops early sees what they saw. */
-	r.probes = calloc(nprobes + 1, sizeof(*r.probes));
-	if (!r.probes)
-		return cim_err_set(err, "rank %u: out of memory", r.me->rank);
-	r.probes[0] = exec_stats_probe;
-	r.probes[0].ctx = &r.stats;
-	for (size_t i = 0; i < nprobes; i++)
-		r.probes[i + 1] = probes[i];
-	r.nprobes = nprobes + 1;
-	struct cim_exec_stats *st = &r.stats.st;
-	st->rank = r.me->rank;
-	st->replica = r.me->replica;
-	st->stage = r.me->stage;
-	st->tp_index = r.me->tp_index;
-	st->xbar_groups = cim_part_xbar_groups(r.me);
-	st->ports = cim_net_ports_of(net, r.me->rank);
-	if (st->ports == 0)
-		st->ports = 1; /* a chip alone: nothing is sent */
-	if (setup(&r) < 0)
-		goto out;
+	if (G > 1 && (why = group_refusal(e, plan, G, nprobes)) != NULL)
+		return cim_err_set(err, "%u chips per rank: %s (tp %u)", G, why, plan->tp);
+	if ((uint64_t)size * G != plan->chips)
+		return cim_err_set(err, "this plan needs %u ranks, not %d", plan->chips / G, size);
+	struct run *rs = calloc(G, sizeof(*rs));
+	if (!rs)
+		return cim_err_set(err, "rank %d: out of memory", rank);
+	for (uint32_t j = 0; j < G; j++)
+		rs[j] = (struct run){ .e = e,
+				      .plan = plan,
+				      .net = net,
+				      .comm = comm,
+				      .group = G,
+				      .lead = &rs[0],
+				      .tp = { .comm = MPI_COMM_NULL },
+				      .ep = { .comm = MPI_COMM_NULL },
+				      .stop_comm = MPI_COMM_NULL,
+				      .stop_req = MPI_REQUEST_NULL,
+				      .opts = o,
+				      .err = err };
+	struct run *L = &rs[0];
+	for (uint32_t j = 0; j < G; j++)
+		if (run_init(&rs[j], (uint32_t)rank * G + j, probes, nprobes) < 0 ||
+		    setup(&rs[j]) < 0)
+			goto out;
 
 	if (e->serving.on) {
-		if (exec_serve(&r, seqs_out) < 0)
+		if (exec_serve(L, seqs_out) < 0)
 			goto out;
-		exec_stats_finish(&r.stats, stats_out);
+		exec_stats_finish(&L->stats, stats_out);
 		rc = 0;
 		goto out;
 	}
 	const uint32_t P = cim_part_npasses(e);
 	for (uint32_t k = 0; k < P; k++) {
 		for (uint32_t m = 0; m < plan->micro_batches; m++) {
-			if (run_pass(&r, m, k, P, seqs_out) < 0)
+			if ((G == 1 ? run_pass(L, m, k, P, seqs_out)
+				    : run_pass_group(rs, G, m, k, P, seqs_out)) < 0)
 				goto out;
 		}
-		if (exec_poll_stop(&r)) {
-			r.stopped = true;
-			cim_err_set(err, "rank %u: interrupted at step %u", r.me->rank, k);
+		if (exec_poll_stop(L)) {
+			L->stopped = true;
+			cim_err_set(err, "rank %u: interrupted at step %u", L->me->rank, k);
 			goto out;
 		}
 	}
-	exec_stats_finish(&r.stats, stats_out);
+	for (uint32_t j = 0; j < G; j++)
+		exec_stats_finish(&rs[j].stats, &stats_out[j]);
 	rc = 0;
 out:
 	/* A signal may have reached only this rank (a batch system ending
 	 * some ranks): the others are told as for an error. */
-	if (rc < 0 && (r.end == CIM_EXEC_END_OWN || r.end == CIM_EXEC_END_SIGNAL) &&
-	    r.stop_comm != MPI_COMM_NULL) {
-		tell_peers(&r);
-		r.stopped = true; /* the job is ending: MPI keeps what it holds */
+	if (rc < 0 && (L->end == CIM_EXEC_END_OWN || L->end == CIM_EXEC_END_SIGNAL) &&
+	    L->stop_comm != MPI_COMM_NULL) {
+		tell_peers(L);
+		L->stopped = true; /* the job is ending: MPI keeps what it holds */
 	}
-	if (rc < 0 && r.opts->ended)
-		*r.opts->ended = r.end;
-	teardown(&r);
+	if (rc < 0 && o->ended)
+		*o->ended = L->end;
+	/* a member that stopped leaves MPI its buffers: so do all */
+	bool stopped = false;
+	for (uint32_t j = 0; j < G; j++)
+		stopped = stopped || rs[j].stopped;
+	for (uint32_t j = 0; j < G; j++) {
+		rs[j].stopped = stopped;
+		if (rs[j].me)
+			teardown(&rs[j]);
+	}
+	if (!stopped)
+		free(rs); /* else MPI may still write its receives' words */
 	return rc;
 }

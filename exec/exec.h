@@ -1,6 +1,7 @@
 /*
  * exec.h — the executor: runs one chip's share of a plan in virtual time,
- * one MPI rank per chip.
+ * one MPI rank per chip (or, on request, one rank per TP group: its chips
+ * in lockstep, cim_exec_opts.chips_per_rank).
  *
  * Every rank runs the same loop over the passes of its micro-batches in
  * program order (prefill chunks, then decode steps; micro-batches inside
@@ -9,9 +10,10 @@
  * carries virtual times; its steps (partitioner.h, cim_part_program()) take
  * the chip's resources at the earliest time each is free for them
  * (calendar.h);
- * collectives exchange the members' ready times with one MPI_Allgather on
- * the TP group's communicator and every member replays the algorithm on the
- * interconnect model.  Every event becomes a record (record.h) handed to
+ * collectives gather the members' ready times at the group's member 0,
+ * which replays the algorithm on the interconnect model once and tells each
+ * member its part (in a rank that holds the whole group, the replay needs
+ * no message).  Every event becomes a record (record.h) handed to
  * the probes: the built-in statistics probe (stats.c) first, then the
  * caller's (traces).  Probes observe; they never change which MPI calls are
  * made nor what is computed.  Deterministic: results depend only on the
@@ -74,6 +76,13 @@ struct cim_exec_opts {
 	 * interruptible. */
 	const volatile sig_atomic_t *stop;
 	struct cim_exec_fault fault;
+	/* Chips each rank simulates: 0 or 1, one; or the plan's tp, its whole
+	 * TP group, whose members run in lockstep step by step and replay
+	 * each collective in the rank, with no message (comm's size is then
+	 * plan->chips / tp; rank r simulates chips r·tp … r·tp + tp − 1).
+	 * Results are the same bit for bit.  Not with a served load, experts
+	 * over the replicas, or probes beside the statistics. */
+	uint32_t chips_per_rank;
 	/* Out, when interruptible: what ended a run that failed.  A rank
 	 * that fails on its own tells every other rank at once (a message on
 	 * a communicator of its own), so that they stop at their next poll,
@@ -121,7 +130,8 @@ struct cim_exec_seq {
 /*
  * Runs the rank's chip of plan over comm (whose size must equal plan->chips;
  * rank r of comm is rank r of the plan) on net, with opts (NULL: blocking,
- * no fault).  Fills *stats_out and, on ranks that sample (the last stage's
+ * no fault); or, with opts->chips_per_rank, its TP group's chips.  Fills
+ * stats_out[0 … chips of the rank) and, on ranks that sample (the last stage's
  * member 0), seqs_out[i] for every sequence i of its replica, and on the
  * scheduling rank (the first stage's member 0) admit_ps, preemptions and
  * replica (seqs_out has one entry per request, cim_serving_requests(),

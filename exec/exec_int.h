@@ -28,6 +28,9 @@ struct hdr {
 
 #define EXEC_HDR_DONE 0x1u /* the load is served: stop */
 #define EXEC_BODY_TAG 8	   /* a message's body: its kind's tag + this */
+/* A rank that simulates its TP group tells its chips' messages apart by
+ * tag: kind + EXEC_TAG_STRIDE × the receiving chip's index in the group. */
+#define EXEC_TAG_STRIDE 16
 
 struct send {
 	MPI_Request req, body_req;
@@ -70,6 +73,11 @@ struct run {
 	struct cim_exec_probe *probes; /* statistics, then the caller's */
 	size_t nprobes;
 	struct exec_stats stats;
+	/* Chips this rank simulates: 1, or its whole TP group (members in
+	 * lockstep, cim_exec_opts.chips_per_rank).  lead is the group's
+	 * member 0, which owns the rank's stop state; itself with one chip. */
+	uint32_t group;
+	struct run *lead;
 	struct cim_exec_cal *cal; /* one per resource */
 	uint32_t nres;
 	uint64_t *port_free; /* per port (cim_net_port()): when it is free */
@@ -84,6 +92,8 @@ struct run {
 	int stop_from;		     /* its buffer: the rank that failed */
 	long parent;		     /* the parent process at the start */
 	unsigned polls;		     /* polls since the parent was last looked at */
+	uint64_t *gbuf;		     /* lead of a group: [5 · group] members' times */
+	struct cim_part_pass *gpass; /* lead of a group: [group] members' passes */
 	uint64_t *kv_pos;	     /* positions cached per micro-batch, all layers */
 	uint64_t *arrived;	     /* latest input arrival per micro-batch */
 	uint64_t horizon;	     /* no later step starts before it */
