@@ -40,8 +40,8 @@ static const char run_usage[] =
     "  --tp-per-rank    each rank simulates a whole tensor-parallel group, its\n"
     "                   chips in lockstep and their collectives replayed in the\n"
     "                   rank: N = pp·dp ranks, the same results, far less CPU\n"
-    "                   (parallel.strategy manual; not with a served load,\n"
-    "                   experts over the replicas or --trace)\n"
+    "                   (parallel.strategy manual; not with a served load or\n"
+    "                   experts over the replicas)\n"
     "  --json FILE      write the results as JSON (docs/results.md); - for stdout\n"
     "  --csv FILE       append one CSV row (a header first when the file is new)\n"
     "  --requests FILE  a served load: one CSV row per request (docs/serving.md)\n"
@@ -152,12 +152,6 @@ static int parse(int argc, char **argv, struct run_opts *o, bool loud)
 			      "--requests or --trace");
 		return -1;
 	}
-	if (o->tp_per_rank && o->trace_dir) {
-		cim_cli_error(
-		    "run: --trace writes one file per chip from its own rank: it needs one "
-		    "rank per chip, not --tp-per-rank");
-		return -1;
-	}
 	if ((o->trace_level || o->trace_ranks) && !o->trace_dir) {
 		cim_cli_error("run: --trace-level and --trace-ranks need --trace DIR");
 		return -1;
@@ -202,20 +196,26 @@ static int report(const struct run_opts *o, struct cim_results *r)
 	return 0;
 }
 
+static int open_chip_trace(const struct run_opts *o, const struct cim_experiment *e,
+			   const struct cim_part_plan *plan, enum cim_trace_level level,
+			   uint64_t run_id, uint32_t c, struct cim_trace_writer **w_p,
+			   struct cim_err *err);
+
 /*
- * Opens this rank's trace writer when --trace asks for it and the rank is
- * among --trace-ranks (*w_p stays NULL otherwise).  Every rank calls it:
- * rank 0's run id is broadcast.
+ * Opens the trace writer of each of the rank's G chips (chips rank·G …)
+ * when --trace asks for it and the chip is among --trace-ranks (w[j] stays
+ * NULL otherwise).  Every rank calls it: rank 0's run id is broadcast.
  */
 static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
-		      const struct cim_part_plan *plan, int rank, struct cim_trace_writer **w_p,
-		      struct cim_err *err)
+		      const struct cim_part_plan *plan, int rank, uint32_t G,
+		      struct cim_trace_writer **w, struct cim_err *err)
 {
 	enum cim_trace_level level = CIM_TRACE_OP;
 	struct cim_trace_ranks ranks = { .all = true };
 	uint64_t run_id = 0;
 
-	*w_p = NULL;
+	for (uint32_t j = 0; j < G; j++)
+		w[j] = NULL;
 	if (!o->trace_dir)
 		return 0;
 	if ((o->trace_level && cim_trace_level_parse(o->trace_level, &level, err) < 0) ||
@@ -231,15 +231,30 @@ static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
 			 ((uint64_t)getpid() << 32) ^ ((uint64_t)plan->chips << 56);
 	}
 	MPI_Bcast(&run_id, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-	if (!cim_trace_ranks_has(&ranks, (uint32_t)rank))
-		return 0;
-	const struct cim_part_rank *me = &plan->ranks[rank];
+	for (uint32_t j = 0; j < G; j++) {
+		const uint32_t chip = (uint32_t)rank * G + j;
+		if (!cim_trace_ranks_has(&ranks, chip))
+			continue;
+		int rc = open_chip_trace(o, e, plan, level, run_id, chip, &w[j], err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Chip c's trace writer (open_trace). */
+static int open_chip_trace(const struct run_opts *o, const struct cim_experiment *e,
+			   const struct cim_part_plan *plan, enum cim_trace_level level,
+			   uint64_t run_id, uint32_t c, struct cim_trace_writer **w_p,
+			   struct cim_err *err)
+{
+	const struct cim_part_rank *me = &plan->ranks[c];
 	uint32_t nres = cim_part_nres(me);
 	char(*names)[24] = calloc(nres, sizeof(*names));
 	const char **res = calloc(nres, sizeof(*res));
 	int rc = 0;
 	if (!names || !res) {
-		rc = cim_err_set(err, "rank %d: out of memory", rank);
+		rc = cim_err_set(err, "rank %u: out of memory", c);
 		goto out;
 	}
 	for (uint32_t i = 0; i < nres; i++) {
@@ -249,7 +264,7 @@ static int open_trace(const struct run_opts *o, const struct cim_experiment *e,
 	struct cim_trace_config cfg = {
 		.dir = o->trace_dir,
 		.level = level,
-		.rank = (uint32_t)rank,
+		.rank = c,
 		.nranks = plan->chips,
 		.stage = me->stage,
 		.tp = me->tp_index,
@@ -397,6 +412,7 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 	const struct cim_parallel_spec *par = &e->parallel;
 	struct cim_part_plan *plan = NULL;
 	struct cim_net *net = NULL;
+	struct cim_trace_writer **tw = NULL; /* [chips of the rank] */
 	struct cim_err err;
 	int rc = CIM_EXIT_INPUT;
 
@@ -459,8 +475,12 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 		goto out;
 	}
 
-	struct cim_trace_writer *tw = NULL;
-	int trc = open_trace(o, e, plan, rank, &tw, &err);
+	tw = calloc(G, sizeof(*tw));
+	if (!tw) {
+		fprintf(stderr, "cimsim: rank %d: out of memory\n", rank);
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	}
+	int trc = open_trace(o, e, plan, rank, G, tw, &err);
 	if (trc == CIM_TRACE_ERR_INPUT) {
 		/* the same options on every rank: every rank refuses them */
 		rc = refuse(rank, o->path, &err);
@@ -485,6 +505,7 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 		}
 	}
 out:
+	free(tw);
 	cim_net_destroy(net);
 	cim_part_plan_destroy(plan);
 	return rc;

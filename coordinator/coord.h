@@ -48,8 +48,10 @@ int cim_coord_load(MPI_Comm comm, const char *path, const char *const *sets, siz
 		   struct cim_experiment **exp_p);
 
 /*
- * Runs plan on comm, whose size must be plan->chips: every member simulates
- * its chip (exec/exec.h), writing its trace to tw when tw is not NULL.  The
+ * Runs plan on comm, whose size must be plan->chips / chips_per_rank: every
+ * member simulates its chip, or with chips_per_rank > 1 its TP group's
+ * (exec/exec.h), writing chip j's trace to tw[j] when tw and tw[j] are not
+ * NULL.  The
  * run stops cleanly on SIGINT or SIGTERM (signals.h), traced or not.
  * comm's rank 0 then holds the results in *r (free with cim_results_free),
  * with the ranks, wall time, CPU time, peak memory and the analytical
@@ -60,7 +62,7 @@ int cim_coord_load(MPI_Comm comm, const char *path, const char *const *sets, siz
  */
 int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 		       const struct cim_part_plan *plan, const struct cim_net *net,
-		       uint32_t chips_per_rank, struct cim_trace_writer *tw, struct cim_results *r,
-		       struct cim_err *err);
+		       uint32_t chips_per_rank, struct cim_trace_writer *const *tw,
+		       struct cim_results *r, struct cim_err *err);
 
 #endif /* CIM_COORDINATOR_COORD_H */

@@ -113,8 +113,8 @@ static int experts(const struct cim_experiment *e, const struct cim_part_plan *p
 
 int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 		       const struct cim_part_plan *plan, const struct cim_net *net,
-		       uint32_t chips_per_rank, struct cim_trace_writer *tw, struct cim_results *r,
-		       struct cim_err *err)
+		       uint32_t chips_per_rank, struct cim_trace_writer *const *tw,
+		       struct cim_results *r, struct cim_err *err)
 {
 	const uint32_t G = chips_per_rank > 1 ? chips_per_rank : 1;
 	int rank, ranks, world_rank, rc = 0;
@@ -132,14 +132,23 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 	if (!seqs || !st || (rank == 0 && (!all || !stats)))
 		abort_job(world_rank, "out of memory");
 
-	const struct cim_exec_probe probe = {
-		.ctx = tw,
-		.op = cim_trace_probe_op,
-		.msg = cim_trace_probe_msg,
-		.coll = cim_trace_probe_coll,
-		.sched = cim_trace_probe_sched,
-		.poll = cim_trace_probe_poll,
-	};
+	/* one trace probe a chip of the rank, its writer NULL where that chip
+	 * is not traced */
+	struct cim_exec_probe *probe = calloc(G, sizeof(*probe));
+	bool traced = false;
+	if (!probe)
+		abort_job(world_rank, "out of memory");
+	for (uint32_t j = 0; tw && j < G; j++) {
+		probe[j] = (struct cim_exec_probe){
+			.ctx = tw[j],
+			.op = cim_trace_probe_op,
+			.msg = cim_trace_probe_msg,
+			.coll = cim_trace_probe_coll,
+			.sched = cim_trace_probe_sched,
+			.poll = cim_trace_probe_poll,
+		};
+		traced = traced || tw[j];
+	}
 	/* Every run stops cleanly on SIGINT or SIGTERM, traced or not. */
 	enum cim_exec_end ended = CIM_EXEC_END_OWN;
 	struct cim_exec_opts opts = { .interruptible = true,
@@ -151,7 +160,7 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 	MPI_Comm end_comm;
 	MPI_Comm_dup(comm, &end_comm);
 	double wall0 = MPI_Wtime(), cpu0 = cpu_seconds();
-	if (cim_exec_run(e, plan, net, comm, &opts, &probe, tw ? 1 : 0, st, seqs, err) < 0) {
+	if (cim_exec_run(e, plan, net, comm, &opts, probe, traced ? 1 : 0, st, seqs, err) < 0) {
 		/* Keep what the traces hold, then end the whole job. */
 		char reason[128];
 		cim_coord_signals_saving();
@@ -176,8 +185,10 @@ int cim_coord_simulate(MPI_Comm comm, const struct cim_experiment *e,
 	}
 	MPI_Comm_free(&end_comm);
 	cim_coord_signals_restore();
-	if (tw && cim_trace_close(tw, err) < 0)
-		abort_job(world_rank, err->msg);
+	for (uint32_t j = 0; tw && j < G; j++)
+		if (tw[j] && cim_trace_close(tw[j], err) < 0)
+			abort_job(world_rank, err->msg);
+	free(probe);
 	double wall = MPI_Wtime() - wall0, cpu = cpu_seconds() - cpu0, wall_max, cpu_sum;
 	double rss = peak_rss_mib(), rss_max;
 

@@ -1191,7 +1191,7 @@ static int run_init(struct run *r, uint32_t c, const struct cim_exec_probe *prob
 
 /* What a rank that simulates its TP group cannot run, or NULL. */
 static const char *group_refusal(const struct cim_experiment *e, const struct cim_part_plan *plan,
-				 uint32_t G, size_t nprobes)
+				 uint32_t G)
 {
 	if (G != plan->tp)
 		return "a rank simulates a whole TP group: chips per rank must be the plan's tp";
@@ -1199,8 +1199,6 @@ static const char *group_refusal(const struct cim_experiment *e, const struct ci
 		return "a served load needs one rank per chip";
 	if (cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1)
 		return "experts spread over the replicas need one rank per chip";
-	if (nprobes)
-		return "traces need one rank per chip";
 	return NULL;
 }
 
@@ -1218,7 +1216,7 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 
 	MPI_Comm_rank(comm, &rank);
 	MPI_Comm_size(comm, &size);
-	if (G > 1 && (why = group_refusal(e, plan, G, nprobes)) != NULL)
+	if (G > 1 && (why = group_refusal(e, plan, G)) != NULL)
 		return cim_err_set(err, "%u chips per rank: %s (tp %u)", G, why, plan->tp);
 	if ((uint64_t)size * G != plan->chips)
 		return cim_err_set(err, "this plan needs %u ranks, not %d", plan->chips / G, size);
@@ -1240,7 +1238,8 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 				      .err = err };
 	struct run *L = &rs[0];
 	for (uint32_t j = 0; j < G; j++)
-		if (run_init(&rs[j], (uint32_t)rank * G + j, probes, nprobes) < 0 ||
+		if (run_init(&rs[j], (uint32_t)rank * G + j, probes ? probes + j * nprobes : NULL,
+			     nprobes) < 0 ||
 		    setup(&rs[j]) < 0)
 			goto out;
 
