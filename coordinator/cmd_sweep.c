@@ -26,7 +26,7 @@
 
 static const char sweep_usage[] =
     "usage: mpirun -np N cimsim sweep STUDY [--csv FILE] [--json FILE] [--json-dir DIR]\n"
-    "                                   [--plots DIR] [--quiet]\n\n"
+    "                                   [--plots DIR] [--quiet] [--tp-per-rank]\n\n"
     "Runs every point of a study (a base experiment and the axes to vary,\n"
     "docs/studies.md) in one job: each point on as many ranks as it has chips,\n"
     "points side by side when the ranks allow.  Prints every point with the\n"
@@ -37,13 +37,17 @@ static const char sweep_usage[] =
     "  --json-dir DIR  each point's results alone, as cimsim run --json writes\n"
     "               them, in DIR/point-NNNN.json\n"
     "  --plots DIR  PNG and SVG plots of the CSV (tools/sweep-plots.sh; needs gnuplot)\n"
-    "  --quiet      no table on stdout\n";
+    "  --quiet      no table on stdout\n"
+    "  --tp-per-rank  each point that can runs a rank per tensor-parallel group\n"
+    "               (cimsim run --tp-per-rank): the same results on fewer ranks;\n"
+    "               served loads and experts over the replicas keep a rank per chip\n";
 
 enum { TAG_METRICS = 1, TAG_JSON = 2 };
 
 struct sweep_opts {
 	const char *path, *csv, *json, *json_dir, *plots;
 	bool quiet;
+	bool tp_per_rank;
 };
 
 static int parse(int argc, char **argv, struct sweep_opts *o, bool loud)
@@ -64,6 +68,8 @@ static int parse(int argc, char **argv, struct sweep_opts *o, bool loud)
 			o->plots = argv[++i];
 		} else if (strcmp(a, "--quiet") == 0) {
 			o->quiet = true;
+		} else if (strcmp(a, "--tp-per-rank") == 0) {
+			o->tp_per_rank = true;
 		} else if (a[0] == '-' || o->path) {
 			cim_cli_error("sweep: unexpected argument '%s'\n%s", a, sweep_usage);
 			return -1;
@@ -83,8 +89,8 @@ static int parse(int argc, char **argv, struct sweep_opts *o, bool loud)
  * and the points.  Returns CIM_EXIT_INPUT on every rank when the study is
  * invalid (rank 0 says why).
  */
-static int load(const char *path, int rank, struct cim_files **files_p, struct cim_study **study_p,
-		struct cim_sweep_point **pts_p, size_t *n_p)
+static int load(const char *path, bool tp_per_rank, int rank, struct cim_files **files_p,
+		struct cim_study **study_p, struct cim_sweep_point **pts_p, size_t *n_p)
 {
 	struct cim_files *files = NULL;
 	struct cim_study *s = NULL;
@@ -102,7 +108,8 @@ static int load(const char *path, int rank, struct cim_files **files_p, struct c
 			cim_err_set(&err, "out of memory");
 		else
 			ok = cim_spec_load_study(files, path, &s, &err) == 0 &&
-			     cim_sweep_expand(files, s, (uint32_t)ranks, &pts, &n, &err) == 0 &&
+			     cim_sweep_expand(files, s, (uint32_t)ranks, tp_per_rank, &pts, &n,
+					      &err) == 0 &&
 			     cim_files_pack(files, &buf, &len, &err) == 0;
 	}
 	if (cim_coord_bcast_bytes(MPI_COMM_WORLD, ok, &buf, &len, "the study") < 0) {
@@ -167,7 +174,8 @@ static void run_point(struct cim_files *files, const struct cim_study *s,
 	cim_coord_bcast_plan(comm, &plan);
 	if (cim_net_create(&e->net, plan->chips, &net, &err))
 		abort_point(s, p, rank, err.msg);
-	if (cim_coord_simulate(comm, e, plan, net, 1, NULL, &r, &err) < 0)
+	if (cim_coord_simulate(comm, e, plan, net, plan->chips / cim_sweep_ranks(p), NULL, &r,
+			       &err) < 0)
 		abort_point(s, p, rank, err.msg);
 	if (lead == 0) {
 		struct cim_sweep_result mine = { .ran = true };
@@ -262,7 +270,7 @@ static void run_rounds(struct cim_files *files, const struct cim_study *s,
 		size_t mine = n;
 		for (size_t i = 0; i < n; i++)
 			if (round[i] == r && (uint32_t)rank >= first[i] &&
-			    (uint32_t)rank < first[i] + pts[i].chips)
+			    (uint32_t)rank < first[i] + cim_sweep_ranks(&pts[i]))
 				mine = i;
 		if (mine < n)
 			color = (int)mine;
@@ -397,13 +405,13 @@ static int report(const struct sweep_opts *o, const struct cim_study *s,
 	uint32_t most = 0;
 	for (size_t i = 0; i < n; i++) {
 		ran += res[i].ran;
-		if (pts[i].status == CIM_POINT_TOO_BIG && pts[i].chips > most)
-			most = pts[i].chips;
+		if (pts[i].status == CIM_POINT_TOO_BIG && cim_sweep_ranks(&pts[i]) > most)
+			most = cim_sweep_ranks(&pts[i]);
 	}
 	if (n && !ran) {
 		if (most)
 			cim_cli_error("%s: none of the %zu points ran: the job has %d rank%s and "
-				      "the points need up to %u chips; run with mpirun -np %u",
+				      "the points need up to %u ranks; run with mpirun -np %u",
 				      o->path, n, ranks, ranks == 1 ? "" : "s", most, most);
 		else
 			cim_cli_error("%s: none of the %zu points ran (the table says why): "
@@ -451,7 +459,7 @@ int cim_cmd_sweep(int argc, char **argv)
 		MPI_Finalize();
 		return rc > 0 ? 0 : CIM_EXIT_INPUT;
 	}
-	rc = load(o.path, rank, &files, &s, &pts, &n);
+	rc = load(o.path, o.tp_per_rank, rank, &files, &s, &pts, &n);
 	if (rc) {
 		MPI_Finalize();
 		return rc;

@@ -189,8 +189,30 @@ static int expand_all(struct cim_files *files, const struct cim_study *s,
 	return 0;
 }
 
+uint32_t cim_sweep_ranks(const struct cim_sweep_point *p)
+{
+	return p->ranks ? p->ranks : p->chips;
+}
+
+/* A rank per TP group for point p, where it can run so. */
+static int group_point(struct cim_files *files, const struct cim_study *s,
+		       struct cim_sweep_point *p, struct cim_err *err)
+{
+	struct cim_experiment *e;
+
+	if (p->status != CIM_POINT_RUN || p->tp < 2)
+		return 0;
+	if (load_point(files, s, p, &e, err))
+		return -1;
+	if (!e->serving.on && !(cim_experts_span_replicas(e->parallel.experts) && p->dp > 1))
+		p->ranks = p->chips / p->tp;
+	free(e);
+	return 0;
+}
+
 int cim_sweep_expand(struct cim_files *files, const struct cim_study *s, uint32_t ranks,
-		     struct cim_sweep_point **points_p, size_t *n_p, struct cim_err *err)
+		     bool tp_per_rank, struct cim_sweep_point **points_p, size_t *n_p,
+		     struct cim_err *err)
 {
 	struct cim_sweep_point *pts = calloc(CIM_STUDY_MAX_POINTS, sizeof(*pts));
 	size_t n = 0, combos = 1;
@@ -238,14 +260,25 @@ int cim_sweep_expand(struct cim_files *files, const struct cim_study *s, uint32_
 				n++;
 			}
 		}
-	for (size_t i = 0; i < n; i++)
-		if (pts[i].status == CIM_POINT_RUN && pts[i].chips > ranks) {
+	for (size_t i = 0; tp_per_rank && i < n; i++)
+		if (group_point(files, s, &pts[i], err))
+			goto err_free;
+	for (size_t i = 0; i < n; i++) {
+		const uint32_t need = cim_sweep_ranks(&pts[i]);
+		if (pts[i].status == CIM_POINT_RUN && need > ranks) {
 			pts[i].status = CIM_POINT_TOO_BIG;
-			snprintf(pts[i].why, sizeof(pts[i].why),
-				 "needs %u chips but the job has %u ranks: run the sweep with "
-				 "mpirun -np %u",
-				 pts[i].chips, ranks, pts[i].chips);
+			if (need < pts[i].chips)
+				snprintf(pts[i].why, sizeof(pts[i].why),
+					 "needs %u ranks (%u chips, a TP group of %u a rank) but "
+					 "the job has %u: run the sweep with mpirun -np %u",
+					 need, pts[i].chips, pts[i].tp, ranks, need);
+			else
+				snprintf(pts[i].why, sizeof(pts[i].why),
+					 "needs %u chips but the job has %u ranks: run the sweep "
+					 "with mpirun -np %u",
+					 pts[i].chips, ranks, pts[i].chips);
 		}
+	}
 	*points_p = pts;
 	*n_p = n;
 	return 0;
@@ -271,14 +304,15 @@ uint32_t cim_sweep_schedule(const struct cim_sweep_point *pts, size_t n, uint32_
 			size_t pick = n;
 			for (size_t i = 0; i < n; i++)
 				if (pts[i].status == CIM_POINT_RUN && round[i] == UINT32_MAX &&
-				    pts[i].chips <= ranks - used &&
-				    (pick == n || pts[i].chips > pts[pick].chips))
+				    cim_sweep_ranks(&pts[i]) <= ranks - used &&
+				    (pick == n ||
+				     cim_sweep_ranks(&pts[i]) > cim_sweep_ranks(&pts[pick])))
 					pick = i;
 			if (pick == n)
 				break;
 			round[pick] = rounds;
 			first[pick] = used;
-			used += pts[pick].chips;
+			used += cim_sweep_ranks(&pts[pick]);
 			left--;
 		}
 		rounds++;

@@ -28,7 +28,9 @@ struct cim_sweep_point {
 	int32_t split;			    /* index in the study's splits; −1: none */
 	uint32_t strategy;		    /* enum cim_strategy that chose tp, pp, dp */
 	uint32_t tp, pp, dp;		    /* the split (0 when none could be made) */
-	uint32_t chips;			    /* chips (ranks) the point needs */
+	uint32_t chips;			    /* chips the point needs */
+	uint32_t ranks;			    /* ranks it runs on: chips, or chips / tp when
+					       each simulates its TP group; 0: chips */
 	uint32_t status;		    /* enum cim_point_status */
 	char why[1024];			    /* why it does not run */
 };
@@ -74,11 +76,17 @@ void cim_sweep_label(const struct cim_study *s, const struct cim_sweep_point *p,
  * Expands study s into its points, loading each point's experiment through
  * files and planning it for a job of ranks ranks.  A point that does not
  * fit is kept, with the reason; an experiment a point cannot load is an
- * input error naming the study's line.  *points_p is malloc'd; the caller
- * frees it.
+ * input error naming the study's line.  With tp_per_rank, a point that can
+ * (no served load, no experts over the replicas) runs on a rank per TP group
+ * (cim_sweep_point.ranks; cimsim run --tp-per-rank).  *points_p is malloc'd;
+ * the caller frees it.
  */
 int cim_sweep_expand(struct cim_files *files, const struct cim_study *s, uint32_t ranks,
-		     struct cim_sweep_point **points_p, size_t *n_p, struct cim_err *err);
+		     bool tp_per_rank, struct cim_sweep_point **points_p, size_t *n_p,
+		     struct cim_err *err);
+
+/* The ranks point p runs on. */
+uint32_t cim_sweep_ranks(const struct cim_sweep_point *p);
 
 /*
  * Places the points that run into rounds on ranks ranks: largest first,

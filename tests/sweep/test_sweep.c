@@ -138,7 +138,7 @@ static void test_expand(void)
 	size_t n = 0;
 	char label[200];
 
-	CU_ASSERT_FATAL(cim_sweep_expand(files, s, 8, &pts, &n, &err) == 0);
+	CU_ASSERT_FATAL(cim_sweep_expand(files, s, 8, false, &pts, &n, &err) == 0);
 	CIM_ASSERT_EQ_U64(n, 4);
 	for (size_t i = 0; i < n; i++) {
 		CIM_ASSERT_EQ_U64(pts[i].index, i);
@@ -159,7 +159,7 @@ static void test_expand(void)
 	free(pts);
 
 	/* On 4 ranks the 8-chip points cannot run: they say so. */
-	CU_ASSERT_FATAL(cim_sweep_expand(files, s, 4, &pts, &n, &err) == 0);
+	CU_ASSERT_FATAL(cim_sweep_expand(files, s, 4, false, &pts, &n, &err) == 0);
 	CIM_ASSERT_EQ_U64(pts[0].status, CIM_POINT_TOO_BIG);
 	CIM_ASSERT_HAS(pts[0].why, "needs 8 chips but the job has 4 ranks: run the sweep with "
 				   "mpirun -np 8");
@@ -180,7 +180,7 @@ static void test_expand_bad_value(void)
 	struct cim_err err;
 	size_t n = 0;
 
-	CU_ASSERT(cim_sweep_expand(files, s, 8, &pts, &n, &err) < 0);
+	CU_ASSERT(cim_sweep_expand(files, s, 8, false, &pts, &n, &err) < 0);
 	CU_ASSERT_PTR_NULL(pts);
 	CIM_ASSERT_HAS(err.msg,
 		       STUDY ": point 1 (batch=two tp4 pp2): command line (--set "
@@ -201,7 +201,7 @@ static void test_expand_all(void)
 	size_t n = 0;
 	int seen = 0;
 
-	CU_ASSERT_FATAL(cim_sweep_expand(files, s, 8, &pts, &n, &err) == 0);
+	CU_ASSERT_FATAL(cim_sweep_expand(files, s, 8, false, &pts, &n, &err) == 0);
 	for (size_t i = 0; i < n; i++) {
 		CIM_ASSERT_EQ_U64(pts[i].tp * pts[i].pp * pts[i].dp, 8);
 		CIM_ASSERT_EQ_U64(pts[i].chips, 8);
@@ -308,7 +308,7 @@ static void test_csv(void)
 	char *buf = NULL;
 	size_t n = 0, len = 0, lines = 0, header = 0;
 
-	CU_ASSERT_FATAL(cim_sweep_expand(files, s, 8, &pts, &n, &err) == 0);
+	CU_ASSERT_FATAL(cim_sweep_expand(files, s, 8, false, &pts, &n, &err) == 0);
 	res[0].ran = res[2].ran = true;
 	res[0].m.tokens_per_s = 1000;
 	res[2].m.tokens_per_s = 2000;
