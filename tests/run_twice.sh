@@ -11,17 +11,10 @@ shift
 mpirun=""
 while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
 shift
-strip() { grep -v -e '"wall_s"' -e '"cpu_s"' -e '"events_per_s"' -e '"peak_rss_mib_per_rank"' \
-	-e '"simulated_tokens_per_wall_s"'; }
+. "$(dirname "$0")/json_same.sh"
 a=$($mpirun -np "$np" "$@") || { echo "first run failed"; exit 1; }
 # shellcheck disable=SC2086
 b=$($mpirun -np "$np" ${RUN_TWICE_MPI_SECOND:-} "$@" $RUN_TWICE_SECOND) ||
 	{ echo "second run failed"; exit 1; }
 printf '%s\n' "$a" | grep -q "\"ranks\": $np" || { echo "did not run on $np ranks"; exit 1; }
-a=$(printf '%s\n' "$a" | strip)
-b=$(printf '%s\n' "$b" | strip)
-[ -n "$a" ] && [ "$a" = "$b" ] && exit 0
-echo "two runs differ:"
-printf '%s\n' "$a" > /tmp/cimsim-a.$$; printf '%s\n' "$b" > /tmp/cimsim-b.$$
-diff /tmp/cimsim-a.$$ /tmp/cimsim-b.$$; rm -f /tmp/cimsim-a.$$ /tmp/cimsim-b.$$
-exit 1
+json_same "$a" "$b" "two runs differ" || exit 1

@@ -12,8 +12,8 @@ shift 2
 mpirun=""
 while [ "$1" != "--" ]; do mpirun="$mpirun $1"; shift; done
 shift
-strip() { grep -v -e '"wall_s"' -e '"cpu_s"' -e '"events_per_s"' -e '"peak_rss_mib_per_rank"' \
-	-e '"simulated_tokens_per_wall_s"' -e '"ranks"' -e '"chips_per_rank"'; }
+. "$(dirname "$0")/json_same.sh"
+JSON_STRIP_MORE="-e \"ranks\" -e \"chips_per_rank\""
 ta= tb=
 if [ -n "${SAME_TP_TRACE:-}" ]; then
 	rm -rf "$SAME_TP_TRACE/one" "$SAME_TP_TRACE/group"
@@ -28,15 +28,7 @@ if [ -n "${SAME_TP_TRACE:-}" ]; then
 	sa=$("$1" trace summary "$SAME_TP_TRACE/one") || { echo "no summary of one chip a rank"; exit 1; }
 	sb=$("$1" trace summary "$SAME_TP_TRACE/group") || { echo "no summary of --tp-per-rank"; exit 1; }
 	printf '%s\n' "$sa" | grep -q "of $np ranks traced" || { echo "not every chip traced"; exit 1; }
-	[ "$sa" = "$sb" ] || { echo "the traces differ:"; printf '%s\n' "$sa" >/tmp/cimsim-ta.$$
-		printf '%s\n' "$sb" >/tmp/cimsim-tb.$$; diff /tmp/cimsim-ta.$$ /tmp/cimsim-tb.$$
-		rm -f /tmp/cimsim-ta.$$ /tmp/cimsim-tb.$$; exit 1; }
+	json_same "$sa" "$sb" "the traces differ" || exit 1
 fi
 printf '%s\n' "$b" | grep -q "\"chips_per_rank\": $tp" || { echo "did not run $tp chips a rank"; exit 1; }
-a=$(printf '%s\n' "$a" | strip)
-b=$(printf '%s\n' "$b" | strip)
-[ -n "$a" ] && [ "$a" = "$b" ] && exit 0
-echo "one chip a rank and a TP group a rank differ:"
-printf '%s\n' "$a" > /tmp/cimsim-a.$$; printf '%s\n' "$b" > /tmp/cimsim-b.$$
-diff /tmp/cimsim-a.$$ /tmp/cimsim-b.$$; rm -f /tmp/cimsim-a.$$ /tmp/cimsim-b.$$
-exit 1
+json_same "$a" "$b" "one chip a rank and a TP group a rank differ" || exit 1
