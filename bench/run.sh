@@ -200,14 +200,15 @@ bench_sweep() {
 # the smallest's.
 serves=
 bench_serve() {
-	name=$1 ranks=$2 exp=$root/$3
-	shift 3
+	name=$1 ranks=$2 exp=$root/$3 flags=$4
+	shift 4
 	first=''
 	for n in "$@"; do
 		json=$tmp/serve-$n.json
 		log=$tmp/serve-$n.log
 		t0=$(now)
-		$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" \
+		# shellcheck disable=SC2086
+		$limiter sh "$root/tools/mpirun.sh" -np "$ranks" "$cimsim" run "$exp" $flags \
 			--set serving.requests="$n" --json "$json" --quiet >"$log" 2>&1
 		rc=$?
 		t1=$(now)
@@ -342,7 +343,8 @@ bench 70B/64 64 configs/experiments/llama2-70b-64chips.yaml 60 32
 # the same 64 chips, a TP group of 8 a rank (docs/performance.md)
 bench 70B/64g 8 configs/experiments/llama2-70b-64chips.yaml 10 32 --tp-per-rank
 bench_sweep llama2-7b-strategies 8 configs/studies/llama2-7b-strategies.yaml 60
-bench_serve 7B/8-serving 8 configs/experiments/llama2-7b-serving.yaml 1000 10000
+bench_serve 7B/8-serving 8 configs/experiments/llama2-7b-serving.yaml '' 1000 10000
+bench_serve 7B/8-serving-g 4 configs/experiments/llama2-7b-serving.yaml --tp-per-rank 1000 10000
 bench_accuracy llm-class configs/chips/llm-class.yaml 4096 4096 4
 bench_accuracy pcm-noise tests/data/chips/pcm-noise.yaml 4096 4096 4
 # The scaling series (docs/performance.md): batch 8, 128 + 32 tokens.

@@ -40,8 +40,8 @@ static const char run_usage[] =
     "  --tp-per-rank    each rank simulates a whole tensor-parallel group, its\n"
     "                   chips in lockstep and their collectives replayed in the\n"
     "                   rank: N = pp·dp ranks, the same results, far less CPU\n"
-    "                   (parallel.strategy manual; not with a served load or\n"
-    "                   experts over the replicas)\n"
+    "                   (parallel.strategy manual; not with experts over the\n"
+    "                   replicas)\n"
     "  --json FILE      write the results as JSON (docs/results.md); - for stdout\n"
     "  --csv FILE       append one CSV row (a header first when the file is new)\n"
     "  --requests FILE  a served load: one CSV row per request (docs/serving.md)\n"
@@ -293,7 +293,8 @@ static int rate_point(const struct run_opts *o, struct cim_experiment *e,
 	double a = 0;
 
 	e->serving.rate_per_s = rate;
-	if (cim_coord_simulate(MPI_COMM_WORLD, e, plan, net, 1, NULL, &r, &err) < 0) {
+	const uint32_t G = o->tp_per_rank ? plan->tp : 1;
+	if (cim_coord_simulate(MPI_COMM_WORLD, e, plan, net, G, NULL, &r, &err) < 0) {
 		if (rank == 0)
 			cim_cli_error("%s: rate %g/s: %s", o->path, rate, err.msg);
 		a = -1;
@@ -425,10 +426,6 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 			    "it needs parallel.strategy manual (the split says how many chips a "
 			    "rank holds): choose a split with cimsim plan and set parallel.tp, pp "
 			    "and dp";
-		else if (e->serving.on)
-			why =
-			    "a served load's ranks schedule their own chips: run it with one rank "
-			    "per chip";
 		else if (cim_experts_span_replicas(par->experts) && par->dp > 1)
 			why = "experts spread over the replicas exchange tokens between TP groups: "
 			      "run them with one rank per chip";

@@ -40,7 +40,7 @@ static const char sweep_usage[] =
     "  --quiet      no table on stdout\n"
     "  --tp-per-rank  each point that can runs a rank per tensor-parallel group\n"
     "               (cimsim run --tp-per-rank): the same results on fewer ranks;\n"
-    "               served loads and experts over the replicas keep a rank per chip\n";
+    "               experts over the replicas keep a rank per chip\n";
 
 enum { TAG_METRICS = 1, TAG_JSON = 2 };
 

@@ -204,7 +204,7 @@ static int group_point(struct cim_files *files, const struct cim_study *s,
 		return 0;
 	if (load_point(files, s, p, &e, err))
 		return -1;
-	if (!e->serving.on && !(cim_experts_span_replicas(e->parallel.experts) && p->dp > 1))
+	if (!(cim_experts_span_replicas(e->parallel.experts) && p->dp > 1))
 		p->ranks = p->chips / p->tp;
 	free(e);
 	return 0;

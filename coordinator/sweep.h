@@ -77,7 +77,7 @@ void cim_sweep_label(const struct cim_study *s, const struct cim_sweep_point *p,
  * files and planning it for a job of ranks ranks.  A point that does not
  * fit is kept, with the reason; an experiment a point cannot load is an
  * input error naming the study's line.  With tp_per_rank, a point that can
- * (no served load, no experts over the replicas) runs on a rank per TP group
+ * (tp > 1, no experts over the replicas) runs on a rank per TP group
  * (cim_sweep_point.ranks; cimsim run --tp-per-rank).  *points_p is malloc'd;
  * the caller frees it.
  */

@@ -579,18 +579,6 @@ static void coll_record(struct run *r, const struct xgroup *g, uint32_t i,
 	*end_out = end;
 }
 
-/* The rank that simulates chip c, and the tag of a message of kind for
- * chip c: with one chip a rank, c and kind themselves. */
-static int peer_proc(const struct run *r, uint32_t c)
-{
-	return (int)(c / r->group);
-}
-
-static int chip_tag(const struct run *r, uint32_t kind, uint32_t c)
-{
-	return (int)(kind + EXEC_TAG_STRIDE * (c % r->group));
-}
-
 static void reap_sends(struct run *r, bool all)
 {
 	size_t kept = 0;
@@ -668,8 +656,8 @@ int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64
 	s->h.seqs = p->seqs;
 	if (r->fault.kind == CIM_FAULT_MSG && k == r->fault.step)
 		s->h.step += 1; /* a deliberately wrong message, for tests */
-	MPI_Isend(&s->h, sizeof(s->h), MPI_BYTE, peer_proc(r, dst), chip_tag(r, kind, dst), r->comm,
-		  &s->req);
+	MPI_Isend(&s->h, sizeof(s->h), MPI_BYTE, exec_peer_proc(r, dst),
+		  exec_chip_tag(r, kind, dst), r->comm, &s->req);
 	s->body = NULL;
 	s->body_req = MPI_REQUEST_NULL;
 	if (body_len) {
@@ -680,8 +668,8 @@ int exec_send(struct run *r, uint32_t dst, uint32_t kind, uint64_t bytes, uint64
 			return cim_err_set(r->err, "rank %u: out of memory for a message",
 					   r->me->rank);
 		memcpy(s->body, body, body_len);
-		MPI_Isend(s->body, (int)body_len, MPI_BYTE, peer_proc(r, dst),
-			  chip_tag(r, kind + EXEC_BODY_TAG, dst), r->comm, &s->body_req);
+		MPI_Isend(s->body, (int)body_len, MPI_BYTE, exec_peer_proc(r, dst),
+			  exec_chip_tag(r, kind + EXEC_BODY_TAG, dst), r->comm, &s->body_req);
 	}
 	struct cim_rec_msg rec = {
 		.depart_ps = x.depart_ps,
@@ -711,7 +699,7 @@ static int receive(struct run *r, uint32_t src, uint32_t kind, uint64_t bytes, u
 	struct hdr h;
 	MPI_Request req;
 
-	const int from = peer_proc(r, src), tag = chip_tag(r, kind, r->me->rank);
+	const int from = exec_peer_proc(r, src), tag = exec_chip_tag(r, kind, r->me->rank);
 	if (!r->opts->interruptible) {
 		MPI_Recv(&h, sizeof(h), MPI_BYTE, from, tag, r->comm, MPI_STATUS_IGNORE);
 	} else {
@@ -894,8 +882,8 @@ int exec_program(struct run *r, const struct cim_part_pass *pp, uint32_t m, uint
  * The same function of the same times: the results are the same bit for
  * bit.  t[j] is member j's input's arrival, then its pass's end.
  */
-static int program_group(struct run *rs, uint32_t G, const struct cim_part_pass *p, uint32_t m,
-			 uint32_t k, uint64_t *t, const uint64_t *horizon)
+int exec_program_group(struct run *rs, uint32_t G, const struct cim_part_pass *p, uint32_t m,
+		       uint32_t k, uint64_t *t, const uint64_t *horizon)
 {
 	struct run *L = &rs[0];
 	struct xgroup *g = &L->tp;
@@ -972,7 +960,7 @@ static int run_pass_group(struct run *rs, uint32_t G, uint32_t m, uint32_t k, ui
 	for (uint32_t j = 0; j < G; j++)
 		if (pass_in(&rs[j], m, k, &p[j], &t[j], &horizon[j]) < 0)
 			return -1;
-	if (program_group(rs, G, p, m, k, t, horizon) < 0)
+	if (exec_program_group(rs, G, p, m, k, t, horizon) < 0)
 		return -1;
 	for (uint32_t j = 0; j < G; j++)
 		if (pass_out(&rs[j], m, k, npasses, &p[j], t[j], seqs_out) < 0)
@@ -1195,8 +1183,6 @@ static const char *group_refusal(const struct cim_experiment *e, const struct ci
 {
 	if (G != plan->tp)
 		return "a rank simulates a whole TP group: chips per rank must be the plan's tp";
-	if (e->serving.on)
-		return "a served load needs one rank per chip";
 	if (cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1)
 		return "experts spread over the replicas need one rank per chip";
 	return NULL;
@@ -1244,9 +1230,10 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 			goto out;
 
 	if (e->serving.on) {
-		if (exec_serve(L, seqs_out) < 0)
+		if (exec_serve(rs, G, seqs_out) < 0)
 			goto out;
-		exec_stats_finish(&L->stats, stats_out);
+		for (uint32_t j = 0; j < G; j++)
+			exec_stats_finish(&rs[j].stats, &stats_out[j]);
 		rc = 0;
 		goto out;
 	}

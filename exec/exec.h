@@ -80,8 +80,8 @@ struct cim_exec_opts {
 	 * TP group, whose members run in lockstep step by step and replay
 	 * each collective in the rank, with no message (comm's size is then
 	 * plan->chips / tp; rank r simulates chips r·tp … r·tp + tp − 1).
-	 * Results are the same bit for bit.  Not with a served load or experts
-	 * over the replicas.  probes then holds nprobes for each of the rank's
+	 * Results are the same bit for bit.  Not with experts over the
+	 * replicas.  probes then holds nprobes for each of the rank's
 	 * chips in turn. */
 	uint32_t chips_per_rank;
 	/* Out, when interruptible: what ended a run that failed.  A rank

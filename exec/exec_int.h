@@ -104,6 +104,18 @@ struct run {
 	struct cim_err *err;
 };
 
+/* The rank that simulates chip c, and the tag of a message of kind for
+ * chip c: with one chip a rank, c and kind themselves. */
+static inline int exec_peer_proc(const struct run *r, uint32_t c)
+{
+	return (int)(c / r->group);
+}
+
+static inline int exec_chip_tag(const struct run *r, uint32_t kind, uint32_t c)
+{
+	return (int)(kind + EXEC_TAG_STRIDE * (c % r->group));
+}
+
 /* Between exec.c and serve.c. */
 void exec_probe_pass(struct run *r, const struct cim_rec_pass *rec);
 void exec_probe_msg(struct run *r, const struct cim_rec_msg *rec);
@@ -131,8 +143,13 @@ int exec_send_room(struct run *r);
 /* The KV memory a rank may fill: its part's capacity less what else the
  * plan put there. */
 uint64_t exec_kv_room(const struct cim_experiment *e, const struct cim_part_rank *me);
-/* A served load's loop (serve.c), after setup. */
-int exec_serve(struct run *r, struct cim_exec_seq *seqs_out);
+/* Pass k of micro-batch m (p[j] on member j) on the G chips of a rank's TP
+ * group rs[0 … G), in lockstep: t[j] is member j's start, then its end;
+ * horizon[j] its horizon. */
+int exec_program_group(struct run *rs, uint32_t G, const struct cim_part_pass *p, uint32_t m,
+		       uint32_t k, uint64_t *t, const uint64_t *horizon);
+/* A served load's loop (serve.c), after setup, on the rank's G chips rs. */
+int exec_serve(struct run *rs, uint32_t G, struct cim_exec_seq *seqs_out);
 
 /* A probe table whose ctx is a struct exec_stats. */
 extern const struct cim_exec_probe exec_stats_probe;

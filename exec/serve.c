@@ -134,19 +134,21 @@ static int send_plain(struct run *r, uint32_t dst, uint32_t kind, uint32_t flags
 	s->h.kind = kind;
 	s->h.flags = flags;
 	s->body_req = MPI_REQUEST_NULL;
-	MPI_Isend(&s->h, sizeof(s->h), MPI_BYTE, (int)dst, (int)kind, r->comm, &s->req);
+	MPI_Isend(&s->h, sizeof(s->h), MPI_BYTE, exec_peer_proc(r, dst),
+		  exec_chip_tag(r, kind, dst), r->comm, &s->req);
 	return 0;
 }
 
 static int recv_bytes(struct run *r, void *buf, size_t len, uint32_t src, int tag, const char *what)
 {
+	const int from = exec_peer_proc(r, src), t = exec_chip_tag(r, (uint32_t)tag, r->me->rank);
 	MPI_Request req;
 
 	if (!r->opts->interruptible) {
-		MPI_Recv(buf, (int)len, MPI_BYTE, (int)src, tag, r->comm, MPI_STATUS_IGNORE);
+		MPI_Recv(buf, (int)len, MPI_BYTE, from, t, r->comm, MPI_STATUS_IGNORE);
 		return 0;
 	}
-	MPI_Irecv(buf, (int)len, MPI_BYTE, (int)src, tag, r->comm, &req);
+	MPI_Irecv(buf, (int)len, MPI_BYTE, from, t, r->comm, &req);
 	if (exec_wait_polling(r, &req, true))
 		return cim_err_set(r->err, "rank %u: interrupted waiting for %s from rank %u",
 				   r->me->rank, what, src);
@@ -157,8 +159,8 @@ static int bcast(struct run *r, void *buf, size_t len)
 {
 	MPI_Request req;
 
-	if (r->plan->tp == 1 || len == 0)
-		return 0;
+	if (r->plan->tp == 1 || r->group > 1 || len == 0)
+		return 0; /* no other member, or all in this rank */
 	if (!r->opts->interruptible) {
 		MPI_Bcast(buf, (int)len, MPI_BYTE, 0, r->tp.comm);
 		return 0;
@@ -269,92 +271,162 @@ static void make_pass(struct serve *sv, const struct entry *ent, uint32_t n,
 				     .sample = samples > 0 };
 }
 
-/* Runs a pass on this chip and sends it on: to the next stage, or the
- * tokens back to the first stage (unless it is the micro-batch's last). */
-static int run_and_send(struct serve *sv, const struct entry *ent, uint32_t n, uint32_t m,
-			uint32_t k, uint64_t t, uint64_t horizon, uint32_t flags)
+/* A chip's pass ended at end: its samples counted, and its output sent
+ * on: to the next stage, or the tokens back to the first stage (unless it
+ * is the micro-batch's last). */
+static int send_on(struct serve *sv, const struct entry *ent, uint32_t n, uint32_t m, uint32_t k,
+		   const struct cim_part_pass *p, uint64_t end, uint64_t horizon, uint32_t flags)
 {
 	struct run *r = sv->r;
 	const struct cim_part_rank *me = r->me;
-	struct cim_part_pass p;
-	uint64_t end;
-
-	if (apply_entries(sv, ent, n, k) < 0)
-		return -1;
-	make_pass(sv, ent, n, &p);
-	if (p.npieces && exec_program(r, &p, m, k, t, horizon, &end) < 0)
-		return -1;
-	if (!p.npieces)
-		end = t; /* only preemptions */
 	const bool last_stage = me->next_rank == CIM_PART_NO_RANK;
+
 	after_samples(sv, ent, n, end, last_stage && me->tp_index == 0);
 	struct hdr h = {
-		.entries = n, .samples = p.samples, .flags = flags, .horizon_ps = horizon
+		.entries = n, .samples = p->samples, .flags = flags, .horizon_ps = horizon
 	};
 	if (!last_stage)
-		return exec_send(r, me->next_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, &p), end,
-				 &p, m, k, &h, ent, n * sizeof(*ent));
+		return exec_send(r, me->next_rank, CIM_MSG_ACT, cim_part_act_bytes(r->e, p), end, p,
+				 m, k, &h, ent, n * sizeof(*ent));
 	if (flags & HDR_NOTOKEN)
 		return 0; /* a static run's chunk without samples, or its last pass */
-	return exec_send(r, me->token_peer, CIM_MSG_TOKEN, cim_part_token_bytes(&p), end, &p, m, k,
+	return exec_send(r, me->token_peer, CIM_MSG_TOKEN, cim_part_token_bytes(p), end, p, m, k,
 			 &h, NULL, 0);
+}
+
+/* Runs a pass on the rank's G chips svs[0 … G) (its TP group's, in
+ * lockstep; or its one chip) from t[j] with horizon[j], and sends each
+ * chip's output on. */
+static int run_and_send(struct serve *svs, uint32_t G, const struct entry *ent, uint32_t n,
+			uint32_t m, uint32_t k, uint64_t *t, const uint64_t *horizon,
+			uint32_t flags)
+{
+	struct run *L = svs[0].r;
+	struct cim_part_pass one = { 0 }, *p = G > 1 ? L->gpass : &one;
+
+	for (uint32_t j = 0; j < G; j++) {
+		if (apply_entries(&svs[j], ent, n, k) < 0)
+			return -1;
+		make_pass(&svs[j], ent, n, &p[j]);
+	}
+	/* with only preemptions, nothing runs: each ends where it starts */
+	if (p[0].npieces && (G == 1 ? exec_program(L, &p[0], m, k, t[0], horizon[0], &t[0])
+				    : exec_program_group(L, G, p, m, k, t, horizon)) < 0)
+		return -1;
+	for (uint32_t j = 0; j < G; j++)
+		if (send_on(&svs[j], ent, n, m, k, &p[j], t[j], horizon[j], flags) < 0)
+			return -1;
+	return 0;
 }
 
 /* ------------------------------------------------------- later stages */
 
-static int follow(struct serve *sv)
+static int reserve(struct serve *sv, uint32_t n);
+
+/* Later stages: each chip of the rank takes its pass (header, then the
+ * requests) from its own chip of the stage before, runs it and sends it on.
+ * A rank's chips take the same passes: each one's requests are checked
+ * against its member 0's. */
+static int follow(struct serve *svs, uint32_t G)
 {
-	struct run *r = sv->r;
-	const struct cim_part_rank *me = r->me;
-	struct entry *ent = NULL;
+	struct run *L = svs[0].r;
+	struct entry *ent = NULL, *other = NULL;
 	size_t cap = 0;
+	uint64_t one_t, one_h;
+	uint64_t *t = G > 1 ? L->gbuf + 3 * (size_t)G : &one_t, *hz = G > 1 ? t + G : &one_h;
 
 	for (;;) {
-		struct hdr h;
-		if (recv_bytes(r, &h, sizeof(h), me->prev_rank, CIM_MSG_ACT, "activations") < 0)
-			goto fail;
-		if (h.flags & EXEC_HDR_DONE) {
-			free(ent);
-			return me->next_rank != CIM_PART_NO_RANK
-				   ? send_plain(r, me->next_rank, CIM_MSG_ACT, EXEC_HDR_DONE)
-				   : 0;
-		}
-		if (h.entries > cap) {
-			free(ent);
-			cap = h.entries;
-			ent = malloc(cap * sizeof(*ent));
-			if (!ent) {
-				cim_err_set(r->err, "rank %u: out of memory", me->rank);
+		uint32_t n = 0, m = 0, k = 0, flags = 0;
+		bool done = false;
+		for (uint32_t j = 0; j < G; j++) {
+			struct run *r = svs[j].r;
+			const struct cim_part_rank *me = r->me;
+			struct hdr h;
+			if (recv_bytes(r, &h, sizeof(h), me->prev_rank, CIM_MSG_ACT,
+				       "activations") < 0)
+				goto fail;
+			if (j == 0) {
+				done = (h.flags & EXEC_HDR_DONE) != 0;
+				n = h.entries;
+				m = h.micro_batch;
+				k = h.step;
+				flags = h.flags;
+			} else if (((h.flags & EXEC_HDR_DONE) != 0) != done ||
+				   (!done && (h.entries != n || h.micro_batch != m || h.step != k ||
+					      h.flags != flags))) {
+				cim_err_set(
+				    r->err,
+				    "rank %u: its pass differs from that of rank %u, its TP "
+				    "group's member 0: the ranks do not run the same plan",
+				    me->rank, L->me->rank);
 				goto fail;
 			}
+			if (done)
+				continue;
+			if (h.entries > cap) {
+				free(ent);
+				free(other);
+				cap = h.entries;
+				ent = malloc(cap * sizeof(*ent));
+				other = malloc(cap * sizeof(*other));
+				if (!ent || !other) {
+					cim_err_set(r->err, "rank %u: out of memory", me->rank);
+					goto fail;
+				}
+			}
+			struct entry *into = j == 0 ? ent : other;
+			if (h.entries &&
+			    recv_bytes(r, into, h.entries * sizeof(*into), me->prev_rank,
+				       CIM_MSG_ACT + EXEC_BODY_TAG, "a pass's requests") < 0)
+				goto fail;
+			if (j > 0 && n && memcmp(into, ent, n * sizeof(*ent)) != 0) {
+				cim_err_set(
+				    r->err,
+				    "rank %u: the requests of pass %u differ from those of "
+				    "rank %u, its TP group's member 0: the ranks do not run "
+				    "the same plan",
+				    me->rank, k, L->me->rank);
+				goto fail;
+			}
+			struct cim_rec_msg rec = {
+				.depart_ps = h.depart_ps,
+				.arrive_ps = h.arrive_ps,
+				.peer = me->prev_rank,
+				.kind = CIM_MSG_ACT,
+				.micro_batch = h.micro_batch,
+				.step = h.step,
+				.bytes = h.bytes,
+			};
+			exec_probe_msg(r, &rec);
+			uint64_t horizon = h.horizon_ps > r->horizon ? h.horizon_ps : r->horizon;
+			hz[j] = horizon > h.arrive_ps ? h.arrive_ps : horizon;
+			t[j] = h.arrive_ps;
 		}
-		if (h.entries && recv_bytes(r, ent, h.entries * sizeof(*ent), me->prev_rank,
-					    CIM_MSG_ACT + EXEC_BODY_TAG, "a pass's requests") < 0)
+		if (done) {
+			free(ent);
+			free(other);
+			for (uint32_t j = 0; j < G; j++) {
+				struct run *r = svs[j].r;
+				if (r->me->next_rank != CIM_PART_NO_RANK &&
+				    send_plain(r, r->me->next_rank, CIM_MSG_ACT, EXEC_HDR_DONE) < 0)
+					return -1;
+			}
+			return 0;
+		}
+		for (uint32_t j = 0; j < G; j++)
+			if (reserve(&svs[j], n) < 0)
+				goto fail;
+		if (run_and_send(svs, G, ent, n, m, k, t, hz, flags) < 0)
 			goto fail;
-		struct cim_rec_msg rec = {
-			.depart_ps = h.depart_ps,
-			.arrive_ps = h.arrive_ps,
-			.peer = me->prev_rank,
-			.kind = CIM_MSG_ACT,
-			.micro_batch = h.micro_batch,
-			.step = h.step,
-			.bytes = h.bytes,
-		};
-		exec_probe_msg(r, &rec);
-		uint64_t horizon = h.horizon_ps > r->horizon ? h.horizon_ps : r->horizon;
-		if (horizon > h.arrive_ps)
-			horizon = h.arrive_ps;
-		if (run_and_send(sv, ent, h.entries, h.micro_batch, h.step, h.arrive_ps, horizon,
-				 h.flags) < 0)
-			goto fail;
-		if (exec_poll_stop(r)) {
-			r->stopped = true;
-			cim_err_set(r->err, "rank %u: interrupted at pass %u", me->rank, h.step);
+		if (exec_poll_stop(L)) {
+			L->stopped = true;
+			cim_err_set(L->err, "rank %u: interrupted at pass %u", L->me->rank, k);
 			goto fail;
 		}
 	}
 fail:
 	free(ent);
+	free(other);
 	return -1;
 }
 
@@ -521,6 +593,38 @@ static int prefill_entry(struct serve *sv, uint32_t x, uint32_t limit)
 	return 0;
 }
 
+/* Whether request x already runs in the pass being built. */
+static bool in_pass(const struct serve *sv, uint32_t x)
+{
+	for (uint32_t i = 0; i < sv->nent; i++)
+		if (sv->ent[i].req == x && !(sv->ent[i].flags & ENT_PREEMPT))
+			return true;
+	return false;
+}
+
+/* Room for running request x to grow to ctx: the youngest running request
+ * of the micro-batch (run[0 … nrun)) that has no part in the pass yet gives
+ * way while it does not fit, x itself last (then x is no longer running).
+ * A request with a part in the pass is not preempted after it: its token
+ * would be sampled and dropped at once. */
+static int make_room(struct serve *sv, const uint32_t *run, uint32_t nrun, uint32_t x, uint64_t ctx)
+{
+	while (!fits(sv, x, ctx)) {
+		uint32_t y = UINT32_MAX;
+		for (uint32_t j = nrun; j-- > 0;)
+			if (sv->s[run[j]].state == R_RUNNING &&
+			    (run[j] == x || !in_pass(sv, run[j]))) {
+				y = run[j];
+				break;
+			}
+		if (preempt(sv, y) < 0)
+			return -1;
+		if (y == x)
+			break;
+	}
+	return 0;
+}
+
 /* Adds the decodes of the running requests (run) that are past their
  * prompts, preempting the youngest while one would not fit; returns how
  * many ran, or −1. */
@@ -532,19 +636,8 @@ static int decodes(struct serve *sv, uint32_t *run, uint32_t *nrun)
 		uint32_t x = run[i];
 		if (sv->s[x].state != R_RUNNING || sv->s[x].cached < sv->s[x].target)
 			continue;
-		while (!fits(sv, x, sv->s[x].cached + 1)) {
-			/* the youngest running request of m gives way */
-			uint32_t y = UINT32_MAX;
-			for (uint32_t j = *nrun; j-- > 0;)
-				if (sv->s[run[j]].state == R_RUNNING) {
-					y = run[j];
-					break;
-				}
-			if (preempt(sv, y) < 0)
-				return -1;
-			if (y == x)
-				break;
-		}
+		if (make_room(sv, run, *nrun, x, sv->s[x].cached + 1) < 0)
+			return -1;
 		if (sv->s[x].state != R_RUNNING)
 			continue;
 		if (add_entry(sv, x, 1, ENT_SAMPLE) < 0)
@@ -620,7 +713,16 @@ static int decide(struct serve *sv, uint32_t m, uint64_t t)
 			uint32_t x = run[i];
 			if (sv->s[x].state != R_RUNNING || sv->s[x].cached >= sv->s[x].target)
 				continue;
-			uint32_t before = (uint32_t)sv->s[x].cached;
+			/* its next chunk takes room as a decode does: admission
+			 * saw the whole prompt fit, but decodes and other
+			 * prompts have grown since */
+			uint32_t before = (uint32_t)sv->s[x].cached,
+				 left = sv->s[x].target - before;
+			uint32_t q = left < budget - used ? left : budget - used;
+			if (make_room(sv, run, nrun, x, (uint64_t)before + q) < 0)
+				goto out;
+			if (sv->s[x].state != R_RUNNING)
+				continue;
 			if (prefill_entry(sv, x, budget - used) < 0)
 				goto out;
 			used += (uint32_t)sv->s[x].cached - before;
@@ -781,47 +883,70 @@ static int next_slot(struct serve *sv, uint32_t *cursor, uint32_t *m_out, uint64
 	}
 }
 
-/* What the first stage's members other than 0 do: run member 0's
- * decisions, each after its own tokens of that micro-batch are back. */
+/* A first-stage member other than 0 takes member 0's decision d: once its
+ * own tokens of that micro-batch are back, from when it starts (*t_out)
+ * and its horizon (*h_out). */
+static int member_take(struct serve *sv, const struct decision *d, uint64_t *t_out, uint64_t *h_out)
+{
+	struct run *r = sv->r;
+	uint64_t t = d->t;
+
+	if (reserve(sv, d->n) < 0)
+		return -1;
+	while (sv->inflight[d->m] && !sv->received[d->m]) {
+		uint32_t got;
+		if (recv_token(sv, &got) < 0)
+			return -1;
+	}
+	if (sv->inflight[d->m] && sv->tok_ps[d->m] > t)
+		t = sv->tok_ps[d->m];
+	sv->inflight[d->m] = !(d->flags & HDR_NOTOKEN);
+	sv->received[d->m] = false;
+	sv->iter[d->m] = d->k + 1;
+	uint64_t horizon = d->horizon > r->horizon ? d->horizon : r->horizon;
+	*t_out = t;
+	*h_out = horizon < t ? horizon : t;
+	return 0;
+}
+
+/* A first-stage member other than 0 at the end: the last passes' tokens
+ * are taken, so that none is left for a later run on the same ranks, and
+ * the end is passed on. */
+static int member_done(struct serve *sv)
+{
+	struct run *r = sv->r;
+
+	for (uint32_t m = 0; m < r->plan->micro_batches; m++) {
+		uint32_t got;
+		while (sv->inflight[m] && !sv->received[m])
+			if (recv_token(sv, &got) < 0)
+				return -1;
+	}
+	return r->me->next_rank != CIM_PART_NO_RANK
+		   ? send_plain(r, r->me->next_rank, CIM_MSG_ACT, EXEC_HDR_DONE)
+		   : 0;
+}
+
+/* What the first stage's members other than 0 do, each a rank of its own:
+ * run member 0's decisions, each after its own tokens of that micro-batch
+ * are back. */
 static int member(struct serve *sv)
 {
 	struct run *r = sv->r;
 	struct decision d;
 
 	for (;;) {
+		uint64_t t, horizon;
 		if (bcast(r, &d, sizeof(d)) < 0)
 			return -1;
-		if (d.flags & EXEC_HDR_DONE) {
-			/* the last passes' tokens are taken, so that none is left
-			 * for a later run on the same ranks */
-			for (uint32_t m = 0; m < r->plan->micro_batches; m++) {
-				uint32_t got;
-				while (sv->inflight[m] && !sv->received[m])
-					if (recv_token(sv, &got) < 0)
-						return -1;
-			}
-			return r->me->next_rank != CIM_PART_NO_RANK
-				   ? send_plain(r, r->me->next_rank, CIM_MSG_ACT, EXEC_HDR_DONE)
-				   : 0;
-		}
+		if (d.flags & EXEC_HDR_DONE)
+			return member_done(sv);
 		if (reserve(sv, d.n) < 0)
 			return -1;
 		if (bcast(r, sv->ent, d.n * sizeof(*sv->ent)) < 0)
 			return -1;
-		uint64_t t = d.t;
-		while (sv->inflight[d.m] && !sv->received[d.m]) {
-			uint32_t got;
-			if (recv_token(sv, &got) < 0)
-				return -1;
-		}
-		if (sv->inflight[d.m] && sv->tok_ps[d.m] > t)
-			t = sv->tok_ps[d.m];
-		sv->inflight[d.m] = !(d.flags & HDR_NOTOKEN);
-		sv->received[d.m] = false;
-		sv->iter[d.m] = d.k + 1;
-		uint64_t horizon = d.horizon > r->horizon ? d.horizon : r->horizon;
-		if (run_and_send(sv, sv->ent, d.n, d.m, d.k, t, horizon < t ? horizon : t,
-				 d.flags) < 0)
+		if (member_take(sv, &d, &t, &horizon) < 0 ||
+		    run_and_send(sv, 1, sv->ent, d.n, d.m, d.k, &t, &horizon, d.flags) < 0)
 			return -1;
 	}
 }
@@ -987,9 +1112,15 @@ static uint64_t next_arrival(const struct serve *sv)
 	return UINT64_MAX;
 }
 
-static int schedule(struct serve *sv)
+/* The first stage: its member 0 (svs[0]) schedules; a rank that holds the
+ * whole TP group runs each decision on every member, each as member()
+ * would. */
+static int schedule(struct serve *svs, uint32_t G)
 {
+	struct serve *sv = &svs[0];
 	struct run *r = sv->r;
+	uint64_t one_t, one_h;
+	uint64_t *ts = G > 1 ? r->gbuf + 3 * (size_t)G : &one_t, *hs = G > 1 ? ts + G : &one_h;
 	const uint32_t M = r->plan->micro_batches;
 	const bool is_static = r->e->serving.scheduler == CIM_SCHED_STATIC;
 	uint32_t cursor = 0;
@@ -1082,7 +1213,12 @@ static int schedule(struct serve *sv)
 			return cim_err_set(r->err, "rank %u: out of memory", r->me->rank);
 		memcpy(sv->last[m], sv->ent, sv->nent * sizeof(*sv->ent));
 		sv->nlast[m] = sv->nent;
-		if (run_and_send(sv, sv->ent, sv->nent, m, k, t, horizon, d.flags) < 0)
+		ts[0] = t;
+		hs[0] = horizon;
+		for (uint32_t j = 1; j < G; j++)
+			if (member_take(&svs[j], &d, &ts[j], &hs[j]) < 0)
+				return -1;
+		if (run_and_send(svs, G, sv->ent, sv->nent, m, k, ts, hs, d.flags) < 0)
 			return -1;
 		sv->inflight[m] = !notoken;
 		sv->lb[m] = t + 1; /* its tokens come back after it starts */
@@ -1099,71 +1235,108 @@ static int schedule(struct serve *sv)
 	struct decision done = { .flags = EXEC_HDR_DONE };
 	if (bcast(r, &done, sizeof(done)) < 0)
 		return -1;
+	for (uint32_t j = 1; j < G; j++)
+		if (member_done(&svs[j]) < 0)
+			return -1;
 	return r->me->next_rank != CIM_PART_NO_RANK
 		   ? send_plain(r, r->me->next_rank, CIM_MSG_ACT, EXEC_HDR_DONE)
 		   : 0;
 }
 
-int exec_serve(struct run *r, struct cim_exec_seq *seqs_out)
+/* Frees what serve_init made (sv may be partly made). */
+static void serve_free(struct serve *sv)
+{
+	const uint32_t M = sv->r->plan->micro_batches;
+
+	for (uint32_t m = 0; sv->last && m < M; m++)
+		free(sv->last[m]);
+	free(sv->last);
+	free(sv->nlast);
+	free(sv->inflight);
+	free(sv->received);
+	free(sv->idle);
+	free(sv->ready);
+	free(sv->lb);
+	free(sv->tok_ps);
+	free(sv->iter);
+	if (sv->sched_comm != MPI_COMM_NULL)
+		MPI_Comm_free(&sv->sched_comm);
+	for (uint32_t p = 0; sv->ends && p < sv->r->plan->dp; p++)
+		free(sv->ends[p]);
+	free(sv->ends);
+	free(sv->sent);
+	free(sv->seen_done);
+	free(sv->nends);
+	free(sv->capends);
+	free(sv->fresh);
+	free(sv->mine);
+	free(sv->pre);
+	free(sv->ctx);
+	free(sv->gen);
+	free(sv->s);
+	free(sv->st);
+	free(sv->ent);
+	free(sv->pcs);
+}
+
+/* Chip r's part of a served load, requests q[0 … nq); lead: the rank's
+ * first chip, which makes the router's communicator (once a rank). */
+static int serve_init(struct serve *sv, struct run *r, const struct cim_request *q, uint32_t nq,
+		      bool lead, struct cim_exec_seq *seqs_out)
 {
 	const struct cim_part_plan *plan = r->plan;
 	const struct cim_part_rank *me = r->me;
 	const uint32_t M = plan->micro_batches;
-	struct serve sv = { .r = r, .seqs = seqs_out, .sched_comm = MPI_COMM_NULL };
-	struct cim_request *q = NULL;
-	int rc = -1;
 
-	if (cim_serving_requests(r->e, &q, &sv.nq, r->err) < 0)
-		return -1;
-	sv.q = q;
-	sv.mine = calloc(sv.nq + 1, sizeof(*sv.mine));
-	sv.pre = calloc(sv.nq + 1, sizeof(*sv.pre));
-	sv.ctx = calloc(sv.nq + 1, sizeof(*sv.ctx));
-	sv.gen = calloc(sv.nq + 1, sizeof(*sv.gen));
-	sv.s = calloc(sv.nq + 1, sizeof(*sv.s));
-	sv.st = calloc(plan->pp, sizeof(*sv.st));
-	sv.last = calloc(M, sizeof(*sv.last));
-	sv.nlast = calloc(M, sizeof(*sv.nlast));
-	sv.inflight = calloc(M, sizeof(*sv.inflight));
-	sv.received = calloc(M, sizeof(*sv.received));
-	sv.idle = calloc(M, sizeof(*sv.idle));
-	sv.ready = calloc(M, sizeof(*sv.ready));
-	sv.lb = calloc(M, sizeof(*sv.lb));
-	sv.tok_ps = calloc(M, sizeof(*sv.tok_ps));
-	sv.iter = calloc(M, sizeof(*sv.iter));
-	if (!sv.mine || !sv.pre || !sv.ctx || !sv.gen || !sv.s || !sv.st || !sv.last || !sv.nlast ||
-	    !sv.inflight || !sv.received || !sv.idle || !sv.ready || !sv.lb || !sv.tok_ps ||
-	    !sv.iter) {
-		cim_err_set(r->err, "rank %u: out of memory for %u requests", me->rank, sv.nq);
-		goto out;
-	}
+	*sv = (struct serve){ .r = r, .seqs = seqs_out, .sched_comm = MPI_COMM_NULL };
+	sv->q = q;
+	sv->nq = nq;
+	sv->mine = calloc(sv->nq + 1, sizeof(*sv->mine));
+	sv->pre = calloc(sv->nq + 1, sizeof(*sv->pre));
+	sv->ctx = calloc(sv->nq + 1, sizeof(*sv->ctx));
+	sv->gen = calloc(sv->nq + 1, sizeof(*sv->gen));
+	sv->s = calloc(sv->nq + 1, sizeof(*sv->s));
+	sv->st = calloc(plan->pp, sizeof(*sv->st));
+	sv->last = calloc(M, sizeof(*sv->last));
+	sv->nlast = calloc(M, sizeof(*sv->nlast));
+	sv->inflight = calloc(M, sizeof(*sv->inflight));
+	sv->received = calloc(M, sizeof(*sv->received));
+	sv->idle = calloc(M, sizeof(*sv->idle));
+	sv->ready = calloc(M, sizeof(*sv->ready));
+	sv->lb = calloc(M, sizeof(*sv->lb));
+	sv->tok_ps = calloc(M, sizeof(*sv->tok_ps));
+	sv->iter = calloc(M, sizeof(*sv->iter));
+	if (!sv->mine || !sv->pre || !sv->ctx || !sv->gen || !sv->s || !sv->st || !sv->last ||
+	    !sv->nlast || !sv->inflight || !sv->received || !sv->idle || !sv->ready || !sv->lb ||
+	    !sv->tok_ps || !sv->iter)
+		return cim_err_set(r->err, "rank %u: out of memory for %u requests", me->rank,
+				   sv->nq);
 	/* the router: least-outstanding routes as the load runs (on the
 	 * scheduling ranks, route_round()); round-robin deals request i to
 	 * replica i mod dp */
 	const bool sched_rank = me->stage == 0 && me->tp_index == 0;
-	sv.dynamic = r->e->serving.router == CIM_ROUTE_LEAST_OUTSTANDING && plan->dp > 1;
-	if (sv.dynamic) {
+	sv->dynamic = r->e->serving.router == CIM_ROUTE_LEAST_OUTSTANDING && plan->dp > 1;
+	if (sv->dynamic && lead) {
 		MPI_Comm_split(r->comm, sched_rank ? 0 : MPI_UNDEFINED, (int)me->replica,
-			       &sv.sched_comm);
-		sv.sent = calloc(plan->dp, sizeof(*sv.sent));
-		sv.seen_done = calloc(plan->dp, sizeof(*sv.seen_done));
-		sv.ends = calloc(plan->dp, sizeof(*sv.ends));
-		sv.nends = calloc(plan->dp, sizeof(*sv.nends));
-		sv.capends = calloc(plan->dp, sizeof(*sv.capends));
-		sv.fresh = calloc(sv.nq + 1, sizeof(*sv.fresh));
-		if (!sv.sent || !sv.seen_done || !sv.ends || !sv.nends || !sv.capends ||
-		    !sv.fresh) {
-			cim_err_set(r->err, "rank %u: out of memory for the router", me->rank);
-			goto out;
-		}
-	} else {
-		for (uint32_t i = me->replica; i < sv.nq; i += plan->dp)
-			sv.mine[sv.nmine++] = i;
+			       &sv->sched_comm);
+		sv->sent = calloc(plan->dp, sizeof(*sv->sent));
+		sv->seen_done = calloc(plan->dp, sizeof(*sv->seen_done));
+		sv->ends = calloc(plan->dp, sizeof(*sv->ends));
+		sv->nends = calloc(plan->dp, sizeof(*sv->nends));
+		sv->capends = calloc(plan->dp, sizeof(*sv->capends));
+		sv->fresh = calloc(sv->nq + 1, sizeof(*sv->fresh));
+		if (!sv->sent || !sv->seen_done || !sv->ends || !sv->nends || !sv->capends ||
+		    !sv->fresh)
+			return cim_err_set(r->err, "rank %u: out of memory for the router",
+					   me->rank);
+	} else if (!sv->dynamic) {
+		for (uint32_t i = me->replica; i < sv->nq; i += plan->dp)
+			sv->mine[sv->nmine++] = i;
 	}
-	sv.room_bits = r->kv_room * 8;
+	sv->room_bits = r->kv_room * 8;
 	/* every stage of the replica as the scheduler tracks it */
 	for (uint32_t s = 0; s < plan->pp; s++) {
-		struct stage_kv *st = &sv.st[s];
+		struct stage_kv *st = &sv->st[s];
 		st->room_bits = UINT64_MAX;
 		for (uint32_t j = 0; j < plan->tp; j++) {
 			const struct cim_part_rank *o =
@@ -1180,44 +1353,41 @@ int exec_serve(struct run *r, struct cim_exec_seq *seqs_out)
 			st->nlayers = o->nlayers;
 		}
 	}
-	if (reserve(&sv, 64) < 0)
-		goto out;
+	return reserve(sv, 64);
+}
+
+int exec_serve(struct run *rs, uint32_t G, struct cim_exec_seq *seqs_out)
+{
+	const struct cim_part_rank *me = rs[0].me;
+	struct cim_request *q = NULL;
+	uint32_t nq;
+	int rc = -1;
+
+	if (cim_serving_requests(rs[0].e, &q, &nq, rs[0].err) < 0)
+		return -1;
+	/* a rank's chips: its TP group's, all of one stage */
+	struct serve *svs = calloc(G, sizeof(*svs));
+	if (!svs) {
+		cim_err_set(rs[0].err, "rank %u: out of memory", me->rank);
+		free(q);
+		return -1;
+	}
+	uint32_t made = 0;
+	for (; made < G; made++)
+		if (serve_init(&svs[made], &rs[made], q, nq, made == 0, seqs_out) < 0) {
+			made++;
+			goto out;
+		}
 	if (me->stage > 0)
-		rc = follow(&sv);
+		rc = follow(svs, G);
 	else if (me->tp_index > 0)
-		rc = member(&sv);
+		rc = member(&svs[0]); /* a rank a chip */
 	else
-		rc = schedule(&sv);
+		rc = schedule(svs, G);
 out:
-	for (uint32_t m = 0; sv.last && m < M; m++)
-		free(sv.last[m]);
-	free(sv.last);
-	free(sv.nlast);
-	free(sv.inflight);
-	free(sv.received);
-	free(sv.idle);
-	free(sv.ready);
-	free(sv.lb);
-	free(sv.tok_ps);
-	free(sv.iter);
-	if (sv.sched_comm != MPI_COMM_NULL)
-		MPI_Comm_free(&sv.sched_comm);
-	for (uint32_t p = 0; sv.ends && p < plan->dp; p++)
-		free(sv.ends[p]);
-	free(sv.ends);
-	free(sv.sent);
-	free(sv.seen_done);
-	free(sv.nends);
-	free(sv.capends);
-	free(sv.fresh);
-	free(sv.mine);
-	free(sv.pre);
-	free(sv.ctx);
-	free(sv.gen);
-	free(sv.s);
-	free(sv.st);
-	free(sv.ent);
-	free(sv.pcs);
+	for (uint32_t j = 0; j < made; j++)
+		serve_free(&svs[j]);
+	free(svs);
 	free(q);
 	return rc;
 }
