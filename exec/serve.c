@@ -617,6 +617,7 @@ static int make_room(struct serve *sv, const uint32_t *run, uint32_t nrun, uint3
 				y = run[j];
 				break;
 			}
+		assert(y != UINT32_MAX); /* x itself runs, in run[] */
 		if (preempt(sv, y) < 0)
 			return -1;
 		if (y == x)
