@@ -426,7 +426,7 @@ static int run(const struct run_opts *o, const struct cim_experiment *e, int ran
 			    "it needs parallel.strategy manual (the split says how many chips a "
 			    "rank holds): choose a split with cimsim plan and set parallel.tp, pp "
 			    "and dp";
-		else if (cim_experts_span_replicas(par->experts) && par->dp > 1)
+		else if (!cim_exec_tp_per_rank_ok(e, par->dp))
 			why = "experts spread over the replicas exchange tokens between TP groups: "
 			      "run them with one rank per chip";
 		if (why) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec.h"
 #include "json.h"
 #include "sweep.h"
 
@@ -204,7 +205,7 @@ static int group_point(struct cim_files *files, const struct cim_study *s,
 		return 0;
 	if (load_point(files, s, p, &e, err))
 		return -1;
-	if (!(cim_experts_span_replicas(e->parallel.experts) && p->dp > 1))
+	if (cim_exec_tp_per_rank_ok(e, p->dp))
 		p->ranks = p->chips / p->tp;
 	free(e);
 	return 0;

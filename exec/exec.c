@@ -1177,13 +1177,18 @@ static int run_init(struct run *r, uint32_t c, const struct cim_exec_probe *prob
 	return 0;
 }
 
+bool cim_exec_tp_per_rank_ok(const struct cim_experiment *e, uint32_t dp)
+{
+	return !(cim_experts_span_replicas(e->parallel.experts) && dp > 1);
+}
+
 /* What a rank that simulates its TP group cannot run, or NULL. */
 static const char *group_refusal(const struct cim_experiment *e, const struct cim_part_plan *plan,
 				 uint32_t G)
 {
 	if (G != plan->tp)
 		return "a rank simulates a whole TP group: chips per rank must be the plan's tp";
-	if (cim_experts_span_replicas(e->parallel.experts) && plan->dp > 1)
+	if (!cim_exec_tp_per_rank_ok(e, plan->dp))
 		return "experts spread over the replicas need one rank per chip";
 	return NULL;
 }

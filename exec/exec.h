@@ -147,6 +147,11 @@ int cim_exec_run(const struct cim_experiment *e, const struct cim_part_plan *pla
 		 struct cim_exec_stats *stats_out, struct cim_exec_seq *seqs_out,
 		 struct cim_err *err);
 
+/* Whether a rank may simulate its whole TP group (chips_per_rank): not
+ * when a mixture of experts spreads its experts over dp > 1 replicas, whose
+ * all-to-alls join chips of different groups. */
+bool cim_exec_tp_per_rank_ok(const struct cim_experiment *e, uint32_t dp);
+
 /* The global index of the first sequence of replica q's micro-batch m. */
 uint32_t cim_exec_first_seq(const struct cim_experiment *e, const struct cim_part_plan *plan,
 			    uint32_t q, uint32_t m);

@@ -368,8 +368,9 @@ static int follow(struct serve *svs, uint32_t G)
 				free(other);
 				cap = h.entries;
 				ent = malloc(cap * sizeof(*ent));
-				other = malloc(cap * sizeof(*other));
-				if (!ent || !other) {
+				/* the other chips' copies, to check (G > 1) */
+				other = G > 1 ? malloc(cap * sizeof(*other)) : NULL;
+				if (!ent || (G > 1 && !other)) {
 					cim_err_set(r->err, "rank %u: out of memory", me->rank);
 					goto fail;
 				}
